@@ -1,0 +1,113 @@
+package cardsim
+
+import (
+	"context"
+	"testing"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/bcd"
+)
+
+// FuzzTransmit feeds a card random APDU sequences. The first input byte
+// picks a card and a valid prefix (select, GPO, first GENERATE AC) so that
+// the fuzzer reaches every state; the rest is a list of APDUs, each
+// preceded by its length byte. The card must never panic, must always
+// answer at least a status word, and its money must stay consistent.
+func FuzzTransmit(f *testing.F) {
+	f.Add([]byte{0x00})
+	f.Add([]byte{0x07, 5, 0x80, 0xCA, 0x9F, 0x79, 0x00})
+	f.Add(append([]byte{0x03, 0x3D}, apdu.GenerateAC(0x40, make([]byte, 52)).Bytes()...))
+	profiles := []*Profile{DefaultProfile()}
+	noPSE := DefaultProfile()
+	noPSE.PSE = false
+	noPSE.Applications[0].GenACFormat = 2
+	profiles = append(profiles, noPSE)
+
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 {
+			return
+		}
+		mode := in[0]
+		in = in[1:]
+		c, err := New(profiles[int(mode>>3)%len(profiles)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		tx := func(cmd []byte) []byte {
+			out, err := c.Transmit(ctx, cmd)
+			if err != nil {
+				t.Fatalf("Transmit(% X): %v", cmd, err)
+			}
+			if len(out) < 2 {
+				t.Fatalf("Transmit(% X): response % X has no status word", cmd, out)
+			}
+			return out
+		}
+		amount, _ := bcd.Encode(nil, 100, 6)
+		pdol := append(append([]byte{0x01}, amount...), 0x01, 0x56)
+		cdol := append(append([]byte(nil), amount...), make([]byte, 46)...)
+		if mode&1 != 0 {
+			tx(apdu.Select([]byte{0xA0, 0, 0, 0x03, 0x33, 0x01, 0x01, 0x01}).Bytes())
+		}
+		if mode&2 != 0 {
+			tx(apdu.GetProcessingOptions(pdol).Bytes())
+		}
+		if mode&4 != 0 {
+			tx(apdu.GenerateAC(0x80, cdol).Bytes())
+		}
+		start := c.Balance(debitAID)
+		prevATC := c.ATC(debitAID)
+		for len(in) > 0 {
+			n := int(in[0])
+			in = in[1:]
+			if n > len(in) {
+				n = len(in)
+			}
+			tx(in[:n])
+			in = in[n:]
+			bal, atc := c.Balance(debitAID), c.ATC(debitAID)
+			if bal > start {
+				t.Fatalf("balance grew from %d to %d", start, bal)
+			}
+			if atc < prevATC {
+				t.Fatalf("ATC went back from %d to %d", prevATC, atc)
+			}
+			if int(atc-prevATC) > 1 {
+				t.Fatalf("ATC jumped from %d to %d in one APDU", prevATC, atc)
+			}
+			prevATC = atc
+			if len(c.Log(debitAID)) > MaxLogEntries {
+				t.Fatal("log longer than 10 records")
+			}
+			start = bal
+		}
+		if _, err := c.Snapshot().Marshal(); err != nil {
+			t.Fatalf("snapshot does not marshal: %v", err)
+		}
+	})
+}
+
+// FuzzParseProfile checks that no profile document makes ParseProfile or
+// New panic, and that an accepted profile builds a card and round-trips.
+func FuzzParseProfile(f *testing.F) {
+	f.Add(defaultJSON)
+	f.Add([]byte(`{"applications":[{"aid":"A000000333010101","label":"X","pan":"6222021000123456781","expiry":"351231","extra":{"9F63":"01"}}]}`))
+	f.Add([]byte(`{"applications":[{"aid":"A000000333010101","label":"X","pan":"6222021000123456781","expiry":"351231","pdol":"9F7A01FF"}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := ParseProfile(in)
+		if err != nil {
+			return
+		}
+		if _, err := New(p); err != nil {
+			t.Fatalf("ParseProfile accepted a profile New refuses: %v", err)
+		}
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatalf("Marshal: %v", err)
+		}
+		if _, err := ParseProfile(b); err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+	})
+}

@@ -1,0 +1,238 @@
+package cardsim
+
+import (
+	"encoding/hex"
+	"fmt"
+
+	"github.com/go-pboc/pboc/crypto/keys"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// Tags the card produces or reads.
+const (
+	tagAID          tlv.Tag = 0x4F
+	tagLabel        tlv.Tag = 0x50
+	tagTrack2       tlv.Tag = 0x57
+	tagPAN          tlv.Tag = 0x5A
+	tagFCI          tlv.Tag = 0x6F
+	tagRecord       tlv.Tag = 0x70
+	tagRespFormat2  tlv.Tag = 0x77
+	tagRespFormat1  tlv.Tag = 0x80
+	tagAIP          tlv.Tag = 0x82
+	tagCommandTmpl  tlv.Tag = 0x83
+	tagDFName       tlv.Tag = 0x84
+	tagPriority     tlv.Tag = 0x87
+	tagSFI          tlv.Tag = 0x88
+	tagARC          tlv.Tag = 0x8A
+	tagCDOL1        tlv.Tag = 0x8C
+	tagCDOL2        tlv.Tag = 0x8D
+	tagCVMList      tlv.Tag = 0x8E
+	tagDirEntry     tlv.Tag = 0x61
+	tagFCIProp      tlv.Tag = 0xA5
+	tagFCIIssuer    tlv.Tag = 0xBF0C
+	tagName         tlv.Tag = 0x5F20
+	tagExpiry       tlv.Tag = 0x5F24
+	tagEffective    tlv.Tag = 0x5F25
+	tagCountry      tlv.Tag = 0x5F28
+	tagTxnCurrency  tlv.Tag = 0x5F2A
+	tagLanguage     tlv.Tag = 0x5F2D
+	tagPSN          tlv.Tag = 0x5F34
+	tagAmount       tlv.Tag = 0x9F02
+	tagAUC          tlv.Tag = 0x9F07
+	tagAppVersion   tlv.Tag = 0x9F08
+	tagIACDefault   tlv.Tag = 0x9F0D
+	tagIACDenial    tlv.Tag = 0x9F0E
+	tagIACOnline    tlv.Tag = 0x9F0F
+	tagIAD          tlv.Tag = 0x9F10
+	tagCodeTable    tlv.Tag = 0x9F11
+	tagPrefName     tlv.Tag = 0x9F12
+	tagLastOnline   tlv.Tag = 0x9F13
+	tagPINTries     tlv.Tag = 0x9F17
+	tagAC           tlv.Tag = 0x9F26
+	tagCID          tlv.Tag = 0x9F27
+	tagATC          tlv.Tag = 0x9F36
+	tagPDOL         tlv.Tag = 0x9F38
+	tagAppCurrency  tlv.Tag = 0x9F42
+	tagLogEntry     tlv.Tag = 0x9F4D
+	tagLogFormat    tlv.Tag = 0x9F4F
+	tagECThreshold  tlv.Tag = 0x9F6D
+	tagECAuthCode   tlv.Tag = 0x9F74
+	tagECLimit      tlv.Tag = 0x9F77
+	tagECSingle     tlv.Tag = 0x9F78
+	tagECBalance    tlv.Tag = 0x9F79
+	tagECTermSupprt tlv.Tag = 0x9F7A
+)
+
+// Card constants.
+const (
+	pseName = "1PAY.SYS.DDF01"
+	logSFI  = 11
+	// maxRecordBytes is the most response data a short APDU can carry.
+	maxRecordBytes = 256
+)
+
+var (
+	algTDES = keys.TDES
+	algSM4  = keys.SM4
+	// appVersion is the application version number (tag 9F08).
+	appVersion = []byte{0x00, 0x30}
+	// logEntry is the log entry (tag 9F4D): SFI 11, 10 records.
+	logEntry = []byte{logSFI, MaxLogEntries}
+	// aflNormal reads SFI 1 record 1 and SFI 2 record 1.
+	aflNormal = []byte{1 << 3, 1, 1, 0, 2 << 3, 1, 1, 0}
+	// aflEC also reads SFI 2 record 2, the record holding 9F74.
+	aflEC = []byte{1 << 3, 1, 1, 0, 2 << 3, 1, 2, 0}
+)
+
+// app is the compiled, personalised image of one application plus its
+// persistent counters.
+type app struct {
+	prof *Application
+	lang string // card language preference (5F2D)
+
+	aid                              []byte
+	aip, auc, cvmList                []byte
+	iacDefault, iacDenial, iacOnline []byte
+	currency, country                []byte
+	pdolRaw, cdol1Raw, cdol2Raw      []byte
+	logFmtRaw                        []byte
+	pdol, cdol1, cdol2, logFmt       tlv.DOL
+	extra                            []tlv.TLV
+	authCode                         []byte
+	imk                              keys.IssuerKeys
+	alg                              keys.Alg
+	algID                            byte
+	format                           int
+
+	// Built images.
+	fci       []byte
+	dirRecord []byte
+	recTrack  []byte // SFI 1 record 1
+	recApp    []byte // SFI 2 record 1
+	recEC     []byte // SFI 2 record 2 (EC only)
+
+	// Persistent state.
+	ecEnabled                         bool
+	balance, limit, single, threshold uint64
+	atc, lastOnlineATC                uint16
+	log                               [][]byte // newest first
+	pinTries                          byte
+	cardKeys                          keys.CardKeys
+}
+
+// build produces the FCI, directory entry and records of a.
+func (a *app) build() error {
+	p := a.prof
+	var prop []tlv.TLV
+	prop = append(prop, tlv.TLV{Tag: tagLabel, Value: []byte(p.Label)})
+	if p.Priority > 0 {
+		prop = append(prop, tlv.TLV{Tag: tagPriority, Value: []byte{byte(p.Priority)}})
+	}
+	if len(a.pdolRaw) > 0 {
+		prop = append(prop, tlv.TLV{Tag: tagPDOL, Value: a.pdolRaw})
+	}
+	prop = append(prop,
+		tlv.TLV{Tag: tagLanguage, Value: []byte(a.lang)},
+		tlv.TLV{Tag: tagCodeTable, Value: []byte{0x01}})
+	if p.PreferredName != "" {
+		prop = append(prop, tlv.TLV{Tag: tagPrefName, Value: []byte(p.PreferredName)})
+	}
+	prop = append(prop, tlv.Constructed(tagFCIIssuer, tlv.TLV{Tag: tagLogEntry, Value: logEntry}))
+	a.fci = tlv.Encode(tlv.Constructed(tagFCI,
+		tlv.TLV{Tag: tagDFName, Value: a.aid},
+		tlv.Constructed(tagFCIProp, prop...)))
+
+	dir := []tlv.TLV{{Tag: tagAID, Value: a.aid}, {Tag: tagLabel, Value: []byte(p.Label)}}
+	if p.Priority > 0 {
+		dir = append(dir, tlv.TLV{Tag: tagPriority, Value: []byte{byte(p.Priority)}})
+	}
+	if p.PreferredName != "" {
+		dir = append(dir, tlv.TLV{Tag: tagPrefName, Value: []byte(p.PreferredName)})
+	}
+	a.dirRecord = tlv.Encode(tlv.Constructed(tagRecord, tlv.Constructed(tagDirEntry, dir...)))
+
+	track := []tlv.TLV{{Tag: tagTrack2, Value: track2(p.PAN, p.Expiry)}}
+	if p.CardholderName != "" {
+		track = append(track, tlv.TLV{Tag: tagName, Value: []byte(p.CardholderName)})
+	}
+	a.recTrack = tlv.Encode(tlv.Constructed(tagRecord, track...))
+
+	rec := []tlv.TLV{
+		{Tag: tagPAN, Value: panBytes(p.PAN)},
+		{Tag: tagPSN, Value: bcdN(uint64(p.PANSequence), 1)},
+		{Tag: tagExpiry, Value: dateBytes(p.Expiry)},
+	}
+	if p.Effective != "" {
+		rec = append(rec, tlv.TLV{Tag: tagEffective, Value: dateBytes(p.Effective)})
+	}
+	rec = append(rec,
+		tlv.TLV{Tag: tagCountry, Value: a.country},
+		tlv.TLV{Tag: tagAUC, Value: a.auc},
+		tlv.TLV{Tag: tagCVMList, Value: a.cvmList},
+		tlv.TLV{Tag: tagCDOL1, Value: a.cdol1Raw},
+		tlv.TLV{Tag: tagCDOL2, Value: a.cdol2Raw},
+		tlv.TLV{Tag: tagIACDefault, Value: a.iacDefault},
+		tlv.TLV{Tag: tagIACDenial, Value: a.iacDenial},
+		tlv.TLV{Tag: tagIACOnline, Value: a.iacOnline},
+		tlv.TLV{Tag: tagAppVersion, Value: appVersion},
+		tlv.TLV{Tag: tagAppCurrency, Value: a.currency},
+	)
+	for _, x := range a.extra {
+		for _, have := range rec {
+			if have.Tag == x.Tag {
+				return fmt.Errorf("extra tag %s is already in the SFI 2 record", x.Tag)
+			}
+		}
+		rec = append(rec, x)
+	}
+	a.recApp = tlv.Encode(tlv.Constructed(tagRecord, rec...))
+	if a.ecEnabled {
+		a.recEC = tlv.Encode(tlv.Constructed(tagRecord, tlv.TLV{Tag: tagECAuthCode, Value: a.authCode}))
+	}
+	for _, r := range []struct {
+		name string
+		data []byte
+	}{{"FCI", a.fci}, {"directory record", a.dirRecord}, {"SFI 1 record 1", a.recTrack},
+		{"SFI 2 record 1", a.recApp}, {"SFI 2 record 2", a.recEC}} {
+		if len(r.data) > maxRecordBytes {
+			return fmt.Errorf("%s would be %d bytes, more than %d", r.name, len(r.data), maxRecordBytes)
+		}
+	}
+	return nil
+}
+
+// track2 builds track 2 equivalent data: PAN, separator D, YYMM, service
+// code 220, discretionary data 0000, padded with F to whole bytes.
+func track2(pan, expiry string) []byte {
+	s := pan + "D" + expiry[:4] + "220" + "0000"
+	if len(s)%2 == 1 {
+		s += "F"
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// panBytes encodes the PAN as cn: digits left-justified, padded with F.
+func panBytes(pan string) []byte {
+	s := pan
+	if len(s)%2 == 1 {
+		s += "F"
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// dateBytes encodes YYMMDD (already validated) as n6.
+func dateBytes(d string) []byte {
+	b, err := hex.DecodeString(d)
+	if err != nil {
+		return nil
+	}
+	return b
+}
