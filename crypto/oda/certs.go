@@ -1,0 +1,289 @@
+package oda
+
+import (
+	"time"
+)
+
+// Certificate format codes.
+const (
+	FormatIssuerCert    = 0x02 // issuer public key certificate (RSA)
+	FormatSSAD          = 0x03 // signed static application data (RSA)
+	FormatICCCert       = 0x04 // ICC public key certificate (RSA)
+	FormatSDAD          = 0x05 // signed dynamic application data (RSA: DDA, CDA, fDDA)
+	FormatSM2IssuerCert = 0x12 // issuer public key certificate (SM2)
+	FormatSM2SSAD       = 0x13 // signed static application data (SM2)
+	FormatSM2ICCCert    = 0x14 // ICC public key certificate (SM2)
+	FormatSM2SDAD       = 0x15 // signed dynamic application data (SM2: DDA, CDA)
+	FormatSM2FDDA       = 0x16 // qPBOC fDDA signature (SM2)
+)
+
+// IssuerCertInput holds what the terminal has to recover the issuer public key.
+type IssuerCertInput struct {
+	// CA is the certification authority public key selected by RID and 8F.
+	CA PublicKey
+	// Cert, Remainder and Exponent are the values of tags 90, 92 and 9F32.
+	// Remainder and Exponent are not used with an SM2 CA key.
+	Cert, Remainder, Exponent []byte
+	// PAN is the application PAN (tag 5A).
+	PAN []byte
+	// Now is the transaction date; zero means time.Now().
+	Now time.Time
+	// Revoked, if not nil, reports whether the certificate serial number is
+	// revoked for this CA key (the caller knows RID and index).
+	Revoked func(serial [3]byte) bool
+}
+
+// RecoverIssuerKey recovers and checks the issuer public key (EMV Book 2
+// §5.3 / §6.3; format 02 with an RSA CA key, format 12 with an SM2 CA key):
+// certificate length, header, format, trailer, hash (RSA) or signature (SM2),
+// issuer identifier against the leftmost PAN digits, expiry against Now (end
+// of month), revocation, algorithm indicators, and the issuer key size (no
+// longer than the CA key).
+func RecoverIssuerKey(in IssuerCertInput) (*IssuerKey, error) {
+	switch in.CA.Alg {
+	case RSA:
+		return recoverIssuerRSA(in)
+	case SM2:
+		return recoverIssuerSM2(in)
+	}
+	return nil, errorf(ErrAlgorithm, "CA key algorithm %s", in.CA.Alg)
+}
+
+func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
+	r, err := rsaRecover(in.CA, in.Cert)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRecovered(r, FormatIssuerCert); err != nil {
+		return nil, err
+	}
+	nCA := len(r)
+	k := &IssuerKey{HashAlg: SHA1}
+	k.IssuerID = clone(r[2:6])
+	copy(k.Expiry[:], r[6:8])
+	copy(k.Serial[:], r[8:11])
+	hashAlg, pkAlg, nI, eLen := r[11], r[12], int(r[13]), int(r[14])
+	field := r[15 : nCA-21]
+	if HashAlg(hashAlg) != SHA1 {
+		return nil, errorf(ErrAlgorithm, "hash algorithm indicator %02X", hashAlg)
+	}
+	if PKAlg(pkAlg) != RSA {
+		return nil, errorf(ErrAlgorithm, "issuer public key algorithm indicator %02X", pkAlg)
+	}
+	mod, err := assembleModulus(field, in.Remainder, nI, nCA)
+	if err != nil {
+		return nil, err
+	}
+	if eLen != len(in.Exponent) {
+		return nil, errorf(ErrFormat, "exponent length %d in certificate, %d in 9F32", eLen, len(in.Exponent))
+	}
+	if err := checkHash(r[nCA-21:nCA-1], r[1:nCA-21], in.Remainder, in.Exponent); err != nil {
+		return nil, err
+	}
+	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
+		return nil, err
+	}
+	if err := checkExpiry(k.Expiry, in.Now); err != nil {
+		return nil, err
+	}
+	if in.Revoked != nil && in.Revoked(k.Serial) {
+		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
+	}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: mod, Exponent: clone(in.Exponent)}
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// assembleModulus builds a certified modulus of n bytes from the
+// certificate's key field and the remainder. parent is the certifying
+// modulus length.
+func assembleModulus(field, remainder []byte, n, parent int) ([]byte, error) {
+	if n < MinModulusLen || n > parent {
+		return nil, errorf(ErrKeyLength, "certified key of %d bytes under a %d-byte key", n, parent)
+	}
+	if n <= len(field) {
+		if len(remainder) != 0 {
+			return nil, errorf(ErrFormat, "remainder of %d bytes for a key that fits the certificate", len(remainder))
+		}
+		return clone(field[:n]), nil
+	}
+	if len(remainder) != n-len(field) {
+		return nil, errorf(ErrFormat, "remainder of %d bytes, want %d", len(remainder), n-len(field))
+	}
+	mod := make([]byte, 0, n)
+	mod = append(mod, field...)
+	return append(mod, remainder...), nil
+}
+
+// SM2 certificate layout offsets (see the package documentation).
+const (
+	sm2IssuerFixed = 14 // format … key length
+	sm2ICCFixed    = 20
+	sm2IssuerLen   = sm2IssuerFixed + SM2PointLen + SM2SignatureLen
+	sm2ICCLen      = sm2ICCFixed + SM2PointLen + SM2SignatureLen
+)
+
+func recoverIssuerSM2(in IssuerCertInput) (*IssuerKey, error) {
+	c := in.Cert
+	if len(c) != sm2IssuerLen {
+		return nil, errorf(ErrKeyLength, "SM2 issuer certificate of %d bytes (want %d)", len(c), sm2IssuerLen)
+	}
+	if c[0] != FormatSM2IssuerCert {
+		return nil, errorf(ErrFormat, "format %02X (want 12)", c[0])
+	}
+	if PKAlg(c[10]) != SM2 {
+		return nil, errorf(ErrAlgorithm, "issuer key signature algorithm %02X (want 04)", c[10])
+	}
+	if int(c[13]) != SM2PointLen {
+		return nil, errorf(ErrKeyLength, "SM2 issuer key length %d", c[13])
+	}
+	body := c[:sm2IssuerFixed+SM2PointLen]
+	if err := sm2Verify(in.CA, body, c[len(body):]); err != nil {
+		return nil, err
+	}
+	k := &IssuerKey{HashAlg: SM3, IssuerID: clone(c[1:5])}
+	copy(k.Expiry[:], c[5:7])
+	copy(k.Serial[:], c[7:10])
+	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
+		return nil, err
+	}
+	if err := checkExpiry(k.Expiry, in.Now); err != nil {
+		return nil, err
+	}
+	if in.Revoked != nil && in.Revoked(k.Serial) {
+		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
+	}
+	k.PublicKey = PublicKey{Alg: SM2, Point: clone(c[sm2IssuerFixed:len(body)])}
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// ICCCertInput holds what the terminal has to recover the ICC public key.
+type ICCCertInput struct {
+	// Issuer is the key returned by RecoverIssuerKey.
+	Issuer *IssuerKey
+	// Cert, Remainder and Exponent are the values of tags 9F46, 9F48 and
+	// 9F47. Remainder and Exponent are not used with SM2.
+	Cert, Remainder, Exponent []byte
+	// PAN is the application PAN (tag 5A).
+	PAN []byte
+	// StaticData is the static data to be authenticated (see StaticData).
+	StaticData []byte
+	// Now is the transaction date; zero means time.Now().
+	Now time.Time
+}
+
+// RecoverICCKey recovers and checks the ICC public key (EMV Book 2 §6.4;
+// format 04 with an RSA issuer key, 14 with an SM2 issuer key): length,
+// header, format, trailer, hash over the certificate, remainder, exponent and
+// static data (RSA) or signature (SM2), PAN, expiry, algorithm indicators,
+// and the ICC key size (no longer than the issuer key).
+func RecoverICCKey(in ICCCertInput) (*ICCKey, error) {
+	if in.Issuer == nil {
+		return nil, errorf(ErrAlgorithm, "no issuer key")
+	}
+	switch in.Issuer.Alg {
+	case RSA:
+		return recoverICCRSA(in)
+	case SM2:
+		return recoverICCSM2(in)
+	}
+	return nil, errorf(ErrAlgorithm, "issuer key algorithm %s", in.Issuer.Alg)
+}
+
+func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
+	r, err := rsaRecover(in.Issuer.PublicKey, in.Cert)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRecovered(r, FormatICCCert); err != nil {
+		return nil, err
+	}
+	nI := len(r)
+	k := &ICCKey{HashAlg: SHA1, PAN: clone(r[2:12])}
+	copy(k.Expiry[:], r[12:14])
+	copy(k.Serial[:], r[14:17])
+	hashAlg, pkAlg, nIC, eLen := r[17], r[18], int(r[19]), int(r[20])
+	field := r[21 : nI-21]
+	if HashAlg(hashAlg) != SHA1 {
+		return nil, errorf(ErrAlgorithm, "hash algorithm indicator %02X", hashAlg)
+	}
+	if PKAlg(pkAlg) != RSA {
+		return nil, errorf(ErrAlgorithm, "ICC public key algorithm indicator %02X", pkAlg)
+	}
+	mod, err := assembleModulus(field, in.Remainder, nIC, nI)
+	if err != nil {
+		return nil, err
+	}
+	if eLen != len(in.Exponent) {
+		return nil, errorf(ErrFormat, "exponent length %d in certificate, %d in 9F47", eLen, len(in.Exponent))
+	}
+	if err := checkHash(r[nI-21:nI-1], r[1:nI-21], in.Remainder, in.Exponent, in.StaticData); err != nil {
+		return nil, err
+	}
+	if err := checkPAN(k.PAN, in.PAN); err != nil {
+		return nil, err
+	}
+	if err := checkExpiry(k.Expiry, in.Now); err != nil {
+		return nil, err
+	}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: mod, Exponent: clone(in.Exponent)}
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func recoverICCSM2(in ICCCertInput) (*ICCKey, error) {
+	c := in.Cert
+	if len(c) != sm2ICCLen {
+		return nil, errorf(ErrKeyLength, "SM2 ICC certificate of %d bytes (want %d)", len(c), sm2ICCLen)
+	}
+	if c[0] != FormatSM2ICCCert {
+		return nil, errorf(ErrFormat, "format %02X (want 14)", c[0])
+	}
+	if PKAlg(c[16]) != SM2 {
+		return nil, errorf(ErrAlgorithm, "ICC key signature algorithm %02X (want 04)", c[16])
+	}
+	if int(c[19]) != SM2PointLen {
+		return nil, errorf(ErrKeyLength, "SM2 ICC key length %d", c[19])
+	}
+	body := c[:sm2ICCFixed+SM2PointLen]
+	if err := sm2Verify(in.Issuer.PublicKey, concat(body, in.StaticData), c[len(body):]); err != nil {
+		return nil, err
+	}
+	k := &ICCKey{HashAlg: SM3, PAN: clone(c[1:11])}
+	copy(k.Expiry[:], c[11:13])
+	copy(k.Serial[:], c[13:16])
+	if err := checkPAN(k.PAN, in.PAN); err != nil {
+		return nil, err
+	}
+	if err := checkExpiry(k.Expiry, in.Now); err != nil {
+		return nil, err
+	}
+	k.PublicKey = PublicKey{Alg: SM2, Point: clone(c[sm2ICCFixed:len(body)])}
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func clone(b []byte) []byte {
+	return append([]byte(nil), b...)
+}
+
+func concat(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

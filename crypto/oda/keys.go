@@ -1,0 +1,164 @@
+package oda
+
+import (
+	"crypto/ecdsa"
+	"math/big"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm2/sm2ec"
+)
+
+// RSA modulus limits in bytes (512 to 1984 bits).
+const (
+	MinModulusLen = 64
+	MaxModulusLen = 248
+)
+
+// SM2 sizes.
+const (
+	SM2PointLen     = 64 // X‖Y
+	SM2SignatureLen = 64 // r‖s
+)
+
+// exponentValue parses an RSA public exponent of 1 to 3 bytes and returns it
+// if it is 3 or 65537.
+func exponentValue(e []byte) (int, error) {
+	if len(e) == 0 || len(e) > 3 {
+		return 0, errorf(ErrAlgorithm, "RSA exponent length %d", len(e))
+	}
+	v := 0
+	for _, b := range e {
+		v = v<<8 | int(b)
+	}
+	if v != 3 && v != 65537 {
+		return 0, errorf(ErrAlgorithm, "RSA exponent %d (want 3 or 65537)", v)
+	}
+	return v, nil
+}
+
+// Validate checks that the key is well formed: for RSA a modulus of 64–248
+// bytes that is odd and does not start with 00, and exponent 3 or 65537; for
+// SM2 a 64-byte point on the curve.
+func (k PublicKey) Validate() error {
+	switch k.Alg {
+	case RSA:
+		n := k.Modulus
+		if len(n) < MinModulusLen || len(n) > MaxModulusLen {
+			return errorf(ErrKeyLength, "RSA modulus of %d bytes", len(n))
+		}
+		if n[0] == 0 {
+			return errorf(ErrKeyLength, "RSA modulus starts with 00")
+		}
+		if n[len(n)-1]&1 == 0 {
+			return errorf(ErrKeyLength, "RSA modulus is even")
+		}
+		_, err := exponentValue(k.Exponent)
+		return err
+	case SM2:
+		_, err := sm2Key(k.Point)
+		return err
+	}
+	return errorf(ErrAlgorithm, "public key algorithm %s", k.Alg)
+}
+
+// rsaRecover validates pk, checks that data is as long as the modulus and
+// smaller than it, and returns data^e mod n as a modulus-length block.
+func rsaRecover(pk PublicKey, data []byte) ([]byte, error) {
+	if pk.Alg != RSA {
+		return nil, errorf(ErrAlgorithm, "want an RSA key, have %s", pk.Alg)
+	}
+	if err := pk.Validate(); err != nil {
+		return nil, err
+	}
+	if len(data) != len(pk.Modulus) {
+		return nil, errorf(ErrKeyLength, "%d bytes of signed data for a %d-byte modulus", len(data), len(pk.Modulus))
+	}
+	e, _ := exponentValue(pk.Exponent)
+	n := new(big.Int).SetBytes(pk.Modulus)
+	x := new(big.Int).SetBytes(data)
+	if x.Cmp(n) >= 0 {
+		return nil, errorf(ErrSignature, "signed data not smaller than the modulus")
+	}
+	x.Exp(x, big.NewInt(int64(e)), n)
+	out := make([]byte, len(pk.Modulus))
+	x.FillBytes(out)
+	return out, nil
+}
+
+// sm2Key converts a 64-byte X‖Y point into a validated SM2 public key.
+func sm2Key(point []byte) (*ecdsa.PublicKey, error) {
+	if len(point) != SM2PointLen {
+		return nil, errorf(ErrKeyLength, "SM2 point of %d bytes", len(point))
+	}
+	enc := make([]byte, 1+SM2PointLen)
+	enc[0] = 4
+	copy(enc[1:], point)
+	curve := sm2.P256()
+	x, y := sm2ec.Unmarshal(curve, enc)
+	if x == nil {
+		return nil, errorf(ErrKeyLength, "SM2 point not on the curve")
+	}
+	return &ecdsa.PublicKey{Curve: curve, X: x, Y: y}, nil
+}
+
+// sm2Verify checks an r‖s SM2 signature over msg (SM3 with Z over the
+// default user ID).
+func sm2Verify(pk PublicKey, msg, sig []byte) error {
+	if pk.Alg != SM2 {
+		return errorf(ErrAlgorithm, "want an SM2 key, have %s", pk.Alg)
+	}
+	pub, err := sm2Key(pk.Point)
+	if err != nil {
+		return err
+	}
+	if len(sig) != SM2SignatureLen {
+		return errorf(ErrKeyLength, "SM2 signature of %d bytes", len(sig))
+	}
+	r := new(big.Int).SetBytes(sig[:32])
+	s := new(big.Int).SetBytes(sig[32:])
+	if !sm2.VerifyWithSM2(pub, nil, msg, r, s) {
+		return errorf(ErrSignature, "SM2 signature does not verify")
+	}
+	return nil
+}
+
+// checkRecovered checks header, trailer and format byte of recovered RSA data.
+func checkRecovered(r []byte, format byte) error {
+	if len(r) < 2 || r[0] != 0x6A {
+		return errorf(ErrFormat, "recovered header %02X (want 6A)", first(r))
+	}
+	if r[len(r)-1] != 0xBC {
+		return errorf(ErrFormat, "recovered trailer %02X (want BC)", r[len(r)-1])
+	}
+	if r[1] != format {
+		return errorf(ErrFormat, "format %02X (want %02X)", r[1], format)
+	}
+	return nil
+}
+
+func first(b []byte) byte {
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// checkHash compares the embedded SHA-1 hash with the hash of parts.
+func checkHash(want []byte, parts ...[]byte) error {
+	got := SHA1.Sum(parts...)
+	if !equal(got, want) {
+		return errorf(ErrHash, "hash %X, computed %X", want, got)
+	}
+	return nil
+}
+
+func equal(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := range a {
+		v |= a[i] ^ b[i]
+	}
+	return v == 0
+}
