@@ -11,6 +11,7 @@ import (
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/crypto/keys"
+	"github.com/go-pboc/pboc/crypto/pki"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -31,14 +32,27 @@ const (
 	acARQC byte = 0x80
 )
 
+// Issuer authentication states of a transaction.
+const (
+	issuerAuthNone   = iota // not performed
+	issuerAuthOK            // ARPC verified
+	issuerAuthFailed        // ARPC wrong: the second GENERATE AC declines
+)
+
 // session is the volatile state of the card between resets.
 type session struct {
-	pse    bool // the PSE is the current DF
-	app    int  // index of the selected application, -1 for none
-	phase  phase
-	ecPath bool               // GPO chose the EC path
-	afl    []byte             // AFL returned by GPO
-	cdol1  map[tlv.Tag][]byte // data of the first GENERATE AC
+	pse      bool // the PSE is the current DF
+	app      int  // index of the selected application, -1 for none
+	phase    phase
+	ecPath   bool               // GPO chose the EC path
+	afl      []byte             // AFL returned by GPO
+	pdolData []byte             // PDOL data of GPO (CDA hash)
+	cdol1    map[tlv.Tag][]byte // data of the first GENERATE AC
+	cdol1Raw []byte             // the same, as sent (CDA hash)
+	// arqc is the ARQC of the first GENERATE AC; issuer scripts are
+	// accepted while it is set (until the next SELECT).
+	arqc       []byte
+	issuerAuth int // issuerAuthNone, issuerAuthOK or issuerAuthFailed
 }
 
 // Card is a simulated PBOC 2.0 contact card with electronic cash. It
@@ -71,6 +85,9 @@ func New(p *Profile) (*Card, error) {
 			return nil, fmt.Errorf("cardsim: applications[%d]: derive card keys: %w", i, err)
 		}
 		a.cardKeys = ck
+		if err := a.personaliseODA(); err != nil {
+			return nil, fmt.Errorf("cardsim: applications[%d]: offline data authentication: %w", i, err)
+		}
 	}
 	c := &Card{prof: prof, apps: apps, s: session{app: -1}}
 	if prof.PSE {
@@ -159,8 +176,9 @@ func (c *Card) Log(aid string) [][]byte {
 }
 
 // Snapshot returns the card's current state as a profile: the
-// personalisation with the current EC balances, ATCs, last online ATCs,
-// PIN try counters and logs. New(Snapshot()) continues where this card is.
+// personalisation with the current EC balances and limits (which issuer
+// scripts may have changed), ATCs, last online ATCs, PIN try counters,
+// transaction logs and load logs. New(Snapshot()) continues where this card is.
 func (c *Card) Snapshot() *Profile {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -172,9 +190,16 @@ func (c *Card) Snapshot() *Profile {
 		ap.LastOnlineATC = int(a.lastOnlineATC)
 		tries := int(a.pinTries)
 		ap.PIN.Tries = &tries
+		ap.EC.BalanceLimit = bcd.FormatAmount(a.limit)
+		ap.EC.SingleLimit = bcd.FormatAmount(a.single)
+		ap.EC.ResetThreshold = bcd.FormatAmount(a.threshold)
 		ap.Log = nil
 		for _, r := range a.log {
 			ap.Log = append(ap.Log, strings.ToUpper(hex.EncodeToString(r)))
+		}
+		ap.LoadLog = nil
+		for _, r := range a.loadLog {
+			ap.LoadLog = append(ap.LoadLog, strings.ToUpper(hex.EncodeToString(r)))
 		}
 	}
 	return p
@@ -188,7 +213,7 @@ func (c *Card) execute(raw []byte) apdu.Response {
 	if err != nil {
 		return sw(apdu.SWWrongLength)
 	}
-	if cmd.CLA != 0x00 && cmd.CLA != 0x80 && cmd.CLA != 0x84 {
+	if cmd.CLA != 0x00 && cmd.CLA != 0x80 && cmd.CLA != 0x84 && !(cmd.CLA == 0x04 && cmd.INS == 0xDA) {
 		return sw(apdu.SWCLANotSupported)
 	}
 	var resp apdu.Response
@@ -203,6 +228,12 @@ func (c *Card) execute(raw []byte) apdu.Response {
 		resp = c.withCLA(cmd, 0x80, c.getData)
 	case 0xAE:
 		resp = c.withCLA(cmd, 0x80, c.generateAC)
+	case 0x88:
+		resp = c.withCLA(cmd, 0x00, c.internalAuthenticate)
+	case 0x82:
+		resp = c.withCLA(cmd, 0x00, c.externalAuthenticate)
+	case 0xDA:
+		resp = c.putData(cmd)
 	default:
 		return sw(apdu.SWINSNotSupported)
 	}
@@ -273,13 +304,22 @@ func (c *Card) readRecord(cmd apdu.Command) apdu.Response {
 		return sw(apdu.SWConditionsNotSatisfied)
 	}
 	a := c.apps[c.s.app]
-	if sfi == logSFI {
-		if rec > len(a.log) {
+	switch sfi {
+	case logSFI, loadLogSFI:
+		log := a.log
+		if sfi == loadLogSFI {
+			log = a.loadLog
+		}
+		if rec > len(log) {
 			return sw(apdu.SWRecordNotFound)
 		}
-		return apdu.Response{Data: a.log[rec-1], SW: apdu.SWSuccess}
-	}
-	if sfi != 1 && sfi != 2 {
+		return apdu.Response{Data: log[rec-1], SW: apdu.SWSuccess}
+	case 1, 2:
+	case odaSFI:
+		if len(a.odaRecords) == 0 {
+			return sw(apdu.SWFileNotFound)
+		}
+	default:
 		return sw(apdu.SWFileNotFound)
 	}
 	if c.s.phase == phaseSelected {
@@ -288,15 +328,7 @@ func (c *Card) readRecord(cmd apdu.Command) apdu.Response {
 	if !inAFL(c.s.afl, sfi, rec) {
 		return sw(apdu.SWRecordNotFound)
 	}
-	var data []byte
-	switch {
-	case sfi == 1 && rec == 1:
-		data = a.recTrack
-	case sfi == 2 && rec == 1:
-		data = a.recApp
-	case sfi == 2 && rec == 2:
-		data = a.recEC
-	}
+	data := a.record(sfi, rec)
 	if data == nil {
 		return sw(apdu.SWRecordNotFound)
 	}
@@ -349,11 +381,9 @@ func (c *Card) getProcessingOptions(cmd apdu.Command) apdu.Response {
 			ec = a.ecAllows(pd)
 		}
 	}
-	afl := aflNormal
-	if ec {
-		afl = aflEC
-	}
+	afl := a.afl(ec)
 	c.s.phase, c.s.ecPath, c.s.afl = phaseGPO, ec, afl
+	c.s.pdolData = append([]byte(nil), obj.Value...)
 	data := make([]byte, 0, 2+len(a.aip)+len(afl))
 	data = append(data, a.aip...)
 	data = append(data, afl...)
@@ -406,35 +436,47 @@ func (c *Card) getData(cmd apdu.Command) apdu.Response {
 		v = a.logFmtRaw
 	case tagPINTries:
 		v = []byte{a.pinTries}
+	case tagLoadLogFmt:
+		v = loadLogFormatRaw
 	default:
 		return sw(apdu.SWRefDataNotFound)
 	}
 	return apdu.Response{Data: tlv.Append(nil, tag, v), SW: apdu.SWSuccess}
 }
 
+// GENERATE AC reference control parameter (P1) bits.
+const (
+	p1Type byte = 0xC0 // cryptogram type
+	p1CDA  byte = 0x10 // CDA signature requested
+	p1RFU  byte = 0x2F
+)
+
 // generateAC implements the first and second GENERATE AC.
 func (c *Card) generateAC(cmd apdu.Command) apdu.Response {
-	req := cmd.P1 & 0xC0
-	if cmd.P2 != 0 || req == 0xC0 || cmd.P1&0x3F != 0 {
-		// Bit 5 (CDA signature requested) is refused too: this card
-		// does not support CDA.
+	req := cmd.P1 & p1Type
+	if cmd.P2 != 0 || req == 0xC0 || cmd.P1&p1RFU != 0 {
 		return sw(apdu.SWIncorrectP1P2)
 	}
 	if c.s.app < 0 {
 		return sw(apdu.SWConditionsNotSatisfied)
 	}
 	a := c.apps[c.s.app]
+	cda := cmd.P1&p1CDA != 0
+	if cda && a.oda != odaCDA {
+		// Only a card personalised for CDA signs its cryptograms.
+		return sw(apdu.SWIncorrectP1P2)
+	}
 	switch c.s.phase {
 	case phaseGPO:
-		return c.firstAC(a, req, cmd.Data)
+		return c.firstAC(a, req, cda, cmd.Data)
 	case phaseARQC:
-		return c.secondAC(a, req, cmd.Data)
+		return c.secondAC(a, req, cda, cmd.Data)
 	default:
 		return sw(apdu.SWConditionsNotSatisfied)
 	}
 }
 
-func (c *Card) firstAC(a *app, req byte, data []byte) apdu.Response {
+func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if len(data) != a.cdol1.Len() {
 		return sw(apdu.SWWrongLength)
 	}
@@ -458,19 +500,24 @@ func (c *Card) firstAC(a *app, req byte, data []byte) apdu.Response {
 		bal := bcdN(newBalance, 6)[1:]
 		sk, err := keys.SessionKey(a.alg, a.cardKeys.SMI, a.atc)
 		if err != nil {
-			return sw(0x6F00)
+			return sw(apdu.SWUnknown)
 		}
 		mac, err := keys.ScriptMAC(a.alg, sk, bal)
 		if err != nil {
-			return sw(0x6F00)
+			return sw(apdu.SWUnknown)
 		}
 		idd = append(append([]byte{0x0A, 0x01}, bal...), mac...)
 	}
-	resp, err := a.respond(typ, cvr, idd, d)
+	var sig *cdaInput
+	if cda {
+		sig = &cdaInput{un: d[tagUN], parts: [][]byte{c.s.pdolData, data}}
+	}
+	resp, ac, err := a.respond(typ, cvr, idd, d, sig)
 	if err != nil {
-		return sw(0x6F00)
+		return sw(apdu.SWUnknown)
 	}
 	c.s.cdol1 = d
+	c.s.cdol1Raw = append([]byte(nil), data...)
 	switch typ {
 	case acTC:
 		a.balance = newBalance
@@ -480,11 +527,12 @@ func (c *Card) firstAC(a *app, req byte, data []byte) apdu.Response {
 		c.s.phase = phaseDone
 	default:
 		c.s.phase = phaseARQC
+		c.s.arqc = ac
 	}
 	return resp
 }
 
-func (c *Card) secondAC(a *app, req byte, data []byte) apdu.Response {
+func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if len(data) != a.cdol2.Len() {
 		return sw(apdu.SWWrongLength)
 	}
@@ -492,14 +540,24 @@ func (c *Card) secondAC(a *app, req byte, data []byte) apdu.Response {
 	if err != nil {
 		return sw(apdu.SWWrongLength)
 	}
+	// Issuer authentication data asked for in the CDOL2 (tag 91) counts
+	// as an EXTERNAL AUTHENTICATE when none was sent; all zeros means
+	// the terminal has none.
+	ia, hasIA := d2[tagIssuerAuth]
+	if hasIA && c.s.issuerAuth == issuerAuthNone && !allZero(ia) {
+		c.s.issuerAuth = a.checkIssuerAuth(c.s.arqc, ia)
+	}
 	arc := d2[tagARC]
 	typ := acAAC
-	if req == acTC && string(arc) == "00" {
+	if req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed {
 		typ = acTC
 	}
 	cvr := []byte{0x03, typ | acARQC>>2, 0x00, 0x00}
 	if s := string(arc); s == "Y3" || s == "Z3" {
 		cvr[1] |= 0x01 // unable to go online
+	}
+	if c.s.issuerAuth == issuerAuthFailed {
+		cvr[1] |= 0x08 // issuer authentication performed and failed
 	}
 	merged := make(map[tlv.Tag][]byte, len(c.s.cdol1)+len(d2))
 	for k, v := range c.s.cdol1 {
@@ -508,9 +566,13 @@ func (c *Card) secondAC(a *app, req byte, data []byte) apdu.Response {
 	for k, v := range d2 {
 		merged[k] = v
 	}
-	resp, err := a.respond(typ, cvr, nil, merged)
+	var sig *cdaInput
+	if cda {
+		sig = &cdaInput{un: d2[tagUN], parts: [][]byte{c.s.pdolData, c.s.cdol1Raw, data}}
+	}
+	resp, _, err := a.respond(typ, cvr, nil, merged, sig)
 	if err != nil {
-		return sw(0x6F00)
+		return sw(apdu.SWUnknown)
 	}
 	if s := string(arc); s != "Y3" && s != "Z3" {
 		a.lastOnlineATC = a.atc
@@ -522,9 +584,19 @@ func (c *Card) secondAC(a *app, req byte, data []byte) apdu.Response {
 	return resp
 }
 
+// cdaInput is what a CDA signature covers besides the cryptogram: the
+// terminal's unpredictable number and the data of the transaction data
+// hash (PDOL data, CDOL1 data and, for the second GENERATE AC, CDOL2 data).
+type cdaInput struct {
+	un    []byte
+	parts [][]byte
+}
+
 // respond computes the application cryptogram and encodes the GENERATE AC
-// response in the application's format.
-func (a *app) respond(typ byte, cvr, idd []byte, d map[tlv.Tag][]byte) (apdu.Response, error) {
+// response in the application's format, or, when sig is not nil and the
+// cryptogram is not an AAC, as a CDA response in format 2 with 9F4B in
+// place of 9F26. It returns the response and the cryptogram.
+func (a *app) respond(typ byte, cvr, idd []byte, d map[tlv.Tag][]byte, sig *cdaInput) (apdu.Response, []byte, error) {
 	iad := make([]byte, 0, 8+len(idd))
 	iad = append(iad, 0x07, 0x01, 0x01)
 	iad = append(iad, cvr...)
@@ -544,20 +616,31 @@ func (a *app) respond(typ byte, cvr, idd []byte, d map[tlv.Tag][]byte) (apdu.Res
 	}
 	sk, err := keys.SessionKey(a.alg, a.cardKeys.AC, a.atc)
 	if err != nil {
-		return apdu.Response{}, fmt.Errorf("cardsim: AC session key: %w", err)
+		return apdu.Response{}, nil, fmt.Errorf("cardsim: AC session key: %w", err)
 	}
 	ac, err := keys.Cryptogram(a.alg, sk, keys.ACData(value))
 	if err != nil {
-		return apdu.Response{}, fmt.Errorf("cardsim: cryptogram: %w", err)
+		return apdu.Response{}, nil, fmt.Errorf("cardsim: cryptogram: %w", err)
 	}
+	cid := tlv.TLV{Tag: tagCID, Value: []byte{typ}}
+	atcObj := tlv.TLV{Tag: tagATC, Value: atc}
+	iadObj := tlv.TLV{Tag: tagIAD, Value: iad}
 	var out []byte
-	if a.format == 2 {
-		out = tlv.Encode(tlv.Constructed(tagRespFormat2,
-			tlv.TLV{Tag: tagCID, Value: []byte{typ}},
-			tlv.TLV{Tag: tagATC, Value: atc},
-			tlv.TLV{Tag: tagAC, Value: ac},
-			tlv.TLV{Tag: tagIAD, Value: iad}))
-	} else {
+	switch {
+	case sig != nil && typ != acAAC:
+		// EMV Book 2 §6.6.1: the cryptogram travels inside the signature;
+		// the hash covers the response objects other than 9F4B, in order.
+		resp := tlv.Encode(cid, atcObj, iadObj)
+		parts := append(append([][]byte(nil), sig.parts...), resp)
+		hash := pki.TransactionDataHash(a.hashAlg(), parts...)
+		sdad, err := pki.SignCDA(a.icc, a.dynamicNumber(), typ, ac, sig.un, hash)
+		if err != nil {
+			return apdu.Response{}, nil, fmt.Errorf("cardsim: CDA signature: %w", err)
+		}
+		out = tlv.Encode(tlv.Constructed(tagRespFormat2, cid, atcObj, tlv.TLV{Tag: tagSDAD, Value: sdad}, iadObj))
+	case sig != nil || a.format == 2:
+		out = tlv.Encode(tlv.Constructed(tagRespFormat2, cid, atcObj, tlv.TLV{Tag: tagAC, Value: ac}, iadObj))
+	default:
 		v := make([]byte, 0, 1+2+len(ac)+len(iad))
 		v = append(v, typ)
 		v = append(v, atc...)
@@ -565,7 +648,19 @@ func (a *app) respond(typ byte, cvr, idd []byte, d map[tlv.Tag][]byte) (apdu.Res
 		v = append(v, iad...)
 		out = tlv.Append(nil, tagRespFormat1, v)
 	}
-	return apdu.Response{Data: out, SW: apdu.SWSuccess}, nil
+	if len(out) > maxRecordBytes {
+		return apdu.Response{}, nil, fmt.Errorf("cardsim: GENERATE AC response of %d bytes", len(out))
+	}
+	return apdu.Response{Data: out, SW: apdu.SWSuccess}, ac, nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // addLog records a transaction in the log, newest first, keeping at most

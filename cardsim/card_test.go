@@ -118,8 +118,8 @@ func TestSelectPartialAndNext(t *testing.T) {
 }
 
 func TestGPOPathDecision(t *testing.T) {
-	aflEC := unhex(t, "0801010010010200")
-	aflNormal := unhex(t, "0801010010010100")
+	aflEC := unhex(t, "080101001001020118010300")
+	aflNormal := unhex(t, "080101001001010118010300")
 	cases := []struct {
 		name     string
 		card     string
@@ -143,7 +143,7 @@ func TestGPOPathDecision(t *testing.T) {
 			require.Equal(t, apdu.SWSuccess, selectAID(t, c, debitAID).SW)
 			r := send(t, c, apdu.GetProcessingOptions(pdolData(t, tc.ec, tc.amount, tc.currency)))
 			require.Equal(t, apdu.SWSuccess, r.SW)
-			want := append([]byte{0x80, 0x0A, 0x18, 0x00}, tc.afl...)
+			want := append([]byte{0x80, 0x0E, 0x3C, 0x00}, tc.afl...)
 			assert.Equal(t, want, r.Data)
 
 			// Every record named by the AFL is readable; 9F74 only on the EC path.
@@ -192,6 +192,7 @@ func TestRecords(t *testing.T) {
 
 	// Other files and bad parameters.
 	assert.Equal(t, apdu.SWFileNotFound, send(t, c, apdu.ReadRecord(5, 1)).SW)
+	assert.Equal(t, apdu.SWRecordNotFound, send(t, c, apdu.ReadRecord(3, 4)).SW)
 	assert.Equal(t, apdu.SWRecordNotFound, send(t, c, apdu.ReadRecord(1, 2)).SW)
 	assert.Equal(t, apdu.SWIncorrectP1P2, sendRaw(t, c, unhex(t, "00B2000C00")).SW, "record 0")
 	assert.Equal(t, apdu.SWIncorrectP1P2, sendRaw(t, c, unhex(t, "00B2010800")).SW, "P2 not SFI mode")
@@ -250,7 +251,7 @@ func TestGPOWithoutPDOL(t *testing.T) {
 	assert.Equal(t, apdu.SWWrongLength, send(t, c, apdu.GetProcessingOptions([]byte{1})).SW)
 	r = send(t, c, apdu.GetProcessingOptions(nil))
 	require.Equal(t, apdu.SWSuccess, r.SW)
-	assert.Equal(t, unhex(t, "800A18000801010010010100"), r.Data, "no 9F7A: normal path")
+	assert.Equal(t, unhex(t, "800E3C00080101001001010118010300"), r.Data, "no 9F7A: normal path")
 }
 
 func TestATCExhausted(t *testing.T) {
@@ -533,7 +534,7 @@ func TestGenerateACSM4(t *testing.T) {
 	require.NoError(t, err)
 	sk, err := keys.SessionKey(keys.SM4, ck.AC, 1)
 	require.NoError(t, err)
-	data := append(append(append([]byte(nil), cdol[:29]...), 0x18, 0x00, 0x00, 0x01), g.iad[3:7]...)
+	data := append(append(append([]byte(nil), cdol[:29]...), 0x3C, 0x00, 0x00, 0x01), g.iad[3:7]...)
 	want, err := keys.Cryptogram(keys.SM4, sk, data)
 	require.NoError(t, err)
 	assert.Equal(t, want, g.ac)
@@ -694,7 +695,7 @@ func TestGPOHostileAmount(t *testing.T) {
 	bad := append(append([]byte{0x01}, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF), cny...)
 	r := send(t, c, apdu.GetProcessingOptions(bad))
 	require.Equal(t, apdu.SWSuccess, r.SW)
-	assert.Equal(t, unhex(t, "800A18000801010010010100"), r.Data)
+	assert.Equal(t, unhex(t, "800E3C00080101001001010118010300"), r.Data)
 	cdol := cdol1Data(t, 1)
 	copy(cdol, []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
 	g := parseGenAC(t, send(t, c, apdu.GenerateAC(apdu.ACTypeTC, cdol)))
@@ -710,5 +711,5 @@ func TestGPOHostileAmount(t *testing.T) {
 	require.Equal(t, apdu.SWSuccess, selectAID(t, c, debitAID).SW)
 	r = send(t, c, apdu.GetProcessingOptions([]byte{0x01}))
 	require.Equal(t, apdu.SWSuccess, r.SW)
-	assert.Equal(t, unhex(t, "800A18000801010010010100"), r.Data)
+	assert.Equal(t, unhex(t, "800E3C00080101001001010118010300"), r.Data)
 }

@@ -46,7 +46,7 @@ func Example() {
 	fmt.Printf("CID: %02X\n", ac.Data[2])
 	fmt.Println("balance:", bcd.FormatAmount(card.Balance("A000000333010101")))
 	// Output:
-	// GPO: 80 0A 18 00 08 01 01 00 10 01 02 00
+	// GPO: 80 0E 3C 00 08 01 01 00 10 01 02 01 18 01 03 00
 	// 9F74: ECC001
 	// CID: 40
 	// balance: 487.66

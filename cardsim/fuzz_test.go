@@ -1,7 +1,9 @@
 package cardsim
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/go-pboc/pboc/apdu"
@@ -9,10 +11,13 @@ import (
 )
 
 // FuzzTransmit feeds a card random APDU sequences. The first input byte
-// picks a card and a valid prefix (select, GPO, first GENERATE AC) so that
+// picks a card (bits 3-4: default DDA, format 2 without PSE, CDA, SM2 CDA)
+// and a valid prefix (select, GPO, first GENERATE AC asking ARQC) so that
 // the fuzzer reaches every state; the rest is a list of APDUs, each
 // preceded by its length byte. The card must never panic, must always
-// answer at least a status word, and its money must stay consistent.
+// answer at least a status word, and its money must stay consistent: the
+// balance only grows through an accepted PUT DATA 9F79 and never exceeds
+// the limit.
 func FuzzTransmit(f *testing.F) {
 	f.Add([]byte{0x00})
 	f.Add([]byte{0x07, 5, 0x80, 0xCA, 0x9F, 0x79, 0x00})
@@ -22,6 +27,13 @@ func FuzzTransmit(f *testing.F) {
 	noPSE.PSE = false
 	noPSE.Applications[0].GenACFormat = 2
 	profiles = append(profiles, noPSE)
+	for _, name := range []string{"cda.json", "sm2-cda.json"} {
+		p, err := LoadProfile(filepath.Join("..", "testdata", "cards", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		profiles = append(profiles, p)
+	}
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 {
@@ -64,11 +76,18 @@ func FuzzTransmit(f *testing.F) {
 			if n > len(in) {
 				n = len(in)
 			}
-			tx(in[:n])
+			cmd := in[:n]
+			out := tx(cmd)
 			in = in[n:]
 			bal, atc := c.Balance(debitAID), c.ATC(debitAID)
-			if bal > start {
+			// Only an accepted, MAC-checked PUT DATA 9F79 may add money.
+			load := len(cmd) >= 4 && bytes.Equal(cmd[:4], []byte{0x04, 0xDA, 0x9F, 0x79}) &&
+				bytes.Equal(out[len(out)-2:], []byte{0x90, 0x00})
+			if bal > start && !load {
 				t.Fatalf("balance grew from %d to %d", start, bal)
+			}
+			if a := c.apps[0]; a.balance > a.limit {
+				t.Fatalf("balance %d above the limit %d", a.balance, a.limit)
 			}
 			if atc < prevATC {
 				t.Fatalf("ATC went back from %d to %d", prevATC, atc)
@@ -77,7 +96,7 @@ func FuzzTransmit(f *testing.F) {
 				t.Fatalf("ATC jumped from %d to %d in one APDU", prevATC, atc)
 			}
 			prevATC = atc
-			if len(c.Log(debitAID)) > MaxLogEntries {
+			if len(c.Log(debitAID)) > MaxLogEntries || len(c.apps[0].loadLog) > MaxLogEntries {
 				t.Fatal("log longer than 10 records")
 			}
 			start = bal

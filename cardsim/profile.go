@@ -146,15 +146,36 @@ type Application struct {
 	// Log holds the transaction log records in hex, newest first, at most
 	// 10, each exactly as long as the log format says.
 	Log []string `json:"log,omitempty"`
+	// LoadLog holds the load log records (SFI 12) in hex, newest first, at
+	// most 10, each P1 ‖ P2 ‖ balance before ‖ balance after ‖ data of the
+	// load log format DefaultLoadLogFormat (DF4F).
+	LoadLog []string `json:"load_log,omitempty"`
 	// Keys holds the issuer master keys from which the card keys derive.
 	Keys *Keys `json:"keys,omitempty"`
 	// KeyAlg is the symmetric algorithm, "tdes" (default) or "sm4".
 	KeyAlg string `json:"key_alg,omitempty"`
-	// ODA is the offline data authentication method: "none" (default).
-	// "sda", "dda" and "cda" are reserved and refused for now.
+	// ODA is the offline data authentication method the card is
+	// personalised for: "none" (default), "sda", "dda" or "cda".
 	ODA string `json:"oda,omitempty"`
-	// ODAAlg is reserved for the ODA algorithm: "rsa" or "sm2".
+	// ODAAlg is the public key algorithm of the certificates: "rsa"
+	// (default when ODA is not "none") or "sm2".
 	ODAAlg string `json:"oda_alg,omitempty"`
+	// CAIndex is the index (tag 8F) of the test CA key that certifies the
+	// issuer key, 2 hex digits: F1 or F2 for RSA (default F1), F3 for SM2
+	// (default). See TestCA.
+	CAIndex string `json:"ca_index,omitempty"`
+	// IssuerKeyBits is the RSA issuer key size, 1024 to 1984 bits, a
+	// multiple of 8, not longer than the CA key; default 1408.
+	IssuerKeyBits int `json:"issuer_key_bits,omitempty"`
+	// ICCKeyBits is the RSA ICC key size (DDA and CDA), 1024 bits up to
+	// the issuer key size; default 1152. CDA also needs the GENERATE AC
+	// response to fit 256 bytes, which allows at most 1744 bits.
+	ICCKeyBits int `json:"icc_key_bits,omitempty"`
+	// IssuerExponent is the RSA issuer public exponent, 3 (default) or
+	// 65537.
+	IssuerExponent int `json:"issuer_exponent,omitempty"`
+	// ICCExponent is the RSA ICC public exponent, 3 (default) or 65537.
+	ICCExponent int `json:"icc_exponent,omitempty"`
 	// GenACFormat is the GENERATE AC response format: 1 (tag 80, default)
 	// or 2 (tag 77).
 	GenACFormat int `json:"genac_format,omitempty"`
@@ -210,19 +231,34 @@ const (
 	DefaultCDOL1     = "9F02069F03069F1A0295055F2A029A039C019F37049F21039F4E14"
 	DefaultCDOL2     = "8A029F02069F03069F1A0295055F2A029A039C019F3704"
 	DefaultLogFormat = "9A039F21039F02069F03069F1A025F2A029F4E149C019F3602"
-	DefaultAIP       = "1800"
+	// DefaultAIP is the AIP of a card without ODA: cardholder
+	// verification, terminal risk management and issuer authentication
+	// supported. A card with ODA adds its method: SDA 5C00, DDA 3C00,
+	// CDA 3D00 (DDA and CDA).
+	DefaultAIP       = "1C00"
 	DefaultAUC       = "FF00"
 	DefaultCVMList   = "000000000000000042035E031F03"
-	DefaultIACDef    = "4C60800000"
+	DefaultIACDef    = "DC4000A800"
 	DefaultIACDenial = "0010000000"
-	DefaultIACOnline = "4C60840000"
-	DefaultIMKAC     = "0123456789ABCDEFFEDCBA9876543210"
-	DefaultIMKSMI    = "1032547698BADCFEEFCDAB8967452301"
-	DefaultIMKSMC    = "89ABCDEF01234567FEDCBA9876543210"
-	DefaultAuthCode  = "ECC001"
-	DefaultLanguage  = "zhen"
-	DefaultPIN       = "123456"
-	DefaultPINTries  = 3
+	DefaultIACOnline = "DC4004F800"
+	// DefaultLoadLogFormat is the load log format (DF4F): transaction date,
+	// time, terminal country, merchant name and ATC.
+	DefaultLoadLogFormat = "9A039F21039F1A029F4E149F3602"
+	// DefaultDDOL is the DDOL (9F49) of DDA and CDA cards: the terminal's
+	// unpredictable number.
+	DefaultDDOL = "9F3704"
+	// DefaultIssuerKeyBits, DefaultICCKeyBits and DefaultRSAExponent are
+	// the RSA key sizes and exponent used when a profile leaves them out.
+	DefaultIssuerKeyBits = 1408
+	DefaultICCKeyBits    = 1152
+	DefaultRSAExponent   = 3
+	DefaultIMKAC         = "0123456789ABCDEFFEDCBA9876543210"
+	DefaultIMKSMI        = "1032547698BADCFEEFCDAB8967452301"
+	DefaultIMKSMC        = "89ABCDEF01234567FEDCBA9876543210"
+	DefaultAuthCode      = "ECC001"
+	DefaultLanguage      = "zhen"
+	DefaultPIN           = "123456"
+	DefaultPINTries      = 3
 	// MaxLogEntries is the number of transaction log records the card
 	// keeps (9F4D = 0B 0A).
 	MaxLogEntries = 10
@@ -236,7 +272,8 @@ var defaultJSON []byte
 
 // DefaultProfile returns a fresh copy of the seed card: one EC application
 // A000000333010101 "PBOC DEBIT" with balance 500.00, limit 1000.00, single
-// limit 300.00, reset threshold 1.00 and a PSE.
+// limit 300.00, reset threshold 1.00, a PSE, and RSA DDA (issuer key 1408
+// bits certified by test CA key F1, ICC key 1152 bits).
 func DefaultProfile() *Profile {
 	p, err := ParseProfile(defaultJSON)
 	if err != nil {
@@ -329,6 +366,7 @@ func (p *Profile) clone() *Profile {
 			n.PIN = &pin
 		}
 		n.Log = append([]string(nil), a.Log...)
+		n.LoadLog = append([]string(nil), a.LoadLog...)
 		if a.Extra != nil {
 			n.Extra = make(map[string]string, len(a.Extra))
 			for k, v := range a.Extra {
@@ -430,6 +468,9 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 	out.currency = bcdN(uint64(a.Currency), 2)
 	out.country = bcdN(uint64(a.Country), 2)
 
+	if err := compileODA(a, f, out); err != nil {
+		return nil, err
+	}
 	fixed := []struct {
 		name string
 		val  *string
@@ -437,7 +478,7 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		n    int
 		dst  *[]byte
 	}{
-		{"aip", &a.AIP, DefaultAIP, 2, &out.aip},
+		{"aip", &a.AIP, defaultAIP(out.oda), 2, &out.aip},
 		{"auc", &a.AUC, DefaultAUC, 2, &out.auc},
 		{"iac_default", &a.IACDefault, DefaultIACDef, 5, &out.iacDefault},
 		{"iac_denial", &a.IACDenial, DefaultIACDenial, 5, &out.iacDenial},
@@ -505,6 +546,12 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		*d.dol = dol
 	}
 
+	if out.oda == odaCDA {
+		if err := checkCDOLsForCDA(out, f); err != nil {
+			return nil, err
+		}
+	}
+
 	if a.EC == nil {
 		a.EC = &EC{}
 	}
@@ -532,6 +579,20 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		}
 		a.Log[i] = strings.ToUpper(s)
 		out.log = append(out.log, rec)
+	}
+
+	out.loadLogFmt = loadLogFormat
+	if len(a.LoadLog) > MaxLogEntries {
+		return nil, fieldErr(f("load_log"), "%d entries, at most %d", len(a.LoadLog), MaxLogEntries)
+	}
+	for i, s := range a.LoadLog {
+		n := loadLogRecordLen()
+		rec, err := hexField(fmt.Sprintf("%s[%d]", f("load_log"), i), s, n, n)
+		if err != nil {
+			return nil, err
+		}
+		a.LoadLog[i] = strings.ToUpper(s)
+		out.loadLog = append(out.loadLog, rec)
 	}
 
 	if a.Keys == nil {
@@ -566,19 +627,6 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		return nil, fieldErr(f("key_alg"), "%q is not one of tdes, sm4", clip(a.KeyAlg))
 	}
 
-	switch a.ODA {
-	case "", "none":
-		a.ODA = "none"
-	case "sda", "dda", "cda":
-		return nil, fieldErr(f("oda"), "%q is reserved and not supported yet; use \"none\"", a.ODA)
-	default:
-		return nil, fieldErr(f("oda"), "%q is not one of none, sda, dda, cda", clip(a.ODA))
-	}
-	switch a.ODAAlg {
-	case "", "rsa", "sm2":
-	default:
-		return nil, fieldErr(f("oda_alg"), "%q is not one of rsa, sm2", clip(a.ODAAlg))
-	}
 	switch a.GenACFormat {
 	case 0:
 		a.GenACFormat = 1

@@ -124,8 +124,35 @@ func TestProfileValidationNamesTheField(t *testing.T) {
 			"applications[0].keys.imk_smi", "want 16"},
 		{"key alg", func(_, a map[string]any) { a["key_alg"] = "aes" },
 			"applications[0].key_alg", "tdes, sm4"},
-		{"oda reserved", func(_, a map[string]any) { a["oda"] = "dda" },
-			"applications[0].oda", "not supported yet"},
+		{"ca index unknown", func(_, a map[string]any) { a["ca_index"] = "F4" },
+			"applications[0].ca_index", "not a test CA key"},
+		{"ca index algorithm", func(_, a map[string]any) { a["oda_alg"] = "sm2"; a["ca_index"] = "F1" },
+			"applications[0].ca_index", "is RSA, not SM2"},
+		{"ca index hex", func(_, a map[string]any) { a["ca_index"] = "F" },
+			"applications[0].ca_index", "not hex"},
+		{"issuer key longer than CA", func(_, a map[string]any) { a["ca_index"] = "F2"; a["issuer_key_bits"] = 1416 },
+			"applications[0].issuer_key_bits", "longer than the 1408-bit CA key F2"},
+		{"icc key longer than issuer", func(_, a map[string]any) { a["icc_key_bits"] = 1416 },
+			"applications[0].icc_key_bits", "longer than the 1408-bit issuer key"},
+		{"key bits", func(_, a map[string]any) { a["icc_key_bits"] = 1000 },
+			"applications[0].icc_key_bits", "1024..1984"},
+		{"exponent", func(_, a map[string]any) { a["icc_exponent"] = 17 },
+			"applications[0].icc_exponent", "3 or 65537"},
+		{"sm2 with RSA sizes", func(_, a map[string]any) {
+			a["oda_alg"] = "sm2"
+			delete(a, "ca_index")
+		}, "applications[0].issuer_key_bits", "RSA only"},
+		{"cda key too long", func(_, a map[string]any) {
+			a["oda"] = "cda"
+			a["issuer_key_bits"] = 1984
+			a["icc_key_bits"] = 1752
+		}, "applications[0].icc_key_bits", "too long for CDA"},
+		{"cda without UN", func(_, a map[string]any) {
+			a["oda"] = "cda"
+			a["cdol2"] = "8A029F0206"
+		}, "applications[0].cdol2", "9F37 04"},
+		{"load log length", func(_, a map[string]any) { a["load_log"] = []string{"9F79"} },
+			"applications[0].load_log[0]", "want 44"},
 		{"oda unknown", func(_, a map[string]any) { a["oda"] = "xda" },
 			"applications[0].oda", "not one of"},
 		{"oda alg", func(_, a map[string]any) { a["oda_alg"] = "ecdsa" },

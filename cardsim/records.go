@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/go-pboc/pboc/crypto/keys"
+	"github.com/go-pboc/pboc/crypto/pki"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -61,12 +62,29 @@ const (
 	tagECSingle     tlv.Tag = 0x9F78
 	tagECBalance    tlv.Tag = 0x9F79
 	tagECTermSupprt tlv.Tag = 0x9F7A
+	tagCAIndex      tlv.Tag = 0x8F
+	tagIssuerCert   tlv.Tag = 0x90
+	tagIssuerAuth   tlv.Tag = 0x91
+	tagIssuerRem    tlv.Tag = 0x92
+	tagSSAD         tlv.Tag = 0x93
+	tagIssuerExp    tlv.Tag = 0x9F32
+	tagUN           tlv.Tag = 0x9F37
+	tagICCCert      tlv.Tag = 0x9F46
+	tagICCExp       tlv.Tag = 0x9F47
+	tagICCRem       tlv.Tag = 0x9F48
+	tagDDOL         tlv.Tag = 0x9F49
+	tagSDATagList   tlv.Tag = 0x9F4A
+	tagSDAD         tlv.Tag = 0x9F4B
+	tagLoadLogEntry tlv.Tag = 0xDF4D
+	tagLoadLogFmt   tlv.Tag = 0xDF4F
 )
 
 // Card constants.
 const (
-	pseName = "1PAY.SYS.DDF01"
-	logSFI  = 11
+	pseName    = "1PAY.SYS.DDF01"
+	logSFI     = 11
+	loadLogSFI = 12
+	odaSFI     = 3
 	// maxRecordBytes is the most response data a short APDU can carry.
 	maxRecordBytes = 256
 )
@@ -78,11 +96,46 @@ var (
 	appVersion = []byte{0x00, 0x30}
 	// logEntry is the log entry (tag 9F4D): SFI 11, 10 records.
 	logEntry = []byte{logSFI, MaxLogEntries}
-	// aflNormal reads SFI 1 record 1 and SFI 2 record 1.
-	aflNormal = []byte{1 << 3, 1, 1, 0, 2 << 3, 1, 1, 0}
-	// aflEC also reads SFI 2 record 2, the record holding 9F74.
-	aflEC = []byte{1 << 3, 1, 1, 0, 2 << 3, 1, 2, 0}
+	// loadLogEntry is the load log entry (tag DF4D): SFI 12, 10 records.
+	loadLogEntry = []byte{loadLogSFI, MaxLogEntries}
+	// ddol is the DDOL (tag 9F49) of DDA and CDA cards.
+	ddol = []byte{0x9F, 0x37, 0x04}
 )
+
+// afl returns the AFL of the normal or the EC path. Both read SFI 1
+// record 1 and SFI 2 record 1; the EC path adds SFI 2 record 2 (9F74).
+// A card with ODA flags SFI 2 record 1 for offline data authentication
+// and adds SFI 3 records 1 to 3 (certificates, not flagged).
+func (a *app) afl(ec bool) []byte {
+	last, flagged := byte(1), byte(0)
+	if ec {
+		last = 2
+	}
+	if a.oda != odaNone {
+		flagged = 1
+	}
+	out := []byte{1 << 3, 1, 1, 0, 2 << 3, 1, last, flagged}
+	if n := len(a.odaRecords); n > 0 {
+		out = append(out, odaSFI<<3, 1, byte(n), 0)
+	}
+	return out
+}
+
+// record returns record rec of file sfi of the application (SFI 1 to 3),
+// or nil if there is none.
+func (a *app) record(sfi, rec int) []byte {
+	switch {
+	case sfi == 1 && rec == 1:
+		return a.recTrack
+	case sfi == 2 && rec == 1:
+		return a.recApp
+	case sfi == 2 && rec == 2:
+		return a.recEC
+	case sfi == odaSFI && rec >= 1 && rec <= len(a.odaRecords):
+		return a.odaRecords[rec-1]
+	}
+	return nil
+}
 
 // app is the compiled, personalised image of one application plus its
 // persistent counters.
@@ -103,6 +156,9 @@ type app struct {
 	alg                              keys.Alg
 	algID                            byte
 	format                           int
+	oda                              odaMethod
+	odaParams                        *odaParams
+	loadLogFmt                       tlv.DOL
 
 	// Built images.
 	fci       []byte
@@ -110,12 +166,18 @@ type app struct {
 	recTrack  []byte // SFI 1 record 1
 	recApp    []byte // SFI 2 record 1
 	recEC     []byte // SFI 2 record 2 (EC only)
+	// ODA personalisation (personaliseODA), nil without ODA.
+	odaRecords [][]byte     // SFI 3 records 1..n
+	staticData []byte       // static data to be authenticated
+	icc        *pki.KeyPair // ICC private key (DDA, CDA)
 
 	// Persistent state.
 	ecEnabled                         bool
 	balance, limit, single, threshold uint64
 	atc, lastOnlineATC                uint16
 	log                               [][]byte // newest first
+	loadLog                           [][]byte // newest first
+	dynCounter                        uint32   // ICC dynamic numbers issued
 	pinTries                          byte
 	cardKeys                          keys.CardKeys
 }
@@ -137,7 +199,9 @@ func (a *app) build() error {
 	if p.PreferredName != "" {
 		prop = append(prop, tlv.TLV{Tag: tagPrefName, Value: []byte(p.PreferredName)})
 	}
-	prop = append(prop, tlv.Constructed(tagFCIIssuer, tlv.TLV{Tag: tagLogEntry, Value: logEntry}))
+	prop = append(prop, tlv.Constructed(tagFCIIssuer,
+		tlv.TLV{Tag: tagLogEntry, Value: logEntry},
+		tlv.TLV{Tag: tagLoadLogEntry, Value: loadLogEntry}))
 	a.fci = tlv.Encode(tlv.Constructed(tagFCI,
 		tlv.TLV{Tag: tagDFName, Value: a.aid},
 		tlv.Constructed(tagFCIProp, prop...)))
