@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+type purchaseJSON struct {
+	Outcome       string  `json:"outcome"`
+	Reason        string  `json:"reason"`
+	Amount        string  `json:"amount"`
+	BalanceBefore *string `json:"balance_before"`
+	BalanceAfter  *string `json:"balance_after"`
+	ATC           int     `json:"atc"`
+	Cryptogram    string  `json:"cryptogram"`
+	APDUs         int     `json:"apdus"`
+}
+
+func purchase(t *testing.T, args ...string) purchaseJSON {
+	t.Helper()
+	code, out, errOut := runCLI(t, append([]string{"purchase", "--json"}, args...)...)
+	require.Equal(t, 0, code, errOut)
+	var p purchaseJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &p), out)
+	return p
+}
+
+func TestPurchaseJSON(t *testing.T) {
+	p := purchase(t, "--amount", "12.34")
+	assert.Equal(t, "approved_offline", p.Outcome)
+	assert.Equal(t, "ec_approved", p.Reason)
+	assert.Equal(t, "12.34", p.Amount)
+	require.NotNil(t, p.BalanceBefore)
+	require.NotNil(t, p.BalanceAfter)
+	assert.Equal(t, "500.00", *p.BalanceBefore)
+	assert.Equal(t, "487.66", *p.BalanceAfter)
+	assert.Len(t, p.Cryptogram, 16)
+	assert.Equal(t, 1, p.ATC)
+	assert.Greater(t, p.APDUs, 5)
+}
+
+func TestPurchaseTraceMasksPAN(t *testing.T) {
+	code, out, _ := runCLI(t, "purchase", "--amount", "1.00")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "GET PROCESSING OPTIONS")
+	assert.Contains(t, out, "EC Balance")
+	assert.Contains(t, out, "approved_offline")
+	assert.Contains(t, out, "622202*********")
+	assert.NotContains(t, out, "6222021234", "no full PAN in the trace")
+}
+
+func TestSavedCardKeepsItsBalance(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "default.json"))
+	require.NoError(t, err)
+	card := filepath.Join(t.TempDir(), "card.json")
+	require.NoError(t, os.WriteFile(card, src, 0o644))
+
+	p1 := purchase(t, "--amount", "12.34", "--card", card, "--save")
+	assert.Equal(t, "487.66", *p1.BalanceAfter)
+	p2 := purchase(t, "--amount", "7.66", "--card", card, "--save")
+	assert.Equal(t, "487.66", *p2.BalanceBefore, "the second sale starts from the saved balance")
+	assert.Equal(t, "480.00", *p2.BalanceAfter)
+	assert.Equal(t, p1.ATC+1, p2.ATC)
+
+	// Without --save the file is untouched.
+	p3 := purchase(t, "--amount", "1.00", "--card", card)
+	p4 := purchase(t, "--amount", "1.00", "--card", card)
+	assert.Equal(t, *p3.BalanceBefore, *p4.BalanceBefore)
+
+	code, out, _ := runCLI(t, "balance", "--card", card)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "480.00")
+	code, out, _ = runCLI(t, "log", "--card", card)
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], "7.66", "newest first")
+	assert.Contains(t, lines[1], "12.34")
+}
+
+func TestBadInputExitsTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"purchase", "--amount", "-1"},
+		{"purchase", "--amount", "abc"},
+		{"purchase", "--amount", "12.345"},
+		{"purchase", "--amount", "1234567890123"},
+		{"purchase", "--amount", "0"},
+		{"purchase", "--amount", "0.00"},
+		{"purchase"},
+		{"purchase", "--amount", "1", "--save"},
+		{"purchase", "--amount", "1", "--card", "/nonexistent/card.json"},
+		{"purchase", "--bogus"},
+		{"frobnicate"},
+		{},
+		{"decode", "zz"},
+	} {
+		code, _, errOut := runCLI(t, args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.NotEmpty(t, errOut, "%v", args)
+	}
+}
+
+func TestInvalidProfileNamesTheField(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "default.json"))
+	require.NoError(t, err)
+	bad := strings.Replace(string(src), `"balance": "500.00"`, `"balance": "1200.00"`, 1)
+	require.NotEqual(t, string(src), bad, "the default profile has the balance field")
+	card := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(card, []byte(bad), 0o644))
+	code, _, errOut := runCLI(t, "purchase", "--amount", "1", "--card", card)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "balance")
+
+	require.NoError(t, os.WriteFile(card, []byte("{not json"), 0o644))
+	code, _, errOut = runCLI(t, "balance", "--card", card)
+	assert.Equal(t, 2, code)
+	assert.NotEmpty(t, errOut)
+}
+
+func TestNotApprovedIsAResultNotAnError(t *testing.T) {
+	p := purchase(t, "--amount", "300.01")
+	assert.Equal(t, "online_required", p.Outcome)
+	assert.Equal(t, "above_ec_single_limit", p.Reason)
+	assert.Nil(t, p.BalanceAfter)
+}
+
+func TestDecode(t *testing.T) {
+	code, out, _ := runCLI(t, "decode", "9F7906000000050000")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "EC Balance")
+	code, _, errOut := runCLI(t, "decode", "9F7906000000")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "offset")
+}

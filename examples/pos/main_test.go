@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/kernel"
+)
+
+const (
+	aid = "A000000333010101"
+	pan = "6222021000123456781" // the seed card's PAN; must never be printed
+)
+
+// session is one run of the example: what it printed and the simulated card
+// and host it ran against.
+type session struct {
+	out    string
+	fields map[string][]string
+	card   *cardsim.Card
+	host   *hostsim.Host
+}
+
+// field returns the last value printed under label.
+func (s session) field(label string) string {
+	v := s.fields[label]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
+}
+
+// account is the back-office balance of the card's account.
+func (s session) account(t *testing.T) string {
+	t.Helper()
+	a, ok := s.host.Account(pan)
+	require.True(t, ok)
+	return a.Balance.String()
+}
+
+// balance is the EC balance the simulated card holds.
+func (s session) balance() string { return kernel.Amount(s.card.Balance(aid)).String() }
+
+func runPOS(t *testing.T, args ...string) (session, error) {
+	t.Helper()
+	var s session
+	inserted = func(c *cardsim.Card, h *hostsim.Host) { s.card, s.host = c, h }
+	t.Cleanup(func() { inserted = nil })
+	var out bytes.Buffer
+	err := run(context.Background(), args, &out)
+	s.out = out.String()
+	s.fields = make(map[string][]string)
+	for _, line := range strings.Split(s.out, "\n") {
+		if label, value, ok := strings.Cut(line, ":"); ok {
+			s.fields[label] = append(s.fields[label], strings.TrimSpace(value))
+		}
+	}
+	assert.NotContains(t, s.out, pan, "the full PAN is never printed")
+	return s, err
+}
+
+// The default run: the low-balance card pays 4.50, the sale goes online
+// with the PIN, and the issuer's script refills the EC balance to 1000.00.
+func TestAutomaticTopUp(t *testing.T) {
+	s, err := runPOS(t)
+	require.NoError(t, err)
+	t.Log("\n" + s.out)
+
+	assert.Equal(t, "seed card with EC balance 5.00 (testdata/cards/low-balance.json)", s.field("card"))
+	assert.Equal(t, "5.00 (limit 1000.00, single limit 300.00, reset threshold 1.00)", s.field("EC balance"))
+	assert.Equal(t, []string{"2000.00", "1000.50"}, s.fields["back-office account"])
+	assert.Equal(t, "622202*********6781 (AID A000000333010101)", s.field("PAN"))
+	assert.Equal(t, "5.00 (as the card reported it)", s.field("balance before"))
+	assert.Equal(t, "yes", s.field("top-up requested"))
+	assert.Equal(t, "entered", s.field("online PIN"))
+	assert.Equal(t, "approved_online", s.field("outcome"))
+	assert.Equal(t, "below_reset_threshold", s.field("reason"), s.field("detail"))
+	assert.Contains(t, s.field("detail"), "EC balance topped up to 1000.00")
+	assert.Equal(t, "00", s.field("response code"))
+	assert.Equal(t, "2000000001", s.field("script result 9F5B"), "script 00000001 successful")
+	assert.Equal(t, "1000.00 (as the card reports it)", s.field("balance after"))
+	assert.NotContains(t, s.out, "WARNING")
+
+	// The state behind the printout: the card holds its limit, the
+	// account paid the purchase and the refill (1000.00 - 5.00), and the
+	// issuer recorded one approval.
+	assert.Equal(t, "1000.00", s.balance())
+	assert.Equal(t, "1000.50", s.account(t), "2000.00 - 4.50 - 995.00")
+	ledger := s.host.Ledger()
+	require.Len(t, ledger, 1)
+	assert.Equal(t, "00", ledger[0].ResponseCode)
+	assert.True(t, ledger[0].TopUp)
+	assert.EqualValues(t, 995_00, ledger[0].Refill)
+}
+
+// A wrong PIN: the issuer declines, nothing moves.
+func TestWrongPIN(t *testing.T) {
+	s, err := runPOS(t, "--pin", "654321")
+	require.NoError(t, err)
+	assert.Equal(t, "declined", s.field("outcome"))
+	assert.Equal(t, "pin_incorrect", s.field("reason"))
+	assert.Equal(t, "55", s.field("response code"))
+	assert.Equal(t, []string{"2000.00", "2000.00"}, s.fields["back-office account"])
+	assert.Equal(t, "5.00", s.balance())
+	assert.Equal(t, "2000.00", s.account(t))
+}
+
+// The cardholder bypasses PIN entry: a top-up needs the PIN, so the
+// terminal declines without going online.
+func TestPINBypassed(t *testing.T) {
+	s, err := runPOS(t, "--pin", "")
+	require.NoError(t, err)
+	assert.Equal(t, "declined", s.field("outcome"))
+	assert.Equal(t, "pin_not_entered", s.field("reason"))
+	assert.Empty(t, s.host.Ledger(), "nothing went online")
+	assert.Equal(t, "5.00", s.balance())
+	assert.Equal(t, "2000.00", s.account(t))
+}
+
+// A sale that leaves the balance above the threshold is paid offline from
+// the EC balance, without a top-up and without the issuer.
+func TestNoTopUpNeeded(t *testing.T) {
+	s, err := runPOS(t, "--amount", "3.00")
+	require.NoError(t, err)
+	assert.Equal(t, "no", s.field("top-up requested"))
+	assert.Equal(t, "approved_offline", s.field("outcome"), s.field("detail"))
+	assert.Equal(t, "ec_approved", s.field("reason"))
+	assert.Equal(t, "2.00 (as the card reports it)", s.field("balance after"))
+	assert.Equal(t, "2.00", s.balance())
+	assert.Equal(t, "2000.00", s.account(t))
+	assert.Empty(t, s.host.Ledger())
+}
+
+// The issuer's account cannot fund the refill: the purchase is approved
+// but the card is not topped up, and the printout says so.
+func TestAccountCannotFundTopUp(t *testing.T) {
+	s, err := runPOS(t, "--account", "100.00")
+	require.NoError(t, err)
+	assert.Equal(t, "approved_online", s.field("outcome"))
+	assert.Equal(t, "5.00 (as the card reports it)", s.field("balance after"))
+	assert.Equal(t, "5.00", s.balance())
+	assert.Equal(t, "95.50", s.account(t), "only the purchase was charged")
+}
+
+// --card takes a path relative to the working directory or to the
+// repository root.
+func TestCardFlag(t *testing.T) {
+	s, err := runPOS(t, "--card", "testdata/cards/default.json", "--amount", "12.34")
+	require.NoError(t, err)
+	assert.Equal(t, "approved_offline", s.field("outcome"), s.field("detail"))
+	assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
+	assert.Equal(t, "487.66 (as the card reports it)", s.field("balance after"))
+	assert.Equal(t, "487.66", s.balance())
+}
+
+func TestBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"--amount", "abc"},
+		{"--amount", "0"},
+		{"--account", "-1"},
+		{"--card", "no-such-card.json"},
+		{"extra"},
+	} {
+		_, err := runPOS(t, args...)
+		assert.Error(t, err, args)
+	}
+}

@@ -1,0 +1,183 @@
+package kernel
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/go-pboc/pboc/capk"
+)
+
+// Config is the terminal configuration. The zero value is not usable; start
+// from [DefaultConfig] and change what differs.
+type Config struct {
+	// TerminalType is tag 9F35 (e.g. 0x22: attended, offline with online capability).
+	TerminalType byte
+	// Capabilities is tag 9F33 (card input, CVM and security capabilities).
+	Capabilities [3]byte
+	// AdditionalCapabilities is tag 9F40.
+	AdditionalCapabilities [5]byte
+	// CountryCode is the terminal country code (9F1A), ISO 3166 numeric (156 China).
+	CountryCode uint16
+	// CurrencyCode is the transaction currency code (5F2A), ISO 4217 numeric (156 CNY).
+	CurrencyCode uint16
+	// MerchantName is tag 9F4E (used in the card's transaction log).
+	MerchantName string
+	// TerminalID is tag 9F1C (8 characters).
+	TerminalID string
+	// MerchantID is tag 9F16 (15 characters).
+	MerchantID string
+	// OnlineCapable reports whether the terminal can go online at all. An
+	// offline-only terminal approves an EC sale below the reset threshold
+	// offline instead of asking for an automatic top-up.
+	OnlineCapable bool
+	// Applications is the terminal's list of supported applications (AIDs).
+	Applications []Application
+	// ExceptionFile lists PANs (digits) that must not be accepted offline.
+	ExceptionFile []string
+	// IFDSerial is the interface device serial number (9F1E, 8 characters).
+	IFDSerial string
+	// CAPK is the CA public key store for offline data authentication;
+	// nil means the built-in keys (capk.Builtin).
+	CAPK *capk.Store
+	// Now returns the current time; nil means time.Now. Tests pin it.
+	Now func() time.Time
+	// MaxAPDUs bounds the commands one transaction may send (0: 256). A card
+	// whose AFL names thousands of records cannot keep the terminal busy.
+	MaxAPDUs int
+	// MaxResponseBytes bounds the bytes one transaction may receive (0: 64 KiB).
+	MaxResponseBytes int
+}
+
+// Application is one entry of the terminal's AID list with its parameters.
+type Application struct {
+	// AID is the application identifier (5-16 bytes).
+	AID []byte
+	// PartialMatch allows card applications whose AID starts with this AID
+	// (EMV "partial name selection").
+	PartialMatch bool
+	// Version is the terminal's application version number (9F09).
+	Version [2]byte
+	// FloorLimit is the terminal floor limit (9F1B) for this application.
+	FloorLimit Amount
+	// EC enables electronic cash for this application.
+	EC bool
+	// ECTransactionLimit is the EC terminal transaction limit (9F7B): the
+	// terminal offers EC only for amounts up to it. Zero means the floor
+	// limit is used; if both are zero EC is not offered.
+	ECTransactionLimit Amount
+	// RandomThreshold, TargetPercent and MaxTargetPercent drive random
+	// transaction selection (EMV Book 3 §10.6.2) below the floor limit.
+	RandomThreshold                 Amount
+	TargetPercent, MaxTargetPercent int
+	// TACDenial, TACOnline and TACDefault are the terminal action codes.
+	TACDenial, TACOnline, TACDefault [5]byte
+}
+
+// Hex AIDs that the default configuration supports.
+const (
+	AIDUnionPayDebit  = "A000000333010101"
+	AIDUnionPayCredit = "A000000333010102"
+	AIDUnionPayQuasi  = "A000000333010103"
+	AIDUnionPayEC     = "A000000333010106"
+)
+
+// DefaultConfig is a configuration for an attended, online-capable Chinese
+// POS terminal with the UnionPay debit, credit, quasi-credit and EC
+// applications, EC enabled with a 1000.00 EC terminal transaction limit.
+func DefaultConfig() Config {
+	apps := make([]Application, 0, 4)
+	for _, aid := range []string{AIDUnionPayDebit, AIDUnionPayCredit, AIDUnionPayQuasi, AIDUnionPayEC} {
+		b, _ := hex.DecodeString(aid)
+		apps = append(apps, Application{
+			AID:                b,
+			PartialMatch:       true,
+			Version:            [2]byte{0x00, 0x30},
+			FloorLimit:         0,
+			EC:                 true,
+			ECTransactionLimit: 100000,
+			TACDenial:          [5]byte{0x00, 0x10, 0x00, 0x00, 0x00},
+			TACOnline:          [5]byte{0xD8, 0x40, 0x04, 0xF8, 0x00},
+			TACDefault:         [5]byte{0xD8, 0x40, 0x00, 0xA8, 0x00},
+		})
+	}
+	return Config{
+		TerminalType:           0x22,
+		Capabilities:           [3]byte{0xE0, 0xE1, 0xC8},
+		AdditionalCapabilities: [5]byte{0x6F, 0x00, 0xF0, 0xF0, 0x01},
+		CountryCode:            156,
+		CurrencyCode:           156,
+		MerchantName:           "GO-PBOC TEST MERCHANT",
+		TerminalID:             "PBOC0001",
+		MerchantID:             "123456789012345",
+		OnlineCapable:          true,
+		Applications:           apps,
+	}
+}
+
+// validate checks the configuration and fills defaults.
+func (c *Config) validate() error {
+	if len(c.Applications) == 0 {
+		return fmt.Errorf("%w: no applications", ErrConfig)
+	}
+	for i, a := range c.Applications {
+		if len(a.AID) < 5 || len(a.AID) > 16 {
+			return fmt.Errorf("%w: applications[%d].aid: %d bytes, want 5-16", ErrConfig, i, len(a.AID))
+		}
+		for j := 0; j < i; j++ {
+			if bytes.Equal(c.Applications[j].AID, a.AID) {
+				return fmt.Errorf("%w: applications[%d].aid: duplicate %X", ErrConfig, i, a.AID)
+			}
+		}
+		if a.TargetPercent < 0 || a.TargetPercent > 99 || a.MaxTargetPercent < a.TargetPercent || a.MaxTargetPercent > 99 {
+			return fmt.Errorf("%w: applications[%d]: random selection percentages must be 0-99 with target <= max", ErrConfig, i)
+		}
+		if a.ECTransactionLimit > MaxAmount || a.FloorLimit > MaxAmount {
+			return fmt.Errorf("%w: applications[%d]: limit above n12", ErrConfig, i)
+		}
+	}
+	if c.CountryCode > 999 || c.CurrencyCode > 999 {
+		return fmt.Errorf("%w: country/currency code must be 3 digits", ErrConfig)
+	}
+	if c.MaxAPDUs < 0 || c.MaxResponseBytes < 0 {
+		return fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if c.MaxAPDUs == 0 {
+		c.MaxAPDUs = 256
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = 64 << 10
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// application returns the terminal application that matches a card AID:
+// exactly, or by prefix where partial matching is allowed.
+func (c *Config) application(cardAID []byte) (*Application, bool) {
+	for i := range c.Applications {
+		a := &c.Applications[i]
+		if bytes.Equal(a.AID, cardAID) || (a.PartialMatch && len(cardAID) > len(a.AID) && bytes.HasPrefix(cardAID, a.AID)) {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// ECLimit is the EC terminal transaction limit that applies to a card
+// application (9F7B, or the floor limit where 9F7B is not set), and
+// whether EC is enabled for it at all.
+func (c *Config) ECLimit(cardAID []byte) (Amount, bool) {
+	a, ok := c.application(cardAID)
+	if !ok || !a.EC {
+		return 0, false
+	}
+	limit := a.ECTransactionLimit
+	if limit == 0 {
+		limit = a.FloorLimit
+	}
+	return limit, limit > 0
+}

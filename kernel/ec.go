@@ -1,0 +1,438 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/bcd"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// ErrNoEC reports a card application without electronic cash.
+var ErrNoEC = errors.New("kernel: the application has no electronic cash")
+
+// ErrNoLog reports a card application without a transaction log.
+var ErrNoLog = errors.New("kernel: the application has no transaction log")
+
+// offerEC sets the EC terminal support indicator (9F7A) before GPO
+// (PBOC Book 13): EC enabled for the AID, a goods/services sale, and the
+// amount within the EC terminal transaction limit (9F7B, or the floor limit
+// where 9F7B is not set).
+func (t *txn) offerEC(amount Amount) {
+	t.ecOffered, t.ecReason, t.ecDetail = false, "", ""
+	limit, enabled := t.k.cfg.ECLimit(t.aid)
+	switch {
+	case !enabled:
+		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is not enabled on this terminal for the application"
+	case t.term[0x9C][0] != TxnGoods:
+		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is only for goods and services"
+	case amount > limit:
+		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is above the terminal's EC transaction limit %s", amount, limit)
+	default:
+		t.ecOffered = true
+	}
+	if t.ecOffered {
+		t.term[0x9F7A] = []byte{0x01}
+	} else {
+		t.term[0x9F7A] = []byte{0x00}
+	}
+}
+
+type decision struct {
+	offline bool
+	reason  Reason
+	detail  string
+}
+
+// ecDecision is the EC step of terminal action analysis (PBOC Book 13).
+func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
+	code, ec := t.data[0x9F74]
+	if !ec {
+		if !t.ecOffered {
+			return decision{reason: t.ecReason, detail: t.ecDetail}, nil
+		}
+		return t.whyNotEC(ctx, amount)
+	}
+	if len(code) != 6 {
+		return decision{}, fmt.Errorf("%w: EC issuer authorisation code (9F74) of %d bytes", ErrCardData, len(code))
+	}
+	t.res.ECPath = true
+	bal, err := t.ecAmount(ctx, 0x9F79, true)
+	if err != nil {
+		return decision{}, err
+	}
+	single, err := t.ecAmount(ctx, 0x9F78, true)
+	if err != nil {
+		return decision{}, err
+	}
+	threshold, err := t.ecAmount(ctx, 0x9F6D, true)
+	if err != nil {
+		return decision{}, err
+	}
+	t.res.BalanceBefore = bal
+	switch {
+	case amount > *bal:
+		return decision{reason: ReasonInsufficientBalance, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
+	case amount > *single:
+		return decision{reason: ReasonAboveSingleLimit, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
+	case *bal-amount < *threshold && t.k.cfg.OnlineCapable:
+		return decision{reason: ReasonBelowResetThreshold, detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
+	}
+	return decision{offline: true, reason: ReasonECApproved}, nil
+}
+
+// whyNotEC finds out, when the terminal offered EC and the card did not take
+// the EC path, which of the card's limits refused it.
+func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
+	bal, err := t.ecAmount(ctx, 0x9F79, false)
+	if err != nil {
+		return decision{}, err
+	}
+	if bal == nil {
+		return decision{reason: ReasonECNotSupported, detail: "the card has no electronic cash"}, nil
+	}
+	t.res.BalanceBefore = bal
+	if amount > *bal {
+		return decision{reason: ReasonInsufficientBalance, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
+	}
+	single, err := t.ecAmount(ctx, 0x9F78, false)
+	if err != nil {
+		return decision{}, err
+	}
+	if single != nil && amount > *single {
+		return decision{reason: ReasonAboveSingleLimit, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
+	}
+	return decision{reason: ReasonNotECPath, detail: "the card did not take the electronic cash path"}, nil
+}
+
+// ecAmount returns an EC amount from the records or by GET DATA. With
+// required set a missing value is a card error; otherwise nil is returned.
+func (t *txn) ecAmount(ctx context.Context, tag tlv.Tag, required bool) (*Amount, error) {
+	v, ok := t.data[tag]
+	if !ok {
+		r, err := t.exchange(ctx, apdu.GetData(uint16(tag)))
+		if err != nil {
+			return nil, err
+		}
+		if r.SW != apdu.SWSuccess {
+			if required {
+				return nil, fmt.Errorf("%w: GET DATA %s", &StatusError{Command: "GET DATA", SW: r.SW}, tag)
+			}
+			return nil, nil
+		}
+		if v, err = getDataValue(r.Data, tag); err != nil {
+			return nil, err
+		}
+		t.data[tag] = v
+	}
+	a, err := decodeAmount(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCardData, tag, err)
+	}
+	return &a, nil
+}
+
+// getDataValue checks a GET DATA response: the whole TLV with the asked tag.
+func getDataValue(b []byte, tag tlv.Tag) ([]byte, error) {
+	o, err := tlv.ParseSingle(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET DATA %s: %w", ErrCardData, tag, err)
+	}
+	if o.Tag != tag {
+		return nil, fmt.Errorf("%w: GET DATA %s answered with %s", ErrCardData, tag, o.Tag)
+	}
+	return o.Value, nil
+}
+
+func decodeAmount(v []byte) (Amount, error) {
+	if len(v) != 6 {
+		return 0, fmt.Errorf("amount of %d bytes, want 6", len(v))
+	}
+	n, err := bcd.Decode(v)
+	if err != nil {
+		return 0, err
+	}
+	return Amount(n), nil
+}
+
+// offlineEC asks the card for a TC. Only the card's TC approves the sale.
+func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
+	cid, err := t.genAC(ctx, apdu.ACTypeTC, 0x8C)
+	if err != nil {
+		// The card may have approved and deducted before its answer was
+		// lost or mangled: read what it holds now so the record agrees.
+		res, err := t.fail(err)
+		t.readBalanceAfterFailure(ctx, amount)
+		return res, err
+	}
+	res := t.res
+	if t.cdaFailed && cid&0xC0 != apdu.ACTypeAAC {
+		return t.cdaDecline(ctx)
+	}
+	switch cid & 0xC0 {
+	case apdu.ACTypeTC:
+		after, err := t.balanceAfterTC(ctx)
+		if err != nil {
+			// The card approved and has deducted; only the new balance is
+			// unknown. The sale stands; say so.
+			res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
+			res.Detail = "offline EC sale approved by the card; the new balance could not be read: " + err.Error()
+			return res, nil
+		}
+		res.BalanceAfter = after
+		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
+		res.Detail = fmt.Sprintf("offline EC sale of %s approved by the card (TC)", amount)
+		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
+			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
+		}
+		return res, nil
+	case apdu.ACTypeARQC:
+		return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, reason: ReasonCardRequestedOnline,
+			detail: "the card asked for online authorisation (ARQC)", pinBlock: t.pinBlock})
+	default:
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonCardDeclined
+		res.Detail = "the card declined the sale (AAC)"
+		return res, nil
+	}
+}
+
+// balanceAfterTC reads the new EC balance that the card reports: from the
+// issuer discretionary data of 9F10 (PBOC: 0A 01 ‖ balance 5 ‖ MAC 4) when
+// present, else by GET DATA 9F79.
+func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
+	if iad := t.res.IAD; len(iad) >= 8+11 && iad[0] == 0x07 && iad[8] == 0x0A && iad[9] == 0x01 {
+		if n, err := bcd.Decode(iad[10:15]); err == nil {
+			a := Amount(n)
+			return &a, nil
+		}
+	}
+	delete(t.data, 0x9F79)
+	return t.ecAmount(ctx, 0x9F79, true)
+}
+
+// ReadBalance selects the EC application and reads the EC balance (9F79),
+// balance limit (9F77), single-transaction limit (9F78) and reset threshold
+// (9F6D) with GET DATA. It returns ErrNoEC when the card has no EC balance.
+func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance, error) {
+	res := &Result{}
+	t := k.newTxn(card, res)
+	cands, err := t.buildCandidates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.selectApplication(ctx, cands); err != nil {
+		return nil, err
+	}
+	b := &Balance{AID: t.aid, Label: res.Label}
+	for _, f := range []struct {
+		tag tlv.Tag
+		dst **Amount
+	}{{0x9F79, &b.Balance}, {0x9F77, &b.Limit}, {0x9F78, &b.SingleLimit}, {0x9F6D, &b.ResetThreshold}} {
+		if *f.dst, err = t.ecAmount(ctx, f.tag, false); err != nil {
+			return nil, err
+		}
+	}
+	b.APDUs = t.apdus
+	if b.Balance == nil {
+		return b, fmt.Errorf("%w: GET DATA 9F79 refused", ErrNoEC)
+	}
+	return b, nil
+}
+
+// ReadTransactionLog selects the application and reads its transaction log:
+// the log entry (9F4D) in the FCI names the SFI and the number of records,
+// the log format (9F4F, by GET DATA) names the fields. Record 1 is the newest.
+func (k *Kernel) ReadTransactionLog(ctx context.Context, card apdu.Transport) ([]LogEntry, error) {
+	res := &Result{}
+	t := k.newTxn(card, res)
+	cands, err := t.buildCandidates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.selectApplication(ctx, cands); err != nil {
+		return nil, err
+	}
+	return t.readLog(ctx, 0)
+}
+
+// readLog reads the transaction log of the selected application: the log
+// entry (9F4D) in the FCI names the SFI and the number of records, the log
+// format (9F4F, by GET DATA) names the fields. max bounds the records read
+// (0: as many as 9F4D says).
+func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
+	le, ok := t.data[0x9F4D]
+	if !ok || len(le) != 2 || le[0] < 11 || le[0] > 30 || le[1] == 0 {
+		return nil, fmt.Errorf("%w: log entry (9F4D) %X", ErrNoLog, le)
+	}
+	fr, err := t.mustOK(ctx, apdu.GetData(0x9F4F))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoLog, err)
+	}
+	fv, err := getDataValue(fr, 0x9F4F)
+	if err != nil {
+		return nil, err
+	}
+	format, err := tlv.ParseDOL(fv)
+	if err != nil || format.Len() == 0 {
+		return nil, fmt.Errorf("%w: log format (9F4F): %v", ErrCardData, err)
+	}
+	n := int(le[1])
+	if max > 0 && max < n {
+		n = max
+	}
+	entries := make([]LogEntry, 0, n)
+	for rec := 1; rec <= n; rec++ {
+		r, err := t.exchange(ctx, apdu.ReadRecord(le[0], byte(rec)))
+		if err != nil {
+			return nil, err
+		}
+		if r.SW == apdu.SWRecordNotFound {
+			break
+		}
+		if r.SW != apdu.SWSuccess {
+			return nil, &StatusError{Command: "READ RECORD", SW: r.SW}
+		}
+		e, err := parseLogEntry(format, r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("log record %d: %w", rec, err)
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// parseLogEntry splits one log record by the log format.
+func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
+	fields, err := format.Split(rec)
+	if err != nil {
+		return LogEntry{}, fmt.Errorf("%w: %w", ErrCardData, err)
+	}
+	e := LogEntry{Fields: make(map[string]HexBytes, len(fields))}
+	for tag, v := range fields {
+		e.Fields[tag.String()] = v
+		switch tag {
+		case 0x9F02:
+			if a, err := decodeAmount(v); err == nil {
+				e.Amount = a
+			}
+		case 0x9F03:
+			if a, err := decodeAmount(v); err == nil {
+				e.OtherAmount = a
+			}
+		case 0x9F1A:
+			if n, err := bcd.Decode(v); err == nil && n <= 999 {
+				e.Country = uint16(n)
+			}
+		case 0x5F2A:
+			if n, err := bcd.Decode(v); err == nil && n <= 999 {
+				e.Currency = uint16(n)
+			}
+		case 0x9F4E:
+			e.Merchant = printable(v)
+		case 0x9C:
+			if len(v) == 1 {
+				e.Type = v[0]
+			}
+		case 0x9F36:
+			if len(v) == 2 {
+				e.ATC = uint16(v[0])<<8 | uint16(v[1])
+			}
+		}
+	}
+	e.Time = logTime(fields[0x9A], fields[0x9F21])
+	return e, nil
+}
+
+// logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
+func logTime(date, clock []byte) time.Time {
+	if len(date) != 3 {
+		return time.Time{}
+	}
+	d, err := bcd.Decode(date)
+	if err != nil {
+		return time.Time{}
+	}
+	var c uint64
+	if len(clock) == 3 {
+		if c, err = bcd.Decode(clock); err != nil {
+			c = 0
+		}
+	}
+	y, m, day := int(d/10000), int(d/100%100), int(d%100)
+	hh, mm, ss := int(c/10000), int(c/100%100), int(c%100)
+	if m < 1 || m > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}
+	}
+	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, chinaTime)
+}
+
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// decline closes the card's transaction with an AAC (first GENERATE AC) and
+// reports the terminal's reason.
+func (t *txn) decline(ctx context.Context, reason Reason, detail string) (*Result, error) {
+	if _, err := t.genAC(ctx, apdu.ACTypeAAC, 0x8C); err != nil {
+		return t.fail(err)
+	}
+	t.res.Outcome, t.res.Reason, t.res.Detail = OutcomeDeclined, reason, detail
+	return t.res, nil
+}
+
+// cdaDecline handles a TC or ARQC whose CDA signature failed: the terminal
+// must treat it as a decline (EMV Book 3 §10.8). A card that returned a TC
+// for an EC sale has already deducted its balance, so the balance the card
+// now holds is read and reported, never assumed.
+func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
+	res := t.res
+	res.Outcome, res.Reason = OutcomeDeclined, ReasonODAFailed
+	res.Detail = "CDA failed on the card's cryptogram: declined (" + res.ODAError + ")"
+	if res.CID&0xC0 == apdu.ACTypeTC && res.ECPath {
+		if after, err := t.balanceAfterTC(ctx); err == nil {
+			res.BalanceAfter = after
+			if res.BalanceBefore != nil && *after != *res.BalanceBefore {
+				res.Detail += fmt.Sprintf("; the card deducted its EC balance from %s to %s", *res.BalanceBefore, *after)
+			}
+		}
+		return res, nil
+	}
+	if res.CID&0xC0 == apdu.ACTypeARQC {
+		t.term[0x8A] = []byte("Z1")
+		if _, err := t.genAC(ctx, apdu.ACTypeAAC, 0x8D); err != nil {
+			return t.fail(err)
+		}
+	}
+	return res, nil
+}
+
+// readBalanceAfterFailure reads the EC balance once more after a GENERATE AC
+// whose outcome is unknown, and reports it, so that the terminal's record
+// shows what the card holds. When the card cannot be read the sale is kept
+// as a torn record, to be settled when the card comes back.
+func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
+	if !t.res.ECPath {
+		return
+	}
+	var after *Amount
+	var err error = ctx.Err()
+	if err == nil {
+		delete(t.data, 0x9F79)
+		after, err = t.ecAmount(ctx, 0x9F79, true)
+	}
+	if err != nil {
+		t.res.Detail += "; the EC balance could not be read afterwards: the card may have deducted the amount"
+		t.recordTorn(context.WithoutCancel(ctx), amount)
+		return
+	}
+	t.res.BalanceAfter = after
+	if b := t.res.BalanceBefore; b != nil && *after != *b {
+		t.res.Detail += fmt.Sprintf("; the card's EC balance went from %s to %s: the card completed the sale but the terminal did not get its answer", *b, *after)
+		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.aid, Amount: amount, BalanceBefore: *b}}
+		if err := t.journalSettled(context.WithoutCancel(ctx), s); err != nil {
+			t.res.Detail += "; journal: " + err.Error()
+		}
+		t.res.Settled = append(t.res.Settled, s)
+	}
+}

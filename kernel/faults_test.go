@@ -1,0 +1,193 @@
+package kernel_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/kernel"
+)
+
+var faultKinds = []cardsim.FaultKind{
+	cardsim.FaultRemove, cardsim.FaultReaderError, cardsim.FaultTimeout, cardsim.FaultSW,
+	cardsim.FaultTruncate, cardsim.FaultCorrupt, cardsim.FaultTorn,
+}
+
+// faultSWs are the status words injected with FaultSW.
+var faultSWs = []uint16{0x6985, 0x6A82, 0x6F00}
+
+type faultCase struct {
+	at   int
+	kind cardsim.FaultKind
+	sw   uint16
+}
+
+func (f faultCase) String() string {
+	if f.kind == cardsim.FaultSW {
+		return fmt.Sprintf("apdu%02d/%s-%04X", f.at, f.kind, f.sw)
+	}
+	return fmt.Sprintf("apdu%02d/%s", f.at, f.kind)
+}
+
+// everyFault lists every fault at every APDU of a clean run of n APDUs.
+func everyFault(n int) []faultCase {
+	var out []faultCase
+	for at := 0; at < n; at++ {
+		for _, k := range faultKinds {
+			if k == cardsim.FaultSW {
+				for _, sw := range faultSWs {
+					out = append(out, faultCase{at, k, sw})
+				}
+				continue
+			}
+			out = append(out, faultCase{at, k, 0})
+		}
+	}
+	return out
+}
+
+func withDeadline(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func approved(o kernel.Outcome) bool {
+	return o == kernel.OutcomeApprovedOffline || o == kernel.OutcomeApprovedOnline
+}
+
+// TestOfflinePurchaseFaultAtEveryAPDU walks every APDU of an offline EC sale
+// with every fault, then presents the card again: the sale is charged once
+// if the card completed it and not at all otherwise, and the terminal's
+// record agrees with the card.
+func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
+	const amount = 1234
+	clean, err := newKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), amount)
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOffline, clean.Outcome, clean.Detail)
+	for _, fc := range everyFault(clean.APDUs) {
+		t.Run(fc.String(), func(t *testing.T) {
+			card := loadCard(t, "default.json")
+			before := card.Balance(debitAID)
+			faulty := cardsim.NewFaulty(card, cardsim.Fault{At: fc.at, Kind: fc.kind, SW: fc.sw})
+			torn := &kernel.MemoryTornLog{}
+			k := newKernel(t, kernel.WithTornLog(torn))
+			res, _ := k.Purchase(withDeadline(t), faulty, amount)
+			require.NotNil(t, res)
+			after := card.Balance(debitAID)
+			charged := after != before
+			if charged {
+				require.Equal(t, before-amount, after, "the card deducts exactly the amount or nothing")
+			}
+			switch {
+			case res.Outcome == kernel.OutcomeApprovedOffline:
+				assert.True(t, charged, "never approved without the card's deduction")
+				assert.Equal(t, byte(0x40), res.CID&0xC0, "never approved without a TC")
+				if res.BalanceAfter != nil {
+					assert.Equal(t, after, uint64(*res.BalanceAfter))
+				}
+			case charged:
+				// The card completed the sale but the terminal did not see
+				// the TC: it is settled now or kept as torn.
+				settled := len(res.Settled) == 1 && res.Settled[0].Happened
+				assert.True(t, settled || res.Torn, "a deduction the terminal missed is settled or torn: %s", res.Detail)
+			default:
+				assert.False(t, approved(res.Outcome))
+			}
+			if res.BalanceAfter != nil {
+				assert.Equal(t, after, uint64(*res.BalanceAfter), "never a balance the card did not report")
+			}
+			// Present the card again (reinserted): a torn sale settles to
+			// exactly what the card did.
+			if !res.Torn {
+				assert.Zero(t, torn.Len())
+				return
+			}
+			faulty.Reinsert()
+			res2, err := k.Purchase(withDeadline(t), faulty, 100)
+			require.NoError(t, err)
+			require.Len(t, res2.Settled, 1, res2.Detail)
+			assert.Equal(t, charged, res2.Settled[0].Happened, "settled from the card's log")
+			assert.Equal(t, kernel.Amount(amount), res2.Settled[0].Record.Amount)
+			assert.Zero(t, torn.Len(), "settled once")
+			res3, err := k.Purchase(withDeadline(t), faulty, 100)
+			require.NoError(t, err)
+			assert.Empty(t, res3.Settled, "never settled twice")
+		})
+	}
+}
+
+// TestOnlineMoneyPathsFaultAtEveryAPDU walks every APDU of an automatic
+// top-up and of a load with every fault: the card's balance and the
+// issuer's account always agree with each other and with the result.
+func TestOnlineMoneyPathsFaultAtEveryAPDU(t *testing.T) {
+	type path struct {
+		name    string
+		profile string
+		run     func(k *kernel.Kernel, ctx context.Context, card apdu.Transport) (*kernel.Result, error)
+		// valid lists the allowed (account spent, card balance) pairs
+		// with whether the outcome is an approval.
+		valid map[[2]kernel.Amount]bool
+	}
+	const acct = 200000
+	paths := []path{
+		{
+			name: "top-up", profile: "low-balance.json",
+			run: func(k *kernel.Kernel, ctx context.Context, card apdu.Transport) (*kernel.Result, error) {
+				return k.Purchase(ctx, card, 450)
+			},
+			valid: map[[2]kernel.Amount]bool{
+				{0, 500}:              false, // nothing happened
+				{450, 500}:            true,  // sale approved, top-up failed and reversed
+				{450 + 99500, 100000}: true,  // sale and top-up
+				{450 + 99500, 500}:    true,  // sale, script status unknown (card gone): not reversed
+			},
+		},
+		{
+			name: "load", profile: "default.json",
+			run: func(k *kernel.Kernel, ctx context.Context, card apdu.Transport) (*kernel.Result, error) {
+				return k.Load(ctx, card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
+			},
+			valid: map[[2]kernel.Amount]bool{
+				{0, 50000}:     false,
+				{10000, 60000}: true,
+				{10000, 50000}: true, // script status unknown (card gone): the issuer must reconcile
+			},
+		},
+	}
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			b := newBank(t, p.profile, acct)
+			clean, err := p.run(b.kernel(t, testPIN, nil), context.Background(), b.card)
+			require.NoError(t, err)
+			require.Equal(t, kernel.OutcomeApprovedOnline, clean.Outcome, clean.Detail)
+			for _, fc := range everyFault(clean.APDUs) {
+				t.Run(fc.String(), func(t *testing.T) {
+					b := newBank(t, p.profile, acct)
+					faulty := cardsim.NewFaulty(b.card, cardsim.Fault{At: fc.at, Kind: fc.kind, SW: fc.sw})
+					res, _ := p.run(b.kernel(t, testPIN, nil), withDeadline(t), faulty)
+					require.NotNil(t, res)
+					spent := acct - b.account(t)
+					card := kernel.Amount(b.card.Balance(debitAID))
+					wantApproved, ok := p.valid[[2]kernel.Amount{spent, card}]
+					require.True(t, ok, "account spent %s, card holds %s: %s / %s", spent, card, res.Outcome, res.Detail)
+					if spent == 0 {
+						assert.False(t, approved(res.Outcome), "nothing charged is never an approval: %s", res.Detail)
+					}
+					if approved(res.Outcome) {
+						assert.True(t, wantApproved)
+					}
+					if res.BalanceAfter != nil {
+						assert.Equal(t, card, *res.BalanceAfter, "never a balance the card did not report")
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,259 @@
+package kernel
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/crypto/oda"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// ODAMethod is the offline data authentication method used.
+type ODAMethod int
+
+// The methods, in the order of preference CDA > DDA > SDA.
+const (
+	ODANone ODAMethod = iota
+	ODASDA
+	ODADDA
+	ODACDA
+)
+
+var odaNames = [...]string{"none", "SDA", "DDA", "CDA"}
+
+// String is "none", "SDA", "DDA" or "CDA".
+func (m ODAMethod) String() string {
+	if m >= 0 && int(m) < len(odaNames) {
+		return odaNames[m]
+	}
+	return "unknown"
+}
+
+// MarshalText encodes the method by name.
+func (m ODAMethod) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// AIP byte 1 bits (EMV Book 3 Annex C1).
+const (
+	aipSDA        = 0x40
+	aipDDA        = 0x20
+	aipCVM        = 0x10
+	aipTRM        = 0x08
+	aipIssuerAuth = 0x04
+	aipCDA        = 0x01
+)
+
+// chooseODA picks the method both sides support: CDA, then DDA, then SDA
+// (EMV Book 3 §10.3), from the AIP and terminal capabilities byte 3.
+func (t *txn) chooseODA() ODAMethod {
+	caps := t.k.cfg.Capabilities[2]
+	switch {
+	case t.aip[0]&aipCDA != 0 && caps&0x08 != 0:
+		return ODACDA
+	case t.aip[0]&aipDDA != 0 && caps&0x40 != 0:
+		return ODADDA
+	case t.aip[0]&aipSDA != 0 && caps&0x80 != 0:
+		return ODASDA
+	}
+	return ODANone
+}
+
+// failedBit is the TVR bit for a failure of the method.
+func (m ODAMethod) failedBit() TVRBit {
+	switch m {
+	case ODASDA:
+		return TVRSDAFailed
+	case ODADDA:
+		return TVRDDAFailed
+	default:
+		return TVRCDAFailed
+	}
+}
+
+// performODA runs offline data authentication. A failure of the card's data
+// is recorded in the TVR (and Result.ODAError), not returned: only transport
+// errors end the transaction.
+func (t *txn) performODA(ctx context.Context) error {
+	m := t.chooseODA()
+	t.res.ODA = m
+	if m == ODANone {
+		t.res.TVR.Set(TVRODANotPerformed)
+		return nil
+	}
+	t.res.TSI.Set(TSIODAPerformed)
+	if m == ODASDA {
+		t.res.TVR.Set(TVRSDASelected)
+	}
+	err := t.odaSteps(ctx, m)
+	if err != nil && !isODAFailure(err) {
+		return err
+	}
+	if err != nil {
+		t.res.TVR.Set(m.failedBit())
+		t.res.ODAError = err.Error()
+	}
+	return nil
+}
+
+// odaFailure marks an error as a failed authentication of the card's data.
+type odaFailure struct{ err error }
+
+func (e odaFailure) Error() string { return e.err.Error() }
+func (e odaFailure) Unwrap() error { return e.err }
+
+func isODAFailure(err error) bool {
+	_, ok := err.(odaFailure)
+	return ok
+}
+
+func odaFail(format string, args ...any) error { return odaFailure{fmt.Errorf(format, args...)} }
+
+func (t *txn) odaSteps(ctx context.Context, m ODAMethod) error {
+	issuer, static, err := t.issuerKey()
+	if err != nil {
+		return err
+	}
+	if m == ODASDA {
+		dac, err := oda.VerifySSAD(issuer, t.data[0x93], static)
+		if err != nil {
+			return odaFail("SDA: signed static application data: %w", err)
+		}
+		t.data[0x9F45] = dac
+		return nil
+	}
+	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
+		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
+		PAN: t.data[0x5A], StaticData: static, Now: t.now,
+	})
+	if err != nil {
+		return odaFail("%s: ICC public key certificate: %w", m, err)
+	}
+	if m == ODACDA {
+		t.icc = icc // the signature comes with GENERATE AC
+		return nil
+	}
+	return t.dda(ctx, icc)
+}
+
+// issuerKey finds the CA key and recovers the issuer public key, and builds
+// the static data to be authenticated.
+func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
+	idx, ok := t.data[0x8F]
+	cert := t.data[0x90]
+	if !ok || len(idx) != 1 || cert == nil {
+		t.res.TVR.Set(TVRICCDataMissing)
+		return nil, nil, odaFail("CA public key index (8F) or issuer certificate (90) missing")
+	}
+	var rid capk.RID
+	copy(rid[:], t.aid)
+	store := t.k.capk
+	key, ok := store.Lookup(rid, idx[0])
+	if !ok {
+		return nil, nil, odaFail("no CA public key %s/%02X", rid, idx[0])
+	}
+	if key.Expired(t.now) {
+		return nil, nil, odaFail("CA public key %s/%02X expired", rid, idx[0])
+	}
+	static, err := oda.StaticData(t.odaRecords, t.data[0x9F4A], t.aip[:])
+	if err != nil {
+		return nil, nil, odaFail("static data to be authenticated: %w", err)
+	}
+	pub := oda.PublicKey{Alg: oda.PKAlg(key.Algorithm), Modulus: key.Modulus, Exponent: key.Exponent}
+	if pub.Alg == oda.SM2 {
+		pub = oda.PublicKey{Alg: oda.SM2, Point: key.Modulus}
+	}
+	issuer, err := oda.RecoverIssuerKey(oda.IssuerCertInput{
+		CA: pub, Cert: cert, Remainder: t.data[0x92], Exponent: t.data[0x9F32], PAN: t.data[0x5A], Now: t.now,
+		Revoked: func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) },
+	})
+	if err != nil {
+		return nil, nil, odaFail("issuer public key certificate: %w", err)
+	}
+	return issuer, static, nil
+}
+
+// defaultDDOL asks for the unpredictable number only.
+var defaultDDOL = []byte{0x9F, 0x37, 0x04}
+
+// dda runs INTERNAL AUTHENTICATE and verifies the signed dynamic data.
+func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
+	ddol := t.data[0x9F49]
+	if ddol == nil {
+		ddol = defaultDDOL
+	}
+	dol, err := tlv.ParseDOL(ddol)
+	if err != nil || dol.Len() > 252 {
+		return odaFail("DDA: DDOL: %v", err)
+	}
+	hasUN := false
+	for _, e := range dol {
+		hasUN = hasUN || e.Tag == 0x9F37
+	}
+	if !hasUN {
+		return odaFail("DDA: the DDOL does not ask for the unpredictable number")
+	}
+	ddolData := dol.Build(make([]byte, 0, dol.Len()), t)
+	r, err := t.exchange(ctx, apdu.InternalAuthenticate(ddolData))
+	if err != nil {
+		return err
+	}
+	if r.SW != apdu.SWSuccess {
+		return odaFail("DDA: INTERNAL AUTHENTICATE: %s", r.SW)
+	}
+	o, err := tlv.ParseSingle(r.Data)
+	if err != nil {
+		return odaFail("DDA: INTERNAL AUTHENTICATE response: %w", err)
+	}
+	var sdad []byte
+	switch o.Tag {
+	case 0x80:
+		sdad = o.Value
+	case 0x77:
+		sdad, _, _ = tlv.Find(o.Value, 0x9F4B)
+	}
+	if sdad == nil {
+		return odaFail("DDA: no signed dynamic application data")
+	}
+	dyn, err := oda.VerifySDAD(icc, sdad, ddolData)
+	if err != nil {
+		return odaFail("DDA: signed dynamic application data: %w", err)
+	}
+	t.data[0x9F4C] = dyn
+	return nil
+}
+
+// verifyCDA checks the CDA signature of a GENERATE AC response (format 2).
+// It returns the signed cryptogram, or an ODA failure when the signature
+// is missing or wrong.
+func (t *txn) verifyCDA(template []byte, cid byte, second bool) ([]byte, error) {
+	var sdad []byte
+	rest := make([]byte, 0, len(template))
+	objs, err := tlv.Parse(template)
+	if err != nil {
+		return nil, odaFail("CDA: %w", err)
+	}
+	for _, o := range objs {
+		if o.Tag == 0x9F4B {
+			sdad = o.Value
+			continue
+		}
+		rest = tlv.Append(rest, o.Tag, o.Value)
+	}
+	if sdad == nil {
+		return nil, odaFail("CDA: GENERATE AC response without signed dynamic data (9F4B)")
+	}
+	in := oda.CDAInput{
+		ICC: t.icc, SDAD: sdad, UnpredictableNumber: t.term[0x9F37],
+		PDOLData: t.term[0xDF8111], CDOLData: t.term[0xDF8112], ResponseTLVs: rest, CID: cid,
+	}
+	if second {
+		in.CDOLData, in.CDOL2Data = t.term[0xDF8112], t.term[0xDF8113]
+	}
+	r, err := oda.VerifyCDA(in)
+	if err != nil {
+		return nil, odaFail("CDA: %w", err)
+	}
+	t.data[0x9F4C] = r.ICCDynamicNumber
+	return r.Cryptogram, nil
+}

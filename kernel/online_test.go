@@ -1,0 +1,222 @@
+package kernel_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/kernel"
+)
+
+const testPIN = "123456"
+
+// bank is a card, its issuer host with a back-office account, and a PIN pad.
+type bank struct {
+	card *cardsim.Card
+	host *hostsim.Host
+	pan  string
+}
+
+func newBank(t *testing.T, profile string, account kernel.Amount) *bank {
+	t.Helper()
+	p, err := cardsim.LoadProfile("../testdata/cards/" + profile)
+	require.NoError(t, err)
+	card, err := cardsim.New(p)
+	require.NoError(t, err)
+	h := hostsim.New()
+	acc, err := hostsim.AccountFromProfile(p.Applications[0], account, testPIN)
+	require.NoError(t, err)
+	require.NoError(t, h.AddAccount(acc))
+	return &bank{card: card, host: h, pan: acc.PAN}
+}
+
+func (b *bank) account(t *testing.T) kernel.Amount {
+	a, ok := b.host.Account(b.pan)
+	require.True(t, ok)
+	return a.Balance
+}
+
+func (b *bank) kernel(t *testing.T, pin string, host kernel.Host) *kernel.Kernel {
+	if host == nil {
+		host = b.host
+	}
+	return newKernel(t, kernel.WithHost(host), kernel.WithPINPad(hostsim.PINPad{PIN: pin}))
+}
+
+func TestAutomaticTopUp(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ReasonBelowResetThreshold, res.Reason, res.Detail)
+	assert.True(t, res.TopUp)
+	assert.True(t, res.TVR.Has(kernel.TVROnlinePINEntered))
+	assert.Equal(t, "00", res.ResponseCode)
+	require.NotNil(t, res.BalanceAfter)
+	assert.Equal(t, kernel.Amount(100000), *res.BalanceAfter, "refilled to the balance limit")
+	assert.Equal(t, uint64(100000), b.card.Balance(debitAID), "the card really holds it")
+	require.Len(t, res.Scripts, 1)
+	assert.True(t, res.Scripts[0].OK)
+	assert.Equal(t, byte(0x20), res.ScriptResults[0], "9F5B: script successful")
+	assert.True(t, res.TSI.Has(kernel.TSIScriptPerformed))
+	assert.False(t, res.TVR.Has(kernel.TVRScriptFailedAfter))
+	// The sale and the refill (1000.00 − 5.00) came from the account.
+	assert.Equal(t, kernel.Amount(200000-450-(100000-500)), b.account(t))
+	assert.Contains(t, res.Detail, "topped up to 1000.00")
+}
+
+func TestAutomaticTopUpWrongPIN(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	res, err := b.kernel(t, "999999", nil).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
+	assert.Equal(t, kernel.ReasonPINIncorrect, res.Reason)
+	assert.Equal(t, "55", res.ResponseCode)
+	assert.Equal(t, uint64(500), b.card.Balance(debitAID), "the EC balance is untouched")
+	assert.Equal(t, kernel.Amount(200000), b.account(t), "the account is untouched")
+	assert.Empty(t, res.Scripts)
+}
+
+func TestAutomaticTopUpPINBypassed(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	res, err := b.kernel(t, "", nil).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
+	assert.Equal(t, kernel.ReasonPINNotEntered, res.Reason)
+	assert.True(t, res.TVR.Has(kernel.TVRPINNotEntered))
+	assert.Equal(t, uint64(500), b.card.Balance(debitAID))
+	assert.Empty(t, b.host.Ledger(), "nothing went online")
+}
+
+// scriptBreaker corrupts the MAC of every script the host returns; the
+// host's reversals stay available.
+type scriptBreaker struct{ *hostsim.Host }
+
+func (h scriptBreaker) Authorize(ctx context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
+	resp, err := h.Host.Authorize(ctx, req)
+	if err == nil && len(resp.Scripts) > 0 {
+		s := bytes.Clone(resp.Scripts)
+		s[len(s)-1] ^= 0xFF
+		resp.Scripts = s
+	}
+	return resp, err
+}
+
+func TestAutomaticTopUpScriptFailsOnCard(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	res, err := b.kernel(t, testPIN, scriptBreaker{b.host}).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, "the sale itself was approved online")
+	assert.Equal(t, kernel.ReasonScriptFailed, res.Reason, res.Detail)
+	require.Len(t, res.Scripts, 1)
+	assert.False(t, res.Scripts[0].OK)
+	assert.Equal(t, byte(0x11), res.ScriptResults[0], "9F5B: first command failed")
+	assert.True(t, res.TVR.Has(kernel.TVRScriptFailedAfter))
+	require.NotNil(t, res.BalanceAfter)
+	assert.Equal(t, kernel.Amount(500), *res.BalanceAfter, "the result says what the card really holds")
+	assert.Equal(t, uint64(500), b.card.Balance(debitAID))
+	assert.True(t, res.Reversed, "the refill is reversed at the host: %s", res.Detail)
+	assert.Equal(t, kernel.Amount(200000-450), b.account(t), "only the sale is charged")
+}
+
+func TestLoadScriptFailsIsReversed(t *testing.T) {
+	b := newBank(t, "default.json", 200000)
+	res, err := b.kernel(t, testPIN, scriptBreaker{b.host}).Load(context.Background(), b.card,
+		kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
+	require.NoError(t, err)
+	assert.Equal(t, kernel.ReasonScriptFailed, res.Reason)
+	assert.Equal(t, kernel.Amount(50000), *res.BalanceAfter)
+	assert.Equal(t, uint64(50000), b.card.Balance(debitAID))
+	assert.True(t, res.Reversed)
+	assert.Equal(t, kernel.Amount(200000), b.account(t), "nothing lost: the account got its money back")
+}
+
+func TestOnlinePurchaseAboveECBalance(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 1234)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.False(t, res.TopUp)
+	assert.Equal(t, uint64(500), b.card.Balance(debitAID), "charged to the account, not the EC balance")
+	assert.Equal(t, kernel.Amount(200000-1234), b.account(t))
+	assert.NotEmpty(t, res.Field55)
+}
+
+func TestHostUnreachableUsesDefaultAction(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	b.host.SetUnreachable(true)
+	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 1234)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
+	assert.Equal(t, kernel.ReasonUnableToGoOnline, res.Reason)
+	assert.Equal(t, byte(0x00), res.CID&0xC0)
+	assert.Equal(t, uint64(500), b.card.Balance(debitAID))
+}
+
+func TestIssuerAuthenticationFailure(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	badARPC := kernel.HostFunc(func(ctx context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
+		resp, err := b.host.Authorize(ctx, req)
+		if err == nil {
+			resp.IssuerAuthData = bytes.Clone(resp.IssuerAuthData)
+			resp.IssuerAuthData[0] ^= 0x01
+		}
+		return resp, err
+	})
+	res, err := b.kernel(t, testPIN, badARPC).Purchase(context.Background(), b.card, 1234)
+	require.NoError(t, err)
+	assert.True(t, res.TVR.Has(kernel.TVRIssuerAuthFailed))
+	assert.True(t, res.TSI.Has(kernel.TSIIssuerAuthPerformed))
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome, "the card refuses a TC after failed issuer authentication")
+}
+
+func TestLoads(t *testing.T) {
+	for _, kind := range []kernel.LoadKind{kernel.LoadDesignated, kernel.LoadNonDesignated, kernel.LoadCash} {
+		t.Run(kind.String(), func(t *testing.T) {
+			b := newBank(t, "default.json", 200000)
+			res, err := b.kernel(t, testPIN, nil).Load(context.Background(), b.card, kernel.LoadRequest{Kind: kind, Amount: 12345})
+			require.NoError(t, err)
+			assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+			assert.Equal(t, kernel.ReasonLoaded, res.Reason, res.Detail)
+			require.NotNil(t, res.BalanceBefore)
+			require.NotNil(t, res.BalanceAfter)
+			assert.Equal(t, *res.BalanceBefore+12345, *res.BalanceAfter, "exactly previous + amount")
+			assert.Equal(t, uint64(*res.BalanceAfter), b.card.Balance(debitAID))
+			want := kernel.Amount(200000)
+			if kind == kernel.LoadDesignated {
+				want -= 12345
+				assert.True(t, res.TVR.Has(kernel.TVROnlinePINEntered))
+			}
+			assert.Equal(t, want, b.account(t))
+		})
+	}
+}
+
+func TestLoadAboveLimitRefusedBeforeOnline(t *testing.T) {
+	b := newBank(t, "default.json", 200000)
+	res, err := b.kernel(t, testPIN, nil).Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadCash, Amount: 50001})
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
+	assert.Equal(t, kernel.ReasonAboveBalanceLimit, res.Reason)
+	assert.Empty(t, b.host.Ledger(), "refused before going online")
+	assert.Equal(t, uint64(50000), b.card.Balance(debitAID))
+
+	// Exactly up to the limit is fine.
+	res, err = b.kernel(t, testPIN, nil).Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadCash, Amount: 50000})
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.Equal(t, uint64(100000), b.card.Balance(debitAID))
+}
+
+func TestLoadWithoutHost(t *testing.T) {
+	card := loadCard(t, "default.json")
+	res, err := newKernel(t).Load(context.Background(), card, kernel.LoadRequest{Kind: kernel.LoadCash, Amount: 100})
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeOnlineRequired, res.Outcome)
+	assert.Equal(t, uint64(50000), card.Balance(debitAID))
+}

@@ -1,0 +1,262 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// Transaction types (9C).
+const (
+	TxnGoods             byte = 0x00 // goods and services
+	TxnLoadDesignated    byte = 0x60 // EC designated-account load (指定账户圈存)
+	TxnLoadNonDesignated byte = 0x62 // EC non-designated-account load (非指定账户圈存)
+	TxnLoadCash          byte = 0x63 // EC cash load (现金圈存)
+)
+
+// Purchase runs a sale of amount (goods and services) with the card. An
+// offline EC sale is approved only when the card returns a TC; every other
+// path is reported with its reason and never approved.
+func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amount) (*Result, error) {
+	res := &Result{Amount: amount}
+	t := k.newTxn(card, res)
+	if amount == 0 || amount > MaxAmount {
+		return t.fail(fmt.Errorf("%w: %s (must be 0.01 to %s)", ErrAmount, amount, MaxAmount))
+	}
+	if err := t.setTerminalData(amount, TxnGoods); err != nil {
+		return t.fail(err)
+	}
+	if err := t.selectAndInitiate(ctx, amount); err != nil {
+		return t.fail(err)
+	}
+	if err := t.readRecords(ctx); err != nil {
+		return t.fail(err)
+	}
+	if err := t.checkMandatory(); err != nil {
+		return t.fail(err)
+	}
+	if err := t.settleTorn(ctx); err != nil {
+		return t.fail(err)
+	}
+	if err := t.performODA(ctx); err != nil {
+		return t.fail(err)
+	}
+	t.processingRestrictions()
+	d, err := t.ecDecision(ctx, amount)
+	if err != nil {
+		return t.fail(err)
+	}
+	topUp := d.reason == ReasonBelowResetThreshold
+	res.TopUp = topUp
+	if topUp {
+		// Automatic top-up: the issuer refills the balance up to 9F77.
+		if t.ecLimit, err = t.ecAmount(ctx, 0x9F77, false); err != nil {
+			return t.fail(err)
+		}
+	}
+	if d.offline {
+		// An offline EC sale needs no cardholder verification (PBOC
+		// Book 13: small-value offline payment).
+		t.term[0x9F34] = []byte{0x3F, 0x00, 0x00}
+	} else {
+		// Without a host the top-up cannot happen: do not ask for a PIN
+		// nobody will verify.
+		cvm, err := t.cardholderVerification(ctx, amount, topUp && t.k.host != nil)
+		if err != nil && !isPINFailure(err) {
+			return t.fail(err)
+		}
+		if err != nil { // the top-up needs a PIN that was not given
+			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
+		}
+		t.pinBlock = cvm.pinBlock
+	}
+	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
+		return t.fail(err)
+	}
+	want := t.actionAnalysis()
+	if want == apdu.ACTypeAAC {
+		return t.decline(ctx, ReasonTerminalDecision, "declined by terminal action analysis: "+strings.Join(res.TVR.Names(), "; "))
+	}
+	if d.offline && want == apdu.ACTypeTC {
+		return t.offlineEC(ctx, amount)
+	}
+	if d.offline { // EC possible but the TVR asks for online
+		d.reason = ReasonTerminalDecision
+		d.detail = "terminal action analysis requires online: " + strings.Join(res.TVR.Names(), "; ")
+		if res.TVR.Has(TVRSDAFailed) || res.TVR.Has(TVRDDAFailed) || res.TVR.Has(TVRCDAFailed) {
+			d.reason, d.detail = ReasonODAFailed, "offline data authentication ("+res.ODA.String()+") failed: "+res.ODAError
+		}
+	}
+	return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, topUp: topUp,
+		pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+}
+
+func isPINFailure(err error) bool {
+	return errors.Is(err, ErrPINBypass) || errors.Is(err, ErrPINPadUnavailable)
+}
+
+// selectAndInitiate runs application selection and GPO, going back to the
+// candidate list when the card refuses GPO with 6985.
+func (t *txn) selectAndInitiate(ctx context.Context, amount Amount) error {
+	cands, err := t.buildCandidates(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		if cands, err = t.selectApplication(ctx, cands); err != nil {
+			return err
+		}
+		t.offerEC(amount)
+		err = t.initiate(ctx)
+		if !errors.Is(err, errGPORefused) {
+			return err
+		}
+		if len(cands) == 0 {
+			return fmt.Errorf("%w: %w", ErrNoApplication, err)
+		}
+	}
+}
+
+// checkMandatory checks the data EMV requires from the records (Book 3 §7.2)
+// and sets the masked PAN.
+func (t *txn) checkMandatory() error {
+	for _, tag := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
+		if _, ok := t.data[tag]; !ok {
+			t.res.TVR.Set(TVRICCDataMissing)
+			return fmt.Errorf("%w: mandatory tag %s missing", ErrCardData, tag)
+		}
+	}
+	pan, err := panDigits(t.data[0x5A])
+	if err != nil {
+		return err
+	}
+	t.res.PAN = tlv.MaskPAN(pan)
+	return nil
+}
+
+// panDigits decodes the PAN (cn, up to 19 digits, F-padded).
+func panDigits(b []byte) (string, error) {
+	if len(b) == 0 || len(b) > 10 {
+		return "", fmt.Errorf("%w: PAN of %d bytes", ErrCardData, len(b))
+	}
+	out := make([]byte, 0, 2*len(b))
+	for i, c := range b {
+		for j, n := range [2]byte{c >> 4, c & 0x0F} {
+			switch {
+			case n <= 9:
+				if len(out) < 2*i+j { // a digit after padding
+					return "", fmt.Errorf("%w: PAN digit after padding", ErrCardData)
+				}
+				out = append(out, '0'+n)
+			case n == 0x0F:
+			default:
+				return "", fmt.Errorf("%w: PAN nibble %X", ErrCardData, n)
+			}
+		}
+	}
+	if len(out) < 8 {
+		return "", fmt.Errorf("%w: PAN of %d digits", ErrCardData, len(out))
+	}
+	return string(out), nil
+}
+
+// genAC sends GENERATE AC with the given CDOL and parses the response.
+func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
+	dol, err := tlv.ParseDOL(t.data[cdolTag])
+	if err != nil || dol.Len() > 252 {
+		return 0, fmt.Errorf("%w: CDOL %s: %v", ErrCardData, cdolTag, err)
+	}
+	t.term[0x95] = t.res.TVR[:]
+	data := dol.Build(make([]byte, 0, dol.Len()), t)
+	if cdolTag == 0x8C {
+		t.term[0xDF8112] = data
+	} else {
+		t.term[0xDF8113] = data
+	}
+	cda := t.icc != nil && p1&0xC0 != apdu.ACTypeAAC
+	if cda {
+		p1 |= apdu.ACCDA
+	}
+	rsp, err := t.mustOK(ctx, apdu.GenerateAC(p1, data))
+	if err != nil {
+		return 0, err
+	}
+	t.res.TSI.Set(TSICardRiskPerformed)
+	o, err := tlv.ParseSingle(rsp)
+	if err != nil {
+		return 0, fmt.Errorf("%w: GENERATE AC response: %w", ErrCardData, err)
+	}
+	var atc, ac, iad []byte
+	switch o.Tag {
+	case 0x80:
+		if len(o.Value) < 11 || len(o.Value) > 11+32 {
+			return 0, fmt.Errorf("%w: GENERATE AC format 1 of %d bytes", ErrCardData, len(o.Value))
+		}
+		cid, atc, ac, iad = o.Value[0], o.Value[1:3], o.Value[3:11], o.Value[11:]
+	case 0x77:
+		objs, err := tlv.Parse(o.Value)
+		if err != nil {
+			return 0, fmt.Errorf("%w: GENERATE AC format 2: %w", ErrCardData, err)
+		}
+		var cidV []byte
+		for _, x := range objs {
+			switch x.Tag {
+			case 0x9F27:
+				cidV = x.Value
+			case 0x9F36:
+				atc = x.Value
+			case 0x9F26:
+				ac = x.Value
+			case 0x9F10:
+				iad = x.Value
+			}
+		}
+		// With CDA the cryptogram travels inside the signature (9F4B).
+		if cda && ac == nil {
+			if _, signed, _ := tlv.Find(o.Value, 0x9F4B); signed {
+				ac = make([]byte, 8)
+			}
+		}
+		if len(cidV) != 1 || len(atc) != 2 || len(ac) != 8 || len(iad) > 32 {
+			return 0, fmt.Errorf("%w: GENERATE AC format 2 lacks CID, ATC or AC", ErrCardData)
+		}
+		cid = cidV[0]
+	default:
+		return 0, fmt.Errorf("%w: GENERATE AC response template %s", ErrCardData, o.Tag)
+	}
+	if cda && cid&0xC0 != apdu.ACTypeAAC {
+		var err error
+		if o.Tag != 0x77 {
+			err = odaFail("CDA: GENERATE AC response in format 1")
+		} else {
+			var signedAC []byte
+			signedAC, err = t.verifyCDA(o.Value, cid, cdolTag == 0x8D)
+			if err == nil {
+				ac = signedAC
+			}
+		}
+		if err != nil {
+			t.cdaFailed = true
+			t.res.TVR.Set(TVRCDAFailed)
+			t.res.ODAError = err.Error()
+		}
+	}
+	t.res.CID = cid
+	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
+	t.res.Cryptogram = ac
+	t.res.IAD = iad
+	t.data[0x9F27], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10] = []byte{cid}, atc, ac, iad
+	// The ICC data for clearing (ISO 8583 field 55) of this cryptogram.
+	t.res.Field55 = t.field55(field55Tags)
+	// The card may answer with the requested type or a lower one only
+	// (AAC < ARQC < TC); anything else is a card error.
+	got, want := cid&0xC0, p1&0xC0
+	if got == 0xC0 || (got == apdu.ACTypeTC && want != apdu.ACTypeTC) || (got == apdu.ACTypeARQC && want == apdu.ACTypeAAC) {
+		return cid, fmt.Errorf("%w: card answered CID %02X to a request for %02X", ErrCardData, cid, p1)
+	}
+	return cid, nil
+}

@@ -1,0 +1,178 @@
+package kernel
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Outcome is how a transaction ended.
+type Outcome int
+
+// The outcomes.
+const (
+	// OutcomeTerminated: the transaction could not be completed (card gone,
+	// malformed data, no application). Nothing was approved.
+	OutcomeTerminated Outcome = iota
+	// OutcomeApprovedOffline: the card returned a TC for an offline EC sale;
+	// the card has deducted the amount from its EC balance.
+	OutcomeApprovedOffline
+	// OutcomeDeclined: the card (AAC) or the terminal declined offline.
+	OutcomeDeclined
+	// OutcomeApprovedOnline: the issuer approved and the card accepted (TC
+	// in the second GENERATE AC).
+	OutcomeApprovedOnline
+	// OutcomeOnlineRequired: the sale cannot be approved offline and needs an
+	// online authorisation that this terminal did not (or could not) perform.
+	// The card's transaction was closed with an AAC: nothing was charged.
+	OutcomeOnlineRequired
+)
+
+var outcomeNames = [...]string{"terminated", "approved_offline", "declined", "approved_online", "online_required"}
+
+// String is the outcome's stable name ("approved_offline").
+func (o Outcome) String() string {
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// MarshalText encodes the outcome by name.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Reason says why the transaction took its path. It is a stable code for
+// machines; Result.Detail holds the human sentence.
+type Reason string
+
+// The reasons.
+const (
+	ReasonECApproved          Reason = "ec_approved"              // offline EC sale approved by the card
+	ReasonECNotSupported      Reason = "ec_not_supported"         // the card has no EC application data
+	ReasonECDisabled          Reason = "ec_disabled"              // EC is not enabled on this terminal for the AID
+	ReasonAboveTerminalLimit  Reason = "above_terminal_ec_limit"  // amount above the terminal's EC limit (9F7B)
+	ReasonInsufficientBalance Reason = "insufficient_ec_balance"  // amount above the EC balance (9F79)
+	ReasonAboveSingleLimit    Reason = "above_ec_single_limit"    // amount above the EC single-transaction limit (9F78)
+	ReasonBelowResetThreshold Reason = "below_reset_threshold"    // the balance would fall below 9F6D: automatic top-up
+	ReasonCardDeclined        Reason = "card_declined"            // the card answered AAC
+	ReasonCardRequestedOnline Reason = "card_requested_online"    // the card answered ARQC to a TC request
+	ReasonNotECPath           Reason = "card_chose_non_ec_path"   // the card did not take the EC path at GPO
+	ReasonIssuerDeclined      Reason = "issuer_declined"          // the issuer declined online
+	ReasonPINIncorrect        Reason = "pin_incorrect"            // the issuer declined: wrong PIN (55)
+	ReasonPINNotEntered       Reason = "pin_not_entered"          // the PIN pad failed or the cardholder bypassed PIN entry
+	ReasonUnableToGoOnline    Reason = "unable_to_go_online"      // the host could not be reached
+	ReasonTerminalDecision    Reason = "terminal_action_analysis" // the TVR matched the action codes
+	ReasonAboveBalanceLimit   Reason = "above_ec_balance_limit"   // a load would exceed the EC balance limit (9F77)
+	ReasonLoaded              Reason = "loaded"                   // a load credited the card
+	ReasonScriptFailed        Reason = "script_failed"            // the issuer's script did not update the card
+	ReasonOnlineApproved      Reason = "online_approved"          // a sale approved online
+	ReasonODAFailed           Reason = "oda_failed"               // offline data authentication failed
+	ReasonCardError           Reason = "card_error"               // malformed data or error status from the card
+	ReasonNoApplication       Reason = "no_application"           // no mutually supported application
+	ReasonTransport           Reason = "transport_error"          // the reader or card went away
+	ReasonCancelled           Reason = "cancelled"                // the selector or context cancelled
+)
+
+// Result is everything a transaction produced.
+type Result struct {
+	Outcome Outcome `json:"outcome"`
+	Reason  Reason  `json:"reason"`
+	// Detail is a human-readable explanation of Reason.
+	Detail string `json:"detail"`
+	Amount Amount `json:"amount"`
+	// AID and Label identify the application used.
+	AID   HexBytes `json:"aid,omitempty"`
+	Label string   `json:"label,omitempty"`
+	// PAN is the masked PAN (first 6, last 4 digits).
+	PAN string `json:"pan,omitempty"`
+	// ECPath reports that the card took the EC path (9F74 present).
+	ECPath bool `json:"ec_path"`
+	// BalanceBefore and BalanceAfter are EC balances as the card reported
+	// them; nil when the card did not report one.
+	BalanceBefore *Amount `json:"balance_before"`
+	BalanceAfter  *Amount `json:"balance_after"`
+	// ATC is the application transaction counter (9F36) from the card.
+	ATC uint16 `json:"atc"`
+	// CID is the cryptogram information data (9F27) of the last GENERATE AC.
+	CID byte `json:"cid"`
+	// Cryptogram is the application cryptogram (9F26) of the last GENERATE AC.
+	Cryptogram HexBytes `json:"cryptogram,omitempty"`
+	// IAD is the issuer application data (9F10) of the last GENERATE AC.
+	IAD HexBytes `json:"iad,omitempty"`
+	// ODA is the offline data authentication method performed, and
+	// ODAError why it failed (empty when it passed or was not performed).
+	ODA      ODAMethod `json:"oda"`
+	ODAError string    `json:"oda_error,omitempty"`
+	TVR      TVR       `json:"tvr"`
+	TSI      TSI       `json:"tsi"`
+	// ResponseCode is the issuer's authorisation response code (8A).
+	ResponseCode string `json:"response_code,omitempty"`
+	// TopUp reports that the sale went online for an automatic top-up.
+	TopUp bool `json:"top_up,omitempty"`
+	// Torn reports that the card went away (or its answer was lost) after
+	// GENERATE AC: the sale's outcome is unknown and was kept as a torn
+	// record. Settled lists torn sales of this card settled now.
+	Torn    bool         `json:"torn,omitempty"`
+	Settled []Settlement `json:"settled,omitempty"`
+	// Reversed reports that the host undid the EC part of the request
+	// because its balance script did not take effect on the card.
+	Reversed bool `json:"reversed,omitempty"`
+	// Scripts are the issuer script results; ScriptResults is 9F5B.
+	Scripts       []ScriptResult `json:"scripts,omitempty"`
+	ScriptResults HexBytes       `json:"script_results,omitempty"`
+	// Field55 is the ICC data sent online (ISO 8583 field 55).
+	Field55 HexBytes `json:"field55,omitempty"`
+	// UnpredictableNumber is 9F37 as sent to the card.
+	UnpredictableNumber HexBytes `json:"unpredictable_number,omitempty"`
+	// TransactionTime is when the transaction started (9A/9F21).
+	TransactionTime time.Time `json:"transaction_time"`
+	// APDUs is the number of commands sent to the card.
+	APDUs int `json:"apdus"`
+	// Trace lists every command and response.
+	Trace []Exchange `json:"-"`
+}
+
+// Exchange is one command/response pair of the trace.
+type Exchange struct {
+	Command  []byte
+	Response []byte // data and SW; nil when the transport failed
+	Err      error
+	Duration time.Duration
+}
+
+// HexBytes marshals as upper-case hex in JSON.
+type HexBytes []byte
+
+// MarshalText encodes as hex.
+func (h HexBytes) MarshalText() ([]byte, error) { return []byte(hexUpper(h)), nil }
+
+// Balance is the EC data read from a card.
+type Balance struct {
+	AID   HexBytes `json:"aid"`
+	Label string   `json:"label,omitempty"`
+	// Balance is 9F79; Limit 9F77; SingleLimit 9F78; ResetThreshold 9F6D.
+	// A nil field was not available from the card.
+	Balance        *Amount `json:"balance"`
+	Limit          *Amount `json:"balance_limit"`
+	SingleLimit    *Amount `json:"single_limit"`
+	ResetThreshold *Amount `json:"reset_threshold"`
+	APDUs          int     `json:"apdus"`
+}
+
+// LogEntry is one record of the card's transaction log (9F4D / 9F4F).
+type LogEntry struct {
+	// Date and Time come from 9A and 9F21 (zero when absent or malformed).
+	Time time.Time `json:"time"`
+	// Amount is 9F02; OtherAmount 9F03.
+	Amount      Amount `json:"amount"`
+	OtherAmount Amount `json:"other_amount"`
+	Country     uint16 `json:"country"`
+	Currency    uint16 `json:"currency"`
+	Merchant    string `json:"merchant,omitempty"`
+	Type        byte   `json:"type"`
+	ATC         uint16 `json:"atc"`
+	// Fields holds every field of the entry by tag (hex), as the log format names them.
+	Fields map[string]HexBytes `json:"fields"`
+}
+
+// JSON returns the result as indented JSON.
+func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }

@@ -1,0 +1,304 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// pseName is the Payment System Environment DDF name.
+var pseName = []byte("1PAY.SYS.DDF01")
+
+const (
+	maxDirectoryRecords = 32 // records read from a PSE directory
+	maxSelectNext       = 16 // SELECT NEXT rounds per terminal AID
+	maxCandidates       = 32
+)
+
+// buildCandidates builds the candidate list: from the PSE directory when the
+// card has one that yields matches, else from the terminal's AID list
+// (EMV Book 1 §12.3).
+func (t *txn) buildCandidates(ctx context.Context) ([]Candidate, error) {
+	cands, err := t.candidatesFromPSE(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		if cands, err = t.candidatesFromList(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("%w: the card offers none of the terminal's %d applications", ErrNoApplication, len(t.k.cfg.Applications))
+	}
+	sortCandidates(cands)
+	return cands, nil
+}
+
+// candidatesFromPSE reads the PSE directory. A card without a usable PSE
+// yields no candidates and no error: the terminal falls back to the list of
+// AIDs. Only a blocked card (6A81) ends the transaction.
+func (t *txn) candidatesFromPSE(ctx context.Context) ([]Candidate, error) {
+	r, err := t.exchange(ctx, apdu.Select(pseName))
+	if err != nil {
+		return nil, err
+	}
+	if r.SW == apdu.SWFuncNotSupported {
+		return nil, fmt.Errorf("%w: card blocked or SELECT not supported", &StatusError{Command: "SELECT", SW: r.SW})
+	}
+	if r.SW != apdu.SWSuccess {
+		return nil, nil
+	}
+	sfiVal, ok, err := tlv.Find(r.Data, 0x88)
+	if err != nil || !ok || len(sfiVal) != 1 || sfiVal[0] < 1 || sfiVal[0] > 10 {
+		return nil, nil
+	}
+	sfi := sfiVal[0]
+	var cands []Candidate
+	for rec := 1; rec <= maxDirectoryRecords; rec++ {
+		r, err := t.exchange(ctx, apdu.ReadRecord(sfi, byte(rec)))
+		if err != nil {
+			return nil, err
+		}
+		if r.SW == apdu.SWRecordNotFound {
+			break
+		}
+		if r.SW != apdu.SWSuccess {
+			return nil, nil // a broken directory: use the list of AIDs
+		}
+		rec70, err := tlv.ParseSingle(r.Data)
+		if err != nil || rec70.Tag != 0x70 {
+			return nil, nil
+		}
+		entries, err := tlv.Parse(rec70.Value)
+		if err != nil {
+			return nil, nil
+		}
+		for _, e := range entries {
+			if e.Tag != 0x61 {
+				continue
+			}
+			c, ok := parseDirectoryEntry(e.Value)
+			if !ok {
+				continue
+			}
+			if _, match := t.k.cfg.application(c.AID); match && len(cands) < maxCandidates {
+				cands = append(cands, c)
+			}
+		}
+	}
+	return cands, nil
+}
+
+func parseDirectoryEntry(b []byte) (Candidate, bool) {
+	objs, err := tlv.Parse(b)
+	if err != nil {
+		return Candidate{}, false
+	}
+	var c Candidate
+	for _, o := range objs {
+		switch o.Tag {
+		case 0x4F:
+			c.AID = o.Value
+		case 0x50:
+			c.Label = printable(o.Value)
+		case 0x9F12:
+			c.PreferredName = printable(o.Value)
+		case 0x87:
+			if len(o.Value) == 1 {
+				c.Priority = int(o.Value[0] & 0x0F)
+				c.ConfirmationRequired = o.Value[0]&0x80 != 0
+			}
+		}
+	}
+	if len(c.AID) < 5 || len(c.AID) > 16 {
+		return Candidate{}, false
+	}
+	return c, true
+}
+
+// candidatesFromList tries every terminal AID with SELECT (and SELECT NEXT
+// where partial matching is allowed).
+func (t *txn) candidatesFromList(ctx context.Context) ([]Candidate, error) {
+	var cands []Candidate
+	for i := range t.k.cfg.Applications {
+		a := &t.k.cfg.Applications[i]
+		cmd := apdu.Select(a.AID)
+		for round := 0; round < maxSelectNext; round++ {
+			r, err := t.exchange(ctx, cmd)
+			if err != nil {
+				return nil, err
+			}
+			if r.SW == apdu.SWFuncNotSupported {
+				return nil, fmt.Errorf("%w: card blocked", &StatusError{Command: "SELECT", SW: r.SW})
+			}
+			if r.SW != apdu.SWSuccess && r.SW != apdu.SWSelectedFileInvalidated {
+				break // not on the card: next terminal AID
+			}
+			c, ok := parseFCI(r.Data)
+			if ok && r.SW == apdu.SWSuccess && len(cands) < maxCandidates {
+				if bytes.Equal(c.AID, a.AID) || (a.PartialMatch && bytes.HasPrefix(c.AID, a.AID)) {
+					cands = append(cands, c)
+				}
+			}
+			if !a.PartialMatch || !ok || !bytes.HasPrefix(c.AID, a.AID) {
+				break
+			}
+			cmd = apdu.SelectNext(a.AID)
+		}
+	}
+	return cands, nil
+}
+
+// parseFCI reads the candidate data from an ADF's FCI (6F template).
+func parseFCI(b []byte) (Candidate, bool) {
+	fci, err := tlv.ParseSingle(b)
+	if err != nil || fci.Tag != 0x6F {
+		return Candidate{}, false
+	}
+	objs, err := tlv.Parse(fci.Value)
+	if err != nil {
+		return Candidate{}, false
+	}
+	var c Candidate
+	for _, o := range objs {
+		switch o.Tag {
+		case 0x84:
+			c.AID = o.Value
+		case 0xA5:
+			prop, err := tlv.Parse(o.Value)
+			if err != nil {
+				return Candidate{}, false
+			}
+			for _, p := range prop {
+				switch p.Tag {
+				case 0x50:
+					c.Label = printable(p.Value)
+				case 0x9F12:
+					c.PreferredName = printable(p.Value)
+				case 0x87:
+					if len(p.Value) == 1 {
+						c.Priority = int(p.Value[0] & 0x0F)
+						c.ConfirmationRequired = p.Value[0]&0x80 != 0
+					}
+				}
+			}
+		}
+	}
+	if len(c.AID) < 5 || len(c.AID) > 16 {
+		return Candidate{}, false
+	}
+	return c, true
+}
+
+// sortCandidates orders by priority (1 highest), applications without a
+// priority last, keeping the card's order among equals.
+func sortCandidates(c []Candidate) {
+	rank := func(p int) int {
+		if p == 0 {
+			return 16
+		}
+		return p
+	}
+	sort.SliceStable(c, func(i, j int) bool { return rank(c[i].Priority) < rank(c[j].Priority) })
+}
+
+// choose picks one candidate: automatically when there is exactly one that
+// needs no confirmation, by the Selector otherwise; without a Selector the
+// highest-priority candidate that needs no confirmation.
+func (t *txn) choose(ctx context.Context, cands []Candidate) (int, error) {
+	if len(cands) == 1 && !cands[0].ConfirmationRequired {
+		return 0, nil
+	}
+	if s := t.k.selector; s != nil {
+		i, err := s.Choose(ctx, append([]Candidate(nil), cands...))
+		if err != nil {
+			if errors.Is(err, ErrCancelled) {
+				return 0, err
+			}
+			return 0, fmt.Errorf("%w: selector: %w", ErrCancelled, err)
+		}
+		if i < 0 || i >= len(cands) {
+			return 0, fmt.Errorf("%w: selector chose %d of %d", ErrCancelled, i, len(cands))
+		}
+		return i, nil
+	}
+	for i, c := range cands {
+		if !c.ConfirmationRequired {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: every application needs cardholder confirmation and there is no selector", ErrNoApplication)
+}
+
+// selectApplication runs application selection to the end: it builds the
+// candidate list, chooses, and SELECTs the final application, removing
+// candidates that fail (EMV Book 1 §12.4). It leaves the FCI in t.
+func (t *txn) selectApplication(ctx context.Context, cands []Candidate) ([]Candidate, error) {
+	for len(cands) > 0 {
+		i, err := t.choose(ctx, cands)
+		if err != nil {
+			return cands, err
+		}
+		c := cands[i]
+		cands = append(cands[:i:i], cands[i+1:]...)
+		r, err := t.exchange(ctx, apdu.Select(c.AID))
+		if err != nil {
+			return cands, err
+		}
+		if r.SW != apdu.SWSuccess {
+			continue
+		}
+		fc, ok := parseFCI(r.Data)
+		if !ok || !bytes.Equal(fc.AID, c.AID) {
+			continue
+		}
+		app, ok := t.k.cfg.application(fc.AID)
+		if !ok {
+			continue
+		}
+		if err := t.storeFCI(r.Data); err != nil {
+			continue
+		}
+		t.app, t.aid = app, fc.AID
+		t.term[0x9F09] = app.Version[:]
+		t.res.AID = fc.AID
+		t.res.Label = fc.Label
+		if fc.PreferredName != "" && fc.Label == "" {
+			t.res.Label = fc.PreferredName
+		}
+		return cands, nil
+	}
+	return nil, fmt.Errorf("%w: every candidate failed final selection", ErrNoApplication)
+}
+
+// storeFCI keeps the FCI's data objects (PDOL, label, log entry, ...).
+func (t *txn) storeFCI(b []byte) error {
+	clear(t.data)
+	t.fci = b
+	return tlv.Walk(b, func(_ int, o tlv.TLV) error {
+		if !o.Tag.Constructed() {
+			if _, dup := t.data[o.Tag]; !dup {
+				t.data[o.Tag] = o.Value
+			}
+		}
+		return nil
+	})
+}
+
+// printable keeps the printable ASCII of a label, so a hostile label cannot
+// inject control characters into a display or a log.
+func printable(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7F {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,185 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// TornRecord remembers an offline EC sale whose outcome the terminal does not
+// know: the card went away (or its answer was lost) after GENERATE AC was
+// sent, so the card may or may not have deducted its balance.
+type TornRecord struct {
+	// PANHash is SHA-256 of the PAN digits ‖ PSN; the PAN itself is not kept.
+	PANHash [32]byte
+	// PAN is the masked PAN, for people.
+	PAN string
+	AID []byte
+	// Amount, BalanceBefore and the terminal's date and time (9A, 9F21, as
+	// sent to the card and written into the card's log) identify the sale.
+	Amount        Amount
+	BalanceBefore Amount
+	Date, Time    [3]byte
+	// ATC is the card's ATC for the torn sale when known (0 otherwise).
+	ATC     uint16
+	Created time.Time
+}
+
+// Settlement is how a torn sale was settled when the card came back.
+type Settlement struct {
+	Record TornRecord
+	// Happened reports that the card completed the sale (it is in the
+	// card's log): it must be recorded once. Otherwise nothing was charged.
+	Happened bool
+	// ATC is the ATC of the card's log entry when Happened.
+	ATC uint16
+}
+
+// TornLog keeps torn records until the card is presented again. An
+// implementation must be safe for concurrent use; a vendor may make it
+// durable (the journal package can).
+type TornLog interface {
+	Add(ctx context.Context, r TornRecord) error
+	// Pending returns the records for one card application.
+	Pending(ctx context.Context, panHash [32]byte, aid []byte) ([]TornRecord, error)
+	// Remove forgets a settled record.
+	Remove(ctx context.Context, r TornRecord) error
+}
+
+// MemoryTornLog is an in-memory TornLog (lost when the process ends).
+type MemoryTornLog struct {
+	mu   sync.Mutex
+	recs []TornRecord
+}
+
+// Add keeps r.
+func (m *MemoryTornLog) Add(_ context.Context, r TornRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recs = append(m.recs, r)
+	return nil
+}
+
+// Pending returns the records of one card application.
+func (m *MemoryTornLog) Pending(_ context.Context, panHash [32]byte, aid []byte) ([]TornRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []TornRecord
+	for _, r := range m.recs {
+		if r.PANHash == panHash && bytes.Equal(r.AID, aid) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Remove forgets r.
+func (m *MemoryTornLog) Remove(_ context.Context, r TornRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, x := range m.recs {
+		if x.PANHash == r.PANHash && bytes.Equal(x.AID, r.AID) && x.Date == r.Date && x.Time == r.Time && x.Amount == r.Amount {
+			m.recs = append(m.recs[:i], m.recs[i+1:]...)
+			return nil
+		}
+	}
+	return nil
+}
+
+// Len is the number of pending records.
+func (m *MemoryTornLog) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.recs)
+}
+
+// panHash hashes the PAN and PSN of the current card.
+func (t *txn) panHash() ([32]byte, bool) {
+	pan, err := panDigits(t.data[0x5A])
+	if err != nil {
+		return [32]byte{}, false
+	}
+	h := sha256.New()
+	h.Write([]byte(pan))
+	h.Write(t.data[0x5F34])
+	var out [32]byte
+	h.Sum(out[:0])
+	return out, true
+}
+
+// recordTorn keeps a torn record for the sale in progress.
+func (t *txn) recordTorn(ctx context.Context, amount Amount) {
+	tl := t.k.torn
+	if tl == nil || t.res.BalanceBefore == nil {
+		return
+	}
+	ph, ok := t.panHash()
+	if !ok {
+		return
+	}
+	r := TornRecord{PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...), Amount: amount,
+		BalanceBefore: *t.res.BalanceBefore, Created: t.now}
+	copy(r.Date[:], t.term[0x9A])
+	copy(r.Time[:], t.term[0x9F21])
+	if err := tl.Add(ctx, r); err != nil {
+		t.res.Detail += "; the torn record could not be kept: " + err.Error()
+		return
+	}
+	t.res.Torn = true
+	t.res.Detail += "; kept as a torn sale: present the card again to settle it"
+}
+
+// settleTorn settles the torn sales of this card: a sale is in the card's
+// transaction log (same amount, date and time as the terminal sent) if and
+// only if the card completed it.
+func (t *txn) settleTorn(ctx context.Context) error {
+	tl := t.k.torn
+	if tl == nil {
+		return nil
+	}
+	ph, ok := t.panHash()
+	if !ok {
+		return nil
+	}
+	pending, err := tl.Pending(ctx, ph, t.aid)
+	if err != nil || len(pending) == 0 {
+		return nil
+	}
+	log, err := t.readLog(ctx, 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return nil // cannot settle now: keep the records
+	}
+	for _, p := range pending {
+		s := Settlement{Record: p}
+		for _, e := range log {
+			if e.Amount == p.Amount && bytes.Equal(e.Fields["9A"], p.Date[:]) && bytes.Equal(e.Fields["9F21"], p.Time[:]) {
+				s.Happened, s.ATC = true, e.ATC
+				break
+			}
+		}
+		if s.Happened {
+			if err := t.journalSettled(ctx, s); err != nil {
+				return err
+			}
+		}
+		if err := tl.Remove(ctx, p); err != nil {
+			return fmt.Errorf("kernel: torn log: %w", err)
+		}
+		t.res.Settled = append(t.res.Settled, s)
+	}
+	return nil
+}
+
+// journalSettled records a settled torn sale that happened. Without a
+// journal the settlement is only reported in the result.
+func (t *txn) journalSettled(ctx context.Context, s Settlement) error {
+	_ = ctx
+	_ = s
+	return nil
+}
