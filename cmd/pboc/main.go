@@ -109,11 +109,15 @@ func (c *cardFlags) register(fs *flag.FlagSet, withSave bool) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of the trace")
 	if withSave {
 		fs.BoolVar(&c.save, "save", false, "write the card's state back to the --card file afterwards")
-		fs.StringVar(&c.pin, "pin", "123456", "PIN the cardholder types on the simulated PIN pad (empty: bypass)")
+		fs.StringVar(&c.pin, "pin", "123456", "PIN the cardholder types on the simulated PIN pad (the issuer expects 123456; empty: bypass)")
 		fs.StringVar(&c.account, "account", "2000.00", "balance of the card's back-office account at the simulated issuer")
 		fs.BoolVar(&c.offline, "offline", false, "no online host: sales that need one end as online_required")
 	}
 }
+
+// cardholderPIN is the PIN the simulated issuer holds for every simulated
+// card; --pin is what the cardholder types.
+const cardholderPIN = "123456"
 
 // newKernel builds the kernel with the simulated issuer host for the card.
 func (c *cardFlags) newKernel() (*kernel.Kernel, error) {
@@ -126,7 +130,7 @@ func (c *cardFlags) newKernel() (*kernel.Kernel, error) {
 	}
 	h := hostsim.New()
 	for _, app := range c.profile.Applications {
-		acc, err := hostsim.AccountFromProfile(app, balance, c.pin)
+		acc, err := hostsim.AccountFromProfile(app, balance, cardholderPIN)
 		if err != nil {
 			return nil, err
 		}

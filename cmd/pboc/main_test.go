@@ -132,11 +132,57 @@ func TestInvalidProfileNamesTheField(t *testing.T) {
 	assert.NotEmpty(t, errOut)
 }
 
-func TestNotApprovedIsAResultNotAnError(t *testing.T) {
-	p := purchase(t, "--amount", "300.01")
+func TestNotApprovedOfflineIsAResultNotAnError(t *testing.T) {
+	p := purchase(t, "--amount", "300.01", "--offline")
 	assert.Equal(t, "online_required", p.Outcome)
 	assert.Equal(t, "above_ec_single_limit", p.Reason)
 	assert.Nil(t, p.BalanceAfter)
+
+	// With the simulated issuer the sale goes online and is charged to
+	// the account, not the EC balance.
+	p = purchase(t, "--amount", "300.01")
+	assert.Equal(t, "approved_online", p.Outcome)
+	assert.Equal(t, "above_ec_single_limit", p.Reason)
+	assert.Nil(t, p.BalanceAfter)
+
+	p = purchase(t, "--amount", "300.01", "--pin", "000000")
+	assert.Equal(t, "declined", p.Outcome)
+	assert.Equal(t, "pin_incorrect", p.Reason)
+}
+
+func TestLoadCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, "load", "--amount", "100", "--type", "cash", "--json")
+	require.Equal(t, 0, code, errOut)
+	var p purchaseJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	assert.Equal(t, "approved_online", p.Outcome)
+	assert.Equal(t, "500.00", *p.BalanceBefore)
+	assert.Equal(t, "600.00", *p.BalanceAfter)
+
+	code, out, _ = runCLI(t, "load", "--amount", "600", "--json")
+	require.Equal(t, 0, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	assert.Equal(t, "declined", p.Outcome)
+	assert.Equal(t, "above_ec_balance_limit", p.Reason)
+
+	code, _, _ = runCLI(t, "load", "--amount", "1", "--type", "bogus")
+	assert.Equal(t, 2, code)
+}
+
+func TestCAPKCommands(t *testing.T) {
+	code, out, _ := runCLI(t, "capk", "list")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "A000000333/08 rsa-1152 e=3 sha1 checksum ok")
+	code, out, _ = runCLI(t, "capk", "check", filepath.Join("..", "..", "testdata", "capk", "unionpay.json"))
+	assert.Equal(t, 1, code, "the file holds expired keys (01-04)")
+	assert.Contains(t, out, "EXPIRED")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"keys":[{"rid":"A000000333","index":"01","algorithm":"rsa","hash":"sha1","modulus":"C0","exponent":"03","checksum":"00"}]}`), 0o644))
+	code, _, errOut := runCLI(t, "capk", "check", bad)
+	assert.Equal(t, 1, code)
+	assert.NotEmpty(t, errOut)
+	code, _, _ = runCLI(t, "capk")
+	assert.Equal(t, 2, code)
 }
 
 func TestDecode(t *testing.T) {
