@@ -1,0 +1,199 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+const (
+	// MaxPayload is the largest record payload a frame may hold, in bytes.
+	MaxPayload = 64 << 10
+
+	headerLen  = 8
+	trailerLen = 4
+	frameOver  = headerLen + trailerLen
+	version1   = 1
+)
+
+var (
+	magic     = [3]byte{'P', 'J', version1} // magic and version: the start of every frame
+	castagnol = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// ErrCorrupt is wrapped by the error for a journal whose contents are
+// damaged somewhere other than an unfinished last write. Use errors.As with
+// *CorruptError for the offset.
+var ErrCorrupt = errors.New("journal: corrupt")
+
+// CorruptError says where a journal is damaged. It matches ErrCorrupt with
+// errors.Is.
+type CorruptError struct {
+	Path   string // the file, when known
+	Offset int64  // byte offset of the damaged frame
+	Reason string // what is wrong with it
+}
+
+// Error describes the damage.
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("journal: %s corrupt at offset %d: %s", e.Path, e.Offset, e.Reason)
+}
+
+// Is reports whether target is ErrCorrupt.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// frame errors, internal to the scanner.
+var (
+	errShort   = errors.New("frame runs past the end of the file")
+	errMagic   = errors.New("bad frame magic or version")
+	errFlags   = errors.New("frame flags not 0")
+	errLength  = errors.New("frame length out of range")
+	errCRC     = errors.New("frame checksum mismatch")
+	errPayload = errors.New("frame payload is not a record")
+)
+
+// appendFrame appends the frame holding payload to dst.
+func appendFrame(dst, payload []byte) []byte {
+	start := len(dst)
+	dst = append(dst, magic[0], magic[1], magic[2], 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = append(dst, payload...)
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnol))
+}
+
+// encodeRecord returns the frame for r.
+func encodeRecord(r *Record) ([]byte, error) {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrInvalid, r.ID, err)
+	}
+	if len(payload) > MaxPayload {
+		return nil, fmt.Errorf("%w %s: %d bytes encoded, more than %d", ErrInvalid, r.ID, len(payload), MaxPayload)
+	}
+	return appendFrame(make([]byte, 0, len(payload)+frameOver), payload), nil
+}
+
+// decodeFrame checks the frame at the start of b and returns its payload
+// and its length.
+func decodeFrame(b []byte) (payload []byte, n int, err error) {
+	for i := 0; i < len(magic) && i < len(b); i++ {
+		if b[i] != magic[i] {
+			return nil, 0, errMagic
+		}
+	}
+	if len(b) < headerLen {
+		return nil, 0, errShort
+	}
+	if b[3] != 0 {
+		return nil, 0, errFlags
+	}
+	size := binary.BigEndian.Uint32(b[4:8])
+	if size == 0 || size > MaxPayload {
+		return nil, 0, errLength
+	}
+	n = headerLen + int(size) + trailerLen
+	if len(b) < n {
+		return nil, 0, errShort
+	}
+	if crc32.Checksum(b[:n-trailerLen], castagnol) != binary.BigEndian.Uint32(b[n-trailerLen:n]) {
+		return nil, 0, errCRC
+	}
+	return b[headerLen : n-trailerLen], n, nil
+}
+
+// decodePayload turns a checked payload into a record.
+func decodePayload(p []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(p, &r); err != nil {
+		return Record{}, fmt.Errorf("%w: %w", errPayload, err)
+	}
+	if r.ID == "" {
+		return Record{}, fmt.Errorf("%w: empty id", errPayload)
+	}
+	return r, nil
+}
+
+// scanResult is what a scan of a journal's bytes found.
+type scanResult struct {
+	recs []Record
+	ids  map[string]fingerprint
+	end  int // the end of the last valid frame; len(b)-end bytes are a torn tail
+}
+
+// scan decodes every frame of b. A damaged frame with nothing valid after it
+// that looks like the start of an unfinished frame ends the scan (a torn
+// tail, from end to len(b)); any other damage is a *CorruptError. A record
+// stored twice with the same data is returned once; with different data it
+// is corruption. scan never panics, whatever b holds.
+func scan(b []byte, path string) (scanResult, error) {
+	res := scanResult{ids: make(map[string]fingerprint)}
+	off := 0
+	for off < len(b) {
+		payload, n, err := decodeFrame(b[off:])
+		if err != nil {
+			if next := findFrame(b, off+1); next >= 0 {
+				return res, &CorruptError{path, int64(off), fmt.Sprintf("%v; a valid frame follows at offset %d", err, next)}
+			}
+			if !tornShaped(b[off:]) {
+				return res, &CorruptError{path, int64(off), fmt.Sprintf("%v; %d bytes to the end are not an unfinished frame", err, len(b)-off)}
+			}
+			res.end = off
+			return res, nil
+		}
+		r, err := decodePayload(payload)
+		if err != nil {
+			return res, &CorruptError{path, int64(off), err.Error()}
+		}
+		if fp, ok := res.ids[r.ID]; ok {
+			if err := checkDuplicate(fp, &r); err != nil {
+				return res, &CorruptError{path, int64(off), err.Error()}
+			}
+		} else {
+			res.ids[r.ID] = fingerprintOf(&r)
+			res.recs = append(res.recs, r)
+		}
+		off += n
+	}
+	res.end = off
+	return res, nil
+}
+
+// findFrame returns the offset of the first valid frame in b at or after
+// from, or -1.
+func findFrame(b []byte, from int) int {
+	for from < len(b) {
+		i := bytes.Index(b[from:], magic[:])
+		if i < 0 {
+			return -1
+		}
+		if _, _, err := decodeFrame(b[from+i:]); err == nil {
+			return from + i
+		}
+		from += i + 1
+	}
+	return -1
+}
+
+// tornShaped reports whether t, which does not start with a valid frame,
+// can be the remains of one unfinished write: it starts with a zero byte (the
+// file grew but its first block did not reach the disk) and is no longer than
+// a frame, or it is a prefix of a frame, or exactly one frame whose checksum
+// fails. This keeps Open from cutting a foreign file down to nothing.
+func tornShaped(t []byte) bool {
+	if len(t) == 0 || len(t) > MaxPayload+frameOver {
+		return false
+	}
+	if t[0] == 0 {
+		return true
+	}
+	switch _, _, err := decodeFrame(t); err {
+	case errShort:
+		return true
+	case errCRC:
+		return len(t) == frameOver+int(binary.BigEndian.Uint32(t[4:8]))
+	}
+	return false
+}
