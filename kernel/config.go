@@ -38,6 +38,11 @@ type Config struct {
 	ExceptionFile []string
 	// IFDSerial is the interface device serial number (9F1E, 8 characters).
 	IFDSerial string
+	// PANHashKey keys the hash that journal and torn records use to match a
+	// card without storing its PAN. Keep it secret and stable across
+	// restarts when those records are durable; nil means a random key per
+	// Kernel (fine for in-memory records).
+	PANHashKey []byte
 	// CAPK is the CA public key store for offline data authentication;
 	// nil means the built-in keys (capk.Builtin).
 	CAPK *capk.Store

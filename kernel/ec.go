@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -180,7 +181,7 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 			// unknown. The sale stands; say so.
 			res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 			res.Detail = "offline EC sale approved by the card; the new balance could not be read: " + err.Error()
-			return res, nil
+			return res, t.record(ctx, journal.KindECOfflineSale)
 		}
 		res.BalanceAfter = after
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
@@ -188,7 +189,7 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
 			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
 		}
-		return res, nil
+		return res, t.record(ctx, journal.KindECOfflineSale)
 	case apdu.ACTypeARQC:
 		return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, reason: ReasonCardRequestedOnline,
 			detail: "the card asked for online authorisation (ARQC)", pinBlock: t.pinBlock})

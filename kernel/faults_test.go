@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -77,7 +78,8 @@ func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 			before := card.Balance(debitAID)
 			faulty := cardsim.NewFaulty(card, cardsim.Fault{At: fc.at, Kind: fc.kind, SW: fc.sw})
 			torn := &kernel.MemoryTornLog{}
-			k := newKernel(t, kernel.WithTornLog(torn))
+			jr := journal.NewMemory()
+			k := newKernel(t, kernel.WithTornLog(torn), kernel.WithJournal(jr))
 			res, _ := k.Purchase(withDeadline(t), faulty, amount)
 			require.NotNil(t, res)
 			after := card.Balance(debitAID)
@@ -105,10 +107,28 @@ func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 			}
 			// Present the card again (reinserted): a torn sale settles to
 			// exactly what the card did.
+			// recorded counts the sales of `amount` in the journal.
+			recorded := func() int {
+				recs, err := jr.Records(context.Background())
+				require.NoError(t, err)
+				n := 0
+				for _, r := range recs {
+					if r.Amount == amount {
+						n++
+					}
+				}
+				return n
+			}
 			if !res.Torn {
 				assert.Zero(t, torn.Len())
+				want := 0
+				if charged {
+					want = 1
+				}
+				assert.Equal(t, want, recorded(), "the journal holds the sale once if the card made it, else not at all")
 				return
 			}
+			assert.Zero(t, recorded(), "a torn sale is not recorded before it is settled")
 			faulty.Reinsert()
 			res2, err := k.Purchase(withDeadline(t), faulty, 100)
 			require.NoError(t, err)
@@ -116,6 +136,11 @@ func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 			assert.Equal(t, charged, res2.Settled[0].Happened, "settled from the card's log")
 			assert.Equal(t, kernel.Amount(amount), res2.Settled[0].Record.Amount)
 			assert.Zero(t, torn.Len(), "settled once")
+			want := 0
+			if charged {
+				want = 1
+			}
+			assert.Equal(t, want, recorded(), "recorded once if it happened, not at all if it did not")
 			res3, err := k.Purchase(withDeadline(t), faulty, 100)
 			require.NoError(t, err)
 			assert.Empty(t, res3.Settled, "never settled twice")

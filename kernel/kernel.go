@@ -2,10 +2,13 @@ package kernel
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 
 	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/journal"
 )
 
 // Kernel runs transactions for one terminal configuration. It is safe for
@@ -18,6 +21,8 @@ type Kernel struct {
 	host       Host
 	pinPad     PINPad
 	torn       TornLog
+	journal    journal.Journal
+	panKey     []byte
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
 }
@@ -54,6 +59,13 @@ func New(cfg Config, opts ...Option) (*Kernel, error) {
 	k.exceptions = make(map[string]struct{}, len(cfg.ExceptionFile))
 	for _, pan := range cfg.ExceptionFile {
 		k.exceptions[pan] = struct{}{}
+	}
+	k.panKey = cfg.PANHashKey
+	if len(k.panKey) == 0 {
+		k.panKey = make([]byte, 32)
+		if _, err := rand.Read(k.panKey); err != nil {
+			return nil, fmt.Errorf("kernel: PAN hash key: %w", err)
+		}
 	}
 	k.capk = cfg.CAPK
 	if k.capk == nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -136,6 +137,13 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		res.Detail = fmt.Sprintf("%s; approved online (response code %s)", r.detail, resp.ResponseCode)
 	}
 	res.Detail += notes
+	if res.Outcome == OutcomeApprovedOnline {
+		kind := journal.KindOnlineSale
+		if r.kind != RequestPurchase {
+			kind = journal.KindLoad
+		}
+		return res, t.record(ctx, kind)
+	}
 	return res, nil
 }
 
@@ -237,7 +245,7 @@ func (t *txn) unableToGoOnline(ctx context.Context, r onlineRequest, cause error
 	if res.CID&0xC0 == apdu.ACTypeTC {
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonUnableToGoOnline
 		res.Detail = fmt.Sprintf("%s; unable to go online (%s): approved offline by the default action codes", r.detail, why)
-		return res, nil
+		return res, t.record(ctx, journal.KindOfflineSale)
 	}
 	res.Outcome, res.Reason = OutcomeDeclined, ReasonUnableToGoOnline
 	res.Detail = fmt.Sprintf("%s; unable to go online (%s): declined", r.detail, why)

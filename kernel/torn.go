@@ -3,7 +3,6 @@ package kernel
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"sync"
 	"time"
@@ -13,7 +12,8 @@ import (
 // know: the card went away (or its answer was lost) after GENERATE AC was
 // sent, so the card may or may not have deducted its balance.
 type TornRecord struct {
-	// PANHash is SHA-256 of the PAN digits ‖ PSN; the PAN itself is not kept.
+	// PANHash is the keyed hash of the PAN digits (see Config.PANHashKey);
+	// the PAN itself is not kept.
 	PANHash [32]byte
 	// PAN is the masked PAN, for people.
 	PAN string
@@ -96,20 +96,6 @@ func (m *MemoryTornLog) Len() int {
 	return len(m.recs)
 }
 
-// panHash hashes the PAN and PSN of the current card.
-func (t *txn) panHash() ([32]byte, bool) {
-	pan, err := panDigits(t.data[0x5A])
-	if err != nil {
-		return [32]byte{}, false
-	}
-	h := sha256.New()
-	h.Write([]byte(pan))
-	h.Write(t.data[0x5F34])
-	var out [32]byte
-	h.Sum(out[:0])
-	return out, true
-}
-
 // recordTorn keeps a torn record for the sale in progress.
 func (t *txn) recordTorn(ctx context.Context, amount Amount) {
 	tl := t.k.torn
@@ -173,13 +159,5 @@ func (t *txn) settleTorn(ctx context.Context) error {
 		}
 		t.res.Settled = append(t.res.Settled, s)
 	}
-	return nil
-}
-
-// journalSettled records a settled torn sale that happened. Without a
-// journal the settlement is only reported in the result.
-func (t *txn) journalSettled(ctx context.Context, s Settlement) error {
-	_ = ctx
-	_ = s
 	return nil
 }

@@ -7,6 +7,11 @@
 //	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
 //	pboc capk     list|check [FILE]
 //	pboc decode   HEX
+//	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963]
+//	pboc journal  list|export [--file PATH]
+//
+// --reader NAME talks to a card in a PC/SC reader instead of the simulated
+// card (serve-card makes the simulated card available to any PC/SC tool).
 //
 // Online steps (automatic top-up, loads, sales the card sends online) go to
 // a simulated issuer host holding a back-office account for the card
@@ -51,7 +56,10 @@ const usage = `usage:
   pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
   pboc capk     list|check [FILE]
   pboc decode   HEX
-card flags: --pin PIN (simulated PIN pad, default 123456), --account AMOUNT (simulated
+  pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--t1] [--trace]
+  pboc journal  list|export [--file PATH]
+card flags: --reader NAME (a PC/SC reader instead of the simulated card; with --card
+FILE the simulated issuer uses that profile's keys), --pin PIN (simulated PIN pad, default 123456), --account AMOUNT (simulated
 issuer account, default 2000.00), --offline (no online host)
 `
 
@@ -74,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCAPK(args[1:], stdout)
 	case "decode":
 		err = cmdDecode(args[1:], stdout)
+	case "serve-card":
+		err = cmdServeCard(ctx, args[1:], stdout)
+	case "journal":
+		err = cmdJournal(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -95,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // cardFlags are the flags every card command shares.
 type cardFlags struct {
+	reader  string
+	sim     *cardsim.Card
 	card    string
 	save    bool
 	json    bool
@@ -106,6 +120,7 @@ type cardFlags struct {
 
 func (c *cardFlags) register(fs *flag.FlagSet, withSave bool) {
 	fs.StringVar(&c.card, "card", "", "card profile JSON file (default: the built-in default card)")
+	fs.StringVar(&c.reader, "reader", "", "PC/SC reader name (part of it is enough) instead of the simulated card")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of the trace")
 	if withSave {
 		fs.BoolVar(&c.save, "save", false, "write the card's state back to the --card file afterwards")
@@ -152,27 +167,40 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openCard builds the simulated card from the flags.
-func (c *cardFlags) openCard() (*cardsim.Card, error) {
-	if c.save && c.card == "" {
-		return nil, usageError{"--save needs --card FILE"}
+// openCard opens the card: a PC/SC reader with --reader, else the simulated
+// card from --card or the built-in profile. The returned function releases
+// the reader.
+func (c *cardFlags) openCard(ctx context.Context) (apdu.Transport, func() error, error) {
+	if c.save && (c.card == "" || c.reader != "") {
+		return nil, nil, usageError{"--save needs --card FILE and the simulated card"}
 	}
 	p := cardsim.DefaultProfile()
 	if c.card != "" {
 		var err error
 		if p, err = cardsim.LoadProfile(c.card); err != nil {
-			return nil, usageError{err.Error()}
+			return nil, nil, usageError{err.Error()}
 		}
 	}
 	c.profile = p
-	return cardsim.New(p)
+	if c.reader != "" {
+		if c.card == "" {
+			c.profile = nil // a real card: the simulated issuer does not know its keys
+		}
+		return openReader(ctx, c.reader)
+	}
+	card, err := cardsim.New(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.sim = card
+	return card, func() error { return nil }, nil
 }
 
-func (c *cardFlags) saveCard(card *cardsim.Card) error {
-	if !c.save {
+func (c *cardFlags) saveCard() error {
+	if !c.save || c.sim == nil {
 		return nil
 	}
-	b, err := card.Snapshot().Marshal()
+	b, err := c.sim.Snapshot().Marshal()
 	if err != nil {
 		return err
 	}
@@ -203,10 +231,11 @@ func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
 	if amount == 0 {
 		return usageError{"--amount must be more than 0"}
 	}
-	card, err := cf.openCard()
+	card, release, err := cf.openCard(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	k, err := cf.newKernel()
 	if err != nil {
 		return err
@@ -214,7 +243,7 @@ func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, txErr := k.Purchase(ctx, card, amount)
-	if err := cf.saveCard(card); err != nil {
+	if err := cf.saveCard(); err != nil {
 		return fmt.Errorf("saving the card: %w", err)
 	}
 	if cf.json {
@@ -251,10 +280,11 @@ func cmdLoad(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	card, err := cf.openCard()
+	card, release, err := cf.openCard(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	k, err := cf.newKernel()
 	if err != nil {
 		return err
@@ -262,7 +292,7 @@ func cmdLoad(ctx context.Context, args []string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, txErr := k.Load(ctx, card, kernel.LoadRequest{Kind: kind, Amount: amount})
-	if err := cf.saveCard(card); err != nil {
+	if err := cf.saveCard(); err != nil {
 		return fmt.Errorf("saving the card: %w", err)
 	}
 	if cf.json {
@@ -312,10 +342,11 @@ func cmdBalance(ctx context.Context, args []string, w io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	card, err := cf.openCard()
+	card, release, err := cf.openCard(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	k, err := newKernel()
 	if err != nil {
 		return err
@@ -342,10 +373,11 @@ func cmdLog(ctx context.Context, args []string, w io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	card, err := cf.openCard()
+	card, release, err := cf.openCard(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	k, err := newKernel()
 	if err != nil {
 		return err
