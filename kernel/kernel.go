@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 
@@ -23,6 +24,7 @@ type Kernel struct {
 	torn       TornLog
 	journal    journal.Journal
 	panKey     []byte
+	rand       io.Reader     // unpredictable numbers; crypto/rand unless set
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
 }
@@ -46,6 +48,10 @@ func WithPINPad(p PINPad) Option { return func(k *Kernel) { k.pinPad = p } }
 // that the next presentation of the same card settles them.
 func WithTornLog(l TornLog) Option { return func(k *Kernel) { k.torn = l } }
 
+// WithRandom sets the source of unpredictable numbers (9F37). The default
+// is crypto/rand; a deterministic reader is for tests and benchmarks only.
+func WithRandom(r io.Reader) Option { return func(k *Kernel) { k.rand = r } }
+
 // WithLogger sets the logger for transaction events. PANs are masked.
 func WithLogger(l *slog.Logger) Option { return func(k *Kernel) { k.logger = l } }
 
@@ -60,6 +66,7 @@ func New(cfg Config, opts ...Option) (*Kernel, error) {
 	for _, pan := range cfg.ExceptionFile {
 		k.exceptions[pan] = struct{}{}
 	}
+	k.rand = rand.Reader
 	k.panKey = cfg.PANHashKey
 	if len(k.panKey) == 0 {
 		k.panKey = make([]byte, 32)

@@ -3,9 +3,9 @@ package kernel
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/go-pboc/pboc/apdu"
@@ -117,7 +117,7 @@ func (t *txn) Value(tag tlv.Tag) ([]byte, bool) {
 func (t *txn) setTerminalData(amount Amount, txnType byte) error {
 	cfg := &t.k.cfg
 	un := make([]byte, 4)
-	if _, err := rand.Read(un); err != nil {
+	if _, err := io.ReadFull(t.k.rand, un); err != nil {
 		return fmt.Errorf("kernel: unpredictable number: %w", err)
 	}
 	t.res.UnpredictableNumber = un
