@@ -51,6 +51,9 @@ type Config struct {
 	// MaxAPDUs bounds the commands one transaction may send (0: 256). A card
 	// whose AFL names thousands of records cannot keep the terminal busy.
 	MaxAPDUs int
+	// APDUTimeout bounds each command's round trip (0: only the
+	// transaction's context applies).
+	APDUTimeout time.Duration
 	// MaxResponseBytes bounds the bytes one transaction may receive (0: 64 KiB).
 	MaxResponseBytes int
 }
@@ -145,7 +148,7 @@ func (c *Config) validate() error {
 	if c.CountryCode > 999 || c.CurrencyCode > 999 {
 		return fmt.Errorf("%w: country/currency code must be 3 digits", ErrConfig)
 	}
-	if c.MaxAPDUs < 0 || c.MaxResponseBytes < 0 {
+	if c.MaxAPDUs < 0 || c.MaxResponseBytes < 0 || c.APDUTimeout < 0 {
 		return fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if c.MaxAPDUs == 0 {

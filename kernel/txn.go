@@ -65,7 +65,13 @@ func (t *txn) exchange(ctx context.Context, c apdu.Command) (apdu.Response, erro
 		if t.apdus > t.k.cfg.MaxAPDUs {
 			return nil, fmt.Errorf("%w: more than %d commands", ErrCardData, t.k.cfg.MaxAPDUs)
 		}
-		rsp, err := t.card.Transmit(ctx, cmd)
+		actx := ctx
+		if d := t.k.cfg.APDUTimeout; d > 0 {
+			var cancel context.CancelFunc
+			actx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		rsp, err := t.card.Transmit(actx, cmd)
 		// Own the bytes: a transport may reuse its buffer, and the data
 		// store keeps slices of responses for the whole transaction.
 		rsp = bytes.Clone(rsp)

@@ -1,0 +1,160 @@
+package kernel_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/bcd"
+	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// mutator plays a fuzzer's plan against a real card: for the APDUs the plan
+// names it flips, truncates, replaces or drops the card's answer.
+type mutator struct {
+	card apdu.Transport
+	plan []byte
+	n    int
+}
+
+func (m *mutator) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	i := m.n
+	m.n++
+	rsp, err := m.card.Transmit(ctx, cmd)
+	if err != nil {
+		return rsp, err
+	}
+	for p := 0; p+3 <= len(m.plan); p += 3 {
+		if int(m.plan[p]) != i {
+			continue
+		}
+		op, arg := m.plan[p+1], int(m.plan[p+2])
+		rsp = bytes.Clone(rsp)
+		switch op % 6 {
+		case 0: // flip a byte
+			if len(rsp) > 0 {
+				rsp[arg%len(rsp)] ^= byte(op | 1)
+			}
+		case 1: // truncate
+			if len(rsp) > 0 {
+				rsp = rsp[:arg%len(rsp)]
+			}
+		case 2: // another status word, data kept
+			if len(rsp) >= 2 {
+				rsp[len(rsp)-2], rsp[len(rsp)-1] = byte(0x60+arg%0x10), byte(arg)
+			}
+		case 3: // the card goes away
+			return nil, errors.New("fuzz: card removed")
+		case 4: // garbage appended to the data
+			if len(rsp) >= 2 {
+				sw := bytes.Clone(rsp[len(rsp)-2:])
+				rsp = append(append(rsp[:len(rsp)-2], m.plan[p:]...), sw...)
+			}
+		case 5: // the rest of the plan as the whole answer
+			return append([]byte(nil), m.plan[p+3:]...), nil
+		}
+	}
+	return rsp, nil
+}
+
+// FuzzPurchase runs whole purchases against the simulated card with its
+// answers mutated, and checks the invariants a payment terminal must keep
+// whatever the card says: no panic, no hang, a defined outcome, no offline
+// approval without the card's TC, and no balance the card did not report.
+func FuzzPurchase(f *testing.F) {
+	f.Add([]byte{}, uint16(1234))
+	f.Add([]byte{5, 0, 3}, uint16(100))     // GPO answer flipped
+	f.Add([]byte{6, 1, 7}, uint16(100))     // a record truncated
+	f.Add([]byte{12, 3, 0}, uint16(1234))   // removed at GENERATE AC
+	f.Add([]byte{12, 0, 1}, uint16(1234))   // GENERATE AC answer flipped
+	f.Add([]byte{9, 2, 0x85}, uint16(50))   // GET DATA 6985
+	f.Add([]byte{3, 5, 0, 0x6F, 0x02, 0x84, 0x00, 0x90, 0x00}, uint16(1))
+	f.Add([]byte{4, 4, 9, 0x70, 0x81, 0xFF}, uint16(30001))
+	profile := cardsim.DefaultProfile()
+	f.Fuzz(func(t *testing.T, plan []byte, amountSeed uint16) {
+		card, err := cardsim.New(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := kernel.New(testConfig(), kernel.WithTornLog(&kernel.MemoryTornLog{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		amount := kernel.Amount(amountSeed%40000) + 1
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		res, _ := k.Purchase(ctx, &mutator{card: card, plan: plan}, amount)
+		if time.Since(start) > 4*time.Second {
+			t.Fatalf("the purchase took %s", time.Since(start))
+		}
+		if res == nil {
+			t.Fatal("nil result")
+		}
+		switch res.Outcome {
+		case kernel.OutcomeTerminated, kernel.OutcomeApprovedOffline, kernel.OutcomeDeclined,
+			kernel.OutcomeApprovedOnline, kernel.OutcomeOnlineRequired:
+		default:
+			t.Fatalf("undefined outcome %d", res.Outcome)
+		}
+		if res.Outcome == kernel.OutcomeApprovedOnline {
+			t.Fatal("approved online without a host")
+		}
+		if res.Outcome == kernel.OutcomeApprovedOffline && !sawTC(res.Trace) {
+			t.Fatalf("offline approval without a TC from the card: %s", res.Detail)
+		}
+		for _, b := range []*kernel.Amount{res.BalanceBefore, res.BalanceAfter} {
+			if b != nil && !cardReported(res.Trace, *b) {
+				t.Fatalf("balance %s was never reported by the card", *b)
+			}
+		}
+	})
+}
+
+// sawTC reports whether the card answered a GENERATE AC with a TC.
+func sawTC(trace []kernel.Exchange) bool {
+	for _, e := range trace {
+		if len(e.Command) < 2 || e.Command[1] != 0xAE || len(e.Response) < 3 {
+			continue
+		}
+		r, err := apdu.ParseResponse(e.Response)
+		if err != nil || r.SW != apdu.SWSuccess {
+			continue
+		}
+		o, err := tlv.ParseSingle(r.Data)
+		if err != nil {
+			continue
+		}
+		switch o.Tag {
+		case 0x80:
+			if len(o.Value) > 0 && o.Value[0]&0xC0 == 0x40 {
+				return true
+			}
+		case 0x77:
+			if cid, ok, _ := tlv.Find(o.Value, 0x9F27); ok && len(cid) == 1 && cid[0]&0xC0 == 0x40 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cardReported reports whether an amount appears in a card response, as n12
+// (9F79) or as the 5-byte balance of the issuer discretionary data.
+func cardReported(trace []kernel.Exchange, a kernel.Amount) bool {
+	n12, err := bcd.Encode(nil, uint64(a), 6)
+	if err != nil {
+		return false
+	}
+	for _, e := range trace {
+		if bytes.Contains(e.Response, n12) || bytes.Contains(e.Response, n12[1:]) {
+			return true
+		}
+	}
+	return false
+}
