@@ -68,11 +68,11 @@ func (m *mutator) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // approval without the card's TC, and no balance the card did not report.
 func FuzzPurchase(f *testing.F) {
 	f.Add([]byte{}, uint16(1234))
-	f.Add([]byte{5, 0, 3}, uint16(100))     // GPO answer flipped
-	f.Add([]byte{6, 1, 7}, uint16(100))     // a record truncated
-	f.Add([]byte{12, 3, 0}, uint16(1234))   // removed at GENERATE AC
-	f.Add([]byte{12, 0, 1}, uint16(1234))   // GENERATE AC answer flipped
-	f.Add([]byte{9, 2, 0x85}, uint16(50))   // GET DATA 6985
+	f.Add([]byte{5, 0, 3}, uint16(100))   // GPO answer flipped
+	f.Add([]byte{6, 1, 7}, uint16(100))   // a record truncated
+	f.Add([]byte{12, 3, 0}, uint16(1234)) // removed at GENERATE AC
+	f.Add([]byte{12, 0, 1}, uint16(1234)) // GENERATE AC answer flipped
+	f.Add([]byte{9, 2, 0x85}, uint16(50)) // GET DATA 6985
 	f.Add([]byte{3, 5, 0, 0x6F, 0x02, 0x84, 0x00, 0x90, 0x00}, uint16(1))
 	f.Add([]byte{4, 4, 9, 0x70, 0x81, 0xFF}, uint16(30001))
 	profile := cardsim.DefaultProfile()
