@@ -109,13 +109,18 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		t.runScripts(ctx, resp.Scripts, 0x72)
 	}
 	if r.topUp || r.kind != RequestPurchase {
-		t.settleBalance(ctx, r, resp)
+		t.settleBalance(ctx, r, req, resp)
 		t.reverseIfNotCredited(ctx, req, r)
 	}
 	// Notes added along the way (reversal, script outcome) follow the
 	// main sentence.
 	notes := res.Detail
 	switch {
+	case res.Torn && r.kind != RequestPurchase:
+		// Whether the load reached the card is unknown until the card
+		// comes back: not an approval yet.
+		res.Outcome = OutcomeTerminated
+		res.Detail = fmt.Sprintf("%s; approved online (response code %s) but the card went away before its balance could be read", r.detail, resp.ResponseCode)
 	case res.Reversed && r.kind != RequestPurchase:
 		// A load whose script did not reach the card was given back.
 		res.Outcome = OutcomeDeclined
@@ -191,12 +196,22 @@ func (t *txn) reverseIfNotCredited(ctx context.Context, req *AuthRequest, r onli
 // settleBalance reads the EC balance the card holds after a top-up or a
 // load and says whether the issuer's script did what was asked. The card's
 // word is what the result reports.
-func (t *txn) settleBalance(ctx context.Context, r onlineRequest, resp *AuthResponse) {
+func (t *txn) settleBalance(ctx context.Context, r onlineRequest, req *AuthRequest, resp *AuthResponse) {
 	res := t.res
 	after, err := t.readCardBalance(ctx)
 	if err != nil {
 		res.Reason = ReasonScriptFailed
 		res.Detail = "; the EC balance could not be read after the script: " + err.Error()
+		if resp.Approved() && res.CID&0xC0 == apdu.ACTypeTC && res.BalanceBefore != nil {
+			expected := *res.BalanceBefore + r.amount
+			if r.topUp && t.ecLimit != nil {
+				expected = *t.ecLimit
+			}
+			if r.topUp && !hasTemplate(resp.Scripts, 0x72) {
+				return // nothing was to change on the card
+			}
+			t.recordTornScript(context.WithoutCancel(ctx), req, expected)
+		}
 		return
 	}
 	res.BalanceAfter = after
