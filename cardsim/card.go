@@ -53,6 +53,9 @@ type session struct {
 	// accepted while it is set (until the next SELECT).
 	arqc       []byte
 	issuerAuth int // issuerAuthNone, issuerAuthOK or issuerAuthFailed
+	// fddaRecord is the record (SFI 4 record 1, 70[9F4B]) that carries
+	// the fDDA signature of a qPBOC GPO whose response it would not fit.
+	fddaRecord []byte
 }
 
 // Card is a simulated PBOC 2.0 contact card with electronic cash. It
@@ -63,6 +66,12 @@ type Card struct {
 	prof   *Profile // normalised personalisation
 	apps   []*app
 	pseFCI []byte
+	// ppseFCI is the answer to SELECT 2PAY.SYS.DDF01 over the contactless
+	// interface; nil when no application is contactless.
+	ppseFCI []byte
+	// sessCL reports that the current session is on the contactless
+	// interface: a command on the other interface starts a new session.
+	sessCL bool
 	s      session
 }
 
@@ -97,6 +106,7 @@ func New(p *Profile) (*Card, error) {
 				tlv.TLV{Tag: tagSFI, Value: []byte{0x01}},
 				tlv.TLV{Tag: tagLanguage, Value: []byte(prof.Language)})))
 	}
+	c.ppseFCI = buildPPSE(apps)
 	return c, nil
 }
 
@@ -104,6 +114,12 @@ func New(p *Profile) (*Card, error) {
 // and status word). Card-level refusals are status words with a nil error;
 // the error is non-nil only when ctx is already done.
 func (c *Card) Transmit(ctx context.Context, command []byte) ([]byte, error) {
+	return c.transmit(ctx, command, false)
+}
+
+// transmit executes one command received on the contact or the
+// contactless interface.
+func (c *Card) transmit(ctx context.Context, command []byte, contactless bool) ([]byte, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("cardsim: transmit: %w", err)
@@ -111,6 +127,11 @@ func (c *Card) Transmit(ctx context.Context, command []byte) ([]byte, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if contactless != c.sessCL {
+		// The card is powered by one interface at a time.
+		c.s = session{app: -1}
+		c.sessCL = contactless
+	}
 	return c.execute(command).Bytes(), nil
 }
 
@@ -261,6 +282,9 @@ func (c *Card) selectFile(cmd apdu.Command) apdu.Response {
 	if len(cmd.Data) == 0 || len(cmd.Data) > 16 {
 		return sw(apdu.SWWrongLength)
 	}
+	if c.sessCL {
+		return c.selectContactless(cmd)
+	}
 	if string(cmd.Data) == pseName {
 		if c.pseFCI == nil || cmd.P2 == 0x02 {
 			return sw(apdu.SWFileNotFound)
@@ -319,6 +343,14 @@ func (c *Card) readRecord(cmd apdu.Command) apdu.Response {
 		if len(a.odaRecords) == 0 {
 			return sw(apdu.SWFileNotFound)
 		}
+	case fddaSFI:
+		if c.s.fddaRecord == nil {
+			return sw(apdu.SWFileNotFound)
+		}
+		if rec != 1 || !inAFL(c.s.afl, sfi, rec) {
+			return sw(apdu.SWRecordNotFound)
+		}
+		return apdu.Response{Data: c.s.fddaRecord, SW: apdu.SWSuccess}
 	default:
 		return sw(apdu.SWFileNotFound)
 	}
@@ -352,6 +384,9 @@ func (c *Card) getProcessingOptions(cmd apdu.Command) apdu.Response {
 	}
 	if c.s.app < 0 || c.s.phase != phaseSelected {
 		return sw(apdu.SWConditionsNotSatisfied)
+	}
+	if c.sessCL {
+		return c.qpbocGPO(cmd)
 	}
 	a := c.apps[c.s.app]
 	obj, err := tlv.ParseSingle(cmd.Data)

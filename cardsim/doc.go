@@ -72,6 +72,14 @@
 //	                                       VERIFY reserved; tries is 9F17
 //	    "extra": {"9F63": "0102"}          tag → value, appended to SFI 2
 //	                                       record 1 in tag order
+//	    "qpboc": {                         contactless; absent: defaults
+//	      "disabled": false,               true: not in the PPSE
+//	      "pdol": "9F6604...9F4E14",       contactless PDOL (DefaultQPBOCPDOL);
+//	                                       needs 9F66 04, 9F02 06, 5F2A 02,
+//	                                       9F37 04
+//	      "ctq": "2000",                   9F6C (default: online if ODA fails)
+//	      "fdda_version": "01"             01 (default) or 00
+//	    }
 //	  }]
 //	}
 //
@@ -221,6 +229,47 @@
 // 12, announced by DF4D 0C 0A in the FCI): 9F 79 ‖ balance before ‖
 // balance after ‖ data of the load log format DF4F (GET DATA DF4F) =
 // DefaultLoadLogFormat, taken from the CDOL1 data, with the ATC.
+//
+// # Contactless (qPBOC, 闪付)
+//
+// NewContactless presents the same card to a contactless reader: balances,
+// counters and logs are shared, and a command on one interface ends a
+// session open on the other. Over contactless, SELECT '2PAY.SYS.DDF01'
+// answers 6F[84, A5[BF0C[61[4F, 50, 87 if set]...]]] listing the
+// applications whose qpboc is not disabled (the PSE is absent), SELECT of
+// an application answers its FCI with the contactless PDOL, and GET
+// PROCESSING OPTIONS (data 83 L contactless-PDOL-data) decides at once:
+//
+//   - TTQ (9F66) byte 1 bit 6 (qPBOC) clear: 6985;
+//   - the EC conditions hold (EC enabled, 9F7A = 01, 5F2A the application
+//     currency, 0 < amount ≤ balance and ≤ single limit) and the TTQ asks
+//     neither an online cryptogram (byte 2 bit 8) nor CVM (byte 2 bit 7),
+//     but balance − amount < reset threshold, on a reader that is online
+//     capable (byte 1 bit 4 clear) and supports contact (byte 1 bit 5):
+//     6984, "use contact", since the top-up needs it (ATC unchanged);
+//   - those EC conditions, a card with an ICC key (DDA or CDA) and either
+//     enough balance left or an offline-only reader: TC, the amount is
+//     deducted now and a log record written;
+//   - otherwise ARQC on an online-capable reader, else AAC.
+//
+// The ATC is incremented, and the answer is format 2:
+//
+//	77[82 AIP, 94 AFL, 9F36 ATC, 9F26 AC, 9F10 IAD, 57 track 2, 9F6C CTQ,
+//	   9F5D available offline spending amount (EC only: the balance after),
+//	   9F69 (TC, fDDA 01), 9F4B fDDA signature (TC)]
+//
+// with no 9F27: the cryptogram type is in 9F10 byte 5 bits 6-5 (CVR, as on
+// contact); 9F10 is 07 01 17(CVN qPBOC) CVR alg [0A 01 balance MAC] and the
+// cryptogram is computed as for GENERATE AC over the PDOL data. The CTQ
+// adds byte 1 bit 8 (online PIN required) to an ARQC when the TTQ asks for
+// CVM and supports online PIN. fDDA is pki.SignFDDA over the 9F37, 9F02
+// and 5F2A sent; version 01 (when the profile says so and the TTQ byte 4
+// bit 8 allows it) adds 9F69 = 01 ‖ card unpredictable number (4) ‖ CTQ.
+// The AFL names SFI 2 record 1 (flagged for ODA on a card with ODA) and the
+// SFI 3 records: 10 01 01 01 18 01 03 00. When the signature would make the
+// response longer than 256 bytes it moves to SFI 4 record 1 (70[9F4B]) and
+// the AFL adds 20 01 01 00. After GPO the transaction is over (GENERATE AC
+// 6985); READ RECORD, GET DATA and the logs work as on contact.
 //
 // # Status words
 //

@@ -11,9 +11,10 @@ import (
 )
 
 // FuzzTransmit feeds a card random APDU sequences. The first input byte
-// picks a card (bits 3-4: default DDA, format 2 without PSE, CDA, SM2 CDA)
-// and a valid prefix (select, GPO, first GENERATE AC asking ARQC) so that
-// the fuzzer reaches every state; the rest is a list of APDUs, each
+// picks a card (bits 3-4: default DDA, format 2 without PSE, CDA, SM2 CDA),
+// the interface (bit 5: contactless, through NewContactless) and a valid
+// prefix (select, GPO — the qPBOC one over contactless —, first GENERATE AC
+// asking ARQC) so that the fuzzer reaches every state; the rest is a list of APDUs, each
 // preceded by its length byte. The card must never panic, must always
 // answer at least a status word, and its money must stay consistent: the
 // balance only grows through an accepted PUT DATA 9F79 and never exceeds
@@ -22,6 +23,13 @@ func FuzzTransmit(f *testing.F) {
 	f.Add([]byte{0x00})
 	f.Add([]byte{0x07, 5, 0x80, 0xCA, 0x9F, 0x79, 0x00})
 	f.Add(append([]byte{0x03, 0x3D}, apdu.GenerateAC(0x40, make([]byte, 52)).Bytes()...))
+	// Contactless: PPSE, then a qPBOC GPO in the prefix and READ RECORD.
+	ppse := apdu.Select([]byte("2PAY.SYS.DDF01")).Bytes()
+	f.Add(append([]byte{0x20, byte(len(ppse))}, ppse...))
+	f.Add([]byte{0x23, 5, 0x00, 0xB2, 0x01, 0x14, 0x00, 5, 0x00, 0xB2, 0x01, 0x24, 0x00})
+	f.Add([]byte{0x33, 5, 0x80, 0xCA, 0x9F, 0x79, 0x00})
+	gpo := apdu.GetProcessingOptions(make([]byte, 57)).Bytes()
+	f.Add(append([]byte{0x21, byte(len(gpo))}, gpo...))
 	profiles := []*Profile{DefaultProfile()}
 	noPSE := DefaultProfile()
 	noPSE.PSE = false
@@ -41,13 +49,18 @@ func FuzzTransmit(f *testing.F) {
 		}
 		mode := in[0]
 		in = in[1:]
-		c, err := New(profiles[int(mode>>3)%len(profiles)])
+		c, err := New(profiles[int(mode>>3&3)%len(profiles)])
 		if err != nil {
 			t.Fatal(err)
 		}
+		var card apdu.Transport = c
+		contactless := mode&0x20 != 0
+		if contactless {
+			card = NewContactless(c)
+		}
 		ctx := context.Background()
 		tx := func(cmd []byte) []byte {
-			out, err := c.Transmit(ctx, cmd)
+			out, err := card.Transmit(ctx, cmd)
 			if err != nil {
 				t.Fatalf("Transmit(% X): %v", cmd, err)
 			}
@@ -63,6 +76,13 @@ func FuzzTransmit(f *testing.F) {
 			tx(apdu.Select([]byte{0xA0, 0, 0, 0x03, 0x33, 0x01, 0x01, 0x01}).Bytes())
 		}
 		if mode&2 != 0 {
+			if contactless {
+				// 9F66 9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 9F7A 9F21 9F4E
+				cl := append([]byte{0x36, 0x00, 0x00, 0x80}, amount...)
+				cl = append(cl, make([]byte, 6+2+5)...)
+				cl = append(cl, 0x01, 0x56, 0x26, 0x01, 0x01, 0x00, 1, 2, 3, 4, 0x01, 0x12, 0x00, 0x00)
+				pdol = append(cl, make([]byte, 20)...)
+			}
 			tx(apdu.GetProcessingOptions(pdol).Bytes())
 		}
 		if mode&4 != 0 {

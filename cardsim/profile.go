@@ -184,6 +184,27 @@ type Application struct {
 	// Extra maps tag hex to value hex; each object is appended to the
 	// SFI 2 record 1 in tag order.
 	Extra map[string]string `json:"extra,omitempty"`
+	// QPBOC is the contactless (qPBOC, 闪付) personalisation; absent means
+	// the defaults (contactless enabled). See NewContactless.
+	QPBOC *QPBOC `json:"qpboc,omitempty"`
+}
+
+// QPBOC is the contactless personalisation of an application: how it
+// answers over the contactless interface (NewContactless).
+type QPBOC struct {
+	// Disabled leaves the application out of the PPSE and refuses it over
+	// the contactless interface.
+	Disabled bool `json:"disabled,omitempty"`
+	// PDOL is the contactless PDOL (9F38 in the contactless FCI) in hex;
+	// default DefaultQPBOCPDOL. It must ask for 9F66 (4), 9F02 (6),
+	// 5F2A (2) and 9F37 (4).
+	PDOL string `json:"pdol,omitempty"`
+	// CTQ is the card transaction qualifiers (9F6C), 2 bytes hex; default
+	// "2000" (go online if offline data authentication fails).
+	CTQ string `json:"ctq,omitempty"`
+	// FDDAVersion is the fDDA version the card signs with when the
+	// terminal supports it (TTQ byte 4 bit 8): "01" (default) or "00".
+	FDDAVersion string `json:"fdda_version,omitempty"`
 }
 
 // EC is the electronic-cash personalisation of an application. Amounts are
@@ -241,6 +262,13 @@ const (
 	DefaultIACDef    = "DC4000A800"
 	DefaultIACDenial = "0010000000"
 	DefaultIACOnline = "DC4004F800"
+	// DefaultQPBOCPDOL is the contactless PDOL: TTQ, amounts, country,
+	// TVR, currency, date, type, unpredictable number, EC terminal support
+	// indicator, and the time and merchant name the transaction log keeps.
+	DefaultQPBOCPDOL = "9F66049F02069F03069F1A0295055F2A029A039C019F37049F7A019F21039F4E14"
+	// DefaultCTQ is the card transaction qualifiers (9F6C): go online if
+	// offline data authentication fails.
+	DefaultCTQ = "2000"
 	// DefaultLoadLogFormat is the load log format (DF4F): transaction date,
 	// time, terminal country, merchant name and ATC.
 	DefaultLoadLogFormat = "9A039F21039F1A029F4E149F3602"
@@ -364,6 +392,10 @@ func (p *Profile) clone() *Profile {
 				pin.Tries = &t
 			}
 			n.PIN = &pin
+		}
+		if a.QPBOC != nil {
+			q := *a.QPBOC
+			n.QPBOC = &q
 		}
 		n.Log = append([]string(nil), a.Log...)
 		n.LoadLog = append([]string(nil), a.LoadLog...)
@@ -670,6 +702,10 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 			return nil, err
 		}
 		out.extra = append(out.extra, tlv.TLV{Tag: tag, Value: val})
+	}
+
+	if err := compileQPBOC(a, f, out); err != nil {
+		return nil, err
 	}
 
 	out.prof = a

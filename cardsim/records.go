@@ -159,6 +159,12 @@ type app struct {
 	oda                              odaMethod
 	odaParams                        *odaParams
 	loadLogFmt                       tlv.DOL
+	// Contactless (qPBOC) personalisation; see qpboc.go.
+	qpboc       bool    // answers over the contactless interface
+	clPDOLRaw   []byte  // contactless PDOL
+	clPDOL      tlv.DOL //
+	ctq         []byte  // 9F6C
+	fddaVersion byte    // 00 or 01
 
 	// Built images.
 	fci       []byte
@@ -166,6 +172,8 @@ type app struct {
 	recTrack  []byte // SFI 1 record 1
 	recApp    []byte // SFI 2 record 1
 	recEC     []byte // SFI 2 record 2 (EC only)
+	fciCL     []byte // FCI over the contactless interface (contactless PDOL)
+	ppseEntry tlv.TLV
 	// ODA personalisation (personaliseODA), nil without ODA.
 	odaRecords [][]byte     // SFI 3 records 1..n
 	staticData []byte       // static data to be authenticated
@@ -205,6 +213,9 @@ func (a *app) build() error {
 	a.fci = tlv.Encode(tlv.Constructed(tagFCI,
 		tlv.TLV{Tag: tagDFName, Value: a.aid},
 		tlv.Constructed(tagFCIProp, prop...)))
+	if a.qpboc {
+		a.buildContactless(prop)
+	}
 
 	dir := []tlv.TLV{{Tag: tagAID, Value: a.aid}, {Tag: tagLabel, Value: []byte(p.Label)}}
 	if p.Priority > 0 {
@@ -256,7 +267,7 @@ func (a *app) build() error {
 	for _, r := range []struct {
 		name string
 		data []byte
-	}{{"FCI", a.fci}, {"directory record", a.dirRecord}, {"SFI 1 record 1", a.recTrack},
+	}{{"FCI", a.fci}, {"contactless FCI", a.fciCL}, {"directory record", a.dirRecord}, {"SFI 1 record 1", a.recTrack},
 		{"SFI 2 record 1", a.recApp}, {"SFI 2 record 2", a.recEC}} {
 		if len(r.data) > maxRecordBytes {
 			return fmt.Errorf("%s would be %d bytes, more than %d", r.name, len(r.data), maxRecordBytes)

@@ -81,7 +81,30 @@ type Application struct {
 	TargetPercent, MaxTargetPercent int
 	// TACDenial, TACOnline and TACDefault are the terminal action codes.
 	TACDenial, TACOnline, TACDefault [5]byte
+	// ContactlessLimit is the contactless transaction limit: a tap of this
+	// amount or more is sent to another interface. Zero means no limit.
+	ContactlessLimit Amount
+	// ContactlessFloorLimit is the contactless floor limit: above it the
+	// terminal asks the card for an online cryptogram (TTQ byte 2 bit 8).
+	// Zero means FloorLimit applies.
+	ContactlessFloorLimit Amount
+	// CVMRequiredLimit is the contactless CVM required limit: from this
+	// amount on the terminal asks for cardholder verification (TTQ byte 2
+	// bit 7). Zero means no limit.
+	CVMRequiredLimit Amount
+	// StatusCheck asks for an online cryptogram when the amount is one
+	// currency unit (1.00), the contactless status check.
+	StatusCheck bool
+	// TTQ is the base value of the terminal transaction qualifiers (9F66)
+	// for qPBOC; zero means DefaultTTQ. See PurchaseContactless for the
+	// bits the kernel sets per transaction.
+	TTQ [4]byte
 }
+
+// DefaultTTQ is the base terminal transaction qualifiers (9F66): qPBOC
+// supported (byte 1 bit 6), online PIN (bit 3) and signature (bit 2)
+// supported, fDDA version 01 supported (byte 4 bit 8).
+var DefaultTTQ = [4]byte{0x26, 0x00, 0x00, 0x80}
 
 // Hex AIDs that the default configuration supports.
 const (
@@ -93,7 +116,9 @@ const (
 
 // DefaultConfig is a configuration for an attended, online-capable Chinese
 // POS terminal with the UnionPay debit, credit, quasi-credit and EC
-// applications, EC enabled with a 1000.00 EC terminal transaction limit.
+// applications, EC enabled with a 1000.00 EC terminal transaction limit;
+// contactless (qPBOC) taps below 1000.00, offline up to 500.00, with
+// cardholder verification from 300.00.
 func DefaultConfig() Config {
 	apps := make([]Application, 0, 4)
 	for _, aid := range []string{AIDUnionPayDebit, AIDUnionPayCredit, AIDUnionPayQuasi, AIDUnionPayEC} {
@@ -108,11 +133,16 @@ func DefaultConfig() Config {
 			TACDenial:          [5]byte{0x00, 0x10, 0x00, 0x00, 0x00},
 			TACOnline:          [5]byte{0xD8, 0x40, 0x04, 0xF8, 0x00},
 			TACDefault:         [5]byte{0xD8, 0x40, 0x00, 0xA8, 0x00},
+
+			ContactlessLimit:      100000,
+			ContactlessFloorLimit: 50000,
+			CVMRequiredLimit:      30000,
+			TTQ:                   DefaultTTQ,
 		})
 	}
 	return Config{
 		TerminalType:           0x22,
-		Capabilities:           [3]byte{0xE0, 0xE1, 0xC8},
+		Capabilities:           [3]byte{0xE0, 0x68, 0xC8}, // IC; online PIN, signature, no CVM; SDA, DDA, CDA
 		AdditionalCapabilities: [5]byte{0x6F, 0x00, 0xF0, 0xF0, 0x01},
 		CountryCode:            156,
 		CurrencyCode:           156,
@@ -141,7 +171,8 @@ func (c *Config) validate() error {
 		if a.TargetPercent < 0 || a.TargetPercent > 99 || a.MaxTargetPercent < a.TargetPercent || a.MaxTargetPercent > 99 {
 			return fmt.Errorf("%w: applications[%d]: random selection percentages must be 0-99 with target <= max", ErrConfig, i)
 		}
-		if a.ECTransactionLimit > MaxAmount || a.FloorLimit > MaxAmount {
+		if a.ECTransactionLimit > MaxAmount || a.FloorLimit > MaxAmount || a.ContactlessLimit > MaxAmount ||
+			a.ContactlessFloorLimit > MaxAmount || a.CVMRequiredLimit > MaxAmount {
 			return fmt.Errorf("%w: applications[%d]: limit above n12", ErrConfig, i)
 		}
 	}

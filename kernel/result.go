@@ -25,9 +25,18 @@ const (
 	// online authorisation that this terminal did not (or could not) perform.
 	// The card's transaction was closed with an AAC: nothing was charged.
 	OutcomeOnlineRequired
+	// OutcomeTryAnotherInterface: the sale cannot be made contactless (the
+	// amount is above the contactless limit, the card wants the contact
+	// interface, ...): insert the card. Nothing was charged.
+	OutcomeTryAnotherInterface
+	// OutcomeTryAgain: the card left the field before the tap completed:
+	// present the card again. A tap the card may have completed is kept
+	// as torn (Result.Torn) and settled from the card's log at the next tap.
+	OutcomeTryAgain
 )
 
-var outcomeNames = [...]string{"terminated", "approved_offline", "declined", "approved_online", "online_required"}
+var outcomeNames = [...]string{"terminated", "approved_offline", "declined", "approved_online", "online_required",
+	"try_another_interface", "try_again"}
 
 // String is the outcome's stable name ("approved_offline").
 func (o Outcome) String() string {
@@ -70,6 +79,16 @@ const (
 	ReasonNoApplication       Reason = "no_application"           // no mutually supported application
 	ReasonTransport           Reason = "transport_error"          // the reader or card went away
 	ReasonCancelled           Reason = "cancelled"                // the selector or context cancelled
+)
+
+// The reasons of a contactless (qPBOC) tap.
+const (
+	ReasonAboveContactlessLimit Reason = "above_contactless_limit"   // amount at or above the contactless transaction limit
+	ReasonZeroAmount            Reason = "zero_amount"               // a zero amount on an offline-only terminal
+	ReasonNoContactless         Reason = "contactless_not_supported" // no PPSE or no qPBOC application on the card
+	ReasonCardRequestedContact  Reason = "card_requested_contact"    // the card asked for the contact interface (6984)
+	ReasonCardRemoved           Reason = "card_removed"              // the card left the field during the tap
+	ReasonTornRecovered         Reason = "torn_tap_recovered"        // a torn tap of this sale was found in the card's log
 )
 
 // Result is everything a transaction produced.
@@ -127,6 +146,15 @@ type Result struct {
 	TransactionTime time.Time `json:"transaction_time"`
 	// APDUs is the number of commands sent to the card.
 	APDUs int `json:"apdus"`
+	// Contactless reports a qPBOC tap (PurchaseContactless); TTQ (9F66) is
+	// what the terminal sent and CTQ (9F6C) what the card answered.
+	Contactless bool     `json:"contactless,omitempty"`
+	TTQ         HexBytes `json:"ttq,omitempty"`
+	CTQ         HexBytes `json:"ctq,omitempty"`
+	// KernelTime is the time the transaction spent outside the card's
+	// commands: its total time minus the Duration of every exchange in
+	// Trace (set by PurchaseContactless, where the tap's budget matters).
+	KernelTime time.Duration `json:"kernel_time,omitempty"`
 	// Trace lists every command and response.
 	Trace []Exchange `json:"-"`
 }

@@ -1,0 +1,828 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/crypto/oda"
+	"github.com/go-pboc/pboc/journal"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// ppseName is the Proximity Payment System Environment DDF name.
+var ppseName = []byte("2PAY.SYS.DDF01")
+
+// TTQ (9F66) bits, PBOC qPBOC (JR/T 0025.12) as open-source kernels use them.
+const (
+	ttqQPBOC       = 0x20 // byte 1: qPBOC supported
+	ttqContact     = 0x10 // byte 1: contact PBOC supported
+	ttqOfflineOnly = 0x08 // byte 1: offline-only terminal
+	ttqOnlineAC    = 0x80 // byte 2: online cryptogram required
+	ttqCVM         = 0x40 // byte 2: CVM required
+)
+
+// CTQ (9F6C) byte 1 bits.
+const (
+	ctqOnlinePIN      = 0x80 // online PIN required
+	ctqOnlineIfODA    = 0x20 // go online if offline data authentication fails
+	ctqContactIfODA   = 0x10 // switch interface if offline data authentication fails
+	swUseContact      = apdu.SW(0x6984)
+	swNotAllowed      = apdu.SW(0x6986)
+	kernelIDUnionPay  = 0x07 // EMV Entry Point kernel identifier of China UnionPay
+	tornTapLifetime   = 5 * time.Minute
+	maxPPSECandidates = maxCandidates
+)
+
+// tap is the contactless state of one PurchaseContactless call.
+type tap struct {
+	*txn
+	amount Amount
+	ttq    [4]byte
+	// settle are torn taps found in the card's log, to be journaled once
+	// the PAN is known; drop are torn taps the card did not complete.
+	settle []Settlement
+	drop   []TornRecord
+}
+
+// PurchaseContactless runs a qPBOC quick EC sale (闪付) with a card in the
+// contactless field: SELECT 2PAY.SYS.DDF01 (PPSE), SELECT of the
+// highest-priority application both support, GET PROCESSING OPTIONS with
+// the PDOL (the card decides there: TC, ARQC or AAC, in format 2; an
+// offline EC approval deducts the balance at GPO), READ RECORD of what the
+// AFL names, and fDDA on a TC. No GENERATE AC is sent.
+//
+// Pre-processing, per terminal application: an amount at or above
+// Application.ContactlessLimit is OutcomeTryAnotherInterface; the TTQ sent
+// (9F66) is Application.TTQ (DefaultTTQ if zero) with byte 1 bit 5 (contact
+// supported) from Config.Capabilities byte 1 bit 6, bit 4 (offline only) from
+// !Config.OnlineCapable, byte 2 bit 8 (online cryptogram required) when the
+// amount is above the contactless floor limit, is zero (not allowed at all
+// on an offline-only terminal), or is 1.00 with StatusCheck, and byte 2 bit 7
+// (CVM required) from CVMRequiredLimit on.
+//
+// Outcomes: a TC whose fDDA verifies is OutcomeApprovedOffline with the
+// balance after as the card reported it (9F5D). A TC whose fDDA fails goes
+// online when the terminal is online capable (and the CTQ, if present,
+// allows it), to another interface when the CTQ asks for that, else is
+// declined; since the card has already deducted, the result says so. An
+// ARQC goes to the Host (one request, no second GENERATE AC, no scripts);
+// without a host it is OutcomeOnlineRequired. An AAC is OutcomeDeclined.
+// A card that asks for contact (6984), for example because the balance
+// would fall below the reset threshold and the top-up needs the contact
+// interface, is OutcomeTryAnotherInterface with the reason read from the
+// card. A card that leaves the field is OutcomeTryAgain; when it may have
+// completed the sale, a torn record (without PAN: Settlement matching is by
+// the card's log) is kept, and the next tap of the same application reads
+// the card's log first: a tap of the same amount found there is not charged
+// again (ReasonTornRecovered).
+func (k *Kernel) PurchaseContactless(ctx context.Context, card apdu.Transport, amount Amount) (*Result, error) {
+	start := time.Now()
+	res := &Result{Amount: amount, Contactless: true}
+	q := &tap{txn: k.newTxn(card, res), amount: amount}
+	out, err := q.run(ctx)
+	var inCard time.Duration
+	for _, e := range res.Trace {
+		inCard += e.Duration
+	}
+	res.KernelTime = max(time.Since(start)-inCard, 0)
+	return out, err
+}
+
+func (q *tap) run(ctx context.Context) (*Result, error) {
+	t := q.txn
+	if q.amount > MaxAmount {
+		return t.fail(fmt.Errorf("%w: %s (must be at most %s)", ErrAmount, q.amount, MaxAmount))
+	}
+	if err := t.setTerminalData(q.amount, TxnGoods); err != nil {
+		return t.fail(err)
+	}
+	// Pre-processing: when no application may take the amount contactless,
+	// the card is not even addressed.
+	var why Reason
+	var detail string
+	allowed := false
+	for i := range t.k.cfg.Applications {
+		if r, d, ok := q.preprocess(&t.k.cfg.Applications[i]); ok {
+			allowed = true
+		} else if why == "" {
+			why, detail = r, d
+		}
+	}
+	if !allowed {
+		return q.anotherInterface(why, detail)
+	}
+	cands, r, d, err := q.ppse(ctx)
+	if err != nil {
+		return q.removed(ctx, err, false)
+	}
+	if len(cands) == 0 {
+		return q.anotherInterface(r, d)
+	}
+	for _, c := range cands {
+		res, done, err := q.tryCandidate(ctx, c)
+		if done || err != nil {
+			return res, err
+		}
+	}
+	return q.anotherInterface(ReasonNoContactless, "every contactless application of the card refused the tap")
+}
+
+// preprocess checks the amount against the application's contactless
+// limits and computes the TTQ for it.
+func (q *tap) preprocess(a *Application) (Reason, string, bool) {
+	cfg := &q.k.cfg
+	amount := q.amount
+	if a.ContactlessLimit > 0 && amount >= a.ContactlessLimit {
+		return ReasonAboveContactlessLimit, fmt.Sprintf("amount %s is not below the contactless limit %s", amount, a.ContactlessLimit), false
+	}
+	online := false
+	if amount == 0 {
+		if !cfg.OnlineCapable {
+			return ReasonZeroAmount, "a zero amount needs an online terminal", false
+		}
+		online = true
+	}
+	if a.StatusCheck && amount == 100 {
+		online = true
+	}
+	floor := a.ContactlessFloorLimit
+	if floor == 0 {
+		floor = a.FloorLimit
+	}
+	if amount > floor {
+		online = true
+	}
+	ttq := a.TTQ
+	if ttq == [4]byte{} {
+		ttq = DefaultTTQ
+	}
+	ttq[0] &^= ttqContact | ttqOfflineOnly
+	ttq[1] &^= ttqOnlineAC | ttqCVM
+	if cfg.Capabilities[0]&0x20 != 0 {
+		ttq[0] |= ttqContact
+	}
+	if !cfg.OnlineCapable {
+		ttq[0] |= ttqOfflineOnly
+	}
+	if online {
+		ttq[1] |= ttqOnlineAC
+	}
+	if a.CVMRequiredLimit > 0 && amount >= a.CVMRequiredLimit {
+		ttq[1] |= ttqCVM
+	}
+	if ttq[0]&ttqQPBOC == 0 {
+		return ReasonNoContactless, "qPBOC is not enabled in the TTQ", false
+	}
+	q.ttq = ttq
+	return "", "", true
+}
+
+// ppse selects the PPSE and returns the candidates: the directory entries
+// (BF0C / 61) whose AID the terminal supports and whose application allows
+// the amount contactless, by priority. With no candidate it returns why.
+func (q *tap) ppse(ctx context.Context) ([]Candidate, Reason, string, error) {
+	r, err := q.exchange(ctx, apdu.Select(ppseName))
+	if err != nil {
+		return nil, "", "", err
+	}
+	if r.SW != apdu.SWSuccess {
+		return nil, ReasonNoContactless, fmt.Sprintf("SELECT PPSE: %s", r.SW), nil
+	}
+	entries, err := ppseEntries(r.Data)
+	if err != nil {
+		return nil, ReasonNoContactless, err.Error(), nil
+	}
+	var cands []Candidate
+	why, detail := ReasonNoApplication, "the card offers none of the terminal's applications contactless"
+	for _, c := range entries {
+		app, ok := q.k.cfg.application(c.AID)
+		if !ok {
+			continue
+		}
+		if r, d, ok := q.preprocess(app); !ok {
+			why, detail = r, d
+			continue
+		}
+		if len(cands) < maxPPSECandidates {
+			cands = append(cands, c)
+		}
+	}
+	sortCandidates(cands)
+	return cands, why, detail, nil
+}
+
+// ppseEntries parses the PPSE FCI 6F[84, A5[BF0C[61[4F, 50, 87, 9F2A]...]]].
+// Entries without a valid AID, or naming a kernel other than UnionPay's
+// (9F2A), are skipped.
+func ppseEntries(b []byte) ([]Candidate, error) {
+	fci, err := tlv.ParseSingle(b)
+	if err != nil || fci.Tag != 0x6F {
+		return nil, fmt.Errorf("%w: PPSE FCI is not a 6F template", ErrCardData)
+	}
+	prop, ok, err := tlv.Find(fci.Value, 0xA5)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("%w: PPSE FCI without A5", ErrCardData)
+	}
+	dir, ok, err := tlv.Find(prop, 0xBF0C)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("%w: PPSE FCI without BF0C", ErrCardData)
+	}
+	objs, err := tlv.Parse(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PPSE directory: %w", ErrCardData, err)
+	}
+	var out []Candidate
+	for _, o := range objs {
+		if o.Tag != 0x61 {
+			continue
+		}
+		if kid, ok, err := tlv.Find(o.Value, 0x9F2A); err != nil || (ok && (len(kid) == 0 || kid[0] != kernelIDUnionPay)) {
+			continue
+		}
+		if c, ok := parseDirectoryEntry(o.Value); ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// tryCandidate selects one application and runs the tap with it. done is
+// false when the application is removed from the list (SELECT failed, GPO
+// 6985) and the next one should be tried.
+func (q *tap) tryCandidate(ctx context.Context, c Candidate) (*Result, bool, error) {
+	t, res := q.txn, q.res
+	r, err := t.exchange(ctx, apdu.Select(c.AID))
+	if err != nil {
+		res, err := q.removed(ctx, err, false)
+		return res, true, err
+	}
+	if r.SW != apdu.SWSuccess {
+		return nil, false, nil
+	}
+	fc, ok := parseFCI(r.Data)
+	if !ok || !bytes.Equal(fc.AID, c.AID) {
+		return nil, false, nil
+	}
+	app, ok := t.k.cfg.application(fc.AID)
+	if !ok {
+		return nil, false, nil
+	}
+	if _, _, ok := q.preprocess(app); !ok {
+		return nil, false, nil
+	}
+	if err := t.storeFCI(r.Data); err != nil {
+		return nil, false, nil
+	}
+	t.app, t.aid = app, fc.AID
+	t.term[0x9F09] = app.Version[:]
+	res.AID, res.Label = fc.AID, fc.Label
+	if fc.Label == "" {
+		res.Label = fc.PreferredName
+	}
+	dol, err := tlv.ParseDOL(t.data[0x9F38])
+	if err != nil || dol.Len() > 252 {
+		res, err := t.fail(fmt.Errorf("%w: PDOL: %v", ErrCardData, err))
+		return res, true, err
+	}
+	hasTTQ := false
+	for _, e := range dol {
+		hasTTQ = hasTTQ || e.Tag == 0x9F66
+	}
+	if !hasTTQ {
+		res, err := q.anotherInterface(ReasonCardRequestedContact, "the application's PDOL does not ask for the TTQ (9F66): it is not a qPBOC application")
+		return res, true, err
+	}
+	t.term[0x9F66] = q.ttq[:]
+	res.TTQ = q.ttq[:]
+	t.offerEC(q.amount)
+	recovered, err := q.findTornTaps(ctx)
+	if err != nil {
+		res, err := q.removed(ctx, err, false)
+		return res, true, err
+	}
+	if recovered != nil {
+		res, err := q.recover(ctx, dol, *recovered)
+		return res, true, err
+	}
+	out, done, err := q.gpo(ctx, dol)
+	return out, done, err
+}
+
+// gpo sends GET PROCESSING OPTIONS and finishes the tap.
+func (q *tap) gpo(ctx context.Context, dol tlv.DOL) (*Result, bool, error) {
+	t, res := q.txn, q.res
+	// The TVR the card's cryptogram covers is the one sent now: field 55
+	// carries this copy, whatever the terminal learns afterwards.
+	t.term[0x95] = append([]byte(nil), res.TVR[:]...)
+	pdolData := dol.Build(make([]byte, 0, dol.Len()), t)
+	t.term[0xDF8111] = pdolData
+	offlinePossible := q.ttq[1]&ttqOnlineAC == 0 && bytes.Equal(t.term[0x9F7A], []byte{0x01})
+	r, err := t.exchange(ctx, apdu.GetProcessingOptions(pdolData))
+	if err != nil {
+		// The card may have approved and deducted before it left.
+		res, err := q.removed(ctx, err, offlinePossible)
+		return res, true, err
+	}
+	switch r.SW {
+	case apdu.SWSuccess:
+	case apdu.SWConditionsNotSatisfied:
+		return nil, false, nil
+	case swUseContact, swNotAllowed:
+		res, err := q.whyContact(ctx, r.SW)
+		return res, true, err
+	default:
+		res, err := t.fail(&StatusError{Command: "GET PROCESSING OPTIONS", SW: r.SW})
+		return res, true, err
+	}
+	cid, err := q.parseGPO(r.Data)
+	if err != nil {
+		res, err := t.fail(err)
+		return res, true, err
+	}
+	if cid == apdu.ACTypeTC {
+		res.ECPath = true
+	}
+	if err := q.readTapRecords(ctx); err != nil {
+		if isCardGone(ctx, err) {
+			res, err := q.removed(ctx, err, cid == apdu.ACTypeTC)
+			return res, true, err
+		}
+		res, err := t.fail(err)
+		return res, true, err
+	}
+	if err := q.settleTornTaps(ctx); err != nil {
+		res, err := t.fail(err)
+		return res, true, err
+	}
+	switch cid {
+	case apdu.ACTypeTC:
+		out, err := q.offline(ctx)
+		return out, true, err
+	case apdu.ACTypeARQC:
+		out, err := q.online(ctx, ReasonCardRequestedOnline, "the card asked for online authorisation (ARQC)")
+		return out, true, err
+	}
+	res.Outcome, res.Reason = OutcomeDeclined, ReasonCardDeclined
+	res.Detail = "the card declined the tap (AAC)"
+	return res, true, nil
+}
+
+// parseGPO stores the format-2 GPO response and returns the cryptogram
+// type: 9F27 when the card sends it, else 9F10 byte 5 bits 6-5 (PBOC CVR).
+func (q *tap) parseGPO(b []byte) (byte, error) {
+	t, res := q.txn, q.res
+	o, err := tlv.ParseSingle(b)
+	if err != nil {
+		return 0, fmt.Errorf("%w: GPO response: %w", ErrCardData, err)
+	}
+	if o.Tag != 0x77 {
+		return 0, fmt.Errorf("%w: qPBOC GPO response template %s (want 77)", ErrCardData, o.Tag)
+	}
+	if err := t.storeTemplate(o.Value); err != nil {
+		return 0, err
+	}
+	aip, afl, atc, ac, iad := t.data[0x82], t.data[0x94], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10]
+	if len(aip) != 2 || len(afl)%4 != 0 || len(atc) != 2 || len(ac) != 8 || len(iad) > 32 {
+		return 0, fmt.Errorf("%w: qPBOC GPO response lacks a valid AIP, ATC or cryptogram", ErrCardData)
+	}
+	var cid byte
+	fromIAD, haveIAD := byte(0), len(iad) >= 5 && iad[0] == 0x07
+	if haveIAD {
+		switch iad[4] & 0x30 {
+		case 0x10:
+			fromIAD = apdu.ACTypeTC
+		case 0x20:
+			fromIAD = apdu.ACTypeARQC
+		}
+	}
+	switch v := t.data[0x9F27]; {
+	case len(v) == 1:
+		cid = v[0] & 0xC0
+		if haveIAD && cid != fromIAD {
+			return 0, fmt.Errorf("%w: 9F27 %02X and 9F10 disagree on the cryptogram type", ErrCardData, v[0])
+		}
+	case len(v) == 0 && haveIAD:
+		cid = fromIAD
+	default:
+		return 0, fmt.Errorf("%w: neither 9F27 nor a PBOC 9F10 gives the cryptogram type", ErrCardData)
+	}
+	if cid == 0xC0 {
+		return 0, fmt.Errorf("%w: cryptogram type %02X", ErrCardData, cid)
+	}
+	t.data[0x9F27] = []byte{cid}
+	t.aip = [2]byte{aip[0], aip[1]}
+	t.afl = afl
+	res.CID = cid
+	res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
+	res.Cryptogram, res.IAD = ac, iad
+	res.CTQ = t.data[0x9F6C]
+	if v, ok := t.data[0x9F5D]; ok {
+		a, err := decodeAmount(v)
+		if err != nil {
+			return 0, fmt.Errorf("%w: 9F5D: %w", ErrCardData, err)
+		}
+		if cid == apdu.ACTypeTC {
+			res.BalanceAfter = &a
+		} else {
+			res.BalanceBefore = &a
+		}
+	}
+	res.TSI.Set(TSICardRiskPerformed)
+	return cid, nil
+}
+
+// readTapRecords reads what the AFL names (nothing when the card sent no
+// AFL) and sets the PAN, from 5A or else from track 2 (57).
+func (q *tap) readTapRecords(ctx context.Context) error {
+	t := q.txn
+	if len(t.afl) > 0 {
+		if err := t.readRecords(ctx); err != nil {
+			return err
+		}
+	}
+	return q.setPAN()
+}
+
+// setPAN takes the PAN from 5A or, failing that, from track 2 (57).
+func (q *tap) setPAN() error {
+	t := q.txn
+	if _, ok := t.data[0x5A]; !ok {
+		if pan, ok := panFromTrack2(t.data[0x57]); ok {
+			t.data[0x5A] = pan
+		}
+	}
+	pan, err := panDigits(t.data[0x5A])
+	if err != nil {
+		t.res.TVR.Set(TVRICCDataMissing)
+		return fmt.Errorf("no usable PAN (5A or 57): %w", err)
+	}
+	t.res.PAN = tlv.MaskPAN(pan)
+	return nil
+}
+
+// panFromTrack2 returns the PAN of track 2 equivalent data (digits up to
+// the separator D), F-padded as 5A.
+func panFromTrack2(t2 []byte) ([]byte, bool) {
+	out := make([]byte, 0, 10)
+	for i := 0; i < 2*len(t2) && i <= 19; i++ {
+		n := t2[i/2] >> 4
+		if i%2 == 1 {
+			n = t2[i/2] & 0x0F
+		}
+		if n == 0x0D {
+			if i%2 == 1 {
+				out[len(out)-1] |= 0x0F
+			}
+			return out, i >= 8
+		}
+		if n > 9 {
+			return nil, false
+		}
+		if i%2 == 0 {
+			out = append(out, n<<4)
+		} else {
+			out[len(out)-1] |= n
+		}
+	}
+	return nil, false
+}
+
+// offline finishes a TC: fDDA, then approval or the fDDA failure path.
+func (q *tap) offline(ctx context.Context) (*Result, error) {
+	t, res := q.txn, q.res
+	pan, _ := panDigits(t.data[0x5A])
+	if t.k.onExceptionFile(pan) {
+		res.TVR.Set(TVRCardOnExceptionFile)
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonTerminalDecision
+		res.Detail = "the card is on the terminal's exception file" + q.deducted()
+		return res, nil
+	}
+	res.ODA = ODADDA
+	res.TSI.Set(TSIODAPerformed)
+	if err := q.fdda(); err != nil {
+		res.TVR.Set(TVRDDAFailed)
+		res.ODAError = err.Error()
+		return q.fddaFailed(ctx)
+	}
+	res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
+	res.Detail = fmt.Sprintf("offline EC tap of %s approved by the card (TC, fDDA verified)", q.amount)
+	if res.BalanceAfter == nil {
+		if after, err := t.balanceAfterTC(ctx); err == nil {
+			res.BalanceAfter = after
+		} else {
+			res.Detail += "; the new balance could not be read: " + err.Error()
+		}
+	}
+	return res, t.record(ctx, journal.KindECOfflineSale)
+}
+
+// fdda recovers the ICC key from the records and verifies the fDDA
+// signature (9F4B) over the data the terminal sent and 9F69.
+func (q *tap) fdda() error {
+	t := q.txn
+	if t.aip[0]&aipDDA == 0 {
+		return odaFail("fDDA: the card does not support it (AIP %X)", t.aip)
+	}
+	if t.k.cfg.Capabilities[2]&0x40 == 0 {
+		return odaFail("fDDA: the terminal does not support DDA")
+	}
+	issuer, static, err := t.issuerKey()
+	if err != nil {
+		return err
+	}
+	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
+		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
+		PAN: t.data[0x5A], StaticData: static, Now: t.now,
+	})
+	if err != nil {
+		return odaFail("fDDA: ICC public key certificate: %w", err)
+	}
+	sdad, ok := t.data[0x9F4B]
+	if !ok {
+		return odaFail("fDDA: no signed dynamic application data (9F4B)")
+	}
+	num, err := oda.VerifyFDDA(oda.FDDAInput{
+		ICC: icc, SDAD: sdad, UnpredictableNumber: t.term[0x9F37],
+		Amount: t.term[0x9F02], Currency: t.term[0x5F2A], CardAuthData: t.data[0x9F69],
+	})
+	if err != nil {
+		return odaFail("fDDA: %w", err)
+	}
+	t.data[0x9F4C] = num
+	return nil
+}
+
+// fddaFailed handles a TC whose fDDA failed: online when the terminal is
+// online capable and the CTQ (if any) allows it, another interface when the
+// CTQ asks for that, else declined.
+func (q *tap) fddaFailed(ctx context.Context) (*Result, error) {
+	res := q.res
+	ctq, haveCTQ := q.data[0x9F6C]
+	haveCTQ = haveCTQ && len(ctq) >= 1
+	detail := "fDDA failed (" + res.ODAError + ")"
+	switch {
+	case q.ttq[0]&ttqOfflineOnly == 0 && (!haveCTQ || ctq[0]&ctqOnlineIfODA != 0):
+		return q.online(ctx, ReasonODAFailed, detail+": online authorisation of the card's TC")
+	case haveCTQ && ctq[0]&ctqContactIfODA != 0 && q.ttq[0]&ttqContact != 0:
+		res.Outcome, res.Reason = OutcomeTryAnotherInterface, ReasonODAFailed
+		res.Detail = detail + ": the card asks for another interface" + q.deducted()
+	default:
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonODAFailed
+		res.Detail = detail + ": declined offline" + q.deducted()
+	}
+	return res, nil
+}
+
+// deducted says that a card which answered TC has already deducted its EC
+// balance, when it has.
+func (q *tap) deducted() string {
+	res := q.res
+	if res.CID != apdu.ACTypeTC || res.BalanceAfter == nil {
+		return ""
+	}
+	return fmt.Sprintf("; the card has already deducted %s from its EC balance (now %s): the issuer must refund it", q.amount, *res.BalanceAfter)
+}
+
+// online sends the card's cryptogram to the host once (qPBOC: no second
+// GENERATE AC, no scripts) and reports its answer.
+func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result, error) {
+	t, res := q.txn, q.res
+	res.Field55 = t.field55(append(field55Tags[:len(field55Tags):len(field55Tags)], 0x9F66, 0x9F6C, 0x9F5D))
+	if t.k.host == nil {
+		res.Outcome, res.Reason = OutcomeOnlineRequired, reason
+		res.Detail = detail + "; no online host: not approved" + q.deducted()
+		if res.CID != apdu.ACTypeTC {
+			res.Detail += ", nothing charged"
+		}
+		return res, nil
+	}
+	pan, _ := panDigits(t.data[0x5A])
+	var psn byte
+	if v := t.data[0x5F34]; len(v) == 1 {
+		psn = v[0]
+	}
+	var pin []byte
+	if ctq := t.data[0x9F6C]; len(ctq) >= 1 && ctq[0]&ctqOnlinePIN != 0 && t.k.pinPad != nil {
+		block, err := t.k.pinPad.OnlinePIN(ctx, pan, q.amount)
+		if err != nil {
+			if ctx.Err() != nil {
+				return t.fail(ctx.Err())
+			}
+			res.TVR.Set(TVRPINNotEntered)
+			res.Outcome, res.Reason = OutcomeDeclined, ReasonPINNotEntered
+			res.Detail = detail + "; online PIN not entered: " + err.Error() + q.deducted()
+			return res, nil
+		}
+		pin = block
+		res.TVR.Set(TVROnlinePINEntered)
+	}
+	req := &AuthRequest{Kind: RequestPurchase, Amount: q.amount, PAN: pan, PANSequence: psn,
+		Field55: res.Field55, PINBlock: pin, ECBalance: res.BalanceBefore}
+	resp, err := t.k.host.Authorize(ctx, req)
+	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
+		if ctx.Err() != nil {
+			return t.fail(ctx.Err())
+		}
+		why := "no valid answer"
+		if err != nil {
+			why = err.Error()
+		}
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonUnableToGoOnline
+		res.Detail = fmt.Sprintf("%s; unable to go online (%s): declined%s", detail, why, q.deducted())
+		return res, nil
+	}
+	res.ResponseCode = resp.ResponseCode
+	switch {
+	case resp.Approved():
+		res.Outcome, res.Reason = OutcomeApprovedOnline, reason
+		if reason == ReasonCardRequestedOnline {
+			res.Reason = ReasonOnlineApproved
+		}
+		res.Detail = fmt.Sprintf("%s; approved online (response code %s)", detail, resp.ResponseCode)
+		return res, t.record(ctx, journal.KindOnlineSale)
+	case resp.ResponseCode == "55":
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonPINIncorrect
+		res.Detail = detail + "; the issuer declined: incorrect PIN (response code 55)" + q.deducted()
+	default:
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonIssuerDeclined
+		res.Detail = fmt.Sprintf("%s; the issuer declined (response code %s)%s", detail, resp.ResponseCode, q.deducted())
+	}
+	return res, nil
+}
+
+// whyContact reports a card that asked for the contact interface, with
+// the reason its EC data gives (GET DATA 9F79, 9F6D).
+func (q *tap) whyContact(ctx context.Context, sw apdu.SW) (*Result, error) {
+	t := q.txn
+	detail := fmt.Sprintf("the card asked for the contact interface (GPO %s)", sw)
+	reason := ReasonCardRequestedContact
+	bal, err := t.ecAmount(ctx, 0x9F79, false)
+	if err != nil && isCardGone(ctx, err) {
+		return q.anotherInterface(reason, detail)
+	}
+	if err == nil && bal != nil {
+		q.res.BalanceBefore = bal
+		threshold, err := t.ecAmount(ctx, 0x9F6D, false)
+		if err == nil && threshold != nil && q.amount <= *bal && *bal-q.amount < *threshold {
+			reason = ReasonBelowResetThreshold
+			detail = fmt.Sprintf("balance %s − amount %s = %s would be below the reset threshold %s: the automatic top-up needs the contact interface",
+				*bal, q.amount, *bal-q.amount, *threshold)
+		}
+	}
+	return q.anotherInterface(reason, detail)
+}
+
+// anotherInterface ends the tap with OutcomeTryAnotherInterface.
+func (q *tap) anotherInterface(reason Reason, detail string) (*Result, error) {
+	q.res.Outcome, q.res.Reason, q.res.Detail = OutcomeTryAnotherInterface, reason, detail
+	return q.res, nil
+}
+
+// isCardGone reports a transport failure (the card left the field), as
+// opposed to bad card data or a cancelled context.
+func isCardGone(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var se *StatusError
+	return !errors.Is(err, ErrCardData) && !errors.As(err, &se) && !errors.Is(err, apdu.ErrShortResponse)
+}
+
+// removed handles a failed exchange: a cancelled context or bad data ends
+// the transaction; a card that left the field is OutcomeTryAgain, with a
+// torn record when the card may have completed the sale (mayHaveCharged).
+func (q *tap) removed(ctx context.Context, err error, mayHaveCharged bool) (*Result, error) {
+	if !isCardGone(ctx, err) {
+		return q.fail(err)
+	}
+	res := q.res
+	res.Outcome, res.Reason = OutcomeTryAgain, ReasonCardRemoved
+	res.Detail = "the card left the field: present the card again (" + err.Error() + ")"
+	if mayHaveCharged && q.k.torn != nil && q.aid != nil {
+		r := TornRecord{PAN: res.PAN, AID: append([]byte(nil), q.aid...), Amount: q.amount, ATC: res.ATC, Created: q.now}
+		copy(r.Date[:], q.term[0x9A])
+		copy(r.Time[:], q.term[0x9F21])
+		if err := q.k.torn.Add(context.WithoutCancel(ctx), r); err != nil {
+			res.Detail += "; the torn tap could not be kept: " + err.Error()
+		} else {
+			res.Torn = true
+			res.Detail += "; the card may have completed the sale: kept as a torn tap, settled from the card's log at the next tap"
+		}
+	}
+	return res, nil
+}
+
+// findTornTaps looks, before GPO, for torn taps of this application (kept
+// without PAN) in the card's transaction log. It returns the torn tap this
+// tap repeats (same amount) when the card completed it. Torn taps found in
+// the log are settled once the PAN is known; a torn tap of the same amount
+// that is not in the log did not happen on this card and is dropped; others
+// are kept for tornTapLifetime.
+func (q *tap) findTornTaps(ctx context.Context) (*Settlement, error) {
+	t := q.txn
+	if t.k.torn == nil {
+		return nil, nil
+	}
+	pending, err := t.k.torn.Pending(ctx, [32]byte{}, t.aid)
+	if err != nil || len(pending) == 0 {
+		return nil, nil
+	}
+	log, err := t.readLog(ctx, 0)
+	if err != nil {
+		if isCardGone(ctx, err) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, nil // no readable log: the torn taps stay pending
+	}
+	var again *Settlement
+	for _, p := range pending {
+		s := Settlement{Record: p}
+		for _, e := range log {
+			if e.Amount == p.Amount && bytes.Equal(e.Fields["9A"], p.Date[:]) && bytes.Equal(e.Fields["9F21"], p.Time[:]) {
+				s.Happened, s.ATC = true, e.ATC
+				break
+			}
+		}
+		switch {
+		case s.Happened:
+			q.settle = append(q.settle, s)
+			if again == nil && p.Amount == q.amount {
+				again = &s
+			}
+		case p.Amount == q.amount || t.now.Sub(p.Created) > tornTapLifetime:
+			q.drop = append(q.drop, p)
+		}
+	}
+	return again, nil
+}
+
+// settleTornTaps journals the torn taps found in the card's log (now that
+// the PAN is known) and forgets them, and forgets those that did not happen.
+func (q *tap) settleTornTaps(ctx context.Context) error {
+	t := q.txn
+	for _, s := range q.settle {
+		if err := t.journalSettled(ctx, s); err != nil {
+			return err
+		}
+		if err := t.k.torn.Remove(ctx, s.Record); err != nil {
+			return fmt.Errorf("kernel: torn log: %w", err)
+		}
+		t.res.Settled = append(t.res.Settled, s)
+	}
+	for _, p := range q.drop {
+		if err := t.k.torn.Remove(ctx, p); err != nil {
+			return fmt.Errorf("kernel: torn log: %w", err)
+		}
+		t.res.Settled = append(t.res.Settled, Settlement{Record: p})
+	}
+	q.settle, q.drop = nil, nil
+	return nil
+}
+
+// recover completes a tap whose torn predecessor of the same amount the
+// card's log shows completed: the card is identified with a GPO that
+// cannot approve offline (zero amount, online cryptogram required, no EC),
+// so nothing is charged twice, and the sale is settled from the log.
+func (q *tap) recover(ctx context.Context, dol tlv.DOL, s Settlement) (*Result, error) {
+	t, res := q.txn, q.res
+	ttq := q.ttq
+	ttq[1] |= ttqOnlineAC
+	t.term[0x9F66] = ttq[:]
+	t.term[0x9F02] = Amount(0).n12()
+	t.term[0x9F7A] = []byte{0x00}
+	pdolData := dol.Build(make([]byte, 0, dol.Len()), t)
+	r, err := t.exchange(ctx, apdu.GetProcessingOptions(pdolData))
+	t.term[0x9F02] = q.amount.n12()
+	if err != nil {
+		return q.removed(ctx, err, false)
+	}
+	if r.SW != apdu.SWSuccess {
+		return t.fail(&StatusError{Command: "GET PROCESSING OPTIONS", SW: r.SW})
+	}
+	o, err := tlv.ParseSingle(r.Data)
+	if err != nil || o.Tag != 0x77 {
+		return t.fail(fmt.Errorf("%w: GPO response: %v", ErrCardData, err))
+	}
+	if err := t.storeTemplate(o.Value); err != nil {
+		return t.fail(err)
+	}
+	if err := q.setPAN(); err != nil {
+		return t.fail(err)
+	}
+	if err := q.settleTornTaps(ctx); err != nil {
+		return t.fail(err)
+	}
+	res.ECPath = true
+	res.ATC = s.ATC
+	delete(t.data, 0x9F79)
+	if after, err := t.ecAmount(ctx, 0x9F79, false); err == nil && after != nil {
+		res.BalanceAfter = after
+	}
+	res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonTornRecovered
+	res.Detail = fmt.Sprintf("the torn tap of %s (ATC %d) is in the card's log: the card completed it; not charged again", s.Record.Amount, s.ATC)
+	return res, nil
+}
