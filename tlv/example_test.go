@@ -103,7 +103,7 @@ func ExampleDump() {
 	// Output:
 	// 70 READ RECORD Response Message Template
 	//   5A Application Primary Account Number (PAN): 623456******3456
-	//   5F24 Application Expiration Date: 301231
+	//   5F24 Application Expiration Date: 301231 (2030-12-31)
 	//   50 Application Label: "PBOC DEBIT"
 	//   9F79 EC Balance: 00
 }
