@@ -62,6 +62,9 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 			return t.fail(err)
 		}
 		res.Outcome, res.Reason = OutcomeOnlineRequired, r.reason
+		if r.kind != RequestPurchase {
+			res.Reason = ReasonUnableToGoOnline // a load is online or nothing
+		}
 		res.Detail = r.detail + "; no online host: not approved, nothing charged"
 		return res, nil
 	}

@@ -167,8 +167,11 @@ func panDigits(b []byte) (string, error) {
 // genAC sends GENERATE AC with the given CDOL and parses the response.
 func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
 	dol, err := tlv.ParseDOL(t.data[cdolTag])
-	if err != nil || dol.Len() > 252 {
-		return 0, fmt.Errorf("%w: CDOL %s: %v", ErrCardData, cdolTag, err)
+	if err != nil {
+		return 0, fmt.Errorf("%w: CDOL %s: %w", ErrCardData, cdolTag, err)
+	}
+	if dol.Len() > 252 {
+		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
 	t.term[0x95] = t.res.TVR[:]
 	data := dol.Build(make([]byte, 0, dol.Len()), t)

@@ -1,7 +1,7 @@
 // Command pboc runs PBOC electronic-cash transactions against the built-in
 // simulated card (or a card profile file) and decodes card data.
 //
-//	pboc purchase --amount 12.34 [--card FILE [--save]] [--json]
+//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--json]
 //	pboc balance  [--card FILE] [--json]
 //	pboc log      [--card FILE] [--json]
 //	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
@@ -9,6 +9,7 @@
 //	pboc decode   HEX
 //	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963]
 //	pboc journal  list|export [--file PATH]
+//	pboc scenario run DIR|FILE...
 //
 // --reader NAME talks to a card in a PC/SC reader instead of the simulated
 // card (serve-card makes the simulated card available to any PC/SC tool).
@@ -50,7 +51,7 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 const usage = `usage:
-  pboc purchase --amount 12.34 [--card FILE [--save]] [--json]
+  pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--json]
   pboc balance  [--card FILE] [--json]
   pboc log      [--card FILE] [--json]
   pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
@@ -58,6 +59,7 @@ const usage = `usage:
   pboc decode   HEX
   pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--t1] [--trace]
   pboc journal  list|export [--file PATH]
+  pboc scenario run DIR|FILE...
 card flags: --reader NAME (a PC/SC reader instead of the simulated card; with --card
 FILE the simulated issuer uses that profile's keys), --pin PIN (simulated PIN pad, default 123456), --account AMOUNT (simulated
 issuer account, default 2000.00), --offline (no online host)
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdServeCard(ctx, args[1:], stdout)
 	case "journal":
 		err = cmdJournal(ctx, args[1:], stdout)
+	case "scenario":
+		err = cmdScenario(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -218,6 +222,7 @@ func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
 	var cf cardFlags
 	cf.register(fs, true)
 	amountText := fs.String("amount", "", "amount in yuan, e.g. 12.34")
+	contactless := fs.Bool("contactless", false, "tap the card (qPBOC, 闪付) instead of inserting it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -242,7 +247,13 @@ func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	res, txErr := k.Purchase(ctx, card, amount)
+	var res *kernel.Result
+	var txErr error
+	if *contactless {
+		res, txErr = purchaseContactless(ctx, k, card, amount)
+	} else {
+		res, txErr = k.Purchase(ctx, card, amount)
+	}
 	if err := cf.saveCard(); err != nil {
 		return fmt.Errorf("saving the card: %w", err)
 	}

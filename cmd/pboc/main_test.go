@@ -193,3 +193,16 @@ func TestDecode(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "offset")
 }
+
+func TestPurchaseContactlessCLI(t *testing.T) {
+	p := purchase(t, "--amount", "12.34", "--contactless")
+	assert.Equal(t, "approved_offline", p.Outcome)
+	assert.Equal(t, "487.66", *p.BalanceAfter)
+	assert.Equal(t, 7, p.APDUs, "SELECT PPSE, SELECT AID, GPO and the 4 records the AFL names")
+}
+
+func TestScenarioCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, "scenario", "run", filepath.Join("..", "..", "testdata", "scenarios", "ec-offline-approved.json"))
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "PASS")
+}
