@@ -97,8 +97,10 @@ func (t *txn) journalSettled(ctx context.Context, s Settlement) error {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
 	r.Cryptogram, r.CID, r.Field55, r.Outcome = "", "", "", "settled_from_card_log"
-	b := uint64(s.Record.BalanceBefore)
-	r.BalanceBefore = &b
+	if s.Record.BalanceBefore > 0 { // 0: unknown (a tap torn before the card said)
+		b := uint64(s.Record.BalanceBefore)
+		r.BalanceBefore = &b
+	}
 	r.Time = s.Record.Created
 	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
 		return fmt.Errorf("%w: %w", ErrJournal, err)

@@ -19,9 +19,12 @@ const (
 	ODASDA
 	ODADDA
 	ODACDA
+	// ODAfDDA is qPBOC fast DDA (contactless); a failure sets the TVR's
+	// DDA-failed bit, as PBOC specifies.
+	ODAfDDA
 )
 
-var odaNames = [...]string{"none", "SDA", "DDA", "CDA"}
+var odaNames = [...]string{"none", "SDA", "DDA", "CDA", "fDDA"}
 
 // String is "none", "SDA", "DDA" or "CDA".
 func (m ODAMethod) String() string {

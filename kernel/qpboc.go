@@ -501,7 +501,7 @@ func (q *tap) offline(ctx context.Context) (*Result, error) {
 		res.Detail = "the card is on the terminal's exception file" + q.deducted()
 		return res, nil
 	}
-	res.ODA = ODADDA
+	res.ODA = ODAfDDA
 	res.TSI.Set(TSIODAPerformed)
 	if err := q.fdda(); err != nil {
 		res.TVR.Set(TVRDDAFailed)

@@ -137,7 +137,7 @@ func TestContactlessOfflineECApproved(t *testing.T) {
 			assert.True(t, res.Contactless)
 			assert.Equal(t, byte(0x40), res.CID, "the card's TC")
 			assert.Empty(t, res.ODAError)
-			assert.Equal(t, kernel.ODADDA, res.ODA)
+			assert.Equal(t, kernel.ODAfDDA, res.ODA)
 			assert.False(t, res.TVR.Has(kernel.TVRDDAFailed))
 			require.NotNil(t, res.BalanceAfter)
 			assert.Equal(t, uint64(50000-1234), card.Balance(debitAID), "deducted once, at GPO")
