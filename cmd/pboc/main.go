@@ -218,29 +218,20 @@ func (c *cardFlags) saveCard() error {
 func newKernel() (*kernel.Kernel, error) { return kernel.New(kernel.DefaultConfig()) }
 
 func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("purchase", flag.ContinueOnError)
-	var cf cardFlags
-	cf.register(fs, true)
-	amountText := fs.String("amount", "", "amount in yuan, e.g. 12.34")
-	contactless := fs.Bool("contactless", false, "tap the card (qPBOC, 闪付) instead of inserting it")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *amountText == "" {
-		return usageError{"--amount is required"}
-	}
-	amount, err := kernel.ParseAmount(*amountText)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	if amount == 0 {
-		return usageError{"--amount must be more than 0"}
-	}
-	card, release, err := cf.openCard(ctx)
+	var amountText string
+	var contactless bool
+	cf, card, release, err := cardCommand(ctx, "purchase", args, true, func(fs *flag.FlagSet) {
+		fs.StringVar(&amountText, "amount", "", "amount in yuan, e.g. 12.34")
+		fs.BoolVar(&contactless, "contactless", false, "tap the card (qPBOC, 闪付) instead of inserting it")
+	})
 	if err != nil {
 		return err
 	}
 	defer release()
+	amount, err := parseAmountFlag(amountText)
+	if err != nil {
+		return err
+	}
 	k, err := cf.newKernel()
 	if err != nil {
 		return err
@@ -249,53 +240,32 @@ func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
 	defer cancel()
 	var res *kernel.Result
 	var txErr error
-	if *contactless {
+	if contactless {
 		res, txErr = purchaseContactless(ctx, k, card, amount)
 	} else {
 		res, txErr = k.Purchase(ctx, card, amount)
 	}
-	if err := cf.saveCard(); err != nil {
-		return fmt.Errorf("saving the card: %w", err)
-	}
-	if cf.json {
-		if err := writeJSON(w, res); err != nil {
-			return err
-		}
-	} else {
-		printTrace(w, res.Trace)
-		printResult(w, res)
-	}
-	return txErr
+	return cf.finish(w, res, txErr)
 }
 
 func cmdLoad(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	var cf cardFlags
-	cf.register(fs, true)
-	amountText := fs.String("amount", "", "amount to load in yuan, e.g. 100.00")
-	kindText := fs.String("type", "designated", "designated, non-designated or cash")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *amountText == "" {
-		return usageError{"--amount is required"}
-	}
-	amount, err := kernel.ParseAmount(*amountText)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	if amount == 0 {
-		return usageError{"--amount must be more than 0"}
-	}
-	kind, err := kernel.ParseLoadKind(*kindText)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	card, release, err := cf.openCard(ctx)
+	var amountText, kindText string
+	cf, card, release, err := cardCommand(ctx, "load", args, true, func(fs *flag.FlagSet) {
+		fs.StringVar(&amountText, "amount", "", "amount to load in yuan, e.g. 100.00")
+		fs.StringVar(&kindText, "type", "designated", "designated, non-designated or cash")
+	})
 	if err != nil {
 		return err
 	}
 	defer release()
+	amount, err := parseAmountFlag(amountText)
+	if err != nil {
+		return err
+	}
+	kind, err := kernel.ParseLoadKind(kindText)
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	k, err := cf.newKernel()
 	if err != nil {
 		return err
@@ -303,10 +273,49 @@ func cmdLoad(ctx context.Context, args []string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, txErr := k.Load(ctx, card, kernel.LoadRequest{Kind: kind, Amount: amount})
-	if err := cf.saveCard(); err != nil {
+	return cf.finish(w, res, txErr)
+}
+
+// cardCommand parses a card command's flags and opens its card and kernel.
+// extra registers the command's own flags.
+func cardCommand(ctx context.Context, name string, args []string, withSave bool, extra func(*flag.FlagSet)) (*cardFlags, apdu.Transport, func() error, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cf := &cardFlags{}
+	cf.register(fs, withSave)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, nil, err
+	}
+	card, release, err := cf.openCard(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cf, card, release, nil
+}
+
+// parseAmountFlag checks a required, non-zero --amount.
+func parseAmountFlag(text string) (kernel.Amount, error) {
+	if text == "" {
+		return 0, usageError{"--amount is required"}
+	}
+	amount, err := kernel.ParseAmount(text)
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	if amount == 0 {
+		return 0, usageError{"--amount must be more than 0"}
+	}
+	return amount, nil
+}
+
+// finish saves the card if asked and prints the result.
+func (c *cardFlags) finish(w io.Writer, res *kernel.Result, txErr error) error {
+	if err := c.saveCard(); err != nil {
 		return fmt.Errorf("saving the card: %w", err)
 	}
-	if cf.json {
+	if c.json {
 		if err := writeJSON(w, res); err != nil {
 			return err
 		}
@@ -347,13 +356,7 @@ func cmdCAPK(args []string, w io.Writer) error {
 }
 
 func cmdBalance(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("balance", flag.ContinueOnError)
-	var cf cardFlags
-	cf.register(fs, false)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	card, release, err := cf.openCard(ctx)
+	cf, card, release, err := cardCommand(ctx, "balance", args, false, nil)
 	if err != nil {
 		return err
 	}
@@ -378,13 +381,7 @@ func cmdBalance(ctx context.Context, args []string, w io.Writer) error {
 }
 
 func cmdLog(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("log", flag.ContinueOnError)
-	var cf cardFlags
-	cf.register(fs, false)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	card, release, err := cf.openCard(ctx)
+	cf, card, release, err := cardCommand(ctx, "log", args, false, nil)
 	if err != nil {
 		return err
 	}
