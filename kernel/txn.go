@@ -72,14 +72,15 @@ func (t *txn) exchange(ctx context.Context, c apdu.Command) (apdu.Response, erro
 			defer cancel()
 		}
 		rsp, err := t.card.Transmit(actx, cmd)
+		t.bytes += len(rsp)
+		if err == nil && t.bytes > t.k.cfg.MaxResponseBytes {
+			t.res.Trace = append(t.res.Trace, Exchange{Command: cmd, Duration: time.Since(start)})
+			return nil, fmt.Errorf("%w: card sent more than %d bytes", ErrCardData, t.k.cfg.MaxResponseBytes)
+		}
 		// Own the bytes: a transport may reuse its buffer, and the data
 		// store keeps slices of responses for the whole transaction.
 		rsp = bytes.Clone(rsp)
-		t.bytes += len(rsp)
 		t.res.Trace = append(t.res.Trace, Exchange{Command: cmd, Response: rsp, Err: err, Duration: time.Since(start)})
-		if err == nil && t.bytes > t.k.cfg.MaxResponseBytes {
-			return nil, fmt.Errorf("%w: card sent more than %d bytes", ErrCardData, t.k.cfg.MaxResponseBytes)
-		}
 		return rsp, err
 	})
 	r, err := apdu.Exchange(ctx, tr, c)
