@@ -44,8 +44,19 @@ func (t *txn) offerEC(amount Amount) {
 
 type decision struct {
 	offline bool
-	reason  Reason
-	detail  string
+	// topUp asks the issuer to refill the EC balance: the balance after
+	// the sale would be below the reset threshold (9F6D), whether or not
+	// the sale itself can come from the EC balance.
+	topUp  bool
+	reason Reason
+	detail string
+}
+
+// needsTopUp applies the automatic top-up rule (PBOC Book 13): on an
+// online-capable contact terminal, when balance − amount would fall below
+// the reset threshold.
+func (t *txn) needsTopUp(bal, threshold *Amount, amount Amount) bool {
+	return t.k.cfg.OnlineCapable && t.app.EC && bal != nil && threshold != nil && *bal < amount+*threshold
 }
 
 // ecDecision is the EC step of terminal action analysis (PBOC Book 13).
@@ -74,13 +85,14 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 		return decision{}, err
 	}
 	t.res.BalanceBefore = bal
+	topUp := t.needsTopUp(bal, threshold, amount)
 	switch {
 	case amount > *bal:
-		return decision{reason: ReasonInsufficientBalance, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
+		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
 	case amount > *single:
-		return decision{reason: ReasonAboveSingleLimit, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
-	case *bal-amount < *threshold && t.k.cfg.OnlineCapable:
-		return decision{reason: ReasonBelowResetThreshold, detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
+		return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
+	case topUp:
+		return decision{reason: ReasonBelowResetThreshold, topUp: true, detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
 	}
 	return decision{offline: true, reason: ReasonECApproved}, nil
 }
@@ -96,17 +108,24 @@ func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
 		return decision{reason: ReasonECNotSupported, detail: "the card has no electronic cash"}, nil
 	}
 	t.res.BalanceBefore = bal
+	var threshold *Amount
+	if t.k.cfg.OnlineCapable {
+		if threshold, err = t.ecAmount(ctx, 0x9F6D, false); err != nil {
+			return decision{}, err
+		}
+	}
+	topUp := t.needsTopUp(bal, threshold, amount)
 	if amount > *bal {
-		return decision{reason: ReasonInsufficientBalance, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
+		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
 	}
 	single, err := t.ecAmount(ctx, 0x9F78, false)
 	if err != nil {
 		return decision{}, err
 	}
 	if single != nil && amount > *single {
-		return decision{reason: ReasonAboveSingleLimit, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
+		return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
 	}
-	return decision{reason: ReasonNotECPath, detail: "the card did not take the electronic cash path"}, nil
+	return decision{reason: ReasonNotECPath, topUp: topUp, detail: "the card did not take the electronic cash path"}, nil
 }
 
 // ecAmount returns an EC amount from the records or by GET DATA. With

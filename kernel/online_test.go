@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -136,14 +137,68 @@ func TestLoadScriptFailsIsReversed(t *testing.T) {
 	assert.Equal(t, kernel.Amount(200000), b.account(t), "nothing lost: the account got its money back")
 }
 
-func TestOnlinePurchaseAboveECBalance(t *testing.T) {
-	b := newBank(t, "low-balance.json", 200000)
-	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 1234)
+// bankWith is newBank with the default card's EC balance and threshold set.
+func bankWith(t *testing.T, balance, threshold string, account kernel.Amount) *bank {
+	t.Helper()
+	p, err := cardsim.LoadProfile("../testdata/cards/default.json")
+	require.NoError(t, err)
+	p.Applications[0].EC.Balance, p.Applications[0].EC.ResetThreshold = balance, threshold
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	p, err = cardsim.ParseProfile(b)
+	require.NoError(t, err)
+	card, err := cardsim.New(p)
+	require.NoError(t, err)
+	h := hostsim.New()
+	acc, err := hostsim.AccountFromProfile(p.Applications[0], account, testPIN)
+	require.NoError(t, err)
+	require.NoError(t, h.AddAccount(acc))
+	return &bank{card: card, host: h, pan: acc.PAN}
+}
+
+// The seed examples of the issue: balance 200.00, limit 1000.00, threshold
+// 1.00, purchase 210.00 → online with PIN, approved, 1000.00 after the
+// script, the purchase charged to the account; and threshold 50.00 with
+// balance 51.00 and purchase 2.00 → online (51 − 2 < 50).
+func TestAutomaticTopUpSeedExamples(t *testing.T) {
+	tests := []struct {
+		balance, threshold string
+		amount             kernel.Amount
+		before             kernel.Amount
+		reason             kernel.Reason
+	}{
+		{"200.00", "1.00", 21000, 20000, kernel.ReasonInsufficientBalance},
+		{"51.00", "50.00", 200, 5100, kernel.ReasonBelowResetThreshold},
+	}
+	for _, tc := range tests {
+		t.Run(tc.balance+"/"+tc.threshold, func(t *testing.T) {
+			b := bankWith(t, tc.balance, tc.threshold, 200000)
+			res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, tc.amount)
+			require.NoError(t, err)
+			assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+			assert.Equal(t, tc.reason, res.Reason)
+			assert.True(t, res.TopUp)
+			assert.True(t, res.TVR.Has(kernel.TVROnlinePINEntered), "online PIN")
+			assert.Equal(t, tc.before, *res.BalanceBefore)
+			assert.Equal(t, kernel.Amount(100000), *res.BalanceAfter)
+			assert.Equal(t, uint64(100000), b.card.Balance(debitAID))
+			refill := 100000 - tc.before
+			assert.Equal(t, kernel.Amount(200000)-tc.amount-refill, b.account(t), "the purchase and the refill from the account")
+		})
+	}
+}
+
+func TestOnlinePurchaseWithoutTopUp(t *testing.T) {
+	// 350.00 on the seed card (500.00): above the single limit, and
+	// 500 − 350 stays above the threshold: online, no top-up.
+	b := newBank(t, "default.json", 200000)
+	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 35000)
 	require.NoError(t, err)
 	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ReasonAboveSingleLimit, res.Reason)
 	assert.False(t, res.TopUp)
-	assert.Equal(t, uint64(500), b.card.Balance(debitAID), "charged to the account, not the EC balance")
-	assert.Equal(t, kernel.Amount(200000-1234), b.account(t))
+	assert.Equal(t, uint64(50000), b.card.Balance(debitAID), "charged to the account, not the EC balance")
+	assert.Equal(t, kernel.Amount(200000-35000), b.account(t))
 	assert.NotEmpty(t, res.Field55)
 }
 

@@ -50,9 +50,12 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 	if err != nil {
 		return t.fail(err)
 	}
-	topUp := d.reason == ReasonBelowResetThreshold
+	topUp := d.topUp
 	res.TopUp = topUp
 	if topUp {
+		if d.reason != ReasonBelowResetThreshold {
+			d.detail += "; the balance would fall below the reset threshold: automatic top-up requested"
+		}
 		// Automatic top-up: the issuer refills the balance up to 9F77.
 		if t.ecLimit, err = t.ecAmount(ctx, 0x9F77, false); err != nil {
 			return t.fail(err)
