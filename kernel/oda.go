@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-pboc/pboc/apdu"
@@ -94,10 +95,21 @@ func (t *txn) performODA(ctx context.Context) error {
 	}
 	if err != nil {
 		t.res.TVR.Set(m.failedBit())
-		t.res.ODAError = err.Error()
+		t.res.ODAError, t.res.ODAErr = err.Error(), err
 	}
 	return nil
 }
+
+// CA public key errors of offline data authentication (in Result.ODAErr).
+var (
+	// ErrCAKeyIndexMissing: the card gave no CA public key index (8F) or
+	// issuer certificate (90).
+	ErrCAKeyIndexMissing = errors.New("kernel: CA public key index (8F) or issuer certificate (90) missing")
+	// ErrCAKeyNotFound: the terminal has no CA key for the RID and index.
+	ErrCAKeyNotFound = errors.New("kernel: no CA public key")
+	// ErrCAKeyExpired: the terminal's CA key has expired.
+	ErrCAKeyExpired = errors.New("kernel: CA public key expired")
+)
 
 // odaFailure marks an error as a failed authentication of the card's data.
 type odaFailure struct{ err error }
@@ -146,17 +158,17 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	cert := t.data[0x90]
 	if !ok || len(idx) != 1 || cert == nil {
 		t.res.TVR.Set(TVRICCDataMissing)
-		return nil, nil, odaFail("CA public key index (8F) or issuer certificate (90) missing")
+		return nil, nil, odaFailure{ErrCAKeyIndexMissing}
 	}
 	var rid capk.RID
 	copy(rid[:], t.aid)
 	store := t.k.capk
 	key, ok := store.Lookup(rid, idx[0])
 	if !ok {
-		return nil, nil, odaFail("no CA public key %s/%02X", rid, idx[0])
+		return nil, nil, odaFail("%w %s/%02X", ErrCAKeyNotFound, rid, idx[0])
 	}
 	if key.Expired(t.now) {
-		return nil, nil, odaFail("CA public key %s/%02X expired", rid, idx[0])
+		return nil, nil, odaFail("%w: %s/%02X", ErrCAKeyExpired, rid, idx[0])
 	}
 	static, err := oda.StaticData(t.odaRecords, t.data[0x9F4A], t.aip[:])
 	if err != nil {

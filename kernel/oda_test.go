@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/crypto/oda"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -162,4 +165,74 @@ func TestCDACorruptedSignatureInGenerateAC(t *testing.T) {
 	assert.Equal(t, card.Balance(debitAID), uint64(*res.BalanceAfter))
 	assert.Equal(t, before-1234, card.Balance(debitAID))
 	assert.Contains(t, res.Detail, "deducted")
+}
+
+// replaceIn replaces bytes in every READ RECORD answer that holds them.
+func replaceIn(card apdu.Transport, old, new []byte) *mangle {
+	return &mangle{card: card, ins: 0xB2, fn: func(r []byte) []byte {
+		return bytes.Replace(r, old, new, 1)
+	}}
+}
+
+// Each way ODA can fail has its own reason, testable with errors.Is.
+func TestODAFailureReasons(t *testing.T) {
+	rid, err := capk.ParseRID("A000000333")
+	require.NoError(t, err)
+	expiredCA := capk.Builtin()
+	key, ok := expiredCA.Lookup(rid, 0xF1)
+	require.True(t, ok)
+	key.Expiry = time.Date(2020, 12, 31, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, expiredCA.Add(key))
+	revoked := capk.Builtin()
+	revoked.Revoke(rid, 0xF1, [3]byte{0, 0, 1})
+
+	tests := []struct {
+		name   string
+		cfg    func(*kernel.Config)
+		wrap   func(apdu.Transport) apdu.Transport
+		want   error
+		extras []kernel.TVRBit
+	}{
+		{name: "expired issuer certificate", cfg: func(c *kernel.Config) {
+			c.Now = func() time.Time { return time.Date(2036, 1, 15, 12, 0, 0, 0, time.UTC) } // after 12/35
+		}, want: oda.ErrExpired},
+		{name: "expired CA key", cfg: func(c *kernel.Config) { c.CAPK = expiredCA }, want: kernel.ErrCAKeyExpired},
+		{name: "revoked issuer certificate", cfg: func(c *kernel.Config) { c.CAPK = revoked }, want: oda.ErrRevoked},
+		{name: "CA key not in the terminal", cfg: func(c *kernel.Config) { c.CAPK = capk.NewStore() }, want: kernel.ErrCAKeyNotFound},
+		{name: "issuer identifier not matching the PAN", wrap: func(c apdu.Transport) apdu.Transport {
+			return replaceIn(c, []byte{0x5A, 0x0A, 0x62, 0x22, 0x02}, []byte{0x5A, 0x0A, 0x62, 0x22, 0x03})
+		}, want: oda.ErrIssuerID},
+		{name: "missing CA public key index", wrap: func(c apdu.Transport) apdu.Transport {
+			return replaceIn(c, []byte{0x8F, 0x01, 0xF1}, []byte{0xC1, 0x01, 0xF1})
+		}, want: kernel.ErrCAKeyIndexMissing, extras: []kernel.TVRBit{kernel.TVRICCDataMissing}},
+		{name: "wrong issuer exponent", wrap: func(c apdu.Transport) apdu.Transport {
+			return replaceIn(c, []byte{0x9F, 0x32, 0x01, 0x03}, []byte{0x9F, 0x32, 0x01, 0x05})
+		}, want: oda.ErrAlgorithm},
+		{name: "9F4A lists a tag other than the AIP", wrap: func(c apdu.Transport) apdu.Transport {
+			return replaceIn(c, []byte{0x9F, 0x4A, 0x01, 0x82}, []byte{0x9F, 0x4A, 0x01, 0x83})
+		}, want: oda.ErrStaticData},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			k, err := kernel.New(cfg)
+			require.NoError(t, err)
+			var card apdu.Transport = loadCard(t, "default.json")
+			if tc.wrap != nil {
+				card = tc.wrap(card)
+			}
+			res, err := k.Purchase(context.Background(), card, 100)
+			require.NoError(t, err)
+			require.Error(t, res.ODAErr)
+			assert.ErrorIs(t, res.ODAErr, tc.want, res.ODAError)
+			assert.True(t, res.TVR.Has(kernel.TVRDDAFailed), "%s", res.TVR)
+			for _, b := range tc.extras {
+				assert.True(t, res.TVR.Has(b), "%s", res.TVR)
+			}
+			assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
+		})
+	}
 }

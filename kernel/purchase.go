@@ -248,7 +248,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		if err != nil {
 			t.cdaFailed = true
 			t.res.TVR.Set(TVRCDAFailed)
-			t.res.ODAError = err.Error()
+			t.res.ODAError, t.res.ODAErr = err.Error(), err
 		}
 	}
 	t.res.CID = cid

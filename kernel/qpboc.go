@@ -505,7 +505,7 @@ func (q *tap) offline(ctx context.Context) (*Result, error) {
 	res.TSI.Set(TSIODAPerformed)
 	if err := q.fdda(); err != nil {
 		res.TVR.Set(TVRDDAFailed)
-		res.ODAError = err.Error()
+		res.ODAError, res.ODAErr = err.Error(), err
 		return q.fddaFailed(ctx)
 	}
 	res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved

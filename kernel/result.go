@@ -121,8 +121,12 @@ type Result struct {
 	// ODAError why it failed (empty when it passed or was not performed).
 	ODA      ODAMethod `json:"oda"`
 	ODAError string    `json:"oda_error,omitempty"`
-	TVR      TVR       `json:"tvr"`
-	TSI      TSI       `json:"tsi"`
+	// ODAErr is the same failure as an error, for errors.Is against the
+	// crypto/oda sentinels (oda.ErrExpired, oda.ErrRevoked, ...) and this
+	// package's CA key errors.
+	ODAErr error `json:"-"`
+	TVR    TVR   `json:"tvr"`
+	TSI    TSI   `json:"tsi"`
 	// ResponseCode is the issuer's authorisation response code (8A).
 	ResponseCode string `json:"response_code,omitempty"`
 	// TopUp reports that the sale went online for an automatic top-up.

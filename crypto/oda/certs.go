@@ -77,6 +77,10 @@ func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
 	if eLen != len(in.Exponent) {
 		return nil, errorf(ErrFormat, "exponent length %d in certificate, %d in 9F32", eLen, len(in.Exponent))
 	}
+	// A wrong exponent is its own failure, before the hash that covers it.
+	if _, err := exponentValue(in.Exponent); err != nil {
+		return nil, err
+	}
 	if err := checkHash(r[nCA-21:nCA-1], r[1:nCA-21], in.Remainder, in.Exponent); err != nil {
 		return nil, err
 	}
@@ -221,6 +225,10 @@ func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
 	}
 	if eLen != len(in.Exponent) {
 		return nil, errorf(ErrFormat, "exponent length %d in certificate, %d in 9F47", eLen, len(in.Exponent))
+	}
+	// A wrong exponent is its own failure, before the hash that covers it.
+	if _, err := exponentValue(in.Exponent); err != nil {
+		return nil, err
 	}
 	if err := checkHash(r[nI-21:nI-1], r[1:nI-21], in.Remainder, in.Exponent, in.StaticData); err != nil {
 		return nil, err

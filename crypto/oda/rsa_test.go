@@ -200,7 +200,7 @@ func TestICCCertRSANegative(t *testing.T) {
 		{"missing static data", func(in *oda.ICCCertInput) { in.StaticData = nil }, oda.ErrHash},
 		{"altered remainder", func(in *oda.ICCCertInput) { in.Remainder = flip(in.Remainder, 5) }, oda.ErrHash},
 		{"missing remainder", func(in *oda.ICCCertInput) { in.Remainder = nil }, oda.ErrFormat},
-		{"altered exponent", func(in *oda.ICCCertInput) { in.Exponent = []byte{0x01, 0x00, 0x03} }, oda.ErrHash},
+		{"exponent neither 3 nor 65537", func(in *oda.ICCCertInput) { in.Exponent = []byte{0x01, 0x00, 0x03} }, oda.ErrAlgorithm},
 		{"PAN mismatch", func(in *oda.ICCCertInput) { in.PAN = flip(in.PAN, 8) }, oda.ErrPAN},
 		{"PAN prefix only", func(in *oda.ICCCertInput) { in.PAN = in.PAN[:8] }, oda.ErrPAN},
 		{"PAN too long", func(in *oda.ICCCertInput) { in.PAN = append(in.PAN, 0xFF) }, oda.ErrPAN},
