@@ -174,16 +174,18 @@ func TestOnlineMoneyPathsFaultAtEveryAPDU(t *testing.T) {
 				{450 + 99500, 100000}: true,  // sale and top-up
 			},
 		},
-		{
-			name: "load", profile: "default.json",
+	}
+	for _, kind := range []kernel.LoadKind{kernel.LoadDesignated, kernel.LoadNonDesignated, kernel.LoadCash} {
+		paths = append(paths, path{
+			name: "load-" + kind.String(), profile: "default.json",
 			run: func(k *kernel.Kernel, ctx context.Context, card apdu.Transport) (*kernel.Result, error) {
-				return k.Load(ctx, card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
+				return k.Load(ctx, card, kernel.LoadRequest{Kind: kind, Amount: 10000})
 			},
 			valid: map[[2]kernel.Amount]bool{
-				{0, 50000}:     false,
-				{10000, 60000}: true,
+				{0, 50000}:     false, // nothing happened
+				{10000, 60000}: true,  // loaded: the money taken and the card credited
 			},
-		},
+		})
 	}
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
@@ -210,7 +212,9 @@ func TestOnlineMoneyPathsFaultAtEveryAPDU(t *testing.T) {
 						require.Equal(t, kernel.OutcomeApprovedOffline, res2.Outcome, res2.Detail)
 						later = 100
 					}
-					spent := acct - b.account(t)
+					// What the issuer took: from the account, or counted as
+					// non-designated or cash funds.
+					spent := acct - b.account(t) + b.host.NonDesignatedTotal() + b.host.CashTotal()
 					card := kernel.Amount(b.card.Balance(debitAID)) + later
 					wantApproved, ok := p.valid[[2]kernel.Amount{spent, card}]
 					require.True(t, ok, "account spent %s, card holds %s: %s / %s", spent, card, res.Outcome, res.Detail)
@@ -220,8 +224,11 @@ func TestOnlineMoneyPathsFaultAtEveryAPDU(t *testing.T) {
 					if approved(res.Outcome) {
 						assert.True(t, wantApproved)
 					}
-					if res.BalanceAfter != nil {
-						assert.Equal(t, card, *res.BalanceAfter, "never a balance the card did not report")
+					if res.BalanceAfter != nil && !res.Torn {
+						assert.Equal(t, card-later, *res.BalanceAfter, "the result's balance is what the card holds")
+					}
+					if approved(res.Outcome) && p.name != "top-up" {
+						assert.Equal(t, kernel.Amount(60000), card-later, "never a load reported that the card did not apply")
 					}
 				})
 			}
