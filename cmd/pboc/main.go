@@ -1,7 +1,7 @@
 // Command pboc runs PBOC electronic-cash transactions against the built-in
 // simulated card (or a card profile file) and decodes card data.
 //
-//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--json]
+//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--json [--trace]]
 //	pboc balance  [--card FILE] [--json]
 //	pboc log      [--card FILE] [--json]
 //	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
@@ -51,7 +51,7 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 const usage = `usage:
-  pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--json]
+  pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--json [--trace]]
   pboc balance  [--card FILE] [--json]
   pboc log      [--card FILE] [--json]
   pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
@@ -73,13 +73,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "purchase":
-		err = cmdPurchase(ctx, args[1:], stdout)
+		err = cmdPurchase(ctx, args[1:], stdout, stderr)
 	case "balance":
 		err = cmdBalance(ctx, args[1:], stdout)
 	case "log":
 		err = cmdLog(ctx, args[1:], stdout)
 	case "load":
-		err = cmdLoad(ctx, args[1:], stdout)
+		err = cmdLoad(ctx, args[1:], stdout, stderr)
 	case "capk":
 		err = cmdCAPK(args[1:], stdout)
 	case "decode":
@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // cardFlags are the flags every card command shares.
 type cardFlags struct {
+	trace   bool
 	reader  string
 	sim     *cardsim.Card
 	card    string
@@ -126,6 +127,9 @@ func (c *cardFlags) register(fs *flag.FlagSet, withSave bool) {
 	fs.StringVar(&c.card, "card", "", "card profile JSON file (default: the built-in default card)")
 	fs.StringVar(&c.reader, "reader", "", "PC/SC reader name (part of it is enough) instead of the simulated card")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of the trace")
+	if withSave {
+		fs.BoolVar(&c.trace, "trace", false, "with --json, also print the APDU trace (to standard error)")
+	}
 	if withSave {
 		fs.BoolVar(&c.save, "save", false, "write the card's state back to the --card file afterwards")
 		fs.StringVar(&c.pin, "pin", "123456", "PIN the cardholder types on the simulated PIN pad (the issuer expects 123456; empty: bypass)")
@@ -217,7 +221,7 @@ func (c *cardFlags) saveCard() error {
 
 func newKernel() (*kernel.Kernel, error) { return kernel.New(kernel.DefaultConfig()) }
 
-func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
+func cmdPurchase(ctx context.Context, args []string, w, ew io.Writer) error {
 	var amountText string
 	var contactless bool
 	cf, card, release, err := cardCommand(ctx, "purchase", args, true, func(fs *flag.FlagSet) {
@@ -245,10 +249,10 @@ func cmdPurchase(ctx context.Context, args []string, w io.Writer) error {
 	} else {
 		res, txErr = k.Purchase(ctx, card, amount)
 	}
-	return cf.finish(w, res, txErr)
+	return cf.finish(w, ew, res, txErr)
 }
 
-func cmdLoad(ctx context.Context, args []string, w io.Writer) error {
+func cmdLoad(ctx context.Context, args []string, w, ew io.Writer) error {
 	var amountText, kindText string
 	cf, card, release, err := cardCommand(ctx, "load", args, true, func(fs *flag.FlagSet) {
 		fs.StringVar(&amountText, "amount", "", "amount to load in yuan, e.g. 100.00")
@@ -273,7 +277,7 @@ func cmdLoad(ctx context.Context, args []string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, txErr := k.Load(ctx, card, kernel.LoadRequest{Kind: kind, Amount: amount})
-	return cf.finish(w, res, txErr)
+	return cf.finish(w, ew, res, txErr)
 }
 
 // cardCommand parses a card command's flags and opens its card and kernel.
@@ -311,11 +315,14 @@ func parseAmountFlag(text string) (kernel.Amount, error) {
 }
 
 // finish saves the card if asked and prints the result.
-func (c *cardFlags) finish(w io.Writer, res *kernel.Result, txErr error) error {
+func (c *cardFlags) finish(w, ew io.Writer, res *kernel.Result, txErr error) error {
 	if err := c.saveCard(); err != nil {
 		return fmt.Errorf("saving the card: %w", err)
 	}
 	if c.json {
+		if c.trace {
+			printTrace(ew, res.Trace)
+		}
 		if err := writeJSON(w, res); err != nil {
 			return err
 		}

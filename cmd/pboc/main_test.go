@@ -206,3 +206,13 @@ func TestScenarioCommand(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "PASS")
 }
+
+func TestJSONWithTraceKeepsStdoutJSON(t *testing.T) {
+	code, out, errOut := runCLI(t, "purchase", "--amount", "1.00", "--json", "--trace")
+	require.Equal(t, 0, code)
+	var p purchaseJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &p), "stdout stays one JSON object")
+	assert.Contains(t, errOut, "GENERATE AC")
+	assert.Contains(t, errOut, "EC Balance: 000000050000 (500.00)", "values decoded")
+	assert.NotContains(t, errOut, "6222021000123456781")
+}
