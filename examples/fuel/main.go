@@ -1,7 +1,7 @@
 // Command fuel is an unattended fuel dispenser paid with electronic cash,
-// against the simulated card.
+// against the simulated card or a card in a PC/SC reader.
 //
-//	go run ./examples/fuel [--litres 30] [--price 7.85] [--card FILE]
+//	go run ./examples/fuel [--litres 30] [--price 7.85] [--card FILE | --reader NAME]
 //	                       [--ec-limit 1000.00] [--clearing FILE]
 //
 // The dispenser is an offline terminal: it never talks to the issuer, so it
@@ -14,6 +14,11 @@
 // exactly that amount. The clearing record (one JSON line with what a
 // clearing upload needs) is appended to --clearing, or printed last on
 // standard output when --clearing is "-" (the default).
+//
+// --reader NAME takes the card in that PC/SC reader instead of the simulated
+// one (for instance the simulated card served by `pboc serve-card`) and
+// prints what the kernel reports. The dispenser has no issuer, so it needs
+// no card profile: --card and --reader exclude each other.
 //
 // Exit status: 0 when the fuel was paid for (or none was taken), 1 when the
 // card cannot pay anything, the flags are wrong, or the card did not approve
@@ -29,11 +34,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/examples/internal/demo"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -49,8 +54,8 @@ var (
 	errNotPaid = errors.New("fuel dispensed but not paid")
 )
 
-// inserted, when set, is called with the simulated card before the
-// dispenser reads it. Tests use it to check the state behind the printout.
+// inserted, when set, is called with the simulated card (nil when the card
+// is in a reader) before the dispenser reads it. Tests use it to check the state behind the printout.
 var inserted func(card *cardsim.Card)
 
 func main() {
@@ -95,14 +100,15 @@ type ClearingRecord struct {
 	UnitPrice kernel.Amount `json:"unit_price"`
 }
 
-// run parses the flags, personalises the simulated card and runs one
-// refuelling, printing the steps to w and writing the clearing record.
+// run parses the flags, opens the card (the simulated one, personalised
+// from the profile, or the one in the reader) and runs one refuelling, printing the steps to w and writing the clearing record.
 func run(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("fuel", flag.ContinueOnError)
 	fs.SetOutput(w)
 	litresFlag := fs.String("litres", "30", "litres the customer wants (two decimals)")
 	priceFlag := fs.String("price", "7.85", "price per litre in yuan")
-	cardFlag := fs.String("card", defaultCard, "card profile JSON file (relative paths are also tried from the repository root)")
+	var cf demo.CardFlags
+	cf.Register(fs, defaultCard, false)
 	limitFlag := fs.String("ec-limit", "", "the terminal's EC transaction limit (9F7B) in yuan (default: the kernel's default, 1000.00)")
 	clearingFlag := fs.String("clearing", "-", `file the clearing record is appended to ("-": standard output)`)
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +116,9 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if cf.Reader != "" && cf.CardSet() {
+		return fmt.Errorf("--card and --reader: the dispenser has no issuer, so a card in a reader needs no profile")
 	}
 	wanted, err := parseCentilitres(*litresFlag)
 	if err != nil {
@@ -152,50 +161,47 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		}
 		defer clearingFile.Close() // on the early returns; closed and checked below after a sale
 	}
-	profile, source, err := loadProfile(*cardFlag, *cardFlag == defaultCard)
+	card, err := cf.Open(ctx)
 	if err != nil {
 		return err
 	}
-	card, err := cardsim.New(profile)
-	if err != nil {
-		return err
-	}
+	defer card.Close()
 	if inserted != nil {
-		inserted(card)
+		inserted(card.Sim)
 	}
 
 	fmt.Fprintf(w, "fuel dispenser %s (offline, electronic cash)\n", cfg.TerminalID)
-	field(w, "card", "%s (%s)", profile.Name, source)
+	demo.Field(w, "card", "%s", card.Describe())
 
 	// 1. Card insertion: what can the card pay offline?
 	bal, err := k.ReadBalance(ctx, card)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errCannotPay, err)
 	}
-	field(w, "EC balance", "%s (single-transaction limit %s)", amountOrDash(bal.Balance), amountOrDash(bal.SingleLimit))
+	demo.Field(w, "EC balance", "%s (single-transaction limit %s)", demo.AmountOrDash(bal.Balance), demo.AmountOrDash(bal.SingleLimit))
 	termLimit, ok := terminalECLimit(cfg, bal.AID)
 	if !ok {
 		return fmt.Errorf("%w: the terminal does not accept electronic cash for AID %X", errCannotPay, []byte(bal.AID))
 	}
-	field(w, "terminal EC limit", "%s", termLimit)
+	demo.Field(w, "terminal EC limit", "%s", termLimit)
 	authorised := offlineCapacity(bal, termLimit)
-	field(w, "authorised", "%s (the most the card can pay offline)", authorised)
+	demo.Field(w, "authorised", "%s (the most the card can pay offline)", authorised)
 	if authorised == 0 {
-		field(w, "REFUSED", "the card cannot pay for any fuel offline: nothing dispensed")
+		demo.Field(w, "REFUSED", "the card cannot pay for any fuel offline: nothing dispensed")
 		return errCannotPay
 	}
 
 	// 2. Dispense, stopping at the authorised amount.
-	field(w, "price", "%s per litre", price)
-	field(w, "requested", "%s L (%s)", litres(wanted), cost(wanted, price))
+	demo.Field(w, "price", "%s per litre", price)
+	demo.Field(w, "requested", "%s L (%s)", litres(wanted), cost(wanted, price))
 	dispensed, amount := dispense(wanted, price, authorised)
 	note := ""
 	if dispensed < wanted {
 		note = " (stopped at the authorised amount)"
 	}
-	field(w, "dispensed", "%s L = %s%s", litres(dispensed), amount, note)
+	demo.Field(w, "dispensed", "%s L = %s%s", litres(dispensed), amount, note)
 	if amount == 0 {
-		field(w, "sale", "none: no fuel taken")
+		demo.Field(w, "sale", "none: no fuel taken")
 		return nil
 	}
 
@@ -204,14 +210,14 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: purchase %s: %w", errNotPaid, amount, err)
 	}
-	field(w, "PAN", "%s (AID %X)", res.PAN, []byte(res.AID))
-	field(w, "outcome", "%s", res.Outcome)
-	field(w, "reason", "%s", res.Reason)
-	field(w, "detail", "%s", res.Detail)
-	field(w, "balance before", "%s (as the card reported it)", amountOrDash(res.BalanceBefore))
-	field(w, "balance after", "%s (as the card reports it)", amountOrDash(res.BalanceAfter))
+	demo.Field(w, "PAN", "%s (AID %X)", res.PAN, []byte(res.AID))
+	demo.Field(w, "outcome", "%s", res.Outcome)
+	demo.Field(w, "reason", "%s", res.Reason)
+	demo.Field(w, "detail", "%s", res.Detail)
+	demo.Field(w, "balance before", "%s (as the card reported it)", demo.AmountOrDash(res.BalanceBefore))
+	demo.Field(w, "balance after", "%s (as the card reports it)", demo.AmountOrDash(res.BalanceAfter))
 	if res.Outcome != kernel.OutcomeApprovedOffline {
-		field(w, "ALERT", "%s of fuel dispensed but the card did not approve the sale offline", amount)
+		demo.Field(w, "ALERT", "%s of fuel dispensed but the card did not approve the sale offline", amount)
 		return fmt.Errorf("%w: %s (%s)", errNotPaid, res.Outcome, res.Reason)
 	}
 
@@ -230,7 +236,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	}
 	line = append(line, '\n')
 	if clearingFile == nil {
-		field(w, "clearing record", "(next line)")
+		demo.Field(w, "clearing record", "(next line)")
 		_, err := w.Write(line)
 		return err
 	}
@@ -240,7 +246,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if err := clearingFile.Close(); err != nil {
 		return fmt.Errorf("clearing record: %w", err)
 	}
-	field(w, "clearing record", "appended to %s", *clearingFlag)
+	demo.Field(w, "clearing record", "appended to %s", *clearingFlag)
 	return nil
 }
 
@@ -310,60 +316,3 @@ func parseCentilitres(s string) (uint64, error) {
 
 // litres formats centilitres as litres with two decimals.
 func litres(cl uint64) string { return kernel.Amount(cl).String() }
-
-// loadProfile reads the card profile at path. A relative path that does not
-// exist from the working directory is tried from the module root (the
-// nearest directory above holding go.mod), so the example runs both from
-// the repository root (go run) and from its own directory (go test). When
-// the default profile is asked for and cannot be found at all (the program
-// runs outside the repository), the built-in seed card is used. It returns
-// the profile and where it came from.
-func loadProfile(path string, isDefault bool) (*cardsim.Profile, string, error) {
-	if found, ok := findFile(path); ok {
-		p, err := cardsim.LoadProfile(found)
-		return p, path, err
-	}
-	if !isDefault {
-		return nil, "", fmt.Errorf("card profile %s: %w", path, os.ErrNotExist)
-	}
-	return cardsim.DefaultProfile(), "built-in", nil
-}
-
-// findFile resolves path against the working directory, then against the
-// module root above it.
-func findFile(path string) (string, bool) {
-	if _, err := os.Stat(path); err == nil {
-		return path, true
-	}
-	if filepath.IsAbs(path) {
-		return "", false
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, path)
-			_, err := os.Stat(p)
-			return p, err == nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// field prints one labelled line of the receipt.
-func field(w io.Writer, label, format string, args ...any) {
-	fmt.Fprintf(w, "%-23s%s\n", label+":", fmt.Sprintf(format, args...))
-}
-
-func amountOrDash(a *kernel.Amount) string {
-	if a == nil {
-		return "-"
-	}
-	return a.String()
-}

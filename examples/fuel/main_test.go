@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,31 +13,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
 	"github.com/go-pboc/pboc/kernel"
 )
 
 const (
-	aid = "A000000333010101"
-	pan = "6222021000123456781" // the seed card's PAN; must never be printed
+	aid = demotest.AID
+	pan = demotest.PAN
 )
 
 // session is one run of the example: what it printed and the simulated card
-// it ran against.
+// it ran against (nil with a reader).
 type session struct {
-	out    string
-	fields map[string][]string
+	demotest.Session
 	card   *cardsim.Card
 	before kernel.Amount // the card's EC balance at insertion
 }
 
 // field returns the last value printed under label.
-func (s session) field(label string) string {
-	v := s.fields[label]
-	if len(v) == 0 {
-		return ""
-	}
-	return v[len(v)-1]
-}
+func (s session) field(label string) string { return s.Field(label) }
 
 // balance is the EC balance the simulated card holds now.
 func (s session) balance() kernel.Amount { return kernel.Amount(s.card.Balance(aid)) }
@@ -46,7 +39,7 @@ func (s session) balance() kernel.Amount { return kernel.Amount(s.card.Balance(a
 // clearing parses the clearing record printed as the last line.
 func (s session) clearing(t *testing.T) clearingJSON {
 	t.Helper()
-	lines := strings.Split(strings.TrimSpace(s.out), "\n")
+	lines := strings.Split(strings.TrimSpace(s.Out), "\n")
 	return parseClearing(t, lines[len(lines)-1])
 }
 
@@ -86,19 +79,13 @@ func runFuel(t *testing.T, args ...string) (session, error) {
 	var s session
 	inserted = func(c *cardsim.Card) {
 		s.card = c
-		s.before = kernel.Amount(c.Balance(aid))
-	}
-	t.Cleanup(func() { inserted = nil })
-	var out bytes.Buffer
-	err := run(context.Background(), args, &out)
-	s.out = out.String()
-	s.fields = make(map[string][]string)
-	for _, line := range strings.Split(s.out, "\n") {
-		if label, value, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "{") {
-			s.fields[label] = append(s.fields[label], strings.TrimSpace(value))
+		if c != nil {
+			s.before = kernel.Amount(c.Balance(aid))
 		}
 	}
-	assert.NotContains(t, s.out, pan, "the full PAN is never printed")
+	t.Cleanup(func() { inserted = nil })
+	var err error
+	s.Session, err = demotest.Run(t, run, args...)
 	return s, err
 }
 
@@ -108,7 +95,7 @@ func TestRefuel(t *testing.T) {
 	start := time.Now()
 	s, err := runFuel(t)
 	require.NoError(t, err)
-	t.Log("\n" + s.out)
+	t.Log("\n" + s.Out)
 
 	assert.Equal(t, "500.00 (single-transaction limit 300.00)", s.field("EC balance"))
 	assert.Equal(t, "1000.00", s.field("terminal EC limit"))
@@ -206,7 +193,7 @@ func TestEmptyCardRefused(t *testing.T) {
 	require.ErrorIs(t, err, errCannotPay)
 	assert.Equal(t, "0.00 (the most the card can pay offline)", s.field("authorised"))
 	assert.NotEmpty(t, s.field("REFUSED"))
-	assert.Empty(t, s.fields["dispensed"])
+	assert.Empty(t, s.Fields["dispensed"])
 	assert.Zero(t, s.card.ATC(aid), "no transaction on the card")
 }
 
@@ -215,7 +202,7 @@ func TestNothingDispensed(t *testing.T) {
 	s, err := runFuel(t, "--litres", "0")
 	require.NoError(t, err)
 	assert.Equal(t, "0.00 L = 0.00", s.field("dispensed"))
-	assert.Empty(t, s.fields["clearing record"])
+	assert.Empty(t, s.Fields["clearing record"])
 	assert.Zero(t, s.card.ATC(aid))
 	assert.Equal(t, s.before, s.balance())
 }
@@ -226,7 +213,7 @@ func TestClearingFile(t *testing.T) {
 	s1, err := runFuel(t, "--clearing", path, "--litres", "10")
 	require.NoError(t, err)
 	assert.Equal(t, "appended to "+path, s1.field("clearing record"))
-	assert.NotContains(t, s1.out, "{", "the record went to the file")
+	assert.NotContains(t, s1.Out, "{", "the record went to the file")
 	_, err = runFuel(t, "--clearing", path, "--litres", "20")
 	require.NoError(t, err)
 
@@ -261,4 +248,47 @@ func TestClearingFileUnwritable(t *testing.T) {
 	s, err := runFuel(t, "--clearing", filepath.Join(t.TempDir(), "no-such-dir", "clearing.jsonl"))
 	require.Error(t, err)
 	assert.Nil(t, s.card, "the card was not even read")
+}
+
+// --reader: the seed card served through pcscd and vpcd. The dispenser
+// prints what the kernel reports and never looks at the simulated card; the
+// served card is what paid.
+func TestReader(t *testing.T) {
+	srv := demotest.ServePCSC(t, cardsim.DefaultProfile())
+
+	s, err := runFuel(t, "--reader", srv.Reader)
+	require.NoError(t, err)
+	t.Log("\n" + s.Out)
+	assert.Nil(t, s.card, "no simulated card in the example")
+	assert.Equal(t, fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR), s.field("card"))
+	assert.Equal(t, "500.00 (single-transaction limit 300.00)", s.field("EC balance"))
+	assert.Equal(t, "300.00 (the most the card can pay offline)", s.field("authorised"))
+	assert.Equal(t, "30.00 L = 235.50", s.field("dispensed"))
+	assert.Equal(t, "approved_offline", s.field("outcome"), s.field("detail"))
+	assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
+	assert.Equal(t, "264.50 (as the card reports it)", s.field("balance after"))
+
+	c := s.clearing(t)
+	assert.Equal(t, demotest.MaskedPAN, c.PAN)
+	assert.Equal(t, "235.50", c.Amount)
+	assert.Equal(t, "40", c.CID, "a TC")
+	assert.Equal(t, int(srv.Card.ATC(aid)), c.ATC, "the served card's transaction")
+	assert.Equal(t, "264.50", c.BalanceAfter)
+	assert.Equal(t, kernel.Amount(264_50), kernel.Amount(srv.Card.Balance(aid)), "the served card deducted exactly 235.50")
+
+	// The card's own single-transaction limit still caps the pump.
+	s, err = runFuel(t, "--reader", srv.Reader, "--litres", "50")
+	require.NoError(t, err)
+	assert.Equal(t, "264.50 (the most the card can pay offline)", s.field("authorised"))
+	assert.Equal(t, "33.69 L = 264.47 (stopped at the authorised amount)", s.field("dispensed"))
+	assert.Equal(t, "approved_offline", s.field("outcome"), s.field("detail"))
+	assert.Equal(t, "0.03 (as the card reports it)", s.field("balance after"))
+	assert.Equal(t, kernel.Amount(3), kernel.Amount(srv.Card.Balance(aid)))
+}
+
+// A dispenser has no issuer: a profile for a card in a reader is refused.
+func TestReaderWithCardRefused(t *testing.T) {
+	s, err := runFuel(t, "--reader", "Virtual PCD", "--card", defaultCard)
+	require.ErrorContains(t, err, "--card and --reader")
+	assert.Empty(t, s.Out, "nothing printed, no reader opened")
 }

@@ -1,41 +1,34 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"strings"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/examples/internal/demo"
+	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
 )
 
 const (
-	aid = "A000000333010101"
-	pan = "6222021000123456781" // the seed card's PAN; must never be printed
+	aid = demotest.AID
+	pan = demotest.PAN
 )
 
 // session is one run of the example: what it printed and the simulated card
-// and host it ran against.
+// and host it ran against (nil when it had none).
 type session struct {
-	out    string
-	fields map[string][]string
-	card   *cardsim.Card
-	host   *hostsim.Host
+	demotest.Session
+	card *cardsim.Card
+	host *hostsim.Host
 }
 
 // field returns the last value printed under label.
-func (s session) field(label string) string {
-	v := s.fields[label]
-	if len(v) == 0 {
-		return ""
-	}
-	return v[len(v)-1]
-}
+func (s session) field(label string) string { return s.Field(label) }
 
 // account is the back-office balance of the card's account.
 func (s session) account(t *testing.T) string {
@@ -53,16 +46,8 @@ func runKiosk(t *testing.T, args ...string) (session, error) {
 	var s session
 	inserted = func(c *cardsim.Card, h *hostsim.Host) { s.card, s.host = c, h }
 	t.Cleanup(func() { inserted = nil })
-	var out bytes.Buffer
-	err := run(context.Background(), args, &out)
-	s.out = out.String()
-	s.fields = make(map[string][]string)
-	for _, line := range strings.Split(s.out, "\n") {
-		if label, value, ok := strings.Cut(line, ":"); ok {
-			s.fields[label] = append(s.fields[label], strings.TrimSpace(value))
-		}
-	}
-	assert.NotContains(t, s.out, pan, "the full PAN is never printed")
+	var err error
+	s.Session, err = demotest.Run(t, run, args...)
 	return s, err
 }
 
@@ -71,7 +56,7 @@ func runKiosk(t *testing.T, args ...string) (session, error) {
 func TestDesignatedLoad(t *testing.T) {
 	s, err := runKiosk(t)
 	require.NoError(t, err)
-	t.Log("\n" + s.out)
+	t.Log("\n" + s.Out)
 
 	assert.Equal(t, "500.00 (limit 1000.00)", s.field("EC balance"))
 	assert.Equal(t, "up to 500.00", s.field("can be loaded"))
@@ -84,8 +69,8 @@ func TestDesignatedLoad(t *testing.T) {
 	assert.Equal(t, "00", s.field("response code"))
 	assert.Equal(t, "2000000001", s.field("script result 9F5B"))
 	assert.Equal(t, "700.00 (as the card reports it)", s.field("balance after"))
-	assert.Equal(t, []string{"2000.00", "1800.00"}, s.fields["back-office account"])
-	assert.NotContains(t, s.out, "WARNING")
+	assert.Equal(t, []string{"2000.00", "1800.00"}, s.Fields["back-office account"])
+	assert.NotContains(t, s.Out, "WARNING")
 
 	assert.Equal(t, "700.00", s.balance())
 	assert.Equal(t, "1800.00", s.account(t))
@@ -99,9 +84,9 @@ func TestCashAndNonDesignatedLoads(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "approved_online", s.field("outcome"), s.field("detail"))
 		assert.Equal(t, "loaded", s.field("reason"))
-		assert.Empty(t, s.fields["online PIN"])
+		assert.Empty(t, s.Fields["online PIN"])
 		assert.Equal(t, "800.00 (as the card reports it)", s.field("balance after"))
-		assert.Equal(t, []string{"0.00", "300.00"}, s.fields["cash taken"])
+		assert.Equal(t, []string{"0.00", "300.00"}, s.Fields["cash taken"])
 		assert.Equal(t, "800.00", s.balance())
 		assert.Equal(t, "2000.00", s.account(t))
 		assert.Equal(t, kernel.Amount(300_00), s.host.CashTotal())
@@ -127,7 +112,7 @@ func TestLoadAboveLimitRefused(t *testing.T) {
 			require.ErrorIs(t, err, errRefused)
 			assert.Equal(t, "loading 500.01 would bring the EC balance to 1000.01, above the card's limit of 1000.00; "+
 				"at most 500.00 can be loaded. Nothing was charged.", s.field("REFUSED"))
-			assert.Empty(t, s.fields["outcome"])
+			assert.Empty(t, s.Fields["outcome"])
 			assert.Empty(t, s.host.Ledger(), "nothing went online")
 			assert.Zero(t, s.card.ATC(aid), "no transaction started on the card")
 			assert.Equal(t, "500.00", s.balance())
@@ -170,4 +155,69 @@ func TestBadInput(t *testing.T) {
 		assert.Error(t, err, args)
 		assert.NotErrorIs(t, err, errRefused, args)
 	}
+}
+
+// --reader: the seed card served through pcscd and vpcd. The example prints
+// what the kernel reports and leaves the simulated card alone. Without
+// --card there is no issuer to authorise the load: it ends online_required
+// and the card keeps its balance. With --card the simulated issuer is built
+// from the card's profile and the load goes through as on the simulated
+// card.
+func TestReader(t *testing.T) {
+	profile, _, err := demo.LoadProfile(defaultCard, false, nil)
+	require.NoError(t, err)
+	srv := demotest.ServePCSC(t, profile)
+	cardLine := fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR)
+
+	t.Run("no issuer", func(t *testing.T) {
+		s, err := runKiosk(t, "--reader", srv.Reader)
+		require.NoError(t, err)
+		t.Log("\n" + s.Out)
+		assert.Nil(t, s.card, "no simulated card in the example")
+		assert.Nil(t, s.host, "no issuer host")
+		assert.Equal(t, cardLine, s.field("card"))
+		assert.Contains(t, s.field("issuer host"), "none: ")
+		assert.Equal(t, "500.00 (limit 1000.00)", s.field("EC balance"))
+		assert.Equal(t, "up to 500.00", s.field("can be loaded"))
+		assert.Equal(t, []string{"- (no issuer host)", "- (no issuer host)"}, s.Fields["back-office account"])
+		assert.Equal(t, "online_required", s.field("outcome"), s.field("detail"))
+		assert.Equal(t, "unable_to_go_online", s.field("reason"))
+		assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
+		assert.Empty(t, s.Fields["response code"])
+		assert.Equal(t, "500.00", kernel.Amount(srv.Card.Balance(aid)).String(), "nothing loaded")
+	})
+
+	t.Run("issuer from --card", func(t *testing.T) {
+		s, err := runKiosk(t, "--reader", srv.Reader, "--card", defaultCard, "--amount", "150.00")
+		require.NoError(t, err)
+		t.Log("\n" + s.Out)
+		assert.Nil(t, s.card, "no simulated card in the example")
+		require.NotNil(t, s.host)
+		assert.Equal(t, cardLine, s.field("card"))
+		assert.Contains(t, s.field("issuer host"), "simulated, with the keys of "+defaultCard)
+		assert.Equal(t, demotest.MaskedPAN+" (AID "+aid+")", s.field("PAN"))
+		assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
+		assert.Equal(t, "entered", s.field("online PIN"))
+		assert.Equal(t, "approved_online", s.field("outcome"), s.field("detail"))
+		assert.Equal(t, "loaded", s.field("reason"))
+		assert.Equal(t, "00", s.field("response code"))
+		assert.Equal(t, "2000000001", s.field("script result 9F5B"))
+		assert.Equal(t, "650.00 (as the card reports it)", s.field("balance after"))
+		assert.Equal(t, []string{"2000.00", "1850.00"}, s.Fields["back-office account"])
+		assert.NotContains(t, s.Out, "WARNING")
+
+		assert.Equal(t, "650.00", kernel.Amount(srv.Card.Balance(aid)).String(), "the served card was loaded")
+		assert.Equal(t, "1850.00", s.account(t))
+	})
+
+	t.Run("refused before going online", func(t *testing.T) {
+		atc := srv.Card.ATC(aid)
+		s, err := runKiosk(t, "--reader", srv.Reader, "--card", defaultCard, "--amount", "350.01")
+		require.ErrorIs(t, err, errRefused)
+		assert.Equal(t, "up to 350.00", s.field("can be loaded"))
+		assert.NotEmpty(t, s.field("REFUSED"))
+		assert.Empty(t, s.host.Ledger(), "nothing went online")
+		assert.Equal(t, atc, srv.Card.ATC(aid), "no transaction on the card")
+		assert.Equal(t, "650.00", kernel.Amount(srv.Card.Balance(aid)).String())
+	})
 }

@@ -1,41 +1,35 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"strings"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/examples/internal/demo"
+	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/transport/pcsc"
 )
 
 const (
-	aid = "A000000333010101"
-	pan = "6222021000123456781" // the seed card's PAN; must never be printed
+	aid = demotest.AID
+	pan = demotest.PAN
 )
 
 // session is one run of the example: what it printed and the simulated card
-// and host it ran against.
+// and host it ran against (nil when it had none).
 type session struct {
-	out    string
-	fields map[string][]string
-	card   *cardsim.Card
-	host   *hostsim.Host
+	demotest.Session
+	card *cardsim.Card
+	host *hostsim.Host
 }
 
 // field returns the last value printed under label.
-func (s session) field(label string) string {
-	v := s.fields[label]
-	if len(v) == 0 {
-		return ""
-	}
-	return v[len(v)-1]
-}
+func (s session) field(label string) string { return s.Field(label) }
 
 // account is the back-office balance of the card's account.
 func (s session) account(t *testing.T) string {
@@ -53,16 +47,8 @@ func runPOS(t *testing.T, args ...string) (session, error) {
 	var s session
 	inserted = func(c *cardsim.Card, h *hostsim.Host) { s.card, s.host = c, h }
 	t.Cleanup(func() { inserted = nil })
-	var out bytes.Buffer
-	err := run(context.Background(), args, &out)
-	s.out = out.String()
-	s.fields = make(map[string][]string)
-	for _, line := range strings.Split(s.out, "\n") {
-		if label, value, ok := strings.Cut(line, ":"); ok {
-			s.fields[label] = append(s.fields[label], strings.TrimSpace(value))
-		}
-	}
-	assert.NotContains(t, s.out, pan, "the full PAN is never printed")
+	var err error
+	s.Session, err = demotest.Run(t, run, args...)
 	return s, err
 }
 
@@ -71,11 +57,11 @@ func runPOS(t *testing.T, args ...string) (session, error) {
 func TestAutomaticTopUp(t *testing.T) {
 	s, err := runPOS(t)
 	require.NoError(t, err)
-	t.Log("\n" + s.out)
+	t.Log("\n" + s.Out)
 
 	assert.Equal(t, "seed card with EC balance 5.00 (testdata/cards/low-balance.json)", s.field("card"))
 	assert.Equal(t, "5.00 (limit 1000.00, single limit 300.00, reset threshold 1.00)", s.field("EC balance"))
-	assert.Equal(t, []string{"2000.00", "1000.50"}, s.fields["back-office account"])
+	assert.Equal(t, []string{"2000.00", "1000.50"}, s.Fields["back-office account"])
 	assert.Equal(t, "622202*********6781 (AID A000000333010101)", s.field("PAN"))
 	assert.Equal(t, "5.00 (as the card reported it)", s.field("balance before"))
 	assert.Equal(t, "yes", s.field("top-up requested"))
@@ -86,7 +72,7 @@ func TestAutomaticTopUp(t *testing.T) {
 	assert.Equal(t, "00", s.field("response code"))
 	assert.Equal(t, "2000000001", s.field("script result 9F5B"), "script 00000001 successful")
 	assert.Equal(t, "1000.00 (as the card reports it)", s.field("balance after"))
-	assert.NotContains(t, s.out, "WARNING")
+	assert.NotContains(t, s.Out, "WARNING")
 
 	// The state behind the printout: the card holds its limit, the
 	// account paid the purchase and the refill (1000.00 - 5.00), and the
@@ -107,7 +93,7 @@ func TestWrongPIN(t *testing.T) {
 	assert.Equal(t, "declined", s.field("outcome"))
 	assert.Equal(t, "pin_incorrect", s.field("reason"))
 	assert.Equal(t, "55", s.field("response code"))
-	assert.Equal(t, []string{"2000.00", "2000.00"}, s.fields["back-office account"])
+	assert.Equal(t, []string{"2000.00", "2000.00"}, s.Fields["back-office account"])
 	assert.Equal(t, "5.00", s.balance())
 	assert.Equal(t, "2000.00", s.account(t))
 }
@@ -171,4 +157,68 @@ func TestBadInput(t *testing.T) {
 		_, err := runPOS(t, args...)
 		assert.Error(t, err, args)
 	}
+}
+
+// --reader: the low-balance card served through pcscd and vpcd. The example
+// prints what the kernel reports and leaves the simulated card alone.
+// Without --card there is no issuer: the top-up ends online_required and
+// the card keeps its balance. With --card the simulated issuer is built
+// from the card's profile: the top-up goes through as on the simulated
+// card.
+func TestReader(t *testing.T) {
+	profile, _, err := demo.LoadProfile(defaultCard, false, nil)
+	require.NoError(t, err)
+	srv := demotest.ServePCSC(t, profile)
+	cardLine := fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR)
+
+	t.Run("no issuer", func(t *testing.T) {
+		s, err := runPOS(t, "--reader", srv.Reader)
+		require.NoError(t, err)
+		t.Log("\n" + s.Out)
+		assert.Nil(t, s.card, "no simulated card in the example")
+		assert.Nil(t, s.host, "no issuer host")
+		assert.Equal(t, cardLine, s.field("card"))
+		assert.Contains(t, s.field("issuer host"), "none: ")
+		assert.Contains(t, s.field("issuer host"), "online_required")
+		assert.Equal(t, "5.00 (limit 1000.00, single limit 300.00, reset threshold 1.00)", s.field("EC balance"))
+		assert.Equal(t, []string{"- (no issuer host)", "- (no issuer host)"}, s.Fields["back-office account"])
+		assert.Equal(t, demotest.MaskedPAN+" (AID "+aid+")", s.field("PAN"))
+		assert.Equal(t, "5.00 (as the card reported it)", s.field("balance before"))
+		assert.Equal(t, "yes", s.field("top-up requested"))
+		assert.Equal(t, "online_required", s.field("outcome"), s.field("detail"))
+		assert.Empty(t, s.Fields["response code"])
+		assert.Empty(t, s.Fields["script result 9F5B"])
+		assert.Equal(t, "5.00", kernel.Amount(srv.Card.Balance(aid)).String(), "nothing taken from the card")
+		assert.NotZero(t, srv.Card.ATC(aid), "the transaction ran on the served card")
+	})
+
+	t.Run("issuer from --card", func(t *testing.T) {
+		atc := srv.Card.ATC(aid)
+		s, err := runPOS(t, "--reader", srv.Reader, "--card", defaultCard)
+		require.NoError(t, err)
+		t.Log("\n" + s.Out)
+		assert.Nil(t, s.card, "no simulated card in the example")
+		require.NotNil(t, s.host)
+		assert.Equal(t, cardLine, s.field("card"))
+		assert.Contains(t, s.field("issuer host"), "simulated, with the keys of "+defaultCard)
+		assert.Equal(t, "5.00 (as the card reported it)", s.field("balance before"))
+		assert.Equal(t, "entered", s.field("online PIN"))
+		assert.Equal(t, "approved_online", s.field("outcome"), s.field("detail"))
+		assert.Equal(t, "below_reset_threshold", s.field("reason"))
+		assert.Equal(t, "00", s.field("response code"))
+		assert.Equal(t, "2000000001", s.field("script result 9F5B"))
+		assert.Equal(t, "1000.00 (as the card reports it)", s.field("balance after"))
+		assert.Equal(t, []string{"2000.00", "1000.50"}, s.Fields["back-office account"])
+		assert.NotContains(t, s.Out, "WARNING")
+
+		assert.Equal(t, "1000.00", kernel.Amount(srv.Card.Balance(aid)).String(), "the served card was topped up")
+		assert.Greater(t, srv.Card.ATC(aid), atc)
+		assert.Equal(t, "1000.50", s.account(t))
+	})
+
+	t.Run("bad reader", func(t *testing.T) {
+		_, err := runPOS(t, "--reader", "no such reader")
+		require.ErrorIs(t, err, pcsc.ErrNoReader)
+		assert.ErrorContains(t, err, `--reader "no such reader"`)
+	})
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/vpcd"
+	"github.com/go-pboc/pboc/cardsim/vpcd/vpcdtest"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/transport/pcsc"
 )
@@ -223,6 +224,7 @@ func purchase(t *testing.T, card *pcsc.Card, sim *testCard) {
 }
 
 func TestPurchaseThroughPCSC(t *testing.T) {
+	defer vpcdtest.Lock(t)() // one card at a time in vpcd's reader, across test binaries
 	reader := requirePCSC(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
