@@ -50,10 +50,16 @@ func (m *mutator) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 			}
 		case 3: // the card goes away
 			return nil, errors.New("fuzz: card removed")
-		case 4: // garbage appended to the data
-			if len(rsp) >= 2 {
+		case 4: // garbage appended to the data (a few hundred bytes at most:
+			// the harness must not spend the time, the kernel's byte budget
+			// is tested on its own)
+			if len(rsp) >= 2 && len(rsp) < 1024 {
 				sw := bytes.Clone(rsp[len(rsp)-2:])
-				rsp = append(append(rsp[:len(rsp)-2], m.plan[p:]...), sw...)
+				garbage := m.plan[p:]
+				if len(garbage) > 256 {
+					garbage = garbage[:256]
+				}
+				rsp = append(append(rsp[:len(rsp)-2], garbage...), sw...)
 			}
 		case 5: // the rest of the plan as the whole answer
 			return append([]byte(nil), m.plan[p+3:]...), nil
