@@ -30,10 +30,13 @@ func ParseAmount(s string) (Amount, error) {
 func (a Amount) String() string { return bcd.FormatAmount(uint64(a)) }
 
 // n12 encodes the amount as 6 bytes of BCD (EMV format n12).
-func (a Amount) n12() []byte {
-	b, err := bcd.Encode(make([]byte, 0, 6), uint64(a), 6)
+func (a Amount) n12() []byte { return a.appendN12(make([]byte, 0, 6)) }
+
+// appendN12 appends the n12 encoding of the amount to dst.
+func (a Amount) appendN12(dst []byte) []byte {
+	b, err := bcd.Encode(dst, uint64(a), 6)
 	if err != nil { // unreachable for validated amounts; fail closed with all 9s
-		return []byte{0x99, 0x99, 0x99, 0x99, 0x99, 0x99}
+		return append(dst, 0x99, 0x99, 0x99, 0x99, 0x99, 0x99)
 	}
 	return b
 }

@@ -36,9 +36,9 @@ func (t *txn) offerEC(amount Amount) {
 		t.ecOffered = true
 	}
 	if t.ecOffered {
-		t.term[0x9F7A] = []byte{0x01}
+		t.term[0x9F7A] = t.own([]byte{0x01})
 	} else {
-		t.term[0x9F7A] = []byte{0x00}
+		t.term[0x9F7A] = t.own([]byte{0x00})
 	}
 }
 
@@ -204,7 +204,7 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 		}
 		res.BalanceAfter = after
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
-		res.Detail = fmt.Sprintf("offline EC sale of %s approved by the card (TC)", amount)
+		res.Detail = "offline EC sale of " + amount.String() + " approved by the card (TC)"
 		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
 			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
 		}
@@ -239,6 +239,7 @@ func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
 func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance, error) {
 	res := &Result{}
 	t := k.newTxn(card, res)
+	defer t.release()
 	cands, err := t.buildCandidates(ctx)
 	if err != nil {
 		return nil, err
@@ -268,6 +269,7 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 func (k *Kernel) ReadTransactionLog(ctx context.Context, card apdu.Transport) ([]LogEntry, error) {
 	res := &Result{}
 	t := k.newTxn(card, res)
+	defer t.release()
 	cands, err := t.buildCandidates(ctx)
 	if err != nil {
 		return nil, err

@@ -21,14 +21,14 @@ const maxRecords = 64 // records one AFL may name in total
 func (t *txn) initiate(ctx context.Context) error {
 	var pdolData []byte
 	if pdol, ok := t.data[0x9F38]; ok {
-		dol, err := tlv.ParseDOL(pdol)
+		dol, err := t.parseDOL(pdol)
 		if err != nil {
 			return fmt.Errorf("%w: PDOL: %w", ErrCardData, err)
 		}
 		if dol.Len() > 252 {
 			return fmt.Errorf("%w: PDOL asks for %d bytes", ErrCardData, dol.Len())
 		}
-		pdolData = dol.Build(make([]byte, 0, dol.Len()), t)
+		pdolData = t.buildDOL(dol)
 	}
 	t.term[0xDF8111] = pdolData // kept for CDA (not sent to the card)
 	r, err := t.exchange(ctx, apdu.GetProcessingOptions(pdolData))
@@ -116,6 +116,9 @@ func (t *txn) readRecords(ctx context.Context) error {
 				return fmt.Errorf("SFI %d record %d: %w", e.sfi, rec, err)
 			}
 			if rec-int(e.first) < int(e.oda) {
+				if t.odaRecords == nil {
+					t.odaRecords = make([]oda.Record, 0, odaRecordsFor(entries))
+				}
 				t.odaRecords = append(t.odaRecords, oda.Record{SFI: e.sfi, Data: data})
 			}
 		}
@@ -123,11 +126,20 @@ func (t *txn) readRecords(ctx context.Context) error {
 	return nil
 }
 
+// odaRecordsFor is the number of records the AFL flags for ODA.
+func odaRecordsFor(entries []aflEntry) int {
+	n := 0
+	for _, e := range entries {
+		n += int(e.oda)
+	}
+	return n
+}
+
 // storeTemplate keeps the primitive objects of a record or response
 // template. A primitive object that appears twice is an error (EMV Book 3
 // §7.5: redundant data).
 func (t *txn) storeTemplate(b []byte) error {
-	objs, err := tlv.Parse(b)
+	objs, err := t.parseTemplate(b)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCardData, err)
 	}

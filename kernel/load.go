@@ -65,6 +65,7 @@ type LoadRequest struct {
 func (k *Kernel) Load(ctx context.Context, card apdu.Transport, req LoadRequest) (*Result, error) {
 	res := &Result{Amount: req.Amount}
 	t := k.newTxn(card, res)
+	defer t.release()
 	if req.Amount == 0 || req.Amount > MaxAmount {
 		return t.fail(fmt.Errorf("%w: %s (must be 0.01 to %s)", ErrAmount, req.Amount, MaxAmount))
 	}

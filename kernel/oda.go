@@ -197,7 +197,7 @@ func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
 	if ddol == nil {
 		ddol = defaultDDOL
 	}
-	dol, err := tlv.ParseDOL(ddol)
+	dol, err := t.parseDOL(ddol)
 	if err != nil || dol.Len() > 252 {
 		return odaFail("DDA: DDOL: %v", err)
 	}
@@ -208,7 +208,7 @@ func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
 	if !hasUN {
 		return odaFail("DDA: the DDOL does not ask for the unpredictable number")
 	}
-	ddolData := dol.Build(make([]byte, 0, dol.Len()), t)
+	ddolData := t.buildDOL(dol)
 	r, err := t.exchange(ctx, apdu.InternalAuthenticate(ddolData))
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ const (
 func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amount) (*Result, error) {
 	res := &Result{Amount: amount}
 	t := k.newTxn(card, res)
+	defer t.release()
 	if amount == 0 || amount > MaxAmount {
 		return t.fail(fmt.Errorf("%w: %s (must be 0.01 to %s)", ErrAmount, amount, MaxAmount))
 	}
@@ -64,7 +65,7 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 	if d.offline {
 		// An offline EC sale needs no cardholder verification (PBOC
 		// Book 13: small-value offline payment).
-		t.term[0x9F34] = []byte{0x3F, 0x00, 0x00}
+		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
 	} else {
 		// Without a host the top-up cannot happen: do not ask for a PIN
 		// nobody will verify.
@@ -169,7 +170,7 @@ func panDigits(b []byte) (string, error) {
 
 // genAC sends GENERATE AC with the given CDOL and parses the response.
 func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
-	dol, err := tlv.ParseDOL(t.data[cdolTag])
+	dol, err := t.parseDOL(t.data[cdolTag])
 	if err != nil {
 		return 0, fmt.Errorf("%w: CDOL %s: %w", ErrCardData, cdolTag, err)
 	}
@@ -177,7 +178,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
 	t.term[0x95] = t.res.TVR[:]
-	data := dol.Build(make([]byte, 0, dol.Len()), t)
+	data := t.buildDOL(dol)
 	if cdolTag == 0x8C {
 		t.term[0xDF8112] = data
 	} else {
@@ -204,7 +205,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		}
 		cid, atc, ac, iad = o.Value[0], o.Value[1:3], o.Value[3:11], o.Value[11:]
 	case 0x77:
-		objs, err := tlv.Parse(o.Value)
+		objs, err := t.parseTemplate(o.Value)
 		if err != nil {
 			return 0, fmt.Errorf("%w: GENERATE AC format 2: %w", ErrCardData, err)
 		}
@@ -255,7 +256,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	t.res.Cryptogram = ac
 	t.res.IAD = iad
-	t.data[0x9F27], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10] = []byte{cid}, atc, ac, iad
+	t.data[0x9F27], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10] = t.own([]byte{cid}), atc, ac, iad
 	// The ICC data for clearing (ISO 8583 field 55) of this cryptogram.
 	t.res.Field55 = t.field55(field55Tags)
 	// The card may answer with the requested type or a lower one only

@@ -35,7 +35,8 @@ func (t *txn) processingRestrictions() {
 			tvr.Set(TVRServiceNotAllowed)
 		}
 	}
-	today := bcdDate(t.now)
+	today3 := bcdDate3(t.now)
+	today := today3[:]
 	if eff, ok := t.data[0x5F25]; ok && len(eff) == 3 && dateAfter(eff, today) {
 		tvr.Set(TVRNotYetEffective)
 	}
@@ -67,8 +68,11 @@ func dateKey(d []byte) int {
 // instead of the floor limit, PBOC Book 13).
 func (t *txn) terminalRiskManagement(ctx context.Context, amount Amount, ecOffline bool) error {
 	t.res.TSI.Set(TSITerminalRiskPerformed)
-	if pan, err := panDigits(t.data[0x5A]); err == nil && t.k.onExceptionFile(pan) {
-		t.res.TVR.Set(TVRCardOnExceptionFile)
+	// With an empty exception file the PAN need not be decoded.
+	if len(t.k.exceptions) > 0 {
+		if pan, err := panDigits(t.data[0x5A]); err == nil && t.k.onExceptionFile(pan) {
+			t.res.TVR.Set(TVRCardOnExceptionFile)
+		}
 	}
 	if ecOffline {
 		return nil

@@ -22,7 +22,14 @@ func ParseDOL(b []byte) (DOL, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	d := make(DOL, 0, len(b)/2)
+	return ParseDOLAppend(make(DOL, 0, len(b)/2), b)
+}
+
+// ParseDOLAppend is ParseDOL appending the entries to dst: with enough
+// capacity in dst it does not allocate, so a caller can reuse one DOL's
+// storage for the next. On error it returns nil and the error, as ParseDOL
+// does; an empty input gives dst unchanged.
+func ParseDOLAppend(dst DOL, b []byte) (DOL, error) {
 	for i := 0; i < len(b); {
 		t, j, err := decodeTag(b, i, len(b))
 		if err != nil {
@@ -31,10 +38,10 @@ func ParseDOL(b []byte) (DOL, error) {
 		if j >= len(b) {
 			return nil, errAt(j, ErrTruncated)
 		}
-		d = append(d, DOLEntry{Tag: t, Len: int(b[j])})
+		dst = append(dst, DOLEntry{Tag: t, Len: int(b[j])})
 		i = j + 1
 	}
-	return d, nil
+	return dst, nil
 }
 
 // Len returns the total number of bytes the DOL asks for (entries with a

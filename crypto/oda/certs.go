@@ -50,16 +50,16 @@ func RecoverIssuerKey(in IssuerCertInput) (*IssuerKey, error) {
 }
 
 func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
-	r, err := rsaRecover(in.CA, in.Cert)
+	w, r, err := rsaRecover(in.CA, in.Cert)
 	if err != nil {
 		return nil, err
 	}
+	defer w.release()
 	if err := checkRecovered(r, FormatIssuerCert); err != nil {
 		return nil, err
 	}
 	nCA := len(r)
 	k := &IssuerKey{HashAlg: SHA1}
-	k.IssuerID = clone(r[2:6])
 	copy(k.Expiry[:], r[6:8])
 	copy(k.Serial[:], r[8:11])
 	hashAlg, pkAlg, nI, eLen := r[11], r[12], int(r[13]), int(r[14])
@@ -70,8 +70,7 @@ func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
 	if PKAlg(pkAlg) != RSA {
 		return nil, errorf(ErrAlgorithm, "issuer public key algorithm indicator %02X", pkAlg)
 	}
-	mod, err := assembleModulus(field, in.Remainder, nI, nCA)
-	if err != nil {
+	if err := checkModulus(field, in.Remainder, nI, nCA); err != nil {
 		return nil, err
 	}
 	if eLen != len(in.Exponent) {
@@ -84,6 +83,13 @@ func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
 	if err := checkHash(r[nCA-21:nCA-1], r[1:nCA-21], in.Remainder, in.Exponent); err != nil {
 		return nil, err
 	}
+	// What the key keeps, copied out of the recovered block in one
+	// allocation: issuer identifier ‖ modulus ‖ exponent.
+	buf := make([]byte, 0, 4+nI+len(in.Exponent))
+	buf = append(buf, r[2:6]...)
+	buf = appendModulus(buf, field, in.Remainder, nI)
+	buf = append(buf, in.Exponent...)
+	k.IssuerID = buf[0:4:4]
 	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
 		return nil, err
 	}
@@ -93,32 +99,47 @@ func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
 	if in.Revoked != nil && in.Revoked(k.Serial) {
 		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
 	}
-	k.PublicKey = PublicKey{Alg: RSA, Modulus: mod, Exponent: clone(in.Exponent)}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: buf[4 : 4+nI : 4+nI], Exponent: nilIfEmpty(buf[4+nI:])}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-// assembleModulus builds a certified modulus of n bytes from the
-// certificate's key field and the remainder. parent is the certifying
-// modulus length.
-func assembleModulus(field, remainder []byte, n, parent int) ([]byte, error) {
+// checkModulus checks that a certified modulus of n bytes can be built
+// from the certificate's key field and the remainder. parent is the
+// certifying modulus length.
+func checkModulus(field, remainder []byte, n, parent int) error {
 	if n < MinModulusLen || n > parent {
-		return nil, errorf(ErrKeyLength, "certified key of %d bytes under a %d-byte key", n, parent)
+		return errorf(ErrKeyLength, "certified key of %d bytes under a %d-byte key", n, parent)
 	}
 	if n <= len(field) {
 		if len(remainder) != 0 {
-			return nil, errorf(ErrFormat, "remainder of %d bytes for a key that fits the certificate", len(remainder))
+			return errorf(ErrFormat, "remainder of %d bytes for a key that fits the certificate", len(remainder))
 		}
-		return clone(field[:n]), nil
+		return nil
 	}
 	if len(remainder) != n-len(field) {
-		return nil, errorf(ErrFormat, "remainder of %d bytes, want %d", len(remainder), n-len(field))
+		return errorf(ErrFormat, "remainder of %d bytes, want %d", len(remainder), n-len(field))
 	}
-	mod := make([]byte, 0, n)
-	mod = append(mod, field...)
-	return append(mod, remainder...), nil
+	return nil
+}
+
+// appendModulus appends the certified modulus (checked by checkModulus) to
+// dst.
+func appendModulus(dst, field, remainder []byte, n int) []byte {
+	if n <= len(field) {
+		return append(dst, field[:n]...)
+	}
+	dst = append(dst, field...)
+	return append(dst, remainder...)
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // SM2 certificate layout offsets (see the package documentation).
@@ -200,15 +221,16 @@ func RecoverICCKey(in ICCCertInput) (*ICCKey, error) {
 }
 
 func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
-	r, err := rsaRecover(in.Issuer.PublicKey, in.Cert)
+	w, r, err := rsaRecover(in.Issuer.PublicKey, in.Cert)
 	if err != nil {
 		return nil, err
 	}
+	defer w.release()
 	if err := checkRecovered(r, FormatICCCert); err != nil {
 		return nil, err
 	}
 	nI := len(r)
-	k := &ICCKey{HashAlg: SHA1, PAN: clone(r[2:12])}
+	k := &ICCKey{HashAlg: SHA1}
 	copy(k.Expiry[:], r[12:14])
 	copy(k.Serial[:], r[14:17])
 	hashAlg, pkAlg, nIC, eLen := r[17], r[18], int(r[19]), int(r[20])
@@ -219,8 +241,7 @@ func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
 	if PKAlg(pkAlg) != RSA {
 		return nil, errorf(ErrAlgorithm, "ICC public key algorithm indicator %02X", pkAlg)
 	}
-	mod, err := assembleModulus(field, in.Remainder, nIC, nI)
-	if err != nil {
+	if err := checkModulus(field, in.Remainder, nIC, nI); err != nil {
 		return nil, err
 	}
 	if eLen != len(in.Exponent) {
@@ -233,13 +254,19 @@ func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
 	if err := checkHash(r[nI-21:nI-1], r[1:nI-21], in.Remainder, in.Exponent, in.StaticData); err != nil {
 		return nil, err
 	}
+	// PAN ‖ modulus ‖ exponent, copied out of the recovered block at once.
+	buf := make([]byte, 0, 10+nIC+len(in.Exponent))
+	buf = append(buf, r[2:12]...)
+	buf = appendModulus(buf, field, in.Remainder, nIC)
+	buf = append(buf, in.Exponent...)
+	k.PAN = buf[0:10:10]
 	if err := checkPAN(k.PAN, in.PAN); err != nil {
 		return nil, err
 	}
 	if err := checkExpiry(k.Expiry, in.Now); err != nil {
 		return nil, err
 	}
-	k.PublicKey = PublicKey{Alg: RSA, Modulus: mod, Exponent: clone(in.Exponent)}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: buf[10 : 10+nIC : 10+nIC], Exponent: nilIfEmpty(buf[10+nIC:])}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package oda
 import (
 	"crypto/ecdsa"
 	"math/big"
+	"math/bits"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm2/sm2ec"
@@ -61,28 +63,63 @@ func (k PublicKey) Validate() error {
 	return errorf(ErrAlgorithm, "public key algorithm %s", k.Alg)
 }
 
+// rsaWork is the scratch space of one RSA public operation: the modulus,
+// the signed data and the result as big.Ints whose storage is reused from
+// one operation to the next, and the recovered block. A recovery then costs
+// math/big's own temporaries only.
+type rsaWork struct {
+	n, x, z big.Int
+	t, q    big.Int // product and quotient of each step
+	buf     [MaxModulusLen]byte
+}
+
+var rsaPool = sync.Pool{New: func() any { return new(rsaWork) }}
+
+// exp sets w.z = w.x^e mod w.n for a one-word exponent e > 1: left to
+// right square-and-multiply, one reduction per step, as math/big's Exp
+// does for such exponents, but in w's reused buffers.
+func (w *rsaWork) exp(e int) {
+	w.z.Set(&w.x)
+	for bit := bits.Len(uint(e)) - 2; bit >= 0; bit-- {
+		w.t.Mul(&w.z, &w.z)
+		if e>>bit&1 != 0 {
+			w.q.Mul(&w.t, &w.x)
+			w.t, w.q = w.q, w.t
+		}
+		w.q.QuoRem(&w.t, &w.n, &w.z)
+	}
+}
+
+// release returns w to the pool; the block rsaRecover returned with it
+// must not be used afterwards.
+func (w *rsaWork) release() { rsaPool.Put(w) }
+
 // rsaRecover validates pk, checks that data is as long as the modulus and
-// smaller than it, and returns data^e mod n as a modulus-length block.
-func rsaRecover(pk PublicKey, data []byte) ([]byte, error) {
+// smaller than it, and returns data^e mod n as a modulus-length block. The
+// block lives in w: the caller copies what it keeps and then calls
+// w.release().
+func rsaRecover(pk PublicKey, data []byte) (w *rsaWork, block []byte, err error) {
 	if pk.Alg != RSA {
-		return nil, errorf(ErrAlgorithm, "want an RSA key, have %s", pk.Alg)
+		return nil, nil, errorf(ErrAlgorithm, "want an RSA key, have %s", pk.Alg)
 	}
 	if err := pk.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(data) != len(pk.Modulus) {
-		return nil, errorf(ErrKeyLength, "%d bytes of signed data for a %d-byte modulus", len(data), len(pk.Modulus))
+		return nil, nil, errorf(ErrKeyLength, "%d bytes of signed data for a %d-byte modulus", len(data), len(pk.Modulus))
 	}
 	e, _ := exponentValue(pk.Exponent)
-	n := new(big.Int).SetBytes(pk.Modulus)
-	x := new(big.Int).SetBytes(data)
-	if x.Cmp(n) >= 0 {
-		return nil, errorf(ErrSignature, "signed data not smaller than the modulus")
+	w = rsaPool.Get().(*rsaWork)
+	w.n.SetBytes(pk.Modulus)
+	w.x.SetBytes(data)
+	if w.x.Cmp(&w.n) >= 0 {
+		w.release()
+		return nil, nil, errorf(ErrSignature, "signed data not smaller than the modulus")
 	}
-	x.Exp(x, big.NewInt(int64(e)), n)
-	out := make([]byte, len(pk.Modulus))
-	x.FillBytes(out)
-	return out, nil
+	w.exp(e)
+	out := w.buf[:len(pk.Modulus)]
+	w.z.FillBytes(out)
+	return w, out, nil
 }
 
 // sm2Key converts a 64-byte X‖Y point into a validated SM2 public key.
@@ -143,10 +180,16 @@ func first(b []byte) byte {
 	return b[0]
 }
 
-// checkHash compares the embedded SHA-1 hash with the hash of parts.
-func checkHash(want []byte, parts ...[]byte) error {
-	got := SHA1.Sum(parts...)
-	if !equal(got, want) {
+// checkHash compares the embedded SHA-1 hash with the hash of first ‖
+// rest.
+func checkHash(want, first []byte, rest ...[]byte) error {
+	h := getHasher(SHA1)
+	defer h.release()
+	h.Write(first)
+	for _, p := range rest {
+		h.Write(p)
+	}
+	if got := h.sum(); !equal(got, want) {
 		return errorf(ErrHash, "hash %X, computed %X", want, got)
 	}
 	return nil

@@ -61,39 +61,35 @@ func BenchmarkODAMethod(b *testing.B) {
 				return k
 			}
 			b.Run("SDA", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					if _, err := oda.VerifySSAD(issuer(b), ssad, testStatic); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 			b.Run("DDA", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					if _, err := oda.VerifySDAD(icc(b, issuer(b)), sdad, testDDOL); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 			b.Run("CDA", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					in := cda.input(icc(b, issuer(b)))
 					if _, err := oda.VerifyCDA(in); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 			b.Run("fDDA", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					in := fdda
 					in.ICC = icc(b, issuer(b))
 					if _, err := oda.VerifyFDDA(in); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 		})
 	}
@@ -113,28 +109,25 @@ func BenchmarkVerifySignature(b *testing.B) {
 			fdda := fddaInput(b, c)
 			fdda.ICC = c.iccKey
 			b.Run("SSAD", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					if _, err := oda.VerifySSAD(c.issuerKey, ssad, testStatic); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 			b.Run("CDA", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					if _, err := oda.VerifyCDA(cda); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 			b.Run("fDDA", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
+				cpuLoop(b, func() {
 					if _, err := oda.VerifyFDDA(fdda); err != nil {
 						b.Fatal(err)
 					}
-				}
+				})
 			})
 		})
 	}
@@ -154,4 +147,17 @@ func fddaInput(b *testing.B, c *chain) oda.FDDAInput {
 		b.Fatal(err)
 	}
 	return in
+}
+
+// cpuLoop runs f in the benchmark loop, reporting allocations and the
+// process CPU time per operation (cpu-ns/op, see processCPU).
+func cpuLoop(b *testing.B, f func()) {
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		f()
+	}
+	if cpu != 0 && b.N > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
 }

@@ -10,10 +10,11 @@ func VerifySSAD(issuer *IssuerKey, ssad, staticData []byte) (dac []byte, err err
 	}
 	switch issuer.Alg {
 	case RSA:
-		r, err := rsaRecover(issuer.PublicKey, ssad)
+		w, r, err := rsaRecover(issuer.PublicKey, ssad)
 		if err != nil {
 			return nil, err
 		}
+		defer w.release()
 		if err := checkRecovered(r, FormatSSAD); err != nil {
 			return nil, err
 		}
@@ -51,10 +52,11 @@ func dynamicData(icc *ICCKey, sdad []byte, sm2Format byte, extra ...[]byte) ([]b
 	}
 	switch icc.Alg {
 	case RSA:
-		r, err := rsaRecover(icc.PublicKey, sdad)
+		w, r, err := rsaRecover(icc.PublicKey, sdad)
 		if err != nil {
 			return nil, err
 		}
+		defer w.release()
 		if err := checkRecovered(r, FormatSDAD); err != nil {
 			return nil, err
 		}
@@ -66,7 +68,7 @@ func dynamicData(icc *ICCKey, sdad []byte, sm2Format byte, extra ...[]byte) ([]b
 		if ldd > n-25 {
 			return nil, errorf(ErrFormat, "ICC dynamic data length %d exceeds %d", ldd, n-25)
 		}
-		if err := checkHash(r[n-21:n-1], append([][]byte{r[1 : n-21]}, extra...)...); err != nil {
+		if err := checkHash(r[n-21:n-1], r[1:n-21], extra...); err != nil {
 			return nil, err
 		}
 		return clone(r[4 : 4+ldd]), nil
@@ -100,7 +102,9 @@ func dynamicNumber(idd []byte) (num, rest []byte, err error) {
 	if l < 2 || l > 8 || 1+l > len(idd) {
 		return nil, nil, errorf(ErrFormat, "ICC dynamic number length %d in %d bytes", l, len(idd))
 	}
-	return clone(idd[1 : 1+l]), idd[1+l:], nil
+	// idd is the caller's own copy (dynamicData clones it): the number
+	// may alias it.
+	return idd[1 : 1+l : 1+l], idd[1+l:], nil
 }
 
 // VerifySDAD verifies signed dynamic application data for DDA (tag 9F4B;
@@ -178,7 +182,7 @@ func VerifyCDA(in CDAInput) (*CDAResult, error) {
 	if !equal(got, tdhc) {
 		return nil, errorf(ErrHash, "transaction data hash %X, computed %X", tdhc, got)
 	}
-	return &CDAResult{ICCDynamicNumber: num, CID: cid, Cryptogram: clone(ac)}, nil
+	return &CDAResult{ICCDynamicNumber: num, CID: cid, Cryptogram: ac[:len(ac):len(ac)]}, nil
 }
 
 // FDDAInput holds what the terminal has to verify a qPBOC fDDA signature.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
 )
@@ -91,28 +92,55 @@ func (h HashAlg) Size() int {
 	return 0
 }
 
-func (h HashAlg) new() hash.Hash {
-	switch h {
-	case SHA1:
-		return sha1.New()
-	case SM3:
-		return sm3.New()
-	}
-	return nil
-}
-
 // Sum returns the hash of the concatenation of parts, or nil if the algorithm
 // is unknown.
 func (h HashAlg) Sum(parts ...[]byte) []byte {
-	d := h.new()
+	d := getHasher(h)
 	if d == nil {
 		return nil
 	}
+	defer d.release()
 	for _, p := range parts {
 		d.Write(p)
 	}
-	return d.Sum(nil)
+	return clone(d.sum())
 }
+
+// hasher is a reusable digest: a verification hashes a few hundred bytes,
+// and a new digest (and its output) per hash is a good share of its
+// allocations.
+type hasher struct {
+	hash.Hash
+	pool *sync.Pool
+	out  [32]byte
+}
+
+var (
+	sha1Pool = sync.Pool{New: func() any { return &hasher{Hash: sha1.New()} }}
+	sm3Pool  = sync.Pool{New: func() any { return &hasher{Hash: sm3.New()} }}
+)
+
+// getHasher returns a reset digest for h, or nil for an unknown algorithm.
+func getHasher(h HashAlg) *hasher {
+	var p *sync.Pool
+	switch h {
+	case SHA1:
+		p = &sha1Pool
+	case SM3:
+		p = &sm3Pool
+	default:
+		return nil
+	}
+	d := p.Get().(*hasher)
+	d.pool = p
+	d.Reset()
+	return d
+}
+
+// sum returns the digest in d's own buffer (valid until release).
+func (d *hasher) sum() []byte { return d.Sum(d.out[:0]) }
+
+func (d *hasher) release() { d.pool.Put(d) }
 
 // TransactionDataHash returns the CDA transaction data hash code: the hash of
 // PDOL data ‖ CDOL1 data (‖ CDOL2 data) ‖ the TLV objects of the GENERATE AC
