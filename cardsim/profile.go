@@ -237,8 +237,10 @@ type Keys struct {
 	IMKSMC string `json:"imk_smc,omitempty"`
 }
 
-// PIN is the reference PIN of an application (reserved for the VERIFY
-// command, not implemented yet) and its try counter (tag 9F17).
+// PIN is the reference PIN of an application and its try counter (tag
+// 9F17, answered by GET DATA). The card does not offer offline PIN (VERIFY
+// answers 6D00), as the terminal kernel verifies PINs online only; the
+// value documents the cardholder's PIN for simulators such as hostsim.
 type PIN struct {
 	// Value is the PIN, 4 to 12 digits; default "123456".
 	Value string `json:"value,omitempty"`
