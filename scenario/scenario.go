@@ -616,9 +616,9 @@ func (s *Scenario) checkExpect() error {
 		}
 	}
 	switch e.ODA {
-	case "", "none", "SDA", "DDA", "CDA":
+	case "", "none", "SDA", "DDA", "CDA", "fDDA":
 	default:
-		return fieldErr("expect.oda", "%q: want none, SDA, DDA or CDA", e.ODA)
+		return fieldErr("expect.oda", "%q: want none, SDA, DDA, CDA or fDDA", e.ODA)
 	}
 	switch e.CID {
 	case "", "TC", "ARQC", "AAC", "none":
