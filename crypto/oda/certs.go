@@ -50,46 +50,11 @@ func RecoverIssuerKey(in IssuerCertInput) (*IssuerKey, error) {
 }
 
 func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
-	w, r, err := rsaRecover(in.CA, in.Cert)
+	c, err := openRSACert(in.CA, in.Cert, FormatIssuerCert, 4, in.Remainder, in.Exponent, nil, "issuer", "9F32")
 	if err != nil {
 		return nil, err
 	}
-	defer w.release()
-	if err := checkRecovered(r, FormatIssuerCert); err != nil {
-		return nil, err
-	}
-	nCA := len(r)
-	k := &IssuerKey{HashAlg: SHA1}
-	copy(k.Expiry[:], r[6:8])
-	copy(k.Serial[:], r[8:11])
-	hashAlg, pkAlg, nI, eLen := r[11], r[12], int(r[13]), int(r[14])
-	field := r[15 : nCA-21]
-	if HashAlg(hashAlg) != SHA1 {
-		return nil, errorf(ErrAlgorithm, "hash algorithm indicator %02X", hashAlg)
-	}
-	if PKAlg(pkAlg) != RSA {
-		return nil, errorf(ErrAlgorithm, "issuer public key algorithm indicator %02X", pkAlg)
-	}
-	if err := checkModulus(field, in.Remainder, nI, nCA); err != nil {
-		return nil, err
-	}
-	if eLen != len(in.Exponent) {
-		return nil, errorf(ErrFormat, "exponent length %d in certificate, %d in 9F32", eLen, len(in.Exponent))
-	}
-	// A wrong exponent is its own failure, before the hash that covers it.
-	if _, err := exponentValue(in.Exponent); err != nil {
-		return nil, err
-	}
-	if err := checkHash(r[nCA-21:nCA-1], r[1:nCA-21], in.Remainder, in.Exponent); err != nil {
-		return nil, err
-	}
-	// What the key keeps, copied out of the recovered block in one
-	// allocation: issuer identifier ‖ modulus ‖ exponent.
-	buf := make([]byte, 0, 4+nI+len(in.Exponent))
-	buf = append(buf, r[2:6]...)
-	buf = appendModulus(buf, field, in.Remainder, nI)
-	buf = append(buf, in.Exponent...)
-	k.IssuerID = buf[0:4:4]
+	k := &IssuerKey{HashAlg: SHA1, IssuerID: c.id, Expiry: c.expiry, Serial: c.serial}
 	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
 		return nil, err
 	}
@@ -99,11 +64,75 @@ func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
 	if in.Revoked != nil && in.Revoked(k.Serial) {
 		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
 	}
-	k.PublicKey = PublicKey{Alg: RSA, Modulus: buf[4 : 4+nI : 4+nI], Exponent: nilIfEmpty(buf[4+nI:])}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.modulus, Exponent: c.exponent}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// rsaCert is what an RSA public key certificate (format 02 or 04) certifies.
+type rsaCert struct {
+	id       []byte // issuer identifier (4 bytes) or PAN (10 bytes)
+	expiry   [2]byte
+	serial   [3]byte
+	modulus  []byte
+	exponent []byte
+}
+
+// openRSACert recovers an RSA certificate under its parent key and makes
+// the checks the issuer (idLen 4) and ICC (idLen 10) certificates share:
+// header, format and trailer, hash and key algorithm indicators, the key
+// length (no longer than the parent's), the remainder, the exponent (3 or
+// 65537, before the hash that covers it) and the hash over the
+// certificate, remainder, exponent and extra (the static data for the ICC
+// certificate, nil for the issuer's). what and expTag name the certificate
+// in errors. The
+// identifier, modulus and exponent are copied out in one allocation.
+func openRSACert(parent PublicKey, cert []byte, format byte, idLen int, remainder, exponent, extra []byte, what, expTag string) (rsaCert, error) {
+	var c rsaCert
+	w, r, err := rsaRecover(parent, cert)
+	if err != nil {
+		return c, err
+	}
+	defer w.release()
+	if err := checkRecovered(r, format); err != nil {
+		return c, err
+	}
+	nParent := len(r)
+	at := 2 + idLen
+	copy(c.expiry[:], r[at:at+2])
+	copy(c.serial[:], r[at+2:at+5])
+	hashAlg, pkAlg, n, eLen := r[at+5], r[at+6], int(r[at+7]), int(r[at+8])
+	field := r[at+9 : nParent-21]
+	if HashAlg(hashAlg) != SHA1 {
+		return c, errorf(ErrAlgorithm, "hash algorithm indicator %02X", hashAlg)
+	}
+	if PKAlg(pkAlg) != RSA {
+		return c, errorf(ErrAlgorithm, "%s public key algorithm indicator %02X", what, pkAlg)
+	}
+	if err := checkModulus(field, remainder, n, nParent); err != nil {
+		return c, err
+	}
+	if eLen != len(exponent) {
+		return c, errorf(ErrFormat, "exponent length %d in certificate, %d in %s", eLen, len(exponent), expTag)
+	}
+	// A wrong exponent is its own failure, before the hash that covers it.
+	if _, err := exponentValue(exponent); err != nil {
+		return c, err
+	}
+	// extra is nil for the issuer certificate: hashing nothing adds nothing.
+	if err := checkHash(r[nParent-21:nParent-1], r[1:nParent-21], remainder, exponent, extra); err != nil {
+		return c, err
+	}
+	buf := make([]byte, 0, idLen+n+len(exponent))
+	buf = append(buf, r[2:2+idLen]...)
+	buf = appendModulus(buf, field, remainder, n)
+	buf = append(buf, exponent...)
+	c.id = buf[0:idLen:idLen]
+	c.modulus = buf[idLen : idLen+n : idLen+n]
+	c.exponent = nilIfEmpty(buf[idLen+n:])
+	return c, nil
 }
 
 // checkModulus checks that a certified modulus of n bytes can be built
@@ -221,52 +250,18 @@ func RecoverICCKey(in ICCCertInput) (*ICCKey, error) {
 }
 
 func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
-	w, r, err := rsaRecover(in.Issuer.PublicKey, in.Cert)
+	c, err := openRSACert(in.Issuer.PublicKey, in.Cert, FormatICCCert, 10, in.Remainder, in.Exponent, in.StaticData, "ICC", "9F47")
 	if err != nil {
 		return nil, err
 	}
-	defer w.release()
-	if err := checkRecovered(r, FormatICCCert); err != nil {
-		return nil, err
-	}
-	nI := len(r)
-	k := &ICCKey{HashAlg: SHA1}
-	copy(k.Expiry[:], r[12:14])
-	copy(k.Serial[:], r[14:17])
-	hashAlg, pkAlg, nIC, eLen := r[17], r[18], int(r[19]), int(r[20])
-	field := r[21 : nI-21]
-	if HashAlg(hashAlg) != SHA1 {
-		return nil, errorf(ErrAlgorithm, "hash algorithm indicator %02X", hashAlg)
-	}
-	if PKAlg(pkAlg) != RSA {
-		return nil, errorf(ErrAlgorithm, "ICC public key algorithm indicator %02X", pkAlg)
-	}
-	if err := checkModulus(field, in.Remainder, nIC, nI); err != nil {
-		return nil, err
-	}
-	if eLen != len(in.Exponent) {
-		return nil, errorf(ErrFormat, "exponent length %d in certificate, %d in 9F47", eLen, len(in.Exponent))
-	}
-	// A wrong exponent is its own failure, before the hash that covers it.
-	if _, err := exponentValue(in.Exponent); err != nil {
-		return nil, err
-	}
-	if err := checkHash(r[nI-21:nI-1], r[1:nI-21], in.Remainder, in.Exponent, in.StaticData); err != nil {
-		return nil, err
-	}
-	// PAN ‖ modulus ‖ exponent, copied out of the recovered block at once.
-	buf := make([]byte, 0, 10+nIC+len(in.Exponent))
-	buf = append(buf, r[2:12]...)
-	buf = appendModulus(buf, field, in.Remainder, nIC)
-	buf = append(buf, in.Exponent...)
-	k.PAN = buf[0:10:10]
+	k := &ICCKey{HashAlg: SHA1, PAN: c.id, Expiry: c.expiry, Serial: c.serial}
 	if err := checkPAN(k.PAN, in.PAN); err != nil {
 		return nil, err
 	}
 	if err := checkExpiry(k.Expiry, in.Now); err != nil {
 		return nil, err
 	}
-	k.PublicKey = PublicKey{Alg: RSA, Modulus: buf[10 : 10+nIC : 10+nIC], Exponent: nilIfEmpty(buf[10+nIC:])}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.modulus, Exponent: c.exponent}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
