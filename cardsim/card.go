@@ -638,24 +638,9 @@ func (a *app) respond(typ byte, cvr, idd []byte, d map[tlv.Tag][]byte, sig *cdaI
 	iad = append(iad, a.algID)
 	iad = append(iad, idd...)
 	atc := []byte{byte(a.atc >> 8), byte(a.atc)}
-	value := func(tag uint32) []byte {
-		switch tlv.Tag(tag) {
-		case tagAIP:
-			return a.aip
-		case tagATC:
-			return atc
-		case tagIAD:
-			return iad
-		}
-		return d[tlv.Tag(tag)]
-	}
-	sk, err := keys.SessionKey(a.alg, a.cardKeys.AC, a.atc)
+	ac, err := a.cryptogram(d, atc, iad)
 	if err != nil {
-		return apdu.Response{}, nil, fmt.Errorf("cardsim: AC session key: %w", err)
-	}
-	ac, err := keys.Cryptogram(a.alg, sk, keys.ACData(value))
-	if err != nil {
-		return apdu.Response{}, nil, fmt.Errorf("cardsim: cryptogram: %w", err)
+		return apdu.Response{}, nil, err
 	}
 	cid := tlv.TLV{Tag: tagCID, Value: []byte{typ}}
 	atcObj := tlv.TLV{Tag: tagATC, Value: atc}

@@ -294,7 +294,7 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 	iad = append(iad, a.algID)
 	iad = append(iad, idd...)
 	atc := []byte{byte(a.atc >> 8), byte(a.atc)}
-	ac, err := a.qpbocCryptogram(pd, atc, iad)
+	ac, err := a.cryptogram(pd, atc, iad)
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
@@ -347,10 +347,10 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 	return apdu.Response{Data: out, SW: apdu.SWSuccess}
 }
 
-// qpbocCryptogram computes the application cryptogram of a qPBOC GPO over
-// the PDOL data, the AIP, the ATC and the CVR (keys.ACData), under the AC
-// session key of the ATC.
-func (a *app) qpbocCryptogram(pd map[tlv.Tag][]byte, atc, iad []byte) ([]byte, error) {
+// cryptogram computes an application cryptogram (GENERATE AC, or a qPBOC
+// GPO) over the DOL data by tag, the AIP, the ATC and the CVR in the IAD
+// (keys.ACData), under the AC session key of the ATC.
+func (a *app) cryptogram(pd map[tlv.Tag][]byte, atc, iad []byte) ([]byte, error) {
 	value := func(tag uint32) []byte {
 		switch tlv.Tag(tag) {
 		case tagAIP:
