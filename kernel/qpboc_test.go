@@ -19,30 +19,6 @@ import (
 	"github.com/go-pboc/pboc/tlv"
 )
 
-// tapName names a command of the trace, with the file for SELECT and
-// READ RECORD, so that sequences are exact.
-func tapNames(t *testing.T, res *kernel.Result) []string {
-	t.Helper()
-	var out []string
-	for _, e := range res.Trace {
-		c, err := apdu.ParseCommand(e.Command)
-		require.NoError(t, err)
-		switch c.INS {
-		case 0xA4:
-			if bytes.HasSuffix(c.Data, []byte(".DDF01")) {
-				out = append(out, "SELECT "+string(c.Data))
-			} else {
-				out = append(out, fmt.Sprintf("SELECT %X", c.Data))
-			}
-		case 0xB2:
-			out = append(out, fmt.Sprintf("READ RECORD %d/%d", c.P2>>3, c.P1))
-		default:
-			out = append(out, c.Name())
-		}
-	}
-	return out
-}
-
 // gpoResponse returns the template of the trace's GPO response.
 func gpoResponse(t *testing.T, res *kernel.Result) []byte {
 	t.Helper()
@@ -180,7 +156,7 @@ func TestContactlessAPDUSequence(t *testing.T) {
 		"READ RECORD 3/1",
 		"READ RECORD 3/2",
 		"READ RECORD 3/3",
-	}, tapNames(t, res))
+	}, commandSequence(t, res))
 	assert.Equal(t, 7, res.APDUs)
 
 	contact, err := newKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), 1234)
@@ -191,8 +167,8 @@ func TestContactlessAPDUSequence(t *testing.T) {
 		"SELECT A000000333010101", "GET PROCESSING OPTIONS",
 		"READ RECORD 1/1", "READ RECORD 2/1", "READ RECORD 2/2",
 		"READ RECORD 3/1", "READ RECORD 3/2", "READ RECORD 3/3",
-		"INTERNAL AUTHENTICATE", "GET DATA", "GET DATA", "GET DATA", "GENERATE AC",
-	}, tapNames(t, contact))
+		"INTERNAL AUTHENTICATE", "GET DATA 9F79", "GET DATA 9F78", "GET DATA 9F6D", "GENERATE AC TC",
+	}, commandSequence(t, contact))
 	t.Logf("APDUs: contactless EC tap %d, contact EC purchase %d", res.APDUs, contact.APDUs)
 }
 
