@@ -64,19 +64,21 @@ func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
 	if in.Revoked != nil && in.Revoked(k.Serial) {
 		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
 	}
-	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.modulus, Exponent: c.exponent}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.key, Exponent: c.exponent}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-// rsaCert is what an RSA public key certificate (format 02 or 04) certifies.
-type rsaCert struct {
+// certified is what an issuer or ICC public key certificate certifies (RSA
+// formats 02/04 or SM2 formats 12/14): key holds the RSA modulus or the SM2
+// point.
+type certified struct {
 	id       []byte // issuer identifier (4 bytes) or PAN (10 bytes)
 	expiry   [2]byte
 	serial   [3]byte
-	modulus  []byte
+	key      []byte
 	exponent []byte
 }
 
@@ -89,8 +91,8 @@ type rsaCert struct {
 // certificate, nil for the issuer's). what and expTag name the certificate
 // in errors. The
 // identifier, modulus and exponent are copied out in one allocation.
-func openRSACert(parent PublicKey, cert []byte, format byte, idLen int, remainder, exponent, extra []byte, what, expTag string) (rsaCert, error) {
-	var c rsaCert
+func openRSACert(parent PublicKey, cert []byte, format byte, idLen int, remainder, exponent, extra []byte, what, expTag string) (certified, error) {
+	var c certified
 	w, r, err := rsaRecover(parent, cert)
 	if err != nil {
 		return c, err
@@ -130,7 +132,7 @@ func openRSACert(parent PublicKey, cert []byte, format byte, idLen int, remainde
 	buf = appendModulus(buf, field, remainder, n)
 	buf = append(buf, exponent...)
 	c.id = buf[0:idLen:idLen]
-	c.modulus = buf[idLen : idLen+n : idLen+n]
+	c.key = buf[idLen : idLen+n : idLen+n]
 	c.exponent = nilIfEmpty(buf[idLen+n:])
 	return c, nil
 }
@@ -172,34 +174,12 @@ func nilIfEmpty(b []byte) []byte {
 }
 
 // SM2 certificate layout offsets (see the package documentation).
-const (
-	sm2IssuerFixed = 14 // format … key length
-	sm2ICCFixed    = 20
-	sm2IssuerLen   = sm2IssuerFixed + SM2PointLen + SM2SignatureLen
-	sm2ICCLen      = sm2ICCFixed + SM2PointLen + SM2SignatureLen
-)
-
 func recoverIssuerSM2(in IssuerCertInput) (*IssuerKey, error) {
-	c := in.Cert
-	if len(c) != sm2IssuerLen {
-		return nil, errorf(ErrKeyLength, "SM2 issuer certificate of %d bytes (want %d)", len(c), sm2IssuerLen)
-	}
-	if c[0] != FormatSM2IssuerCert {
-		return nil, errorf(ErrFormat, "format %02X (want 12)", c[0])
-	}
-	if PKAlg(c[10]) != SM2 {
-		return nil, errorf(ErrAlgorithm, "issuer key signature algorithm %02X (want 04)", c[10])
-	}
-	if int(c[13]) != SM2PointLen {
-		return nil, errorf(ErrKeyLength, "SM2 issuer key length %d", c[13])
-	}
-	body := c[:sm2IssuerFixed+SM2PointLen]
-	if err := sm2Verify(in.CA, body, c[len(body):]); err != nil {
+	c, err := openSM2Cert(in.CA, in.Cert, FormatSM2IssuerCert, 4, nil, "issuer")
+	if err != nil {
 		return nil, err
 	}
-	k := &IssuerKey{HashAlg: SM3, IssuerID: clone(c[1:5])}
-	copy(k.Expiry[:], c[5:7])
-	copy(k.Serial[:], c[7:10])
+	k := &IssuerKey{HashAlg: SM3, IssuerID: c.id, Expiry: c.expiry, Serial: c.serial}
 	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
 		return nil, err
 	}
@@ -209,11 +189,48 @@ func recoverIssuerSM2(in IssuerCertInput) (*IssuerKey, error) {
 	if in.Revoked != nil && in.Revoked(k.Serial) {
 		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
 	}
-	k.PublicKey = PublicKey{Alg: SM2, Point: clone(c[sm2IssuerFixed:len(body)])}
+	k.PublicKey = PublicKey{Alg: SM2, Point: c.key}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// openSM2Cert checks an SM2 public key certificate (format 12, issuer
+// identifier of idLen 4; format 14, PAN of idLen 10): length, format,
+// signature algorithm, key length, and the SM2 signature of the parent key
+// over the certificate body followed by extra (the static data for the ICC
+// certificate, nil for the issuer's). The identifier and the point (in
+// key) are copies.
+func openSM2Cert(parent PublicKey, c []byte, format byte, idLen int, extra []byte, what string) (certified, error) {
+	var out certified
+	fixed := 10 + idLen // format ‖ id ‖ expiry 2 ‖ serial 3 ‖ alg ‖ param ‖ 2 more ‖ key length
+	want := fixed + SM2PointLen + SM2SignatureLen
+	if len(c) != want {
+		return out, errorf(ErrKeyLength, "SM2 %s certificate of %d bytes (want %d)", what, len(c), want)
+	}
+	if c[0] != format {
+		return out, errorf(ErrFormat, "format %02X (want %02X)", c[0], format)
+	}
+	if PKAlg(c[fixed-4]) != SM2 {
+		return out, errorf(ErrAlgorithm, "%s key signature algorithm %02X (want 04)", what, c[fixed-4])
+	}
+	if int(c[fixed-1]) != SM2PointLen {
+		return out, errorf(ErrKeyLength, "SM2 %s key length %d", what, c[fixed-1])
+	}
+	body := c[:fixed+SM2PointLen]
+	msg := body
+	if extra != nil {
+		msg = concat(body, extra)
+	}
+	if err := sm2Verify(parent, msg, c[len(body):]); err != nil {
+		return out, err
+	}
+	out.id = clone(c[1 : 1+idLen])
+	copy(out.expiry[:], c[1+idLen:3+idLen])
+	copy(out.serial[:], c[3+idLen:6+idLen])
+	out.key = clone(c[fixed:len(body)])
+	return out, nil
 }
 
 // ICCCertInput holds what the terminal has to recover the ICC public key.
@@ -261,7 +278,7 @@ func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
 	if err := checkExpiry(k.Expiry, in.Now); err != nil {
 		return nil, err
 	}
-	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.modulus, Exponent: c.exponent}
+	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.key, Exponent: c.exponent}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
@@ -269,33 +286,18 @@ func recoverICCRSA(in ICCCertInput) (*ICCKey, error) {
 }
 
 func recoverICCSM2(in ICCCertInput) (*ICCKey, error) {
-	c := in.Cert
-	if len(c) != sm2ICCLen {
-		return nil, errorf(ErrKeyLength, "SM2 ICC certificate of %d bytes (want %d)", len(c), sm2ICCLen)
-	}
-	if c[0] != FormatSM2ICCCert {
-		return nil, errorf(ErrFormat, "format %02X (want 14)", c[0])
-	}
-	if PKAlg(c[16]) != SM2 {
-		return nil, errorf(ErrAlgorithm, "ICC key signature algorithm %02X (want 04)", c[16])
-	}
-	if int(c[19]) != SM2PointLen {
-		return nil, errorf(ErrKeyLength, "SM2 ICC key length %d", c[19])
-	}
-	body := c[:sm2ICCFixed+SM2PointLen]
-	if err := sm2Verify(in.Issuer.PublicKey, concat(body, in.StaticData), c[len(body):]); err != nil {
+	c, err := openSM2Cert(in.Issuer.PublicKey, in.Cert, FormatSM2ICCCert, 10, in.StaticData, "ICC")
+	if err != nil {
 		return nil, err
 	}
-	k := &ICCKey{HashAlg: SM3, PAN: clone(c[1:11])}
-	copy(k.Expiry[:], c[11:13])
-	copy(k.Serial[:], c[13:16])
+	k := &ICCKey{HashAlg: SM3, PAN: c.id, Expiry: c.expiry, Serial: c.serial}
 	if err := checkPAN(k.PAN, in.PAN); err != nil {
 		return nil, err
 	}
 	if err := checkExpiry(k.Expiry, in.Now); err != nil {
 		return nil, err
 	}
-	k.PublicKey = PublicKey{Alg: SM2, Point: clone(c[sm2ICCFixed:len(body)])}
+	k.PublicKey = PublicKey{Alg: SM2, Point: c.key}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
