@@ -56,6 +56,12 @@ type Config struct {
 	APDUTimeout time.Duration
 	// MaxResponseBytes bounds the bytes one transaction may receive (0: 64 KiB).
 	MaxResponseBytes int
+	// Trace keeps every command and response of a transaction in
+	// Result.Trace, for diagnostics and certification logs. It is off by
+	// default: a trace is a few kilobytes per transaction that a busy
+	// terminal would otherwise hand to the garbage collector. For a trace
+	// of selected transactions only, wrap their transport in apdu.NewTracer.
+	Trace bool
 }
 
 // Application is one entry of the terminal's AID list with its parameters.

@@ -247,7 +247,7 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 	if _, err := t.selectApplication(ctx, cands); err != nil {
 		return nil, err
 	}
-	b := &Balance{AID: t.aid, Label: res.Label}
+	b := &Balance{AID: t.keep(t.aid), Label: res.Label}
 	for _, f := range []struct {
 		tag tlv.Tag
 		dst **Amount
@@ -317,7 +317,7 @@ func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
 		if r.SW != apdu.SWSuccess {
 			return nil, &StatusError{Command: "READ RECORD", SW: r.SW}
 		}
-		e, err := parseLogEntry(format, r.Data)
+		e, err := parseLogEntry(format, t.keep(r.Data)) // the entry keeps slices of it
 		if err != nil {
 			return nil, fmt.Errorf("log record %d: %w", rec, err)
 		}
@@ -451,7 +451,7 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	t.res.BalanceAfter = after
 	if b := t.res.BalanceBefore; b != nil && *after != *b {
 		t.res.Detail += fmt.Sprintf("; the card's EC balance went from %s to %s: the card completed the sale but the terminal did not get its answer", *b, *after)
-		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.aid, Amount: amount, BalanceBefore: *b}}
+		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.keep(t.aid), Amount: amount, BalanceBefore: *b}}
 		if err := t.journalSettled(context.WithoutCancel(ctx), s); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}

@@ -111,7 +111,7 @@ var contactECPurchase = []string{
 }
 
 func TestEconomyContactECPurchase(t *testing.T) {
-	res, err := newKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), 1234)
+	res, err := tracedKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), 1234)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	seq := commandSequence(t, res)
@@ -131,7 +131,7 @@ func TestEconomyECDataInRecords(t *testing.T) {
 	}
 	card, err := cardsim.New(p)
 	require.NoError(t, err)
-	res, err := newKernel(t).Purchase(context.Background(), card, 1234)
+	res, err := tracedKernel(t).Purchase(context.Background(), card, 1234)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	require.NotNil(t, res.BalanceBefore)
@@ -149,7 +149,7 @@ func TestEconomyECDataInRecords(t *testing.T) {
 // reads the balance once more: the card's word on the refill.
 func TestEconomyAutomaticTopUp(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
-	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 450)
+	res, err := b.tracedKernel(t).Purchase(context.Background(), b.card, 450)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
 	require.True(t, res.TopUp)
@@ -176,7 +176,7 @@ func TestEconomyLoad(t *testing.T) {
 	for _, kind := range []kernel.LoadKind{kernel.LoadDesignated, kernel.LoadNonDesignated, kernel.LoadCash} {
 		t.Run(kind.String(), func(t *testing.T) {
 			b := newBank(t, "default.json", 200000)
-			res, err := b.kernel(t, testPIN, nil).Load(context.Background(), b.card, kernel.LoadRequest{Kind: kind, Amount: 12345})
+			res, err := b.tracedKernel(t).Load(context.Background(), b.card, kernel.LoadRequest{Kind: kind, Amount: 12345})
 			require.NoError(t, err)
 			require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
 			seq := commandSequence(t, res)
@@ -201,12 +201,13 @@ func TestEconomyLoad(t *testing.T) {
 // asked).
 func TestEconomyReplayedPurchaseIsIdentical(t *testing.T) {
 	rt := recordPurchase(t, "default.json", 1234)
-	res, err := benchKernel(t).Purchase(context.Background(), rt.newReplay(t), 1234)
+	rec := &recording{card: rt.newReplay(t)}
+	res, err := benchKernel(t).Purchase(context.Background(), rec, 1234)
 	require.NoError(t, err)
-	require.Len(t, res.Trace, len(rt.pairs))
-	for i, e := range res.Trace {
-		assert.Equal(t, rt.pairs[i][0], e.Command, "command %d", i+1)
-		assert.Equal(t, rt.pairs[i][1], e.Response, "response %d", i+1)
+	require.Len(t, rec.pairs, len(rt.pairs))
+	for i, p := range rec.pairs {
+		assert.Equal(t, rt.pairs[i][0], p[0], "command %d", i+1)
+		assert.Equal(t, rt.pairs[i][1], p[1], "response %d", i+1)
 	}
 	assert.Equal(t, rt.result.Cryptogram, res.Cryptogram)
 	assert.Equal(t, *rt.result.BalanceAfter, *res.BalanceAfter)

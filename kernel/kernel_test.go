@@ -33,6 +33,17 @@ func newKernel(t testing.TB, opts ...kernel.Option) *kernel.Kernel {
 	return k
 }
 
+// tracedKernel is newKernel with Config.Trace, for tests that read the
+// commands the kernel sent from Result.Trace.
+func tracedKernel(t testing.TB, opts ...kernel.Option) *kernel.Kernel {
+	t.Helper()
+	cfg := testConfig()
+	cfg.Trace = true
+	k, err := kernel.New(cfg, opts...)
+	require.NoError(t, err)
+	return k
+}
+
 func loadCard(t testing.TB, name string) *cardsim.Card {
 	t.Helper()
 	p, err := cardsim.LoadProfile(filepath.Join("..", "testdata", "cards", name))
@@ -48,7 +59,7 @@ func TestPurchaseOfflineECApproved(t *testing.T) {
 	card := loadCard(t, "default.json")
 	before := card.Balance(debitAID)
 	require.Equal(t, uint64(50000), before)
-	res, err := newKernel(t).Purchase(context.Background(), card, 1234)
+	res, err := tracedKernel(t).Purchase(context.Background(), card, 1234)
 	require.NoError(t, err)
 	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	assert.Equal(t, kernel.ReasonECApproved, res.Reason)
@@ -156,7 +167,7 @@ func TestSelectionWithAndWithoutPSE(t *testing.T) {
 	for _, name := range []string{"default.json", "no-pse.json"} {
 		t.Run(name, func(t *testing.T) {
 			card := loadCard(t, name)
-			res, err := newKernel(t).Purchase(context.Background(), card, 100)
+			res, err := tracedKernel(t).Purchase(context.Background(), card, 100)
 			require.NoError(t, err)
 			assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 			assert.Equal(t, debitAID, upperHex(res.AID))
@@ -241,7 +252,7 @@ func (c *chaining) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 
 func TestPurchaseThrough61xxAnd6Cxx(t *testing.T) {
 	card := loadCard(t, "default.json")
-	res, err := newKernel(t).Purchase(context.Background(), &chaining{card: card}, 1234)
+	res, err := tracedKernel(t).Purchase(context.Background(), &chaining{card: card}, 1234)
 	require.NoError(t, err)
 	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	assert.Equal(t, uint64(50000-1234), card.Balance(debitAID))

@@ -64,7 +64,7 @@ func valueOf(data []byte, tag tlv.Tag) []byte {
 func lengthOf(t *testing.T, profile string, ins byte, tag tlv.Tag) int {
 	t.Helper()
 	card := loadCard(t, profile)
-	res, err := newKernel(t).Purchase(context.Background(), card, 100)
+	res, err := tracedKernel(t).Purchase(context.Background(), card, 100)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	n := 0

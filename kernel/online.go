@@ -370,7 +370,7 @@ func (t *txn) runScript(ctx context.Context, script []byte) ScriptResult {
 		switch o.Tag {
 		case 0x9F18:
 			if len(o.Value) == 4 {
-				sr.ID = o.Value
+				sr.ID = t.keep(o.Value)
 			}
 		case 0x86:
 			n++

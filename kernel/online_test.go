@@ -49,6 +49,11 @@ func (b *bank) kernel(t *testing.T, pin string, host kernel.Host) *kernel.Kernel
 	return newKernel(t, kernel.WithHost(host), kernel.WithPINPad(hostsim.PINPad{PIN: pin}))
 }
 
+// tracedKernel is kernel with the right PIN and Config.Trace.
+func (b *bank) tracedKernel(t *testing.T) *kernel.Kernel {
+	return tracedKernel(t, kernel.WithHost(b.host), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}))
+}
+
 func TestAutomaticTopUp(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
 	res, err := b.kernel(t, testPIN, nil).Purchase(context.Background(), b.card, 450)

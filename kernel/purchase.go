@@ -254,8 +254,8 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	}
 	t.res.CID = cid
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
-	t.res.Cryptogram = ac
-	t.res.IAD = iad
+	t.res.Cryptogram = t.keep(ac)
+	t.res.IAD = t.keep(iad)
 	t.data[0x9F27], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10] = t.own([]byte{cid}), atc, ac, iad
 	// The ICC data for clearing (ISO 8583 field 55) of this cryptogram.
 	t.res.Field55 = t.field55(field55Tags)

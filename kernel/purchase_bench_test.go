@@ -101,7 +101,13 @@ func (rt *recordedTxn) newReplay(tb testing.TB) *replay {
 // benchKernel is the deterministic kernel: pinned clock, fixed UN.
 func benchKernel(tb testing.TB, opts ...kernel.Option) *kernel.Kernel {
 	tb.Helper()
-	return newKernel(tb, append([]kernel.Option{kernel.WithRandom(fixedRandom{})}, opts...)...)
+	cfg := testConfig()
+	cfg.Trace = false // as in production: the trace is a diagnostic
+	k, err := kernel.New(cfg, append([]kernel.Option{kernel.WithRandom(fixedRandom{})}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }
 
 // recordPurchase runs one contact purchase against a fresh simulated card

@@ -83,12 +83,9 @@ func (k *Kernel) PurchaseContactless(ctx context.Context, card apdu.Transport, a
 	start := time.Now()
 	res := &Result{Amount: amount, Contactless: true}
 	q := &tap{txn: k.newTxn(card, res), amount: amount}
+	defer q.release()
 	out, err := q.run(ctx)
-	var inCard time.Duration
-	for _, e := range res.Trace {
-		inCard += e.Duration
-	}
-	res.KernelTime = max(time.Since(start)-inCard, 0)
+	res.KernelTime = max(time.Since(start)-q.inCard, 0)
 	return out, err
 }
 
@@ -279,7 +276,7 @@ func (q *tap) tryCandidate(ctx context.Context, c Candidate) (*Result, bool, err
 	}
 	t.app, t.aid = app, fc.AID
 	t.term[0x9F09] = app.Version[:]
-	res.AID, res.Label = fc.AID, fc.Label
+	res.AID, res.Label = q.keep(fc.AID), fc.Label
 	if fc.Label == "" {
 		res.Label = fc.PreferredName
 	}
@@ -418,8 +415,8 @@ func (q *tap) parseGPO(b []byte) (byte, error) {
 	t.afl = afl
 	res.CID = cid
 	res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
-	res.Cryptogram, res.IAD = ac, iad
-	res.CTQ = t.data[0x9F6C]
+	res.Cryptogram, res.IAD = t.keep(ac), t.keep(iad)
+	res.CTQ = t.keep(t.data[0x9F6C])
 	if v, ok := t.data[0x9F5D]; ok {
 		a, err := decodeAmount(v)
 		if err != nil {

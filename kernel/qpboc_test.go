@@ -106,7 +106,7 @@ func TestContactlessOfflineECApproved(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			card, cl := tapCard(t, profile)
 			jr := journal.NewMemory()
-			res, err := newKernel(t, kernel.WithJournal(jr)).PurchaseContactless(context.Background(), cl, 1234)
+			res, err := tracedKernel(t, kernel.WithJournal(jr)).PurchaseContactless(context.Background(), cl, 1234)
 			require.NoError(t, err)
 			assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 			assert.Equal(t, kernel.ReasonECApproved, res.Reason)
@@ -145,7 +145,7 @@ func TestContactlessOfflineECApproved(t *testing.T) {
 // compares its count with a contact EC purchase of the default card.
 func TestContactlessAPDUSequence(t *testing.T) {
 	_, cl := tapCard(t, "default.json")
-	res, err := newKernel(t).PurchaseContactless(context.Background(), cl, 1234)
+	res, err := tracedKernel(t).PurchaseContactless(context.Background(), cl, 1234)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	assert.Equal(t, []string{
@@ -159,7 +159,7 @@ func TestContactlessAPDUSequence(t *testing.T) {
 	}, commandSequence(t, res))
 	assert.Equal(t, 7, res.APDUs)
 
-	contact, err := newKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), 1234)
+	contact, err := tracedKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), 1234)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, contact.Outcome)
 	assert.Equal(t, []string{
@@ -187,7 +187,7 @@ func TestContactlessTapBudget(t *testing.T) {
 	const delay = 10 * time.Millisecond
 	_, cl := tapCard(t, "default.json")
 	start := time.Now()
-	res, err := newKernel(t).PurchaseContactless(context.Background(), slowCard{cl, delay}, 1234)
+	res, err := tracedKernel(t).PurchaseContactless(context.Background(), slowCard{cl, delay}, 1234)
 	total := time.Since(start)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)

@@ -156,10 +156,11 @@ type Result struct {
 	TTQ         HexBytes `json:"ttq,omitempty"`
 	CTQ         HexBytes `json:"ctq,omitempty"`
 	// KernelTime is the time the transaction spent outside the card's
-	// commands: its total time minus the Duration of every exchange in
-	// Trace (set by PurchaseContactless, where the tap's budget matters).
+	// commands: its total time minus the round trips of every command
+	// (set by PurchaseContactless, where the tap's budget matters).
 	KernelTime time.Duration `json:"kernel_time,omitempty"`
-	// Trace lists every command and response.
+	// Trace lists every command and response when Config.Trace is set
+	// (nil otherwise).
 	Trace []Exchange `json:"-"`
 }
 

@@ -216,7 +216,7 @@ func (t *txn) choose(ctx context.Context, cands []Candidate) (int, error) {
 		return 0, nil
 	}
 	if s := t.k.selector; s != nil {
-		i, err := s.Choose(ctx, append([]Candidate(nil), cands...))
+		i, err := s.Choose(ctx, t.keepCandidates(cands))
 		if err != nil {
 			if errors.Is(err, ErrCancelled) {
 				return 0, err
@@ -234,6 +234,17 @@ func (t *txn) choose(ctx context.Context, cands []Candidate) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("%w: every application needs cardholder confirmation and there is no selector", ErrNoApplication)
+}
+
+// keepCandidates copies the candidates for a Selector, which may keep
+// them (their AIDs would otherwise point into the arena).
+func (t *txn) keepCandidates(cands []Candidate) []Candidate {
+	out := make([]Candidate, len(cands))
+	for i, c := range cands {
+		c.AID = t.keep(c.AID)
+		out[i] = c
+	}
+	return out
 }
 
 // selectApplication runs application selection to the end: it builds the
@@ -267,7 +278,7 @@ func (t *txn) selectApplication(ctx context.Context, cands []Candidate) ([]Candi
 		}
 		t.app, t.aid = app, fc.AID
 		t.term[0x9F09] = app.Version[:]
-		t.res.AID = fc.AID
+		t.res.AID = t.keep(fc.AID)
 		t.res.Label = fc.Label
 		if fc.PreferredName != "" && fc.Label == "" {
 			t.res.Label = fc.PreferredName

@@ -37,74 +37,86 @@ type txn struct {
 	ecDetail   string
 	apdus      int
 	bytes      int
+	inCard     time.Duration // time spent in the card's round trips
 
 	// arena holds the bytes the transaction owns (the card's responses,
 	// terminal data, DOL data) in a few blocks instead of one allocation
-	// per value; see own.
+	// per value; see own. Nothing in it may outlive the transaction: its
+	// last block is reused by the next one (see release), so what the
+	// caller keeps is copied out with keep.
 	arena []byte
+	// kept holds the bytes that the caller keeps (Result fields); see keep.
+	kept []byte
 	// objs and dol are scratch space for parsing templates and DOLs.
 	objs []tlv.TLV
 	dol  tlv.DOL
-	maps *maps // where term and data come from (see release)
 }
 
 // Sizes that fit a whole contact purchase without growing.
 const (
 	arenaBlock = 2048 // bytes of responses and terminal data
+	keptBlock  = 64   // bytes of a Result: AID, cryptogram, IAD, UN
 	traceCap   = 16   // commands
 	objsCap    = 20   // objects of one template
+	dolCap     = 16   // entries of one DOL
 
 	maxPooledTags = 256 // larger maps are not recycled
 )
 
-// maps are the per-transaction data stores, recycled between transactions:
-// building them is a good part of a transaction's allocations.
-type maps struct {
-	term, data map[tlv.Tag][]byte
-}
-
-var mapPool = sync.Pool{New: func() any {
-	return &maps{term: make(map[tlv.Tag][]byte, 24), data: make(map[tlv.Tag][]byte, 48)}
+// txnPool recycles transactions: their data maps, scratch space and arena
+// block are most of what a transaction would otherwise allocate, and on a
+// controller serving many pumps the garbage collector's share of the work
+// grows with every byte allocated.
+var txnPool = sync.Pool{New: func() any {
+	return &txn{
+		term: make(map[tlv.Tag][]byte, 24),
+		data: make(map[tlv.Tag][]byte, 48),
+		objs: make([]tlv.TLV, 0, objsCap),
+		dol:  make(tlv.DOL, 0, dolCap),
+	}
 }}
 
 func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
-	now := k.cfg.Now()
-	m := mapPool.Get().(*maps)
-	t := &txn{
-		k:    k,
-		card: card,
-		res:  res,
-		now:  now,
-		maps: m,
-		term: m.term,
-		data: m.data,
-	}
-	res.TransactionTime = now
+	t := txnPool.Get().(*txn)
+	t.k, t.card, t.res, t.now = k, card, res, k.cfg.Now()
+	res.TransactionTime = t.now
 	return t
 }
 
-// release gives the transaction's maps back for the next transaction. The
-// maps are emptied: nothing of this transaction (whose values live in its
-// own arena and in the Result) is seen by the next. t must not be used
-// afterwards.
+// release ends the transaction and gives its maps, scratch space and
+// arena block to the next one. They are emptied first (the arena is
+// zeroed): nothing of this transaction is seen by the next. What the
+// caller keeps was copied out of the arena by keep, except the trace,
+// whose responses live in the arena: with Config.Trace the arena goes
+// with the Result. t must not be used afterwards.
 func (t *txn) release() {
-	m := t.maps
-	t.maps, t.term, t.data = nil, nil, nil
-	// A map that a hostile card blew up is left to the collector rather
-	// than kept (cleared maps keep their size).
-	if m == nil || len(m.term) > maxPooledTags || len(m.data) > maxPooledTags {
+	// A map or scratch slice that a hostile card blew up is left to the
+	// collector rather than kept (cleared maps keep their size).
+	if len(t.term) > maxPooledTags || len(t.data) > maxPooledTags || cap(t.objs) > 4*objsCap || cap(t.dol) > 4*dolCap {
 		return
 	}
-	clear(m.term)
-	clear(m.data)
-	mapPool.Put(m)
+	arena := t.arena
+	if t.k.cfg.Trace || cap(arena) != arenaBlock {
+		arena = nil
+	} else {
+		clear(arena)
+		arena = arena[:0]
+	}
+	clear(t.term)
+	clear(t.data)
+	// The scratch slices point into the arena: clear them so that the
+	// pool does not keep old blocks alive.
+	clear(t.objs[:cap(t.objs)])
+	clear(t.dol[:cap(t.dol)])
+	*t = txn{term: t.term, data: t.data, objs: t.objs[:0], dol: t.dol[:0], arena: arena}
+	txnPool.Put(t)
 }
 
 // own copies b into the transaction's arena and returns the copy (nil for
-// nil). Values stored in the data maps and the trace live as long as the
-// transaction's Result; the arena gives them one allocation per block. A
-// full block is never grown in place: a new one is started, so earlier
-// copies stay valid and unchanged.
+// nil). Values stored in the data maps live as long as the transaction;
+// the arena gives them one allocation per block. A full block is never
+// grown in place: a new one is started, so earlier copies stay valid and
+// unchanged.
 func (t *txn) own(b []byte) []byte {
 	if len(b) == 0 {
 		return b[:0:0] // nil stays nil, empty stays empty
@@ -112,6 +124,22 @@ func (t *txn) own(b []byte) []byte {
 	r := t.reserve(len(b))
 	copy(r, b)
 	return r
+}
+
+// keep copies b for the caller: a Result, Balance or callback argument
+// that outlives the transaction must not point into the arena, which the
+// next transaction reuses. The copies share small blocks of their own
+// (nil for nil).
+func (t *txn) keep(b []byte) []byte {
+	if len(b) == 0 {
+		return b[:0:0]
+	}
+	if cap(t.kept)-len(t.kept) < len(b) {
+		t.kept = make([]byte, 0, max(keptBlock, len(b)))
+	}
+	s := len(t.kept)
+	t.kept = append(t.kept, b...)
+	return t.kept[s : s+len(b) : s+len(b)]
 }
 
 // ownString is own for a string.
@@ -135,9 +163,6 @@ func (t *txn) reserve(n int) []byte {
 // parseDOL parses a DOL into the transaction's scratch DOL: the result is
 // valid until the next parseDOL.
 func (t *txn) parseDOL(b []byte) (tlv.DOL, error) {
-	if t.dol == nil {
-		t.dol = make(tlv.DOL, 0, 16)
-	}
 	d, err := tlv.ParseDOLAppend(t.dol[:0], b)
 	if err == nil {
 		t.dol = d
@@ -148,9 +173,6 @@ func (t *txn) parseDOL(b []byte) (tlv.DOL, error) {
 // parseTemplate parses one level of b into the transaction's scratch
 // objects: the result is valid until the next parseTemplate.
 func (t *txn) parseTemplate(b []byte) ([]tlv.TLV, error) {
-	if t.objs == nil {
-		t.objs = make([]tlv.TLV, 0, objsCap)
-	}
 	objs, err := tlv.ParseAppend(t.objs[:0], b)
 	if err != nil {
 		return nil, err
@@ -199,19 +221,29 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 		defer cancel()
 	}
 	rsp, err := t.card.Transmit(actx, cmd)
+	took := time.Since(clockBase) - start
+	t.inCard += took
 	t.bytes += len(rsp)
-	if t.res.Trace == nil {
-		t.res.Trace = make([]Exchange, 0, traceCap)
-	}
 	if err == nil && t.bytes > t.k.cfg.MaxResponseBytes {
-		t.res.Trace = append(t.res.Trace, Exchange{Command: cmd, Duration: time.Since(clockBase) - start})
+		t.trace(Exchange{Command: cmd, Duration: took})
 		return nil, fmt.Errorf("%w: card sent more than %d bytes", ErrCardData, t.k.cfg.MaxResponseBytes)
 	}
 	// Own the bytes: a transport may reuse its buffer, and the data
 	// store keeps slices of responses for the whole transaction.
 	rsp = t.own(rsp)
-	t.res.Trace = append(t.res.Trace, Exchange{Command: cmd, Response: rsp, Err: err, Duration: time.Since(clockBase) - start})
+	t.trace(Exchange{Command: cmd, Response: rsp, Err: err, Duration: took})
 	return rsp, err
+}
+
+// trace appends e to Result.Trace when the configuration asks for a trace.
+func (t *txn) trace(e Exchange) {
+	if !t.k.cfg.Trace {
+		return
+	}
+	if t.res.Trace == nil {
+		t.res.Trace = make([]Exchange, 0, traceCap)
+	}
+	t.res.Trace = append(t.res.Trace, e)
 }
 
 // mustOK sends a command and requires 9000.
@@ -253,7 +285,7 @@ func (t *txn) setTerminalData(amount Amount, txnType byte) error {
 	if _, err := io.ReadFull(t.k.rand, un); err != nil {
 		return fmt.Errorf("kernel: unpredictable number: %w", err)
 	}
-	t.res.UnpredictableNumber = un
+	t.res.UnpredictableNumber = t.keep(un)
 	n12 := t.reserve(6)
 	t.term[0x9F02] = amount.appendN12(n12[:0])
 	t.term[0x9F03] = t.reserve(6)

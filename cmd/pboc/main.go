@@ -144,8 +144,10 @@ const cardholderPIN = "123456"
 
 // newKernel builds the kernel with the simulated issuer host for the card.
 func (c *cardFlags) newKernel() (*kernel.Kernel, error) {
+	cfg := kernel.DefaultConfig()
+	cfg.Trace = !c.json || c.trace // the trace is printed unless only JSON is asked for
 	if c.offline || c.profile == nil {
-		return kernel.New(kernel.DefaultConfig())
+		return kernel.New(cfg)
 	}
 	balance, err := kernel.ParseAmount(c.account)
 	if err != nil {
@@ -161,7 +163,7 @@ func (c *cardFlags) newKernel() (*kernel.Kernel, error) {
 			return nil, err
 		}
 	}
-	return kernel.New(kernel.DefaultConfig(), kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: c.pin}))
+	return kernel.New(cfg, kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: c.pin}))
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
