@@ -27,6 +27,7 @@ type Kernel struct {
 	rand       io.Reader     // unpredictable numbers; crypto/rand unless set
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
+	pool       txnPool // recycled transactions (see release)
 }
 
 // Option configures a Kernel.

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/tlv"
@@ -75,7 +75,8 @@ func (t *txn) candidatesFromPSE(ctx context.Context) ([]Candidate, error) {
 		if err != nil || rec70.Tag != 0x70 {
 			return nil, nil
 		}
-		entries, err := tlv.Parse(rec70.Value)
+		var buf [8]tlv.TLV // a directory record holds a few entries
+		entries, err := tlv.ParseAppend(buf[:0], rec70.Value)
 		if err != nil {
 			return nil, nil
 		}
@@ -96,7 +97,8 @@ func (t *txn) candidatesFromPSE(ctx context.Context) ([]Candidate, error) {
 }
 
 func parseDirectoryEntry(b []byte) (Candidate, bool) {
-	objs, err := tlv.Parse(b)
+	var buf [8]tlv.TLV // 4F, 50, 9F12, 87 and a few more
+	objs, err := tlv.ParseAppend(buf[:0], b)
 	if err != nil {
 		return Candidate{}, false
 	}
@@ -161,7 +163,8 @@ func parseFCI(b []byte) (Candidate, bool) {
 	if err != nil || fci.Tag != 0x6F {
 		return Candidate{}, false
 	}
-	objs, err := tlv.Parse(fci.Value)
+	var buf, propBuf [8]tlv.TLV // 84, A5; 50, 87, 9F38, BF0C, ...
+	objs, err := tlv.ParseAppend(buf[:0], fci.Value)
 	if err != nil {
 		return Candidate{}, false
 	}
@@ -171,7 +174,7 @@ func parseFCI(b []byte) (Candidate, bool) {
 		case 0x84:
 			c.AID = o.Value
 		case 0xA5:
-			prop, err := tlv.Parse(o.Value)
+			prop, err := tlv.ParseAppend(propBuf[:0], o.Value)
 			if err != nil {
 				return Candidate{}, false
 			}
@@ -205,7 +208,7 @@ func sortCandidates(c []Candidate) {
 		}
 		return p
 	}
-	sort.SliceStable(c, func(i, j int) bool { return rank(c[i].Priority) < rank(c[j].Priority) })
+	slices.SortStableFunc(c, func(a, b Candidate) int { return rank(a.Priority) - rank(b.Priority) })
 }
 
 // choose picks one candidate: automatically when there is exactly one that
@@ -305,6 +308,9 @@ func (t *txn) storeFCI(b []byte) error {
 // printable keeps the printable ASCII of a label, so a hostile label cannot
 // inject control characters into a display or a log.
 func printable(b []byte) string {
+	if !slices.ContainsFunc(b, func(c byte) bool { return c < 0x20 || c >= 0x7F }) {
+		return string(b) // the common case: one copy
+	}
 	out := make([]byte, 0, len(b))
 	for _, c := range b {
 		if c >= 0x20 && c < 0x7F {

@@ -61,23 +61,50 @@ const (
 	dolCap     = 16   // entries of one DOL
 
 	maxPooledTags = 256 // larger maps are not recycled
+	maxPooledTxns = 64  // transactions kept for reuse per Kernel
 )
 
-// txnPool recycles transactions: their data maps, scratch space and arena
-// block are most of what a transaction would otherwise allocate, and on a
-// controller serving many pumps the garbage collector's share of the work
-// grows with every byte allocated.
-var txnPool = sync.Pool{New: func() any {
+// txnPool recycles a Kernel's transactions: their data maps, scratch
+// space and arena block are most of what a transaction would otherwise
+// allocate, and on a controller serving many pumps the garbage
+// collector's share of the work grows with every byte allocated. Unlike a
+// sync.Pool it belongs to one Kernel and is never emptied behind its back,
+// so a Kernel's first transaction always starts from fresh memory and the
+// rest from recycled memory, whatever the collector does (which keeps the
+// fuzzer's coverage reproducible). The zero value is an empty pool.
+type txnPool struct {
+	mu   sync.Mutex
+	free []*txn
+}
+
+func (p *txnPool) get() *txn {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		t := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return t
+	}
+	p.mu.Unlock()
 	return &txn{
 		term: make(map[tlv.Tag][]byte, 24),
 		data: make(map[tlv.Tag][]byte, 48),
 		objs: make([]tlv.TLV, 0, objsCap),
 		dol:  make(tlv.DOL, 0, dolCap),
 	}
-}}
+}
+
+func (p *txnPool) put(t *txn) {
+	p.mu.Lock()
+	if len(p.free) < maxPooledTxns {
+		p.free = append(p.free, t)
+	}
+	p.mu.Unlock()
+}
 
 func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
-	t := txnPool.Get().(*txn)
+	t := k.pool.get()
 	t.k, t.card, t.res, t.now = k, card, res, k.cfg.Now()
 	res.TransactionTime = t.now
 	return t
@@ -108,8 +135,9 @@ func (t *txn) release() {
 	// pool does not keep old blocks alive.
 	clear(t.objs[:cap(t.objs)])
 	clear(t.dol[:cap(t.dol)])
+	k := t.k
 	*t = txn{term: t.term, data: t.data, objs: t.objs[:0], dol: t.dol[:0], arena: arena}
-	txnPool.Put(t)
+	k.pool.put(t)
 }
 
 // own copies b into the transaction's arena and returns the copy (nil for
