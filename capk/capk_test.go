@@ -86,6 +86,8 @@ func TestBuiltinUnionPayChecksumsMatchPublishedTable(t *testing.T) {
 	}
 	_, ok := s.Lookup(unionPay, 0x61)
 	assert.False(t, ok, "index 61 does not match its checksum in the source and must be left out")
+	_, _, ok = s.AppendLookup(nil, unionPay, 0x61)
+	assert.False(t, ok)
 
 	var n int
 	for _, k := range s.Keys() {
@@ -552,4 +554,29 @@ func TestErrorsAreDistinct(t *testing.T) {
 			assert.Equal(t, i == j, errors.Is(a, b))
 		}
 	}
+}
+
+// AppendLookup returns the same key as Lookup, copied into the caller's
+// buffer: changing the copy changes neither the store nor the next copy.
+func TestAppendLookupCopiesIntoTheBuffer(t *testing.T) {
+	s := capk.Builtin()
+	want, ok := s.Lookup(unionPay, 0x0B)
+	require.True(t, ok)
+	buf := make([]byte, 0, 512)
+	got, out, ok := s.AppendLookup(buf, unionPay, 0x0B)
+	require.True(t, ok)
+	assert.Equal(t, want, got)
+	assert.Len(t, out, len(want.Modulus)+len(want.Exponent)+len(want.Checksum))
+	assert.Same(t, &buf[:1][0], &got.Modulus[0], "copied into the buffer given")
+	assert.Equal(t, len(got.Modulus), cap(got.Modulus), "capped: appending cannot reach the exponent")
+
+	got.Modulus[0] ^= 0xFF
+	again, _, ok := s.AppendLookup(nil, unionPay, 0x0B)
+	require.True(t, ok)
+	assert.Equal(t, want, again, "the store's key is unchanged")
+
+	var nilStore *capk.Store
+	_, out, ok = nilStore.AppendLookup(buf[:0], unionPay, 0x0B)
+	assert.False(t, ok)
+	assert.Empty(t, out)
 }

@@ -75,6 +75,36 @@ func (s *Store) Lookup(rid RID, index byte) (Key, bool) {
 	return k.clone(), true
 }
 
+// AppendLookup is Lookup that copies the key's modulus, exponent and
+// checksum by appending them to dst instead of allocating: the returned
+// key's slices point into the returned buffer (capped, so that appending
+// to one cannot overwrite another). A terminal passes the same buffer,
+// emptied, for every transaction.
+func (s *Store) AppendLookup(dst []byte, rid RID, index byte) (Key, []byte, bool) {
+	if s == nil {
+		return Key{}, dst, false
+	}
+	s.mu.RLock()
+	k, ok := s.keys[keyID{rid, index}]
+	s.mu.RUnlock()
+	if !ok {
+		return Key{}, dst, false
+	}
+	c := k
+	c.Modulus, dst = appendField(dst, k.Modulus)
+	c.Exponent, dst = appendField(dst, k.Exponent)
+	c.Checksum, dst = appendField(dst, k.Checksum)
+	return c, dst, true
+}
+
+// appendField appends v to dst and returns the copy (capped; nil for
+// empty) and the extended dst.
+func appendField(dst, v []byte) ([]byte, []byte) {
+	s := len(dst)
+	dst = append(dst, v...)
+	return nilIfEmpty(dst[s:len(dst):len(dst)]), dst
+}
+
 // Len returns the number of keys in the store.
 func (s *Store) Len() int {
 	if s == nil {

@@ -163,14 +163,15 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	var rid capk.RID
 	copy(rid[:], t.aid)
 	store := t.k.capk
-	key, ok := store.Lookup(rid, idx[0])
+	key, buf, ok := store.AppendLookup(t.keyBuf[:0], rid, idx[0])
+	t.keyBuf = buf
 	if !ok {
 		return nil, nil, odaFail("%w %s/%02X", ErrCAKeyNotFound, rid, idx[0])
 	}
 	if key.Expired(t.now) {
 		return nil, nil, odaFail("%w: %s/%02X", ErrCAKeyExpired, rid, idx[0])
 	}
-	static, err := oda.StaticData(t.odaRecords, t.data[0x9F4A], t.aip[:])
+	static, err := oda.AppendStaticData(t.reserve(oda.StaticDataCap(t.odaRecords, t.aip[:]))[:0], t.odaRecords, t.data[0x9F4A], t.aip[:])
 	if err != nil {
 		return nil, nil, odaFail("static data to be authenticated: %w", err)
 	}

@@ -16,9 +16,16 @@ var field55Tags = []tlv.Tag{
 	0x82, 0x9F1A, 0x9F03, 0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41, 0x9F63,
 }
 
-// field55 builds the ICC system related data from the transaction's data.
+// field55 builds the ICC system related data from the transaction's data,
+// kept for the caller (Result.Field55, the host's request).
 func (t *txn) field55(tags []tlv.Tag) []byte {
-	out := make([]byte, 0, 192)
+	n := 0
+	for _, tag := range tags {
+		if v, ok := t.Value(tag); ok {
+			n += tlv.TLV{Tag: tag, Value: v}.EncodedLen()
+		}
+	}
+	out := t.keepSpace(n)
 	for _, tag := range tags {
 		if v, ok := t.Value(tag); ok {
 			out = tlv.Append(out, tag, v)

@@ -47,6 +47,8 @@ type txn struct {
 	arena []byte
 	// kept holds the bytes that the caller keeps (Result fields); see keep.
 	kept []byte
+	// keyBuf holds the CA public key of the transaction (see issuerKey).
+	keyBuf []byte
 	// objs and dol are scratch space for parsing templates and DOLs.
 	objs []tlv.TLV
 	dol  tlv.DOL
@@ -55,7 +57,7 @@ type txn struct {
 // Sizes that fit a whole contact purchase without growing.
 const (
 	arenaBlock = 2048 // bytes of responses and terminal data
-	keptBlock  = 64   // bytes of a Result: AID, cryptogram, IAD, UN
+	keptBlock  = 256  // bytes of a Result: AID, cryptogram, IAD, UN, field 55
 	traceCap   = 16   // commands
 	objsCap    = 20   // objects of one template
 	dolCap     = 16   // entries of one DOL
@@ -119,7 +121,7 @@ func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
 func (t *txn) release() {
 	// A map or scratch slice that a hostile card blew up is left to the
 	// collector rather than kept (cleared maps keep their size).
-	if len(t.term) > maxPooledTags || len(t.data) > maxPooledTags || cap(t.objs) > 4*objsCap || cap(t.dol) > 4*dolCap {
+	if len(t.term) > maxPooledTags || len(t.data) > maxPooledTags || cap(t.objs) > 4*objsCap || cap(t.dol) > 4*dolCap || cap(t.keyBuf) > 1024 {
 		return
 	}
 	arena := t.arena
@@ -136,7 +138,7 @@ func (t *txn) release() {
 	clear(t.objs[:cap(t.objs)])
 	clear(t.dol[:cap(t.dol)])
 	k := t.k
-	*t = txn{term: t.term, data: t.data, objs: t.objs[:0], dol: t.dol[:0], arena: arena}
+	*t = txn{term: t.term, data: t.data, objs: t.objs[:0], dol: t.dol[:0], arena: arena, keyBuf: t.keyBuf[:0]}
 	k.pool.put(t)
 }
 
@@ -162,12 +164,20 @@ func (t *txn) keep(b []byte) []byte {
 	if len(b) == 0 {
 		return b[:0:0]
 	}
-	if cap(t.kept)-len(t.kept) < len(b) {
-		t.kept = make([]byte, 0, max(keptBlock, len(b)))
+	r := t.keepSpace(len(b))[:len(b)]
+	copy(r, b)
+	return r
+}
+
+// keepSpace returns an empty slice with capacity n for the caller to
+// append a kept value to (capped: appending beyond n allocates).
+func (t *txn) keepSpace(n int) []byte {
+	if cap(t.kept)-len(t.kept) < n {
+		t.kept = make([]byte, 0, max(keptBlock, n))
 	}
 	s := len(t.kept)
-	t.kept = append(t.kept, b...)
-	return t.kept[s : s+len(b) : s+len(b)]
+	t.kept = t.kept[:s+n]
+	return t.kept[s : s : s+n]
 }
 
 // ownString is own for a string.

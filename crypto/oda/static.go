@@ -16,11 +16,23 @@ type Record struct {
 // if present it must list only tag 82, and the AIP value (2 bytes) is then
 // appended; anything else fails with ErrStaticData.
 func StaticData(records []Record, sdaTagList []byte, aip []byte) ([]byte, error) {
+	return AppendStaticData(make([]byte, 0, StaticDataCap(records, aip)), records, sdaTagList, aip)
+}
+
+// StaticDataCap is the capacity that AppendStaticData needs at most for
+// these records: with that much room in dst it does not allocate.
+func StaticDataCap(records []Record, aip []byte) int {
 	n := len(aip)
 	for _, r := range records {
 		n += len(r.Data)
 	}
-	out := make([]byte, 0, n)
+	return n
+}
+
+// AppendStaticData is StaticData appending to dst (a terminal reuses one
+// buffer across transactions). On error it returns nil.
+func AppendStaticData(dst []byte, records []Record, sdaTagList []byte, aip []byte) ([]byte, error) {
+	out := dst
 	for i, r := range records {
 		if r.SFI < 1 || r.SFI > 30 {
 			return nil, errorf(ErrStaticData, "record %d: SFI %d", i, r.SFI)

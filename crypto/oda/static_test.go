@@ -28,6 +28,17 @@ func TestStaticData(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, got)
 
+	// AppendStaticData appends to dst, in place when StaticDataCap fits.
+	recs := []oda.Record{{SFI: 2, Data: r1}, {SFI: 12, Data: r2}}
+	buf := make([]byte, 3, 3+oda.StaticDataCap(recs, aip))
+	copy(buf, "pre")
+	got, err = oda.AppendStaticData(buf, recs, []byte{0x82}, aip)
+	require.NoError(t, err)
+	assert.Equal(t, append([]byte("pre\x5A\x02\x12\x34"), append(r2, aip...)...), got)
+	assert.Same(t, &buf[:1][0], &got[0], "no allocation when the capacity fits")
+	_, err = oda.AppendStaticData(buf, recs, []byte{0x5A}, aip)
+	require.ErrorIs(t, err, oda.ErrStaticData)
+
 	for name, tc := range map[string]struct {
 		records []oda.Record
 		tags    []byte
