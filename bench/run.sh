@@ -5,16 +5,20 @@
 #   bench/run.sh OLD.txt       ... and compare with an earlier run (old → new)
 #
 # Environment:
-#   COUNT=5      runs of each benchmark (benchstat needs 5+ for its intervals)
+#   COUNT=6      runs of each benchmark (benchstat needs 6+ for its intervals)
 #   BENCH=.      the -bench pattern
 #   PKGS="..."   the packages (default: tlv apdu bcd crypto/oda kernel)
-#   OUT=bench/out  where the raw outputs go (new.txt, scaling.txt)
+#   OUT=bench/out  where the raw outputs go (new.txt, scaling*.txt)
 #
 # The whole-transaction benchmarks of ./kernel replay a recorded card, so
 # they measure the kernel alone; they report cpu-ns/op (process CPU per
 # transaction, GC included) beside ns/op: on a shared machine wall time also
 # counts the neighbours, CPU time is the kernel's own. The 16-pump benchmark
-# runs again with -cpu 1,2 to show how throughput scales with cores.
+# runs again with -cpu 1,2 to show how throughput scales with cores, beside
+# two benchmarks of the machine itself (./bench/reference: a compute-only
+# and an allocation-only loop). Those runs alternate one core and two, COUNT
+# rounds, so that a neighbour's burst on a shared machine hits both alike;
+# each round runs the 16 pumps once more with GOGC=400 (scaling-gogc400.txt).
 #
 # benchstat is a tool, not a dependency: it is installed at a pinned version
 # with `go install` and never added to go.mod. If it cannot be built (no
@@ -24,7 +28,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BENCHSTAT=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
-COUNT=${COUNT:-5}
+COUNT=${COUNT:-6}
 BENCH=${BENCH:-.}
 PKGS=${PKGS:-"./tlv ./apdu ./bcd ./crypto/oda ./kernel"}
 OUT=${OUT:-bench/out}
@@ -33,6 +37,7 @@ OLD=${1:-}
 mkdir -p "$OUT"
 new="$OUT/new.txt"
 scaling="$OUT/scaling.txt"
+gogc="$OUT/scaling-gogc400.txt"
 
 benchstat=""
 if go install "$BENCHSTAT" 2>"$OUT/benchstat-install.log"; then
@@ -47,13 +52,23 @@ echo "\$ go test -run '^\$' -bench '$BENCH' -benchmem -count $COUNT $PKGS" >&2
 # shellcheck disable=SC2086 # PKGS is a list of packages
 go test -run '^$' -bench "$BENCH" -benchmem -count "$COUNT" $PKGS >"$new"
 
-echo "\$ go test -run '^\$' -bench PurchaseContactECParallel -benchmem -count $COUNT -cpu 1,2 ./kernel" >&2
-go test -run '^$' -bench PurchaseContactECParallel -benchmem -count "$COUNT" -cpu 1,2 ./kernel >"$scaling"
+echo "\$ for i in \$(seq $COUNT); do go test -run '^\$' -bench 'Parallel\$' -benchmem -cpu 1,2 ./kernel ./bench/reference;" \
+	"GOGC=400 go test -run '^\$' -bench 'Parallel\$' -benchmem -cpu 1,2 ./kernel; done" >&2
+: >"$scaling"
+: >"$gogc"
+i=0
+while [ "$i" -lt "$COUNT" ]; do
+	go test -run '^$' -bench 'Parallel$' -benchmem -cpu 1,2 ./kernel ./bench/reference >>"$scaling"
+	GOGC=400 go test -run '^$' -bench 'Parallel$' -benchmem -cpu 1,2 ./kernel >>"$gogc"
+	i=$((i + 1))
+done
 
 if [ -z "$benchstat" ]; then
 	cat "$new"
 	echo
 	cat "$scaling"
+	echo
+	cat "$gogc"
 	exit 0
 fi
 
@@ -63,5 +78,9 @@ else
 	"$benchstat" "$new"
 fi
 echo
-echo "# 16 pumps on one Kernel: GOMAXPROCS 1 and 2 (sec/op is wall time per purchase: half is linear scaling)"
+echo "# 16 pumps on one Kernel, and the machine's own compute-only and allocation-only loops:"
+echo "# GOMAXPROCS 1 and 2 (sec/op is wall time per operation: half is linear scaling)"
 "$benchstat" -col /gomaxprocs "$scaling"
+echo
+echo "# the same 16 pumps with GOGC=400"
+"$benchstat" -col /gomaxprocs "$gogc"
