@@ -17,9 +17,20 @@ const (
 
 // Transport sends one command APDU to a card and returns its response APDU
 // (data followed by SW1 SW2). Implementations should honour ctx so that a
-// cancelled transaction does not wait on a silent card.
+// cancelled transaction does not wait on a silent card. Like io.Writer's
+// Write, Transmit must not modify command, nor keep it after it returns:
+// a caller may encode the next command into the same buffer.
 type Transport interface {
 	Transmit(ctx context.Context, command []byte) (response []byte, err error)
+}
+
+// CommandTransport is a Transport that takes commands unencoded. Exchange
+// calls TransmitCommand, where a transport has it, instead of encoding the
+// command itself and calling Transmit: the transport may then encode into
+// a buffer of its own rather than a new one per command.
+type CommandTransport interface {
+	Transport
+	TransmitCommand(ctx context.Context, c Command) (response []byte, err error)
 }
 
 // TransportFunc adapts a function to the Transport interface.
@@ -109,7 +120,13 @@ func roundTrip(ctx context.Context, t Transport, c Command) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
-	raw, err := t.Transmit(ctx, c.Bytes())
+	var raw []byte
+	var err error
+	if ct, ok := t.(CommandTransport); ok {
+		raw, err = ct.TransmitCommand(ctx, c)
+	} else {
+		raw, err = t.Transmit(ctx, c.Bytes())
+	}
 	if err != nil {
 		return Response{}, err
 	}

@@ -354,3 +354,36 @@ func BenchmarkCommandAppendTo(b *testing.B) {
 		buf = c.AppendTo(buf[:0])
 	}
 }
+
+// commandScript is a script that takes commands unencoded, encoding them
+// into one buffer it reuses.
+type commandScript struct {
+	script
+	buf      []byte
+	commands []Command
+}
+
+func (s *commandScript) TransmitCommand(ctx context.Context, c Command) ([]byte, error) {
+	s.commands = append(s.commands, c)
+	s.buf = c.AppendTo(s.buf[:0])
+	return s.Transmit(ctx, s.buf)
+}
+
+// TestExchangeUsesTransmitCommand: a CommandTransport gets every command
+// of the exchange (the GET RESPONSE and the 6Cxx re-send included) as a
+// Command, and the exchange is the same as over Transmit.
+func TestExchangeUsesTransmitCommand(t *testing.T) {
+	card := &commandScript{script: script{t: t, steps: []step{
+		{cmd: "00B2011400", resp: "6C05"},
+		{cmd: "00B2011405", resp: "6102"},
+		{cmd: "00C0000002", resp: "ABCD 9000"},
+	}}}
+	r, err := Exchange(context.Background(), card, ReadRecord(2, 1))
+	require.NoError(t, err)
+	assert.Equal(t, SWSuccess, r.SW)
+	assert.Equal(t, mustHex(t, "ABCD"), r.Data)
+	require.Len(t, card.commands, 3, "every command went through TransmitCommand")
+	assert.Equal(t, byte(0xB2), card.commands[0].INS)
+	assert.Equal(t, 5, card.commands[1].Ne)
+	assert.Equal(t, byte(0xC0), card.commands[2].INS)
+}

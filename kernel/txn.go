@@ -49,6 +49,8 @@ type txn struct {
 	kept []byte
 	// keyBuf holds the CA public key of the transaction (see issuerKey).
 	keyBuf []byte
+	// cmdBuf holds the command being sent (see TransmitCommand).
+	cmdBuf []byte
 	// objs and dol are scratch space for parsing templates and DOLs.
 	objs []tlv.TLV
 	dol  tlv.DOL
@@ -138,7 +140,7 @@ func (t *txn) release() {
 	clear(t.objs[:cap(t.objs)])
 	clear(t.dol[:cap(t.dol)])
 	k := t.k
-	*t = txn{term: t.term, data: t.data, objs: t.objs[:0], dol: t.dol[:0], arena: arena, keyBuf: t.keyBuf[:0]}
+	*t = txn{term: t.term, data: t.data, objs: t.objs[:0], dol: t.dol[:0], arena: arena, keyBuf: t.keyBuf[:0], cmdBuf: t.cmdBuf[:0]}
 	k.pool.put(t)
 }
 
@@ -244,6 +246,17 @@ type txnTransport txn
 // time.Since on it reads only the monotonic clock, half of what time.Now
 // reads.
 var clockBase = time.Now()
+
+// TransmitCommand encodes the command into the transaction's command
+// buffer (a new slice when the trace keeps it) and transmits it.
+func (tt *txnTransport) TransmitCommand(ctx context.Context, c apdu.Command) ([]byte, error) {
+	t := (*txn)(tt)
+	if t.k.cfg.Trace {
+		return tt.Transmit(ctx, c.Bytes())
+	}
+	t.cmdBuf = c.AppendTo(t.cmdBuf[:0])
+	return tt.Transmit(ctx, t.cmdBuf)
+}
 
 func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	t := (*txn)(tt)
