@@ -1,5 +1,7 @@
-// Package vpcdtest serialises the tests that serve a simulated card on
-// vsmartcard's vpcd port: the port takes one card at a time and go test
-// runs packages in parallel, so every such test holds Lock while its card
-// is in the reader.
+// Package vpcdtest holds what the tests that serve a simulated card on
+// vsmartcard's vpcd port share: Lock serialises them (the port takes one
+// card at a time and go test runs packages in parallel, so every such test
+// holds Lock while its card is in the reader), and Reader, UniqueATR,
+// WaitReader and Logger find vpcd's reader in pcscd, mark a test's own
+// card, wait for pcscd to see it come and go, and log to the test.
 package vpcdtest

@@ -10,14 +10,10 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,39 +28,6 @@ import (
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/transport/pcsc"
 )
-
-// requirePCSC skips (or, with PBOC_REQUIRE_PCSC=1, fails) the test when
-// pcscd or the vpcd reader is missing, and returns the name of the vpcd
-// reader served on vpcd.DefaultAddr.
-func requirePCSC(t *testing.T) string {
-	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("PBOC_REQUIRE_PCSC") == "1" {
-			t.Fatalf("PBOC_REQUIRE_PCSC=1 but "+format, args...)
-		}
-		t.Skipf("skipping PC/SC integration test: "+format+" (run .ci/pcsc.sh; PBOC_REQUIRE_PCSC=1 makes this a failure)", args...)
-	}
-	sock := pcsc.SocketPath()
-	if _, err := os.Stat(sock); err != nil {
-		unavailable("pcscd socket %s absent: %v", sock, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	names, err := pcsc.Readers(ctx)
-	if err != nil {
-		unavailable("pcscd does not answer on %s: %v", sock, err)
-	}
-	for _, n := range names {
-		// The first vpcd reader, "Virtual PCD 00 00", is the one on port 35963.
-		if strings.HasPrefix(n, "Virtual PCD") && strings.HasSuffix(n, " 00") {
-			t.Logf("pcscd readers: %q; using %q", names, n)
-			return n
-		}
-	}
-	unavailable("pcscd has no vpcd reader (readers: %q): install vsmartcard-vpcd and restart pcscd", names)
-	return ""
-}
 
 // testCard is the cardsim card behind vpcd, counting what reaches it.
 type testCard struct {
@@ -94,40 +57,6 @@ func (c *testCard) counts() (apdus, resets int) {
 	return c.apdus, c.resets
 }
 
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t *testing.T, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-// uniqueATR returns base with its last three historical bytes random (and
-// the TCK, if any, recomputed), so the test recognises its own card in the
-// reader and never talks to a card another process serves to vpcd.
-func uniqueATR(t *testing.T, base []byte, hasTCK bool) []byte {
-	atr := bytes.Clone(base)
-	end := len(atr)
-	if hasTCK {
-		end--
-	}
-	_, err := rand.Read(atr[end-3 : end])
-	require.NoError(t, err)
-	if hasTCK {
-		var tck byte
-		for _, b := range atr[1:end] {
-			tck ^= b
-		}
-		atr[end] = tck
-	}
-	return atr
-}
-
 // served is a cardsim card served to vpcd until stop.
 type served struct {
 	card *testCard
@@ -141,7 +70,7 @@ func serveCard(t *testing.T, atr []byte) *served {
 	card := &testCard{Card: c}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &vpcd.Server{Addr: vpcd.DefaultAddr, Card: card, ATR: atr, Logger: testLogger(t, slog.LevelInfo), RetryInterval: 50 * time.Millisecond}
+	srv := &vpcd.Server{Addr: vpcd.DefaultAddr, Card: card, ATR: atr, Logger: vpcdtest.Logger(t, slog.LevelInfo), RetryInterval: 50 * time.Millisecond}
 	go func() { done <- srv.Serve(ctx) }()
 	var once sync.Once
 	stop := func() {
@@ -154,37 +83,6 @@ func serveCard(t *testing.T, atr []byte) *served {
 	return &served{card: card, stop: stop}
 }
 
-// waitReader polls pcscd until the reader holds a card with atr (present)
-// or holds none (!present).
-func waitReader(t *testing.T, reader string, atr []byte, present bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last pcsc.ReaderState
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		states, err := pcsc.ReaderStates(ctx)
-		cancel()
-		require.NoError(t, err)
-		for _, s := range states {
-			if s.Name != reader {
-				continue
-			}
-			last = s
-			if present && s.CardPresent && bytes.Equal(s.ATR, atr) {
-				t.Logf("pcscd sees the card in %q: ATR %X, powered %v", reader, s.ATR, s.Powered)
-				return
-			}
-			if !present && !s.CardPresent {
-				t.Logf("pcscd sees %q empty", reader)
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("reader %q: card present=%v with ATR %X not seen within 20s; last state %+v "+
-		"(is another virtual card, e.g. a running `pboc serve-card`, holding vpcd's port?)", reader, present, atr, last)
-}
-
 // purchase runs a kernel purchase of 12.34 through card and checks it went
 // through to the simulated card.
 func purchase(t *testing.T, card *pcsc.Card, sim *testCard) {
@@ -194,7 +92,7 @@ func purchase(t *testing.T, card *pcsc.Card, sim *testCard) {
 	k, err := kernel.New(kernel.DefaultConfig())
 	require.NoError(t, err)
 	before, _ := sim.counts()
-	traced := apdu.NewTracer(card, testLogger(t, slog.LevelDebug).With("via", "pcscd"))
+	traced := apdu.NewTracer(card, vpcdtest.Logger(t, slog.LevelDebug).With("via", "pcscd"))
 	res, err := k.Purchase(ctx, traced, kernel.Amount(1234))
 	require.NoError(t, err, "the transport must carry the whole transaction")
 	after, _ := sim.counts()
@@ -225,14 +123,14 @@ func purchase(t *testing.T, card *pcsc.Card, sim *testCard) {
 
 func TestPurchaseThroughPCSC(t *testing.T) {
 	defer vpcdtest.Lock(t)() // one card at a time in vpcd's reader, across test binaries
-	reader := requirePCSC(t)
+	reader := vpcdtest.Reader(t, "the PC/SC integration test")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	t.Run("T=0", func(t *testing.T) {
-		atr := uniqueATR(t, vpcd.DefaultATR(), false)
+		atr := vpcdtest.UniqueATR(t, vpcd.DefaultATR(), false)
 		srv := serveCard(t, atr)
-		waitReader(t, reader, atr, true)
+		vpcdtest.WaitReader(t, reader, atr, true)
 
 		card, err := pcsc.Open(ctx, reader)
 		require.NoError(t, err)
@@ -282,7 +180,7 @@ func TestPurchaseThroughPCSC(t *testing.T) {
 
 		t.Run("card removed", func(t *testing.T) {
 			srv.stop()
-			waitReader(t, reader, nil, false)
+			vpcdtest.WaitReader(t, reader, nil, false)
 			_, err := card.Transmit(ctx, apdu.Select([]byte("1PAY.SYS.DDF01")).Bytes())
 			require.ErrorIs(t, err, pcsc.ErrCardRemoved)
 			t.Logf("transmit after removal: %v", err)
@@ -294,9 +192,9 @@ func TestPurchaseThroughPCSC(t *testing.T) {
 			assert.ErrorIs(t, err, pcsc.ErrNoReader)
 
 			// Inserted again: Reconnect picks the new card up.
-			atr2 := uniqueATR(t, vpcd.DefaultATR(), false)
+			atr2 := vpcdtest.UniqueATR(t, vpcd.DefaultATR(), false)
 			srv2 := serveCard(t, atr2)
-			waitReader(t, reader, atr2, true)
+			vpcdtest.WaitReader(t, reader, atr2, true)
 			require.NoError(t, card.Reconnect(ctx))
 			assert.Equal(t, atr2, card.ATR())
 			resp, err := card.Transmit(ctx, apdu.Select([]byte("1PAY.SYS.DDF01")).Bytes())
@@ -307,9 +205,9 @@ func TestPurchaseThroughPCSC(t *testing.T) {
 	})
 
 	t.Run("T=1", func(t *testing.T) {
-		atr := uniqueATR(t, vpcd.T1ATR(), true)
+		atr := vpcdtest.UniqueATR(t, vpcd.T1ATR(), true)
 		srv := serveCard(t, atr)
-		waitReader(t, reader, atr, true)
+		vpcdtest.WaitReader(t, reader, atr, true)
 		card, err := pcsc.Open(ctx, reader, pcsc.Exclusive())
 		require.NoError(t, err)
 		defer func() { assert.NoError(t, card.Close()) }()
@@ -318,9 +216,9 @@ func TestPurchaseThroughPCSC(t *testing.T) {
 	})
 
 	t.Run("cancelled", func(t *testing.T) {
-		atr := uniqueATR(t, vpcd.DefaultATR(), false)
+		atr := vpcdtest.UniqueATR(t, vpcd.DefaultATR(), false)
 		serveCard(t, atr)
-		waitReader(t, reader, atr, true)
+		vpcdtest.WaitReader(t, reader, atr, true)
 		card, err := pcsc.Open(ctx, reader)
 		require.NoError(t, err)
 		defer func() { assert.NoError(t, card.Close()) }()
