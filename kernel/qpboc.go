@@ -701,14 +701,8 @@ func (q *tap) removed(ctx context.Context, err error, mayHaveCharged bool) (*Res
 	res.Detail = "the card left the field: present the card again (" + err.Error() + ")"
 	if mayHaveCharged && q.k.torn != nil && q.aid != nil {
 		r := TornRecord{PAN: res.PAN, AID: append([]byte(nil), q.aid...), Amount: q.amount, ATC: res.ATC, Created: q.now}
-		copy(r.Date[:], q.term[0x9A])
-		copy(r.Time[:], q.term[0x9F21])
-		if err := q.k.torn.Add(context.WithoutCancel(ctx), r); err != nil {
-			res.Detail += "; the torn tap could not be kept: " + err.Error()
-		} else {
-			res.Torn = true
-			res.Detail += "; the card may have completed the sale: kept as a torn tap, settled from the card's log at the next tap"
-		}
+		q.addTorn(context.WithoutCancel(ctx), r, "torn tap",
+			"; the card may have completed the sale: kept as a torn tap, settled from the card's log at the next tap")
 	}
 	return res, nil
 }

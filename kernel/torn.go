@@ -128,14 +128,22 @@ func (t *txn) recordTorn(ctx context.Context, amount Amount) {
 	}
 	r := TornRecord{PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...), Amount: amount,
 		BalanceBefore: *t.res.BalanceBefore, Created: t.now}
+	t.addTorn(ctx, r, "torn record", "; kept as a torn sale: present the card again to settle it")
+}
+
+// addTorn stamps r with the date and time sent to the card (9A, 9F21: the
+// card's log entry carries them), keeps it in the TornLog and says so in
+// the result: note on success, the failure otherwise (what names the
+// record in that sentence).
+func (t *txn) addTorn(ctx context.Context, r TornRecord, what, note string) {
 	copy(r.Date[:], t.term[0x9A])
 	copy(r.Time[:], t.term[0x9F21])
-	if err := tl.Add(ctx, r); err != nil {
-		t.res.Detail += "; the torn record could not be kept: " + err.Error()
+	if err := t.k.torn.Add(ctx, r); err != nil {
+		t.res.Detail += "; the " + what + " could not be kept: " + err.Error()
 		return
 	}
 	t.res.Torn = true
-	t.res.Detail += "; kept as a torn sale: present the card again to settle it"
+	t.res.Detail += note
 }
 
 // settleTorn settles the torn sales of this card: a sale is in the card's
@@ -239,12 +247,5 @@ func (t *txn) recordTornScript(ctx context.Context, req *AuthRequest, expected A
 	}
 	r := TornRecord{Kind: TornScript, PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...),
 		Amount: t.res.Amount, BalanceBefore: *t.res.BalanceBefore, Expected: expected, Request: req, Created: t.now}
-	copy(r.Date[:], t.term[0x9A])
-	copy(r.Time[:], t.term[0x9F21])
-	if err := tl.Add(ctx, r); err != nil {
-		t.res.Detail += "; the torn record could not be kept: " + err.Error()
-		return
-	}
-	t.res.Torn = true
-	t.res.Detail += "; kept as torn: present the card again to settle the script"
+	t.addTorn(ctx, r, "torn record", "; kept as torn: present the card again to settle the script")
 }
