@@ -532,16 +532,10 @@ func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if typ == acTC {
 		amount, _ := bcd.Decode(d[tagAmount]) // checked by ecAllows
 		newBalance -= amount
-		bal := bcdN(newBalance, 6)[1:]
-		sk, err := keys.SessionKey(a.alg, a.cardKeys.SMI, a.atc)
-		if err != nil {
+		var err error
+		if idd, err = a.balanceIDD(newBalance); err != nil {
 			return sw(apdu.SWUnknown)
 		}
-		mac, err := keys.ScriptMAC(a.alg, sk, bal)
-		if err != nil {
-			return sw(apdu.SWUnknown)
-		}
-		idd = append(append([]byte{0x0A, 0x01}, bal...), mac...)
 	}
 	var sig *cdaInput
 	if cda {
@@ -707,4 +701,20 @@ func (a *app) addLog(d map[tlv.Tag][]byte, cid byte) {
 	if len(a.log) > MaxLogEntries {
 		a.log = a.log[:MaxLogEntries]
 	}
+}
+
+// balanceIDD is the issuer discretionary data an offline EC approval puts
+// in the IAD: 0A 01, the new balance (5 bytes BCD) and its MAC under the
+// session integrity key of the current ATC.
+func (a *app) balanceIDD(balance uint64) ([]byte, error) {
+	bal := bcdN(balance, 6)[1:]
+	sk, err := keys.SessionKey(a.alg, a.cardKeys.SMI, a.atc)
+	if err != nil {
+		return nil, err
+	}
+	mac, err := keys.ScriptMAC(a.alg, sk, bal)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte{0x0A, 0x01}, bal...), mac...), nil
 }

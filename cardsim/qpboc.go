@@ -279,16 +279,10 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 	var idd []byte
 	if typ == acTC {
 		balance -= amount
-		bal := bcdN(balance, 6)[1:]
-		sk, err := keys.SessionKey(a.alg, a.cardKeys.SMI, a.atc)
-		if err != nil {
+		var err error
+		if idd, err = a.balanceIDD(balance); err != nil {
 			return sw(apdu.SWUnknown)
 		}
-		mac, err := keys.ScriptMAC(a.alg, sk, bal)
-		if err != nil {
-			return sw(apdu.SWUnknown)
-		}
-		idd = append(append([]byte{0x0A, 0x01}, bal...), mac...)
 	}
 	iad := append([]byte{0x07, 0x01, cvnQPBOC}, cvr...)
 	iad = append(iad, a.algID)
