@@ -18,7 +18,9 @@ import (
 // with a kernel built from cfg, and returns what the caller keeps.
 type flow func(t *testing.T, cfg kernel.Config) any
 
-func kernelFrom(t *testing.T, cfg kernel.Config, opts ...kernel.Option) *kernel.Kernel {
+// kernelFrom is a deterministic kernel built from cfg: fixed UN and PAN
+// hash key, so that two kernels from one cfg produce the same results.
+func kernelFrom(t testing.TB, cfg kernel.Config, opts ...kernel.Option) *kernel.Kernel {
 	t.Helper()
 	cfg.PANHashKey = []byte("pool test PAN hash key")
 	k, err := kernel.New(cfg, append([]kernel.Option{kernel.WithRandom(fixedRandom{})}, opts...)...)

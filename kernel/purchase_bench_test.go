@@ -99,16 +99,11 @@ func (rt *recordedTxn) newReplay(tb testing.TB) *replay {
 	return r
 }
 
-// benchKernel is the deterministic kernel: pinned clock, fixed UN.
+// benchKernel is the deterministic kernel: pinned clock, fixed UN, no
+// trace (as in production).
 func benchKernel(tb testing.TB, opts ...kernel.Option) *kernel.Kernel {
 	tb.Helper()
-	cfg := testConfig()
-	cfg.Trace = false // as in production: the trace is a diagnostic
-	k, err := kernel.New(cfg, append([]kernel.Option{kernel.WithRandom(fixedRandom{})}, opts...)...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
+	return kernelFrom(tb, testConfig(), opts...)
 }
 
 // recordPurchase runs one contact purchase against a fresh simulated card
