@@ -9,39 +9,68 @@ import (
 	"sync"
 )
 
-// builtinFS holds the built-in key files. Every builtin/*.json file is
-// embedded and merged by Builtin; to add keys, drop another file in the
-// same format into builtin/ (the tests check every key in it).
+// builtinFS holds the built-in key files: the scheme's published keys
+// only. Every builtin/*.json file is embedded and merged by Builtin; to add
+// published keys, drop another file in the same format into builtin/ (the
+// tests check every key in it). The card simulator's test CA lives apart,
+// in testkeys/, and is served only by TestKeys.
 //
 //go:embed builtin/*.json
 var builtinFS embed.FS
 
+//go:embed testkeys/*.json
+var testKeysFS embed.FS
+
+// embedded is one compiled-in key set, loaded once.
+type embedded struct {
+	once  sync.Once
+	fsys  fs.FS
+	glob  string
+	store *Store
+	err   error
+}
+
 var (
-	builtinOnce  sync.Once
-	builtinStore *Store
-	builtinErr   error
+	builtinKeys = &embedded{fsys: builtinFS, glob: "builtin/*.json"}
+	testKeys    = &embedded{fsys: testKeysFS, glob: "testkeys/*.json"}
 )
 
-// Builtin returns a new store holding the built-in keys: the China
-// UnionPay CA public keys (RID A000000333) and any other key set compiled
-// into the package. Each call returns a fresh store that the caller may
-// modify. The embedded files are checked by the package's tests, so
-// Builtin panics only if the package was built from broken files.
-func Builtin() *Store {
-	builtinOnce.Do(func() { builtinStore, builtinErr = loadBuiltin(builtinFS) })
-	if builtinErr != nil {
-		panic(builtinErr)
+// fresh returns a new store holding the set's keys.
+func (e *embedded) fresh() *Store {
+	e.once.Do(func() { e.store, e.err = loadEmbedded(e.fsys, e.glob) })
+	if e.err != nil {
+		panic(e.err)
 	}
 	s := NewStore()
-	s.Merge(builtinStore)
+	s.Merge(e.store)
 	return s
 }
 
-// loadBuiltin loads and merges every *.json file under builtin/ in fsys,
-// in name order. Two files defining the same RID and index with different
+// Builtin returns a new store holding the published CA public keys compiled
+// into the package: the China UnionPay keys (RID A000000333). It holds no
+// test key, so a terminal that trusts Builtin approves no card signed by
+// the simulator's test CA (see TestKeys). Each call returns a fresh store
+// that the caller may modify. The embedded files are checked by the
+// package's tests, so Builtin panics only if the package was built from
+// broken files.
+func Builtin() *Store { return builtinKeys.fresh() }
+
+// TestKeys returns a new store holding only the card simulator's test CA
+// (RID A000000333, indexes F1 RSA-1984 e=3, F2 RSA-1408 e=65537, F3 SM2).
+// Their private keys derive from seeds published in this repository
+// (package pki), so anyone can sign a card with them: never trust them in
+// production. Tests, the CLI and the examples that talk to the simulated
+// card merge them explicitly:
+//
+//	store := capk.Builtin()
+//	store.Merge(capk.TestKeys())
+func TestKeys() *Store { return testKeys.fresh() }
+
+// loadEmbedded loads and merges every file matching glob in fsys, in name
+// order. Two files defining the same RID and index with different
 // contents are an error.
-func loadBuiltin(fsys fs.FS) (*Store, error) {
-	names, err := fs.Glob(fsys, "builtin/*.json")
+func loadEmbedded(fsys fs.FS, glob string) (*Store, error) {
+	names, err := fs.Glob(fsys, glob)
 	if err != nil {
 		return nil, fmt.Errorf("capk: builtin: %w", err)
 	}

@@ -89,13 +89,30 @@ func TestBuiltinUnionPayChecksumsMatchPublishedTable(t *testing.T) {
 	_, _, ok = s.AppendLookup(nil, unionPay, 0x61)
 	assert.False(t, ok)
 
-	var n int
-	for _, k := range s.Keys() {
-		if k.RID == unionPay && !testCA(k) {
-			n++
-		}
+	assert.Equal(t, len(unionPayTable), s.Len(), "no key beyond the verified UnionPay table")
+}
+
+// Production trusts only published keys: Builtin holds none of the
+// simulator's test CA, whose private keys anyone can regenerate from the
+// seeds in this repository; TestKeys holds exactly those.
+func TestBuiltinHoldsNoTestKey(t *testing.T) {
+	for _, k := range capk.Builtin().Keys() {
+		assert.False(t, testCA(k), "%s/%02X is a test key", k.RID, k.Index)
+		assert.Less(t, k.Index, byte(0xF0), "%s/%02X: indexes F0-FF are test keys here", k.RID, k.Index)
 	}
-	assert.Equal(t, len(unionPayTable), n, "no UnionPay key beyond the verified table")
+	test := capk.TestKeys()
+	require.Equal(t, 3, test.Len())
+	for _, idx := range []byte{0xF1, 0xF2, 0xF3} {
+		k, ok := test.Lookup(unionPay, idx)
+		require.True(t, ok, "test key %02X", idx)
+		assert.True(t, testCA(k), "%02X carries the test CA note", idx)
+		_, ok = capk.Builtin().Lookup(unionPay, idx)
+		assert.False(t, ok, "Builtin serves test key %02X", idx)
+	}
+	for _, k := range test.Keys() {
+		assert.Equal(t, k.ComputeChecksum(), k.Checksum)
+		assert.NoError(t, k.Validate())
+	}
 }
 
 // Any key added to builtin/*.json, now or later, must carry a correct
@@ -125,16 +142,10 @@ func TestBuiltinReturnsFreshStore(t *testing.T) {
 func TestTestdataUnionPayMatchesBuiltin(t *testing.T) {
 	file, err := capk.LoadFile(filepath.Join("..", "testdata", "capk", "unionpay.json"))
 	require.NoError(t, err)
-	var builtin []capk.Key
-	for _, k := range capk.Builtin().Keys() {
-		if k.RID == unionPay && !testCA(k) {
-			builtin = append(builtin, k)
-		}
-	}
-	assert.Equal(t, builtin, file.Keys())
+	assert.Equal(t, capk.Builtin().Keys(), file.Keys())
 }
 
-// testCA reports the card simulator's test CA keys (builtin/testca.json),
+// testCA reports the card simulator's test CA keys (testkeys/testca.json),
 // which share the UnionPay RID but are never production keys.
 func testCA(k capk.Key) bool { return strings.Contains(k.Note, "test CA") }
 

@@ -42,9 +42,6 @@ func ExampleCheck() {
 	// A000000333/0A rsa-1024 e=3 sha1 checksum ok expires 2030-12-31
 	// A000000333/0B rsa-1984 e=3 sha1 checksum ok expires 2030-12-31
 	// A000000333/80 rsa-1024 e=65537 sha1 checksum ok expires 2030-12-31
-	// A000000333/F1 rsa-1984 e=3 sha1 checksum ok no expiry
-	// A000000333/F2 rsa-1408 e=65537 sha1 checksum ok no expiry
-	// A000000333/F3 sm2-256 sm3 checksum ok no expiry
 }
 
 // Load refuses a file whose key does not match its checksum and names the

@@ -11,7 +11,7 @@ import (
 )
 
 func TestEmbeddedBuiltinLoads(t *testing.T) {
-	s, err := loadBuiltin(builtinFS)
+	s, err := loadEmbedded(builtinFS, "builtin/*.json")
 	require.NoError(t, err)
 	assert.Positive(t, s.Len())
 }
@@ -21,16 +21,16 @@ func TestLoadBuiltinMergesFilesAndRejectsConflicts(t *testing.T) {
 	require.NoError(t, err)
 
 	// The same key in two files is fine when identical.
-	s, err := loadBuiltin(fstest.MapFS{
+	s, err := loadEmbedded(fstest.MapFS{
 		"builtin/a.json":      {Data: up},
 		"builtin/b.json":      {Data: up},
 		"builtin/ignored.txt": {Data: []byte("not json")},
-	})
+	}, "builtin/*.json")
 	require.NoError(t, err)
 	assert.Equal(t, 9, s.Len())
 
 	// A broken file is reported by name.
-	_, err = loadBuiltin(fstest.MapFS{"builtin/x.json": {Data: []byte(`{"keys":[{}]}`)}})
+	_, err = loadEmbedded(fstest.MapFS{"builtin/x.json": {Data: []byte(`{"keys":[{}]}`)}}, "builtin/*.json")
 	assert.ErrorIs(t, err, ErrFormat)
 	assert.Contains(t, err.Error(), "builtin/x.json")
 
@@ -43,7 +43,7 @@ func TestLoadBuiltinMergesFilesAndRejectsConflicts(t *testing.T) {
 	var buf []byte
 	w := &sliceWriter{&buf}
 	require.NoError(t, other.Save(w))
-	_, err = loadBuiltin(fstest.MapFS{"builtin/a.json": {Data: up}, "builtin/b.json": {Data: buf}})
+	_, err = loadEmbedded(fstest.MapFS{"builtin/a.json": {Data: up}, "builtin/b.json": {Data: buf}}, "builtin/*.json")
 	assert.ErrorIs(t, err, ErrFormat)
 	assert.Contains(t, err.Error(), "A000000333/08")
 }

@@ -135,8 +135,8 @@
 //
 // Certificates are real: the issuer key is certified by a key of the test
 // CA (TestCA, RID A000000333: F1 RSA 1984 bits e=3, F2 RSA 1408 bits
-// e=65537, F3 SM2), whose public halves capk.Builtin() serves from
-// capk/builtin/testca.json. Keys derive from fixed seeds with package pki
+// e=65537, F3 SM2), whose public halves capk.TestKeys() serves (never capk.Builtin()) from
+// capk/testkeys/testca.json. Keys derive from fixed seeds with package pki
 // (issuer "pboc-test-issuer-" + PAN, ICC "pboc-test-icc-" + PAN + "-" +
 // two-digit PAN sequence number), so RSA certificates are the same on
 // every run; SM2 signatures are randomised, but a process reuses the

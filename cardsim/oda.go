@@ -34,12 +34,12 @@ const (
 )
 
 // TestCARID is the RID under which the simulator's test CA keys are
-// registered (China UnionPay), as in capk/builtin/testca.json.
+// registered (China UnionPay), as in capk/testkeys/testca.json.
 const TestCARID = "A000000333"
 
 // TestCAKey describes one key of the simulator's test certification
 // authority. The private key is derived from Seed with package pki, so the
-// public key is fixed; capk/builtin/testca.json holds the public halves and
+// public key is fixed; capk/testkeys/testca.json holds the public halves and
 // a test keeps the two in step.
 type TestCAKey struct {
 	// Index is the CA public key index (tag 8F).

@@ -69,14 +69,14 @@ func readApplication(t *testing.T, c *Card, ec bool, amount uint64) *terminal {
 	return tm
 }
 
-// caKey finds the CA key named by 8F in capk.Builtin(), as a terminal does.
+// caKey finds the CA key named by 8F in the test CA keys, as a terminal trusting them does.
 func caKey(t *testing.T, tm *terminal) oda.PublicKey {
 	t.Helper()
 	idx := tm.get(t, 0x8F)
 	require.Len(t, idx, 1)
 	rid, err := capk.ParseRID(TestCARID)
 	require.NoError(t, err)
-	k, ok := capk.Builtin().Lookup(rid, idx[0])
+	k, ok := capk.TestKeys().Lookup(rid, idx[0])
 	require.True(t, ok, "CA key %02X not built in", idx[0])
 	if k.Algorithm == capk.AlgSM2 {
 		return oda.PublicKey{Alg: oda.SM2, Point: k.Modulus}

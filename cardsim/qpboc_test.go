@@ -182,7 +182,7 @@ func TestQPBOCGPODecisions(t *testing.T) {
 }
 
 // verifyCardFDDA checks an fDDA signature of the card against the test CA
-// in capk.Builtin(), with the keys recovered from the card's records.
+// in capk.TestKeys(), with the keys recovered from the card's records.
 func verifyCardFDDA(t *testing.T, c *Card, sdad, cad []byte, amount uint64) {
 	t.Helper()
 	a := c.apps[0]
@@ -195,7 +195,7 @@ func verifyCardFDDA(t *testing.T, c *Card, sdad, cad []byte, amount uint64) {
 			return nil
 		}))
 	}
-	key, ok := capk.Builtin().Lookup(capk.RID{0xA0, 0, 0, 0x03, 0x33}, data[0x8F][0])
+	key, ok := capk.TestKeys().Lookup(capk.RID{0xA0, 0, 0, 0x03, 0x33}, data[0x8F][0])
 	require.True(t, ok)
 	pub := oda.PublicKey{Alg: oda.PKAlg(key.Algorithm), Modulus: key.Modulus, Exponent: key.Exponent}
 	if pub.Alg == oda.SM2 {

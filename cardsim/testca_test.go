@@ -14,9 +14,9 @@ import (
 	"github.com/go-pboc/pboc/crypto/oda"
 )
 
-var updateTestCA = flag.Bool("update-testca", false, "rewrite capk/builtin/testca.json from the test CA seeds")
+var updateTestCA = flag.Bool("update-testca", false, "rewrite capk/testkeys/testca.json from the test CA seeds")
 
-const testCAFile = "../capk/builtin/testca.json"
+const testCAFile = "../capk/testkeys/testca.json"
 
 // testCAStore recomputes the public keys of the test CA from their seeds.
 func testCAStore(t *testing.T) *capk.Store {
@@ -41,9 +41,9 @@ func testCAStore(t *testing.T) *capk.Store {
 	return s
 }
 
-// TestTestCAFileMatchesSeeds keeps capk/builtin/testca.json in step with the
+// TestTestCAFileMatchesSeeds keeps capk/testkeys/testca.json in step with the
 // seeds: every test CA key recomputed with pki must be the key that
-// capk.Builtin() serves, and the file must be exactly what Save writes.
+// capk.TestKeys() serves, and the file must be exactly what Save writes.
 // Run with -update-testca to rewrite the file.
 func TestTestCAFileMatchesSeeds(t *testing.T) {
 	want := testCAStore(t)
@@ -56,10 +56,10 @@ func TestTestCAFileMatchesSeeds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, buf.String(), string(have), "testca.json drifted from the seeds; run go test ./cardsim -run TestTestCAFileMatchesSeeds -update-testca")
 
-	builtin := capk.Builtin()
+	builtin := capk.TestKeys()
 	for _, k := range want.Keys() {
 		got, ok := builtin.Lookup(k.RID, k.Index)
-		require.True(t, ok, "capk.Builtin() has no key %s/%02X", k.RID, k.Index)
+		require.True(t, ok, "capk.TestKeys() has no key %s/%02X", k.RID, k.Index)
 		assert.Equal(t, k.Algorithm, got.Algorithm, "%02X", k.Index)
 		assert.Equal(t, k.HashAlg, got.HashAlg, "%02X", k.Index)
 		assert.Equal(t, k.Modulus, got.Modulus, "%02X", k.Index)

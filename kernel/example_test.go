@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
@@ -12,7 +13,13 @@ import (
 // An offline electronic-cash sale against the simulated seed card.
 func ExampleKernel_Purchase() {
 	card, _ := cardsim.New(cardsim.DefaultProfile())
-	k, _ := kernel.New(kernel.DefaultConfig())
+	cfg := kernel.DefaultConfig()
+	// The simulated card is signed by the simulator's test CA: trust it
+	// here, never in production (kernel.DefaultConfig trusts only the
+	// published keys of capk.Builtin).
+	cfg.CAPK = capk.Builtin()
+	cfg.CAPK.Merge(capk.TestKeys())
+	k, _ := kernel.New(cfg)
 	res, err := k.Purchase(context.Background(), card, kernel.Amount(1234))
 	if err != nil {
 		fmt.Println(err)

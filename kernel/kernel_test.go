@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/kernel"
 )
@@ -23,7 +24,16 @@ var fixedNow = time.Date(2026, 11, 30, 10, 30, 0, 0, time.FixedZone("CST", 8*360
 func testConfig() kernel.Config {
 	cfg := kernel.DefaultConfig()
 	cfg.Now = func() time.Time { return fixedNow }
+	cfg.CAPK = simCAPK()
 	return cfg
+}
+
+// simCAPK is what a terminal trusts to talk to the simulated card: the
+// published keys and, by explicit choice, the simulator's test CA.
+func simCAPK() *capk.Store {
+	s := capk.Builtin()
+	s.Merge(capk.TestKeys())
+	return s
 }
 
 func newKernel(t testing.TB, opts ...kernel.Option) *kernel.Kernel {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/crypto/oda"
 	"github.com/go-pboc/pboc/kernel"
 )
@@ -129,7 +130,7 @@ func TestMissingAndRevokedCAKeys(t *testing.T) {
 	assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
 
 	// The issuer certificate (serial 000001 under F1) is revoked.
-	store := capk.Builtin()
+	store := simCAPK()
 	rid, err := capk.ParseRID("A000000333")
 	require.NoError(t, err)
 	store.Revoke(rid, 0xF1, [3]byte{0, 0, 1})
@@ -178,12 +179,12 @@ func replaceIn(card apdu.Transport, old, new []byte) *mangle {
 func TestODAFailureReasons(t *testing.T) {
 	rid, err := capk.ParseRID("A000000333")
 	require.NoError(t, err)
-	expiredCA := capk.Builtin()
+	expiredCA := simCAPK()
 	key, ok := expiredCA.Lookup(rid, 0xF1)
 	require.True(t, ok)
 	key.Expiry = time.Date(2020, 12, 31, 0, 0, 0, 0, time.UTC)
 	require.NoError(t, expiredCA.Add(key))
-	revoked := capk.Builtin()
+	revoked := simCAPK()
 	revoked.Revoke(rid, 0xF1, [3]byte{0, 0, 1})
 
 	tests := []struct {
@@ -235,4 +236,29 @@ func TestODAFailureReasons(t *testing.T) {
 			assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
 		})
 	}
+}
+
+// Production trusts only published keys: a kernel built from
+// DefaultConfig with no CA key store of its own trusts capk.Builtin, which
+// holds none of the simulator's test CA, so a card signed by that CA (whose
+// private keys anyone can regenerate) fails ODA and is never approved
+// offline, on contact or contactless.
+func TestDefaultConfigTrustsNoTestKey(t *testing.T) {
+	cfg := kernel.DefaultConfig()
+	cfg.Now = func() time.Time { return fixedNow }
+	require.Nil(t, cfg.CAPK)
+	k, err := kernel.New(cfg)
+	require.NoError(t, err)
+
+	res, err := k.Purchase(context.Background(), loadCard(t, "default.json"), 100)
+	require.NoError(t, err)
+	assert.True(t, res.TVR.Has(kernel.TVRDDAFailed))
+	require.ErrorIs(t, res.ODAErr, kernel.ErrCAKeyNotFound)
+	assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
+	assert.NotEqual(t, kernel.OutcomeApprovedOnline, res.Outcome)
+
+	res, err = k.PurchaseContactless(context.Background(), cardsim.NewContactless(loadCard(t, "default.json")), 100)
+	require.NoError(t, err)
+	require.ErrorIs(t, res.ODAErr, kernel.ErrCAKeyNotFound)
+	assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
 }

@@ -38,7 +38,7 @@ func gpoResponse(t *testing.T, res *kernel.Result) []byte {
 
 // verifyFDDAFromTrace checks the tap's fDDA independently of the kernel:
 // it rebuilds the keys from the records in the trace with the CA keys of
-// capk.Builtin() and verifies the signature with crypto/oda.
+// the test CA keys and verifies the signature with crypto/oda.
 func verifyFDDAFromTrace(t *testing.T, res *kernel.Result) {
 	t.Helper()
 	data := map[tlv.Tag][]byte{}
@@ -68,7 +68,7 @@ func verifyFDDAFromTrace(t *testing.T, res *kernel.Result) {
 	require.NoError(t, err)
 	sent, err := dol.Split(pdolData)
 	require.NoError(t, err)
-	key, ok := capk.Builtin().Lookup(capk.RID{0xA0, 0x00, 0x00, 0x03, 0x33}, data[0x8F][0])
+	key, ok := simCAPK().Lookup(capk.RID{0xA0, 0x00, 0x00, 0x03, 0x33}, data[0x8F][0])
 	require.True(t, ok)
 	pub := oda.PublicKey{Alg: oda.PKAlg(key.Algorithm), Modulus: key.Modulus, Exponent: key.Exponent}
 	if pub.Alg == oda.SM2 {

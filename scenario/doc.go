@@ -38,7 +38,8 @@
 //	    "country": 156, "currency": 156,
 //	    "exception_file": ["6222021000123456781"],
 //	    "capk": "../capk/unionpay.json", CA key file relative to this file
-//	                                     (default: the built-in keys)
+//	                                     (default: the built-in published keys and
+//	                                     the simulator's test CA, capk.TestKeys)
 //	    "now": "2026-03-15T10:30:00+08:00", the clock (this is the default, so
 //	                                     runs are reproducible)
 //	    "max_apdus": 256,

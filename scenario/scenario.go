@@ -806,6 +806,11 @@ func (s *Scenario) resolveTerminal(dir string) error {
 	}
 	now := s.now
 	cfg.Now = func() time.Time { return now }
+	// The scenarios run against the simulated card, signed by the
+	// simulator's test CA: the runner trusts it next to the published
+	// keys unless the scenario names its own CA key file.
+	cfg.CAPK = capk.Builtin()
+	cfg.CAPK.Merge(capk.TestKeys())
 	if t.CAPK != "" {
 		store, err := loadCAPK(relTo(dir, t.CAPK))
 		if err != nil {

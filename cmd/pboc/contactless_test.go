@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/kernel"
 )
@@ -14,7 +15,10 @@ import (
 func TestPurchaseContactless(t *testing.T) {
 	card, err := cardsim.New(cardsim.DefaultProfile())
 	require.NoError(t, err)
-	k, err := kernel.New(kernel.DefaultConfig())
+	cfg := kernel.DefaultConfig()
+	cfg.CAPK = capk.Builtin()
+	cfg.CAPK.Merge(capk.TestKeys())
+	k, err := kernel.New(cfg)
 	require.NoError(t, err)
 	res, err := purchaseContactless(context.Background(), k, card, 1234)
 	require.NoError(t, err)

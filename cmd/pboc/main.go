@@ -120,8 +120,14 @@ type cardFlags struct {
 	pin     string
 	account string
 	offline bool
+	testCA  bool
 	profile *cardsim.Profile
 }
+
+// trustsTestCA reports whether offline data authentication trusts the
+// simulator's test CA: always for the simulated card, with --reader only
+// when --test-ca asks for it (a simulated card served by serve-card).
+func (c *cardFlags) trustsTestCA() bool { return c.reader == "" || c.testCA }
 
 func (c *cardFlags) register(fs *flag.FlagSet, withSave bool) {
 	fs.StringVar(&c.card, "card", "", "card profile JSON file (default: the built-in default card)")
@@ -135,6 +141,7 @@ func (c *cardFlags) register(fs *flag.FlagSet, withSave bool) {
 		fs.StringVar(&c.pin, "pin", "123456", "PIN the cardholder types on the simulated PIN pad (the issuer expects 123456; empty: bypass)")
 		fs.StringVar(&c.account, "account", "2000.00", "balance of the card's back-office account at the simulated issuer")
 		fs.BoolVar(&c.offline, "offline", false, "no online host: sales that need one end as online_required")
+		fs.BoolVar(&c.testCA, "test-ca", false, "with --reader, also trust the simulator's test CA keys (a card served by serve-card; never in production)")
 	}
 }
 
@@ -146,6 +153,12 @@ const cardholderPIN = "123456"
 func (c *cardFlags) newKernel() (*kernel.Kernel, error) {
 	cfg := kernel.DefaultConfig()
 	cfg.Trace = !c.json || c.trace // the trace is printed unless only JSON is asked for
+	if c.trustsTestCA() {
+		// The simulated card is signed by the test CA, whose private keys
+		// anyone can regenerate: trusted here by explicit choice only.
+		cfg.CAPK = capk.Builtin()
+		cfg.CAPK.Merge(capk.TestKeys())
+	}
 	if c.offline || c.profile == nil {
 		return kernel.New(cfg)
 	}
@@ -320,6 +333,9 @@ func parseAmountFlag(text string) (kernel.Amount, error) {
 func (c *cardFlags) finish(w, ew io.Writer, res *kernel.Result, txErr error) error {
 	if err := c.saveCard(); err != nil {
 		return fmt.Errorf("saving the card: %w", err)
+	}
+	if c.trustsTestCA() {
+		fmt.Fprintln(ew, "note: offline data authentication trusts the simulator's test CA (A000000333 F1-F3), never a production key set")
 	}
 	if c.json {
 		if c.trace {

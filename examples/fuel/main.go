@@ -16,7 +16,8 @@
 // standard output when --clearing is "-" (the default).
 //
 // --reader NAME takes the card in that PC/SC reader instead of the simulated
-// one (for instance the simulated card served by `pboc serve-card`) and
+// one (for instance the simulated card served by `pboc serve-card`, with
+// --test-ca so that its test CA is trusted) and
 // prints what the kernel reports. The dispenser has no issuer, so it needs
 // no card profile: --card and --reader exclude each other.
 //
@@ -139,6 +140,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	cfg.OnlineCapable = false
 	cfg.MerchantName = "GO-PBOC FUEL STATION"
 	cfg.TerminalID = "PUMP0001"
+	cfg.CAPK = cf.CAPK()
 	if *limitFlag != "" {
 		limit, err := kernel.ParseAmount(*limitFlag)
 		if err != nil {
@@ -172,6 +174,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 
 	fmt.Fprintf(w, "fuel dispenser %s (offline, electronic cash)\n", cfg.TerminalID)
 	demo.Field(w, "card", "%s", card.Describe())
+	demo.Field(w, "CA keys", "%s", cf.TrustNote())
 
 	// 1. Card insertion: what can the card pay offline?
 	bal, err := k.ReadBalance(ctx, card)

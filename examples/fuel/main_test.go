@@ -256,7 +256,7 @@ func TestClearingFileUnwritable(t *testing.T) {
 func TestReader(t *testing.T) {
 	srv := demotest.ServePCSC(t, cardsim.DefaultProfile())
 
-	s, err := runFuel(t, "--reader", srv.Reader)
+	s, err := runFuel(t, "--reader", srv.Reader, "--test-ca")
 	require.NoError(t, err)
 	t.Log("\n" + s.Out)
 	assert.Nil(t, s.card, "no simulated card in the example")
@@ -277,7 +277,7 @@ func TestReader(t *testing.T) {
 	assert.Equal(t, kernel.Amount(264_50), kernel.Amount(srv.Card.Balance(aid)), "the served card deducted exactly 235.50")
 
 	// The card's own single-transaction limit still caps the pump.
-	s, err = runFuel(t, "--reader", srv.Reader, "--litres", "50")
+	s, err = runFuel(t, "--reader", srv.Reader, "--test-ca", "--litres", "50")
 	require.NoError(t, err)
 	assert.Equal(t, "264.50 (the most the card can pay offline)", s.field("authorised"))
 	assert.Equal(t, "33.69 L = 264.47 (stopped at the authorised amount)", s.field("dispensed"))

@@ -21,7 +21,7 @@
 // `pboc serve-card --profile FILE`:
 //
 //	go run ./cmd/pboc serve-card --profile testdata/cards/default.json &
-//	go run ./examples/kiosk --reader "Virtual PCD" --card testdata/cards/default.json
+//	go run ./examples/kiosk --reader "Virtual PCD" --test-ca --card testdata/cards/default.json
 //
 // Without --card there is no issuer host: the load cannot be authorised and
 // ends online_required.
@@ -124,6 +124,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	cfg := kernel.DefaultConfig()
 	cfg.MerchantName = "GO-PBOC FUEL CARD KIOSK"
 	cfg.TerminalID = "KIOSK001"
+	cfg.CAPK = cf.CAPK()
 	k, err := kernel.New(cfg, demo.Terminal(host, *pinFlag)...)
 	if err != nil {
 		return err
@@ -131,6 +132,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 
 	fmt.Fprintf(w, "fuel-card kiosk: %s load (圈存)\n", kind)
 	demo.Field(w, "card", "%s", card.Describe())
+	demo.Field(w, "CA keys", "%s", cf.TrustNote())
 	demo.PrintIssuer(w, card, host)
 
 	// 1. Read the card: balance and limit decide what can be loaded.

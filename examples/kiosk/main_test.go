@@ -170,7 +170,7 @@ func TestReader(t *testing.T) {
 	cardLine := fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR)
 
 	t.Run("no issuer", func(t *testing.T) {
-		s, err := runKiosk(t, "--reader", srv.Reader)
+		s, err := runKiosk(t, "--reader", srv.Reader, "--test-ca")
 		require.NoError(t, err)
 		t.Log("\n" + s.Out)
 		assert.Nil(t, s.card, "no simulated card in the example")
@@ -188,7 +188,7 @@ func TestReader(t *testing.T) {
 	})
 
 	t.Run("issuer from --card", func(t *testing.T) {
-		s, err := runKiosk(t, "--reader", srv.Reader, "--card", defaultCard, "--amount", "150.00")
+		s, err := runKiosk(t, "--reader", srv.Reader, "--test-ca", "--card", defaultCard, "--amount", "150.00")
 		require.NoError(t, err)
 		t.Log("\n" + s.Out)
 		assert.Nil(t, s.card, "no simulated card in the example")
@@ -212,7 +212,7 @@ func TestReader(t *testing.T) {
 
 	t.Run("refused before going online", func(t *testing.T) {
 		atc := srv.Card.ATC(aid)
-		s, err := runKiosk(t, "--reader", srv.Reader, "--card", defaultCard, "--amount", "350.01")
+		s, err := runKiosk(t, "--reader", srv.Reader, "--test-ca", "--card", defaultCard, "--amount", "350.01")
 		require.ErrorIs(t, err, errRefused)
 		assert.Equal(t, "up to 350.00", s.field("can be loaded"))
 		assert.NotEmpty(t, s.field("REFUSED"))

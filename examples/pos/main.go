@@ -24,7 +24,7 @@
 // `pboc serve-card --profile FILE`:
 //
 //	go run ./cmd/pboc serve-card --profile testdata/cards/low-balance.json &
-//	go run ./examples/pos --reader "Virtual PCD" --card testdata/cards/low-balance.json
+//	go run ./examples/pos --reader "Virtual PCD" --test-ca --card testdata/cards/low-balance.json
 //
 // Without --card there is no issuer host, and a sale that must go online
 // ends online_required.
@@ -108,13 +108,16 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if inserted != nil {
 		inserted(card.Sim, host)
 	}
-	k, err := kernel.New(kernel.DefaultConfig(), demo.Terminal(host, *pinFlag)...)
+	cfg := kernel.DefaultConfig()
+	cfg.CAPK = cf.CAPK()
+	k, err := kernel.New(cfg, demo.Terminal(host, *pinFlag)...)
 	if err != nil {
 		return err
 	}
 
 	fmt.Fprintf(w, "POS purchase with automatic top-up (自动圈存)\n")
 	demo.Field(w, "card", "%s", card.Describe())
+	demo.Field(w, "CA keys", "%s", cf.TrustNote())
 	demo.PrintIssuer(w, card, host)
 
 	// 1. Card inserted: the EC parameters that decide the path.

@@ -172,7 +172,7 @@ func TestReader(t *testing.T) {
 	cardLine := fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR)
 
 	t.Run("no issuer", func(t *testing.T) {
-		s, err := runPOS(t, "--reader", srv.Reader)
+		s, err := runPOS(t, "--reader", srv.Reader, "--test-ca")
 		require.NoError(t, err)
 		t.Log("\n" + s.Out)
 		assert.Nil(t, s.card, "no simulated card in the example")
@@ -194,7 +194,7 @@ func TestReader(t *testing.T) {
 
 	t.Run("issuer from --card", func(t *testing.T) {
 		atc := srv.Card.ATC(aid)
-		s, err := runPOS(t, "--reader", srv.Reader, "--card", defaultCard)
+		s, err := runPOS(t, "--reader", srv.Reader, "--test-ca", "--card", defaultCard)
 		require.NoError(t, err)
 		t.Log("\n" + s.Out)
 		assert.Nil(t, s.card, "no simulated card in the example")

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 
 	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
@@ -47,6 +48,9 @@ type CardFlags struct {
 	// Reader is the --reader value: a PC/SC reader name (exact, or a unique
 	// case-insensitive part of one); empty means the simulated card.
 	Reader string
+	// TestCA is --test-ca: with --reader, trust the simulator's test CA
+	// too (the card in the reader is one served by pboc serve-card).
+	TestCA bool
 	// Fallback, when set, is the profile used when the default profile
 	// cannot be found (the program runs outside the repository); nil means
 	// cardsim.DefaultProfile().
@@ -69,6 +73,7 @@ func (f *CardFlags) Register(fs *flag.FlagSet, defaultCard string, issuerKeys bo
 	}
 	fs.StringVar(&f.Card, "card", defaultCard, usage)
 	fs.StringVar(&f.Reader, "reader", "", "PC/SC reader name (part of it is enough) holding the card, instead of the simulated card")
+	fs.BoolVar(&f.TestCA, "test-ca", false, "with --reader, also trust the simulator's test CA keys (a card served by pboc serve-card; never in production)")
 }
 
 // CardSet reports whether --card was given on the command line (after the
@@ -96,6 +101,26 @@ type Card struct {
 	// Source says where the profile came from: the --card path or
 	// "built-in"; empty when there is no profile.
 	Source string
+}
+
+// CAPK is the CA key store the terminal trusts for the card the flags
+// name: the published keys (capk.Builtin) and, for the simulated card or
+// with --test-ca, the simulator's test CA, whose private keys anyone can
+// regenerate (never in production).
+func (f *CardFlags) CAPK() *capk.Store {
+	s := capk.Builtin()
+	if f.Reader == "" || f.TestCA {
+		s.Merge(capk.TestKeys())
+	}
+	return s
+}
+
+// TrustNote says which CA keys the terminal trusts, for the receipt.
+func (f *CardFlags) TrustNote() string {
+	if f.Reader == "" || f.TestCA {
+		return "published keys + the simulator's test CA (A000000333 F1-F3; never in production)"
+	}
+	return "published keys only (capk.Builtin)"
 }
 
 // Describe is the card for the receipt: the profile's name and source, or

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/vpcd"
 	"github.com/go-pboc/pboc/cardsim/vpcd/vpcdtest"
@@ -89,7 +90,10 @@ func purchase(t *testing.T, card *pcsc.Card, sim *testCard) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	k, err := kernel.New(kernel.DefaultConfig())
+	cfg := kernel.DefaultConfig()
+	cfg.CAPK = capk.Builtin()
+	cfg.CAPK.Merge(capk.TestKeys()) // the card behind pcscd is the simulated one
+	k, err := kernel.New(cfg)
 	require.NoError(t, err)
 	before, _ := sim.counts()
 	traced := apdu.NewTracer(card, vpcdtest.Logger(t, slog.LevelDebug).With("via", "pcscd"))
