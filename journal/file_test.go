@@ -280,19 +280,19 @@ func TestConcurrentAppends(t *testing.T) {
 
 func TestAppendWaitsForTheLockWithContext(t *testing.T) {
 	j, _ := openTemp(t)
-	j.sem <- struct{}{} // another append in progress
+	j.log.sem <- struct{}{} // another append in progress
 	c, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	err := j.Append(c, testRecord(0))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	j.unlock()
+	j.log.unlock()
 	require.NoError(t, j.Append(ctx, testRecord(0)))
 }
 
 func TestFailedWriteBreaksTheFile(t *testing.T) {
 	j, path := openTemp(t)
 	require.NoError(t, j.Append(ctx, testRecord(0)))
-	require.NoError(t, j.f.Close()) // the disk goes away under the journal
+	require.NoError(t, j.log.f.Close()) // the disk goes away under the journal
 	err := j.Append(ctx, testRecord(1))
 	require.ErrorIs(t, err, os.ErrClosed)
 	err = j.Append(ctx, testRecord(2))
@@ -321,12 +321,12 @@ func TestReadOnly(t *testing.T) {
 	next := testRecord(1)
 	frame, err := encodeRecord(&next)
 	require.NoError(t, err)
-	_, err = j.f.WriteAt(frame[:10], j.size)
+	_, err = j.log.f.WriteAt(frame[:10], j.log.size)
 	require.NoError(t, err)
 	recs, err := r.Records(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{testRecord(0).ID}, ids(recs))
-	assert.Equal(t, j.size+10, fileSize(t, path))
+	assert.Equal(t, j.log.size+10, fileSize(t, path))
 
 	_, err = Open(filepath.Join(t.TempDir(), "missing.dat"), ReadOnly())
 	require.ErrorIs(t, err, os.ErrNotExist)
@@ -359,4 +359,48 @@ func TestRecordTooLarge(t *testing.T) {
 	err := j.Append(ctx, r)
 	require.ErrorIs(t, err, ErrInvalid)
 	assert.False(t, errors.Is(err, ErrFullPAN))
+}
+
+// A Log keeps opaque payloads with the journal's guarantees: durable and
+// in order across a reopen, a torn last write cut off, damage in the middle
+// refused, one writer at a time.
+func TestLogKeepsPayloads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.log")
+	l, err := OpenLog(path)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, p := range []string{"first", "second", "third"} {
+		require.NoError(t, l.Append(ctx, []byte(p)))
+	}
+	require.ErrorIs(t, l.Append(ctx, nil), ErrInvalid, "an empty payload has no frame")
+	_, err = OpenLog(path)
+	require.ErrorIs(t, err, ErrLocked)
+	require.NoError(t, l.Close())
+
+	// An unfinished fourth write is cut off on the next open.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	frame := appendFrame(nil, []byte("fourth"))
+	_, err = f.Write(frame[:len(frame)-3])
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	l, err = OpenLog(path)
+	require.NoError(t, err)
+	assert.Equal(t, len(frame)-3, l.Recovered())
+	got, err := l.Payloads(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("first"), []byte("second"), []byte("third")}, got)
+	require.NoError(t, l.Close())
+
+	// A flipped byte in the first frame, with valid frames after it, is
+	// damage: refused, and the file left as it is.
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	b[headerLen] ^= 0xFF
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	_, err = OpenLog(path)
+	require.ErrorIs(t, err, ErrCorrupt)
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, b, after)
 }

@@ -116,6 +116,35 @@ func decodePayload(p []byte) (Record, error) {
 	return r, nil
 }
 
+// frameAt is one valid frame found by scanFrames.
+type frameAt struct {
+	off     int
+	payload []byte
+}
+
+// scanFrames checks every frame of b. A damaged frame with nothing valid
+// after it that looks like the start of an unfinished frame ends the scan
+// (a torn tail, from end to len(b)); any other damage is a *CorruptError.
+// scanFrames never panics, whatever b holds.
+func scanFrames(b []byte, path string) (frames []frameAt, end int, err error) {
+	off := 0
+	for off < len(b) {
+		payload, n, err := decodeFrame(b[off:])
+		if err != nil {
+			if next := findFrame(b, off+1); next >= 0 {
+				return frames, off, &CorruptError{path, int64(off), fmt.Sprintf("%v; a valid frame follows at offset %d", err, next)}
+			}
+			if !tornShaped(b[off:]) {
+				return frames, off, &CorruptError{path, int64(off), fmt.Sprintf("%v; %d bytes to the end are not an unfinished frame", err, len(b)-off)}
+			}
+			return frames, off, nil
+		}
+		frames = append(frames, frameAt{off, payload})
+		off += n
+	}
+	return frames, off, nil
+}
+
 // scanResult is what a scan of a journal's bytes found.
 type scanResult struct {
 	recs []Record
@@ -123,41 +152,30 @@ type scanResult struct {
 	end  int // the end of the last valid frame; len(b)-end bytes are a torn tail
 }
 
-// scan decodes every frame of b. A damaged frame with nothing valid after it
-// that looks like the start of an unfinished frame ends the scan (a torn
-// tail, from end to len(b)); any other damage is a *CorruptError. A record
-// stored twice with the same data is returned once; with different data it
-// is corruption. scan never panics, whatever b holds.
+// scan decodes every frame of b as a record (see scanFrames for damage). A
+// record stored twice with the same data is returned once; with different
+// data it is corruption. scan never panics, whatever b holds.
 func scan(b []byte, path string) (scanResult, error) {
 	res := scanResult{ids: make(map[string]fingerprint)}
-	off := 0
-	for off < len(b) {
-		payload, n, err := decodeFrame(b[off:])
+	frames, end, err := scanFrames(b, path)
+	if err != nil {
+		return res, err
+	}
+	for _, fr := range frames {
+		r, err := decodePayload(fr.payload)
 		if err != nil {
-			if next := findFrame(b, off+1); next >= 0 {
-				return res, &CorruptError{path, int64(off), fmt.Sprintf("%v; a valid frame follows at offset %d", err, next)}
-			}
-			if !tornShaped(b[off:]) {
-				return res, &CorruptError{path, int64(off), fmt.Sprintf("%v; %d bytes to the end are not an unfinished frame", err, len(b)-off)}
-			}
-			res.end = off
-			return res, nil
-		}
-		r, err := decodePayload(payload)
-		if err != nil {
-			return res, &CorruptError{path, int64(off), err.Error()}
+			return res, &CorruptError{path, int64(fr.off), err.Error()}
 		}
 		if fp, ok := res.ids[r.ID]; ok {
 			if err := checkDuplicate(fp, &r); err != nil {
-				return res, &CorruptError{path, int64(off), err.Error()}
+				return res, &CorruptError{path, int64(fr.off), err.Error()}
 			}
-		} else {
-			res.ids[r.ID] = fingerprintOf(&r)
-			res.recs = append(res.recs, r)
+			continue
 		}
-		off += n
+		res.ids[r.ID] = fingerprintOf(&r)
+		res.recs = append(res.recs, r)
 	}
-	res.end = off
+	res.end = end
 	return res, nil
 }
 

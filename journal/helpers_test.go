@@ -59,7 +59,7 @@ func writeJournal(t testing.TB, n int) (string, []int64) {
 	offs := []int64{0}
 	for i := range n {
 		require.NoError(t, j.Append(context.Background(), testRecord(i)))
-		offs = append(offs, j.size)
+		offs = append(offs, j.log.size)
 	}
 	require.NoError(t, j.Close())
 	return path, offs

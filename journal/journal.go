@@ -7,6 +7,11 @@
 // embedded default, an append-only file made durable with fsync; and Memory,
 // for tests.
 //
+// Log is the primitive under File: the same frames with opaque payloads.
+// The terminal's other durable stores (torn records, purse records, the
+// acquirer's reversal queue and counters) keep their events in a Log and
+// so share the journal's crash guarantees.
+//
 // # Rules every Journal follows
 //
 //   - Append is durable when it returns nil.
