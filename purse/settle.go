@@ -1,0 +1,230 @@
+package purse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Settling what a lost answer left open. The card's counters decide
+// whether a lost operation happened:
+//
+//   - online (load, unload, online unlock): a fresh INITIALIZE FOR LOAD of
+//     amount 0 answers the wallet's online serial under MAC1. Unchanged:
+//     the card did not apply it (for a load, the answer is the proof the
+//     host gives the money back on). One more: the card did; GET
+//     TRANSACTION PROVE with the old serial gives its TAC or MAC3. Further
+//     on, or no proof: the card was used elsewhere in between, and the
+//     record is kept as unresolved for the issuer.
+//   - purchase: INITIALIZE FOR PURCHASE of amount 0 answers the CTC, the
+//     same way, GET TRANSACTION PROVE giving the TAC.
+//   - fuel: the grey status and EF18 (fuel.go).
+//
+// settleCard runs these for every record of the presented card that is
+// still open at this terminal, oldest first.
+
+// settleCard settles the card's open records.
+func (x *txn) settleCard() error {
+	for _, r := range x.t.store.forCard(x.asnHash) {
+		rec := r
+		var err error
+		switch rec.Kind {
+		case KindLoad, KindUnload, KindOnlineUnlock:
+			err = x.settleOnline(&rec)
+		case KindPurchase:
+			err = x.settleOffline(&rec)
+		case KindFuel:
+			_, err = x.settleFuel(&rec, nil)
+		}
+		if err != nil {
+			if swOf(err) != 0 {
+				continue // the card refused to say (a grey card refuses INITIALIZE): kept
+			}
+			return err
+		}
+		if rec.State.final() {
+			x.settled(&rec, rec.Evidence)
+		}
+	}
+	return nil
+}
+
+// probeOnline reads the wallet's online serial under MAC1.
+func (x *txn) probeOnline(w Wallet, tid TID) (OnlineInit, error) {
+	data, err := x.do(InitializeForLoad(w, x.t.cfg.KeyIndex, 0, tid))
+	if err != nil {
+		return OnlineInit{}, err
+	}
+	return ParseOnlineInit(data)
+}
+
+// settleOnline settles a load, unload or online unlock from the card's
+// online serial. The record is updated and, when it reaches a final state,
+// stored and handed to the host.
+func (x *txn) settleOnline(rec *Record) error {
+	if rec.State == StateStarted && rec.Kind != KindLoad {
+		// No MAC2 came: the card cannot have applied an unload or
+		// unlock, and the host moved no money.
+		rec.State, rec.Evidence = StateNotApplied, "no MAC2 reached the card"
+		return x.put(rec)
+	}
+	probe, err := x.probeOnline(rec.Wallet, rec.TID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case probe.OnlineSN == rec.Serial:
+		rec.State, rec.Evidence = StateNotApplied, fmt.Sprintf("online serial still %d (MAC1-authenticated)", probe.OnlineSN)
+		if rec.Kind == KindLoad && rec.Host != HostConfirmed {
+			rec.Proof, rec.Host = &probe, HostPending // the reserve may have been debited: give it back
+		}
+	case probe.OnlineSN < rec.Serial:
+		return fmt.Errorf("%w: online serial %d is below the %d of record %s", ErrCardData, probe.OnlineSN, rec.Serial, rec.ID)
+	default:
+		if err := x.prove(rec, probe.OnlineSN, probe.Balance); err != nil {
+			return err
+		}
+	}
+	if err := x.put(rec); err != nil {
+		return err
+	}
+	if rec.Host == HostPending {
+		x.res.HostConfirmed = x.confirm(rec) == nil
+	}
+	return nil
+}
+
+// prove asks the card for its proof of the record's transaction (GET
+// TRANSACTION PROVE, old serial): MAC ‖ TAC. A card that has none leaves
+// the record unresolved: its counter moved, but not provably by this
+// operation.
+func (x *txn) prove(rec *Record, now uint16, balance Amount) error {
+	data, err := x.do(GetTransactionProve(rec.Type, rec.Serial))
+	if transportFailed(err) {
+		return err
+	}
+	var mac, tac MAC
+	if err == nil {
+		mac, tac, err = twoMACs("GET TRANSACTION PROVE", data)
+	}
+	if err != nil {
+		rec.State = StateUnresolved
+		rec.Evidence = fmt.Sprintf("serial %d moved to %d and the card has no proof of %d (%v): for the issuer", rec.Serial, now, rec.Serial, err)
+		return nil
+	}
+	rec.State, rec.Host = StateApplied, HostPending
+	rec.Evidence = fmt.Sprintf("serial moved to %d; GET TRANSACTION PROVE %d", now, rec.Serial)
+	switch rec.Kind {
+	case KindLoad:
+		rec.TAC = tac
+	case KindPurchase:
+		rec.MAC2, rec.TAC, rec.Host = mac, tac, HostNone
+	default: // unload, online unlock: the card's MAC3 is what the host needs
+		rec.MAC3, rec.TAC = mac, tac
+	}
+	if rec.Kind != KindPurchase {
+		b := balance
+		rec.BalanceAfter = &b
+	}
+	return nil
+}
+
+// confirm hands the record's evidence to the host and stores the host's
+// answer. A host that cannot be reached leaves the record pending (Flush
+// retries); one that refuses the evidence marks it refused, for the card's
+// proof at its next presentation.
+func (x *txn) confirm(rec *Record) error {
+	if x.t.host == nil {
+		return ErrHost
+	}
+	t0 := time.Now()
+	err := confirmRecord(x.ctx, x.t, rec)
+	x.outsideSince(t0)
+	return err
+}
+
+// confirmRecord sends the confirmation of rec and stores the outcome.
+func confirmRecord(ctx context.Context, t *Terminal, rec *Record) error {
+	asn, err := t.store.OpenASN(*rec)
+	if err != nil {
+		return err
+	}
+	c := &HostConfirmation{ID: rec.ID, Kind: rec.Kind, ASN: asn, Applied: rec.State == StateApplied,
+		TAC: rec.TAC, MAC3: rec.MAC3, Proof: rec.Proof}
+	if rec.BalanceAfter != nil {
+		c.NewBalance = *rec.BalanceAfter
+	}
+	err = t.host.Confirm(ctx, c)
+	switch {
+	case err == nil:
+		rec.Host = HostConfirmed
+	case errors.Is(err, ErrEvidence):
+		rec.Host = HostRefused
+	default:
+		return fmt.Errorf("%w: %w", ErrHost, err)
+	}
+	rec.Updated = t.cfg.Now()
+	if perr := t.store.Put(ctx, *rec); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// Flush hands every queued confirmation to the host (loads given back on
+// the card's proof, TACs and MAC3s the host has not seen). It returns the
+// number confirmed and the first error; records the host could not take
+// stay queued.
+func (t *Terminal) Flush(ctx context.Context) (int, error) {
+	if t.store == nil || t.host == nil {
+		return 0, nil
+	}
+	n := 0
+	var first error
+	for _, r := range t.store.Pending() {
+		if r.Host != HostPending || !r.State.final() {
+			continue
+		}
+		rec := r
+		if err := confirmRecord(ctx, t, &rec); err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		n++
+	}
+	return n, first
+}
+
+// probeOffline reads the wallet's offline serial (CTC).
+func (x *txn) probeOffline(w Wallet, tid TID) (OfflineInit, error) {
+	data, err := x.do(InitializeForPurchase(w, x.t.cfg.KeyIndex, 0, tid))
+	if err != nil {
+		return OfflineInit{}, err
+	}
+	return ParseOfflineInit(data)
+}
+
+// settleOffline settles a purchase from the card's CTC.
+func (x *txn) settleOffline(rec *Record) error {
+	if rec.State == StateStarted {
+		rec.State, rec.Evidence = StateNotApplied, "DEBIT FOR PURCHASE was never sent"
+		return x.put(rec)
+	}
+	probe, err := x.probeOffline(rec.Wallet, rec.TID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case probe.CTC == rec.Serial:
+		rec.State, rec.Evidence = StateNotApplied, fmt.Sprintf("CTC still %d", probe.CTC)
+	case probe.CTC < rec.Serial:
+		return fmt.Errorf("%w: CTC %d is below the %d of record %s", ErrCardData, probe.CTC, rec.Serial, rec.ID)
+	default:
+		if err := x.prove(rec, probe.CTC, 0); err != nil {
+			return err
+		}
+	}
+	return x.put(rec)
+}
