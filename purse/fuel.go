@@ -147,22 +147,18 @@ func (x *txn) lockChecked(rec *Record, mac2 MAC) (bool, error) {
 }
 
 // lockLost handles a GREY LOCK without a clear answer. The grey status
-// says whether the card locked; when the card cannot be asked, the GMAC
-// for 0.00 is taken now, while the SAM still has the lock's session, so
+// says whether the card locked, whatever the answer said (a status word can
+// be garbled as well as data); when the card cannot be asked, the GMAC for
+// 0.00 is taken now, while the SAM still has the lock's session, so that
 // the card's next presentation can be unlocked here.
 func (x *txn) lockLost(rec *Record, cause error) (MAC, MAC, bool, error) {
-	if sw := swOf(cause); sw != 0 {
-		rec.State, rec.Evidence = StateNotApplied, "the card refused GREY LOCK: "+cause.Error()
-		x.end(OutcomeDeclined, ReasonCardRefused, "GREY LOCK: %v", cause)
-		return MAC{}, MAC{}, false, x.put(rec)
-	}
 	g, err := x.greyStatus()
 	if err == nil && g.Status == GreyLocked && g.TID == rec.TID && g.CTC == rec.Serial {
 		return g.MAC2(), g.TAC, true, nil // locked: the status has its MAC2 and GTAC
 	}
-	if err == nil {
-		rec.State, rec.Evidence = StateNotApplied, "GREY LOCK lost and the card is not grey"
-		x.end(OutcomeDeclined, ReasonLost, "GREY LOCK's answer was lost and the card did not lock: %v", cause)
+	if err == nil || swOf(err) != 0 {
+		rec.State, rec.Evidence = StateNotApplied, "GREY LOCK failed and the card is not grey: "+cause.Error()
+		x.end(OutcomeDeclined, ReasonCardRefused, "GREY LOCK: %v", cause)
 		return MAC{}, MAC{}, false, x.put(rec)
 	}
 	rec.Amount = 0

@@ -37,24 +37,28 @@ func (x *txn) ungrey() (bool, error) {
 		}
 		return true, nil
 	case GreyLocked:
-		if g.TID == x.tid() && x.ownLockOpen(g) {
-			x.end(OutcomeDeclined, ReasonGreyElsewhere, "the card is grey from this terminal's sale %d, which cannot be completed here (no GMAC or amount): the station's online unlock settles it", g.CTC)
-			return false, nil
-		}
+		// Grey from elsewhere, or from this terminal's sale that
+		// settleCard could not complete (no GMAC, delivery unknown): the
+		// host's online unlock, from the bill the station uploaded.
 		return x.onlineUnlock(g)
 	}
 	return true, nil
 }
 
-// ownLockOpen reports whether this terminal holds an open record of the
-// lock the grey status shows (one settleCard could not complete).
-func (x *txn) ownLockOpen(g GreyStatus) bool {
+// closeOwnLock closes this terminal's open record of the lock an online
+// unlock just released: the host collected its bill.
+func (x *txn) closeOwnLock(g GreyStatus) error {
 	for _, r := range x.t.store.forCard(x.asnHash) {
-		if r.Kind == KindFuel && r.Serial == g.CTC && r.TID == g.TID {
-			return true
+		if r.Kind == KindFuel && r.Serial == g.CTC && r.TID == g.TID && !r.State.final() {
+			rec := r
+			rec.State, rec.Evidence = StateUnlockedOnline, "released by the host's online unlock"
+			if err := x.put(&rec); err != nil {
+				return err
+			}
+			x.settled(&rec, rec.Evidence)
 		}
 	}
-	return false
+	return nil
 }
 
 // foreignTAC keeps the TAC of an unlock the card has not had read (the
@@ -162,7 +166,7 @@ func (x *txn) fuelFromCard(rec *Record) (bool, error) {
 			rec.Evidence = fmt.Sprintf("EF18: debit for unlock %d of %s from %s", cr.Serial, cr.Amount, cr.TID)
 			return true, x.put(rec)
 		case cr.Type == TypeOnlineUnlock && cr.Time.String() >= rec.Time.String():
-			rec.State = StateUnresolved
+			rec.State = StateUnlockedOnline
 			rec.Evidence = fmt.Sprintf("EF18: unlocked online (%s, serial %d): the host settles the bill", cr.Amount, cr.Serial)
 			return true, x.put(rec)
 		}
@@ -250,7 +254,7 @@ func (x *txn) onlineUnlock(g GreyStatus) (bool, error) {
 	}
 	x.settled(&rec, "online unlock of the grey lock from "+g.TID.String())
 	x.res.Outcome, x.res.Reason, x.res.Detail = OutcomeTerminated, "", ""
-	return true, nil
+	return true, x.closeOwnLock(g)
 }
 
 // unlockAuthorize asks the host for the online unlock's amount and MAC2.

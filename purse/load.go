@@ -176,7 +176,25 @@ func (x *txn) applied(rec *Record, tac, mac3 MAC, want Amount) error {
 	if x.res.BalanceAfter != nil {
 		rec.BalanceAfter = x.res.BalanceAfter
 	}
-	x.res.HostConfirmed = x.confirm(rec) == nil
+	x.res.HostConfirmed = x.confirmOrProve(rec) == nil
+	return nil
+}
+
+// confirmOrProve confirms rec with the host and, when the host refuses the
+// card's answer as evidence (garbled on its way), asks the card, still
+// present, for its proof and confirms again.
+func (x *txn) confirmOrProve(rec *Record) error {
+	err := x.confirm(rec)
+	if !errors.Is(err, ErrEvidence) {
+		return err
+	}
+	if perr := x.reprove(rec); perr != nil {
+		return err
+	}
+	if rec.Host != HostConfirmed {
+		return err
+	}
+	x.res.TAC, x.res.MAC3 = rec.TAC, rec.MAC3
 	return nil
 }
 

@@ -29,13 +29,11 @@ func (x *txn) settleCard() error {
 	for _, r := range x.t.store.forCard(x.asnHash) {
 		rec := r
 		var err error
-		switch rec.Kind {
-		case KindLoad, KindUnload, KindOnlineUnlock:
-			err = x.settleOnline(&rec)
-		case KindPurchase:
-			err = x.settleOffline(&rec)
-		case KindFuel:
-			_, err = x.settleFuel(&rec, nil)
+		switch {
+		case rec.State.final(): // the host refused its evidence
+			err = x.reprove(&rec)
+		default:
+			err = x.settleKind(&rec)
 		}
 		if err != nil {
 			if swOf(err) != 0 {
@@ -47,6 +45,45 @@ func (x *txn) settleCard() error {
 			x.settled(&rec, rec.Evidence)
 		}
 	}
+	return nil
+}
+
+// settleKind settles an open record by its kind.
+func (x *txn) settleKind(rec *Record) error {
+	var err error
+	switch rec.Kind {
+	case KindLoad, KindUnload, KindOnlineUnlock:
+		err = x.settleOnline(rec)
+	case KindPurchase:
+		err = x.settleOffline(rec)
+	case KindFuel:
+		_, err = x.settleFuel(rec, nil)
+	}
+	return err
+}
+
+// reprove asks the card for its proof of an applied load, unload or
+// online unlock whose TAC or MAC3 the host refused (the answer was
+// garbled on its way), and hands it to the host again.
+func (x *txn) reprove(rec *Record) error {
+	data, err := x.do(GetTransactionProve(rec.Type, rec.Serial))
+	if err != nil {
+		return err
+	}
+	mac, tac, err := twoMACs("GET TRANSACTION PROVE", data)
+	if err != nil {
+		return err
+	}
+	if rec.Kind == KindLoad {
+		rec.TAC = tac
+	} else {
+		rec.MAC3, rec.TAC = mac, tac
+	}
+	rec.Host, rec.Evidence = HostPending, rec.Evidence+"; GET TRANSACTION PROVE after the host refused"
+	if err := x.put(rec); err != nil {
+		return err
+	}
+	x.res.HostConfirmed = x.confirm(rec) == nil
 	return nil
 }
 

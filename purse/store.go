@@ -50,6 +50,9 @@ const (
 	StateApplied State = "applied"
 	// StateNotApplied: the card's counters show it did not (final).
 	StateNotApplied State = "not_applied"
+	// StateUnlockedOnline: the card's grey lock was released by the host's
+	// online unlock, which collected the bill's amount (final here).
+	StateUnlockedOnline State = "unlocked_online"
 	// StateUnresolved: the card's counters moved past the record with no
 	// proof of which operation did it (the card was used elsewhere in
 	// between): kept for the issuer's reconciliation (final here).
@@ -58,7 +61,7 @@ const (
 
 // final reports whether the card side of the record is settled.
 func (s State) final() bool {
-	return s == StateApplied || s == StateNotApplied || s == StateUnresolved
+	return s == StateApplied || s == StateNotApplied || s == StateUnresolved || s == StateUnlockedOnline
 }
 
 // HostState is where the host's part of a record is.
@@ -290,15 +293,29 @@ func (s *Store) Pending() []Record {
 	return out
 }
 
-// forCard returns the card's records whose card side is not settled.
+// forCard returns the card's records whose card side is not settled, or
+// whose evidence the host refused (the card's proof is needed).
 func (s *Store) forCard(hash string) []Record {
 	var out []Record
 	for _, r := range s.Records() {
-		if r.ASNHash == hash && !r.State.final() {
+		if r.ASNHash == hash && (!r.State.final() || r.Host == HostRefused) {
 			out = append(out, r)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out
+}
+
+// EscapeBills returns the fuel records whose card is still grey from
+// this terminal as far as the store knows (escape bills, 逃卡, and sales
+// cut off before their unlock), for the station to upload.
+func (s *Store) EscapeBills() []Record {
+	var out []Record
+	for _, r := range s.Records() {
+		if r.Kind == KindFuel && !r.State.final() && r.State != StateStarted {
+			out = append(out, r)
+		}
+	}
 	return out
 }
 
