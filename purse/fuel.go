@@ -2,6 +2,7 @@ package purse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-pboc/pboc/apdu"
@@ -125,15 +126,29 @@ func (x *txn) lock(preset Amount) (*Record, bool, error) {
 	if ok, err := x.lockChecked(&rec, mac2); !ok || err != nil {
 		return nil, false, err
 	}
-	rec.State, rec.GTAC, rec.MAC2 = StateLocked, gtac, mac2
+	rec.State, rec.MAC2 = StateLocked, x.res.MAC2
+	if rec.GTAC.IsZero() {
+		rec.GTAC = gtac
+	}
 	return &rec, true, x.put(&rec) // durable before the pump is released
 }
 
 // lockChecked has the SAM check the lock's MAC2. A MAC2 the SAM refuses
-// is not a genuine card's: the pump stays shut, and the card, which may be
-// genuine and grey, is unlocked for 0.00.
+// is checked once more as the card's grey status repeats it (an answer
+// garbled on its way); refused again, it is not a genuine card's: the pump
+// stays shut, and the card, which may be genuine and grey, is unlocked for
+// 0.00.
 func (x *txn) lockChecked(rec *Record, mac2 MAC) (bool, error) {
 	err := x.checkMAC2(true, mac2)
+	var refused *StatusError
+	if errors.As(err, &refused) {
+		if g, gerr := x.greyStatus(); gerr == nil && g.Status == GreyLocked && g.TID == rec.TID && g.CTC == rec.Serial {
+			if err = x.checkMAC2(true, g.MAC2()); err == nil {
+				rec.GTAC = g.TAC
+				x.res.GTAC, x.res.MAC2 = g.TAC, g.MAC2()
+			}
+		}
+	}
 	if err == nil {
 		return true, nil
 	}
