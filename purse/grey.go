@@ -47,11 +47,12 @@ func (x *txn) ungrey() (bool, error) {
 
 // closeOwnLock closes this terminal's open record of the lock an online
 // unlock just released: the host collected its bill.
-func (x *txn) closeOwnLock(g GreyStatus) error {
+func (x *txn) closeOwnLock(g GreyStatus, paid Amount) error {
 	for _, r := range x.t.store.forCard(x.asnHash) {
 		if r.Kind == KindFuel && r.Serial == g.CTC && r.TID == g.TID && !r.State.final() {
 			rec := r
-			rec.State, rec.Evidence = StateUnlockedOnline, "released by the host's online unlock"
+			rec.State, rec.Amount = StateUnlockedOnline, paid
+			rec.Evidence = fmt.Sprintf("released by the host's online unlock for %s", paid)
 			if err := x.put(&rec); err != nil {
 				return err
 			}
@@ -254,7 +255,7 @@ func (x *txn) onlineUnlock(g GreyStatus) (bool, error) {
 	}
 	x.settled(&rec, "online unlock of the grey lock from "+g.TID.String())
 	x.res.Outcome, x.res.Reason, x.res.Detail = OutcomeTerminated, "", ""
-	return true, x.closeOwnLock(g)
+	return true, x.closeOwnLock(g, rec.Amount)
 }
 
 // unlockAuthorize asks the host for the online unlock's amount and MAC2.

@@ -139,6 +139,10 @@ func (r *Record) pending() bool {
 	return !r.State.final() || r.Host == HostPending || r.Host == HostRefused
 }
 
+// putHook, in tests, is called before and after each record's frame is
+// written (the crash test kills the process there).
+var putHook func(step, path string)
+
 // Store keeps the terminal's purse records durable: each Put appends the
 // record's whole new state as one JSON frame to a journal.Log (fsync'd, a
 // torn tail cut on open), and opening replays the frames, the last state
@@ -234,8 +238,14 @@ func (s *Store) Put(ctx context.Context, r Record) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
+	if putHook != nil {
+		putHook("before", s.log.Path())
+	}
 	if err := s.log.Append(ctx, b); err != nil {
 		return fmt.Errorf("%w: record %s (%s): %w", ErrStore, r.ID, r.State, err)
+	}
+	if putHook != nil {
+		putHook("after", s.log.Path())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -307,12 +317,14 @@ func (s *Store) forCard(hash string) []Record {
 }
 
 // EscapeBills returns the fuel records whose card is still grey from
-// this terminal as far as the store knows (escape bills, 逃卡, and sales
-// cut off before their unlock), for the station to upload.
+// this terminal as far as the store knows and whose amount it knows
+// (escape bills, 逃卡, and sales cut off before their unlock), for the
+// station to upload. A record still Locked is not one: the pump was
+// released and what it delivered is on its totaliser, not here.
 func (s *Store) EscapeBills() []Record {
 	var out []Record
 	for _, r := range s.Records() {
-		if r.Kind == KindFuel && !r.State.final() && r.State != StateStarted {
+		if r.Kind == KindFuel && !r.State.final() && r.State != StateStarted && r.State != StateLocked {
 			out = append(out, r)
 		}
 	}
