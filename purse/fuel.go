@@ -171,7 +171,7 @@ func (x *txn) lockLost(rec *Record, cause error) (MAC, MAC, bool, error) {
 	if err == nil && g.Status == GreyLocked && g.TID == rec.TID && g.CTC == rec.Serial {
 		return g.MAC2(), g.TAC, true, nil // locked: the status has its MAC2 and GTAC
 	}
-	if err == nil || swOf(err) != 0 {
+	if err == nil && g.Status != GreyLocked {
 		rec.State, rec.Evidence = StateNotApplied, "GREY LOCK failed and the card is not grey: "+cause.Error()
 		x.end(OutcomeDeclined, ReasonCardRefused, "GREY LOCK: %v", cause)
 		return MAC{}, MAC{}, false, x.put(rec)
@@ -180,8 +180,11 @@ func (x *txn) lockLost(rec *Record, cause error) (MAC, MAC, bool, error) {
 	if gerr := x.escape(rec, x.t.sam.(GreySAM)); gerr != nil {
 		return MAC{}, MAC{}, false, gerr
 	}
-	x.end(OutcomePending, ReasonCardRemoved, "the card left during GREY LOCK: if it is grey it is unlocked for 0.00 when it comes back")
-	return MAC{}, MAC{}, false, cause
+	x.end(OutcomePending, ReasonCardRemoved, "GREY LOCK's answer and the grey status are lost (%v): if the card is grey it is unlocked for 0.00 when it comes back", cause)
+	if transportFailed(cause) {
+		return MAC{}, MAC{}, false, cause
+	}
+	return MAC{}, MAC{}, false, nil
 }
 
 // fuel releases the pump and records what it delivered.

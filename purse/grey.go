@@ -37,12 +37,37 @@ func (x *txn) ungrey() (bool, error) {
 		}
 		return true, nil
 	case GreyLocked:
+		if done, err := x.reviveLock(g); done || err != nil {
+			return done, err
+		}
 		// Grey from elsewhere, or from this terminal's sale that
 		// settleCard could not complete (no GMAC, delivery unknown): the
 		// host's online unlock, from the bill the station uploaded.
 		return x.onlineUnlock(g)
 	}
 	return true, nil
+}
+
+// reviveLock handles a card grey from a lock this terminal recorded as
+// not made (the card said it was not grey, or refused GREY LOCK, and then
+// was): the pump was never released, so the lock is completed for 0.00.
+func (x *txn) reviveLock(g GreyStatus) (bool, error) {
+	sam, ok := x.t.sam.(GreySAM)
+	if !ok || g.TID != x.tid() {
+		return false, nil
+	}
+	for _, r := range x.t.store.Records() {
+		if r.Kind == KindFuel && r.ASNHash == x.asnHash && r.State == StateNotApplied && r.TID == g.TID && r.Serial == g.CTC {
+			rec := r
+			rec.State, rec.Amount, rec.Evidence = StateDebiting, 0, "grey after all: "+rec.Evidence
+			done, err := x.completeLock(&rec, sam)
+			if done {
+				x.settled(&rec, "a lock recorded as not made, found on the card: released for 0.00")
+			}
+			return done, err
+		}
+	}
+	return false, nil
 }
 
 // closeOwnLock closes this terminal's open record of the lock an online

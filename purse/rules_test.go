@@ -270,17 +270,17 @@ func TestCommandNames(t *testing.T) {
 	var tid2 purse.TID
 	copy(tid2[:], []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55})
 	for want, c := range map[string]apdu.Command{
-		"805000020B010000100000112233445510": purse.InitializeForLoad(purse.EP, 1, 0x1000, tid2),
+		"805000020B010000100000112233445510":      purse.InitializeForLoad(purse.EP, 1, 0x1000, tid2),
 		"805001020B0100001000001122334455" + "0F": purse.InitializeForPurchase(purse.EP, 1, 0x1000, tid2),
 		"805005010B0100001000001122334455" + "10": purse.InitializeForUnload(1, 0x1000, tid2),
-		"805C000204":                              purse.GetBalance(purse.EP),
-		"E0CA00001E":                              purse.GetGreyStatus(false),
-		"E0CA01001E":                              purse.GetGreyStatus(true),
-		"E07A080207010011223344550F":              purse.InitializeForGreyLock(purse.EP, 1, tid2),
-		"E07A0902070100112233445512":              purse.InitializeForOnlineUnlock(purse.EP, 1, tid2),
-		"805A0006020007" + "08":                   purse.GetTransactionProve(purse.TypeEPPurchase, 7),
-		"00B201C4" + "17":                         purse.ReadRecordEF18(1),
-		"00B095001E":                              purse.ReadBinary(0x15, 30),
+		"805C000204":                 purse.GetBalance(purse.EP),
+		"E0CA00001E":                 purse.GetGreyStatus(false),
+		"E0CA01001E":                 purse.GetGreyStatus(true),
+		"E07A080207010011223344550F": purse.InitializeForGreyLock(purse.EP, 1, tid2),
+		"E07A0902070100112233445512": purse.InitializeForOnlineUnlock(purse.EP, 1, tid2),
+		"805A0006020007" + "08":      purse.GetTransactionProve(purse.TypeEPPurchase, 7),
+		"00B201C4" + "17":            purse.ReadRecordEF18(1),
+		"00B095001E":                 purse.ReadBinary(0x15, 30),
 	} {
 		assert.Equal(t, want, hexUpper(c.Bytes()), purse.CommandName(c))
 	}

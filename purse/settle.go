@@ -110,18 +110,13 @@ func (x *txn) settleOnline(rec *Record) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case probe.OnlineSN == rec.Serial:
+	if probe.OnlineSN == rec.Serial {
 		rec.State, rec.Evidence = StateNotApplied, fmt.Sprintf("online serial still %d (MAC1-authenticated)", probe.OnlineSN)
 		if rec.Kind == KindLoad && rec.Host != HostConfirmed {
 			rec.Proof, rec.Host = &probe, HostPending // the reserve may have been debited: give it back
 		}
-	case probe.OnlineSN < rec.Serial:
-		return fmt.Errorf("%w: online serial %d is below the %d of record %s", ErrCardData, probe.OnlineSN, rec.Serial, rec.ID)
-	default:
-		if err := x.prove(rec, probe.OnlineSN, probe.Balance); err != nil {
-			return err
-		}
+	} else if err := x.prove(rec, probe.OnlineSN, probe.Balance); err != nil {
+		return err
 	}
 	if err := x.put(rec); err != nil {
 		return err
@@ -133,9 +128,12 @@ func (x *txn) settleOnline(rec *Record) error {
 }
 
 // prove asks the card for its proof of the record's transaction (GET
-// TRANSACTION PROVE, old serial): MAC ‖ TAC. A card that has none leaves
-// the record unresolved: its counter moved, but not provably by this
-// operation.
+// TRANSACTION PROVE, old serial): MAC ‖ TAC. Without one, the card's EF18
+// decides: the record's transaction there (its type, terminal, amount and
+// time) means the card did it but cannot prove it (unresolved, for the
+// issuer); its absence from a history that reaches back past the record
+// means the card never did (a counter that moved was another transaction,
+// or the record took a garbled counter from the card).
 func (x *txn) prove(rec *Record, now uint16, balance Amount) error {
 	data, err := x.do(GetTransactionProve(rec.Type, rec.Serial))
 	if transportFailed(err) {
@@ -146,9 +144,7 @@ func (x *txn) prove(rec *Record, now uint16, balance Amount) error {
 		mac, tac, err = twoMACs("GET TRANSACTION PROVE", data)
 	}
 	if err != nil {
-		rec.State = StateUnresolved
-		rec.Evidence = fmt.Sprintf("serial %d moved to %d and the card has no proof of %d (%v): for the issuer", rec.Serial, now, rec.Serial, err)
-		return nil
+		return x.fromHistory(rec, now, err)
 	}
 	rec.State, rec.Host = StateApplied, HostPending
 	rec.Evidence = fmt.Sprintf("serial moved to %d; GET TRANSACTION PROVE %d", now, rec.Serial)
@@ -166,6 +162,32 @@ func (x *txn) prove(rec *Record, now uint16, balance Amount) error {
 	}
 	return nil
 }
+
+// fromHistory settles a record the card has no proof of from its EF18.
+func (x *txn) fromHistory(rec *Record, now uint16, cause error) error {
+	recs, err := x.readRecords()
+	if err != nil {
+		return err
+	}
+	for _, cr := range recs {
+		if cr.Type == rec.Type && cr.TID == rec.TID && cr.Amount == rec.Amount && (rec.Time.IsZero() || historyTime(cr) == rec.Time) {
+			rec.State = StateUnresolved
+			rec.Evidence = fmt.Sprintf("in the card's EF18 (serial %d) but without its proof (%v): for the issuer", cr.Serial, cause)
+			return nil
+		}
+	}
+	if len(recs) < MaxRecords || historyTime(recs[len(recs)-1]).String() < rec.Time.String() {
+		rec.State = StateNotApplied
+		rec.Evidence = fmt.Sprintf("serial %d, not %d, and not in the card's EF18, which reaches back past it", now, rec.Serial)
+		return nil
+	}
+	rec.State = StateUnresolved
+	rec.Evidence = fmt.Sprintf("serial %d moved to %d, no proof (%v), EF18 does not reach back: for the issuer", rec.Serial, now, cause)
+	return nil
+}
+
+// historyTime is an EF18 record's date and time.
+func historyTime(r CardRecord) DateTime { return r.Time }
 
 // confirm hands the record's evidence to the host and stores the host's
 // answer. A host that cannot be reached leaves the record pending (Flush
@@ -253,15 +275,10 @@ func (x *txn) settleOffline(rec *Record) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case probe.CTC == rec.Serial:
+	if probe.CTC == rec.Serial {
 		rec.State, rec.Evidence = StateNotApplied, fmt.Sprintf("CTC still %d", probe.CTC)
-	case probe.CTC < rec.Serial:
-		return fmt.Errorf("%w: CTC %d is below the %d of record %s", ErrCardData, probe.CTC, rec.Serial, rec.ID)
-	default:
-		if err := x.prove(rec, probe.CTC, 0); err != nil {
-			return err
-		}
+	} else if err := x.prove(rec, probe.CTC, 0); err != nil {
+		return err
 	}
 	return x.put(rec)
 }
