@@ -155,6 +155,7 @@ type Store struct {
 	mu     sync.Mutex
 	recs   map[string]*Record
 	order  []string
+	open   map[string]map[string]bool // ASN hash → IDs of records forCard returns
 	seq    int
 	posTTC uint32
 }
@@ -167,7 +168,7 @@ func OpenStore(path string, key []byte) (*Store, error) {
 	if len(key) < 16 {
 		return nil, fmt.Errorf("%w: store key of %d bytes, want at least 16", ErrConfig, len(key))
 	}
-	s := &Store{recs: map[string]*Record{}, hashKey: derive(key, "asn-hash")}
+	s := &Store{recs: map[string]*Record{}, open: map[string]map[string]bool{}, hashKey: derive(key, "asn-hash")}
 	block, err := aes.NewCipher(derive(key, "asn-seal"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -220,6 +221,19 @@ func (s *Store) remember(r *Record) {
 		s.posTTC = r.POSTTC
 	}
 	s.recs[r.ID] = r
+	ids := s.open[r.ASNHash]
+	if !r.State.final() || r.Host == HostRefused {
+		if ids == nil {
+			ids = map[string]bool{}
+			s.open[r.ASNHash] = ids
+		}
+		ids[r.ID] = true
+	} else if ids != nil {
+		delete(ids, r.ID)
+		if len(ids) == 0 {
+			delete(s.open, r.ASNHash)
+		}
+	}
 }
 
 // idSeq reads the sequence number at the end of an ID ("…-000012").
@@ -306,12 +320,13 @@ func (s *Store) Pending() []Record {
 // forCard returns the card's records whose card side is not settled, or
 // whose evidence the host refused (the card's proof is needed).
 func (s *Store) forCard(hash string) []Record {
+	s.mu.Lock()
 	var out []Record
-	for _, r := range s.Records() {
-		if r.ASNHash == hash && (!r.State.final() || r.Host == HostRefused) {
-			out = append(out, r)
-		}
+	for id := range s.open[hash] {
+		out = append(out, *s.recs[id])
 	}
+	s.mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool { return idSeq(out[i].ID) < idSeq(out[j].ID) })
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
 	return out
 }
