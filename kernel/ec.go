@@ -418,7 +418,7 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 				res.Detail += fmt.Sprintf("; the card deducted its EC balance from %s to %s", *res.BalanceBefore, *after)
 			}
 		}
-		return res, nil
+		return res, t.declinedTC(ctx, "a TC whose CDA signature failed: declined, but the card has deducted")
 	}
 	if res.CID&0xC0 == apdu.ACTypeARQC {
 		t.term[0x8A] = []byte("Z1")
@@ -450,11 +450,15 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	}
 	t.res.BalanceAfter = after
 	if b := t.res.BalanceBefore; b != nil && *after != *b {
-		t.res.Detail += fmt.Sprintf("; the card's EC balance went from %s to %s: the card completed the sale but the terminal did not get its answer", *b, *after)
-		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.keep(t.aid), Amount: amount, BalanceBefore: *b}}
-		if err := t.journalSettled(context.WithoutCancel(ctx), s); err != nil {
+		// A GENERATE AC the card refused or whose answer was lost, followed
+		// by a balance change: the card says it paid, the terminal holds no
+		// cryptogram. A discrepancy to keep for reconciliation, never a
+		// completed sale (and never an approval).
+		note := fmt.Sprintf("the card's EC balance went from %s to %s after a GENERATE AC whose answer the terminal did not accept", *b, *after)
+		t.res.Detail += "; " + note + ": kept as a discrepancy for the issuer to reconcile"
+		t.res.Discrepancy = true
+		if err := t.journalDiscrepancy(context.WithoutCancel(ctx), amount, 0, time.Time{}, note); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}
-		t.res.Settled = append(t.res.Settled, s)
 	}
 }

@@ -28,6 +28,7 @@ type Kernel struct {
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
 	pool       txnPool // recycled transactions (see release)
+	taps       recentTaps
 }
 
 // Option configures a Kernel.

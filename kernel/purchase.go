@@ -40,10 +40,12 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 	if err := t.checkMandatory(); err != nil {
 		return t.fail(err)
 	}
-	if err := t.settleTorn(ctx); err != nil {
+	if err := t.performODA(ctx); err != nil {
 		return t.fail(err)
 	}
-	if err := t.performODA(ctx); err != nil {
+	// After ODA: what the card may settle depends on whether it is the
+	// card its certificates name.
+	if err := t.settleTorn(ctx); err != nil {
 		return t.fail(err)
 	}
 	t.processingRestrictions()
@@ -77,6 +79,7 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
 		}
 		t.pinBlock = cvm.pinBlock
+		res.SignatureRequired = cvm.signature
 	}
 	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
 		return t.fail(err)
@@ -243,7 +246,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 			var signedAC []byte
 			signedAC, err = t.verifyCDA(o.Value, cid, cdolTag == 0x8D)
 			if err == nil {
-				ac = signedAC
+				ac, t.cdaVerified = signedAC, true
 			}
 		}
 		if err != nil {
@@ -253,6 +256,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		}
 	}
 	t.res.CID = cid
+	t.secondAC = cdolTag == 0x8D
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	t.res.Cryptogram = t.keep(ac)
 	t.res.IAD = t.keep(iad)
@@ -264,6 +268,14 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	got, want := cid&0xC0, p1&0xC0
 	if got == 0xC0 || (got == apdu.ACTypeTC && want != apdu.ACTypeTC) || (got == apdu.ACTypeARQC && want == apdu.ACTypeAAC) {
 		return cid, fmt.Errorf("%w: card answered CID %02X to a request for %02X", ErrCardData, cid, p1)
+	}
+	if !t.secondAC {
+		// The first cryptogram of this presentation carries the balance
+		// the card MACs: the evidence that settles its torn scripts; with
+		// CDA it is also what authenticates the card.
+		if err := t.settleAfterFirstAC(ctx); err != nil {
+			return cid, err
+		}
 	}
 	return cid, nil
 }
