@@ -203,11 +203,16 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 			return res, t.record(ctx, journal.KindECOfflineSale)
 		}
 		res.BalanceAfter = after
+		if b := res.BalanceBefore; b != nil && (*b < amount || *after != *b-amount) {
+			// An EC TC deducts exactly the amount. One that did not (what
+			// if a relay turned an ARQC into a TC, or the card approves
+			// without paying?) is not the card's EC approval.
+			res.Outcome, res.Reason = OutcomeDeclined, ReasonAnswerMismatch
+			res.Detail = fmt.Sprintf("the card answered TC but reports balance %s after it, not %s − %s: not an approval", *after, *b, amount)
+			return res, t.declinedTC(ctx, res.Detail)
+		}
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 		res.Detail = "offline EC sale of " + amount.String() + " approved by the card (TC)"
-		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
-			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
-		}
 		return res, t.record(ctx, journal.KindECOfflineSale)
 	case apdu.ACTypeARQC:
 		return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, reason: ReasonCardRequestedOnline,
@@ -334,6 +339,12 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 	}
 	e := LogEntry{Fields: make(map[string]HexBytes, len(fields))}
 	for tag, v := range fields {
+		if cardholderData(tag) {
+			// A log format may name the PAN or track data: what if a card
+			// logs them? They never leave the kernel in clear.
+			e.PAN = maskedLogPAN(tag, v, e.PAN)
+			continue
+		}
 		e.Fields[tag.String()] = v
 		switch tag {
 		case 0x9F02:
@@ -366,6 +377,34 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 	}
 	e.Time = logTime(fields[0x9A], fields[0x9F21])
 	return e, nil
+}
+
+// cardholderData reports the tags that hold the PAN or track data: the
+// kernel never hands them out in clear.
+func cardholderData(tag tlv.Tag) bool {
+	switch tag {
+	case 0x5A, 0x56, 0x57, 0x9F6B, 0x9F1F, 0x9F20:
+		return true
+	}
+	return false
+}
+
+// maskedLogPAN returns the masked PAN of a log field that holds it (5A, or
+// the account number of track 2 data), else prev.
+func maskedLogPAN(tag tlv.Tag, v []byte, prev string) string {
+	switch tag {
+	case 0x5A:
+		if pan, err := panDigits(v); err == nil {
+			return tlv.MaskPAN(pan)
+		}
+	case 0x57, 0x9F6B:
+		if p, ok := panFromTrack2(v); ok {
+			if pan, err := panDigits(p); err == nil && prev == "" {
+				return tlv.MaskPAN(pan)
+			}
+		}
+	}
+	return prev
 }
 
 // logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.

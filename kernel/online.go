@@ -88,6 +88,10 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 	res.Field55 = req.Field55
 	resp, err := t.k.host.Authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
+		// The issuer may have acted on a request whose answer the terminal
+		// never got: undo it (nothing reached the card, so nothing there
+		// can hold what the issuer gave).
+		t.reverse(ctx, req, "no answer from the host")
 		if ctx.Err() != nil {
 			return t.fail(ctx.Err())
 		}

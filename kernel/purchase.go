@@ -171,6 +171,21 @@ func panDigits(b []byte) (string, error) {
 	return string(out), nil
 }
 
+// cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
+// PBOC card verification results (9F10: 07 DKI CVN CVR…, CVN 01): CVR byte
+// 2 bits 6-5 are the type of the first GENERATE AC (00 AAC, 01 TC, 10
+// ARQC), bits 8-7 that of the second (00 AAC, 01 TC). IADs of other layouts
+// are not checked.
+func cvrAgrees(iad []byte, cidType byte, second bool) bool {
+	if len(iad) < 8 || iad[0] != 0x07 || iad[2] != 0x01 {
+		return true
+	}
+	if second {
+		return iad[4]&0xC0 == cidType
+	}
+	return iad[4]&0x30 == cidType>>2
+}
+
 // genAC sends GENERATE AC with the given CDOL and parses the response.
 func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
 	dol, err := t.parseDOL(t.data[cdolTag])
@@ -268,6 +283,11 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	got, want := cid&0xC0, p1&0xC0
 	if got == 0xC0 || (got == apdu.ACTypeTC && want != apdu.ACTypeTC) || (got == apdu.ACTypeARQC && want == apdu.ACTypeAAC) {
 		return cid, fmt.Errorf("%w: card answered CID %02X to a request for %02X", ErrCardData, cid, p1)
+	}
+	if !cvrAgrees(iad, got, t.secondAC) {
+		// What if a relay turned an ARQC into a TC? The card's own CVR in
+		// the IAD still says what it computed.
+		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
 	}
 	if !t.secondAC {
 		// The first cryptogram of this presentation carries the balance

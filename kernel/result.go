@@ -215,7 +215,12 @@ type LogEntry struct {
 	Merchant    string `json:"merchant,omitempty"`
 	Type        byte   `json:"type"`
 	ATC         uint16 `json:"atc"`
-	// Fields holds every field of the entry by tag (hex), as the log format names them.
+	// PAN is the masked PAN (first 6, last 4) when the log format names
+	// the PAN or track 2 data.
+	PAN string `json:"pan,omitempty"`
+	// Fields holds every field of the entry by tag (hex), as the log
+	// format names them — except the PAN and track data (5A, 56, 57, 9F6B,
+	// 9F1F, 9F20), which never leave the kernel in clear (see PAN).
 	Fields map[string]HexBytes `json:"fields"`
 }
 
