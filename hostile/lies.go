@@ -114,7 +114,8 @@ func (r *rewrite) Apply(_ context.Context, x *Exchange, forward func(apdu.Comman
 
 // OtherCard answers the commands with the given instructions from another
 // card: a card emulator that carries this card's PAN but not its keys, or
-// a relay that mixes two cards.
+// a relay that mixes two cards. Both cards see every SELECT and GPO (the
+// real card's answers are the ones returned), so the other card is in step.
 func OtherCard(other apdu.Transport, instructions ...byte) Lie {
 	return &otherCard{other: other, ins: instructions}
 }
@@ -124,10 +125,15 @@ type otherCard struct {
 	ins   []byte
 }
 
-func (o *otherCard) Match(x *Exchange) bool { return bytes.IndexByte(o.ins, x.Command.INS) >= 0 }
+func (o *otherCard) Match(x *Exchange) bool {
+	return bytes.IndexByte(o.ins, x.Command.INS) >= 0 || x.Command.INS == INSSelect || x.Command.INS == INSGPO
+}
 func (o *otherCard) Apply(ctx context.Context, x *Exchange, forward func(apdu.Command) ([]byte, error)) ([]byte, error) {
 	if x.Command.INS == INSSelect || x.Command.INS == INSGPO {
-		_, _ = forward(x.Command) // keep the real card in step
+		// Both cards see the selection and the GPO, so that the other one
+		// is in step for what it answers; the real card answers them.
+		_, _ = o.other.Transmit(ctx, x.Command.Bytes())
+		return forward(x.Command)
 	}
 	return o.other.Transmit(ctx, x.Command.Bytes())
 }
@@ -237,4 +243,19 @@ func LogRecord(format []byte, values map[tlv.Tag][]byte) ([]byte, error) {
 		out = append(out, v...)
 	}
 	return out, nil
+}
+
+// Unplug takes the card away before the Nth command with instruction INS
+// (1-based; 0: every one) reaches it: the card does nothing, the terminal
+// gets an error.
+func Unplug(insByte byte, n int) Lie { return &unplug{ins: insByte, n: nth{want: n}} }
+
+type unplug struct {
+	ins byte
+	n   nth
+}
+
+func (u *unplug) Match(x *Exchange) bool { return x.Command.INS == u.ins && u.n.hit() }
+func (u *unplug) Apply(context.Context, *Exchange, func(apdu.Command) ([]byte, error)) ([]byte, error) {
+	return nil, fmt.Errorf("%w: unplugged before %s", ErrDropped, "the command")
 }

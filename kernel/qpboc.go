@@ -553,7 +553,8 @@ func (q *tap) offline(ctx context.Context) (*Result, error) {
 		res.TVR.Set(TVRDDAFailed)
 		res.ODAError, res.ODAErr = err.Error(), err
 		out, err := q.fddaFailed(ctx)
-		if err == nil && out.Outcome != OutcomeApprovedOnline && out.Outcome != OutcomeOnlineRequired {
+		if err == nil && out.Outcome != OutcomeApprovedOnline {
+			// The card paid at GPO and nobody approved it: a discrepancy.
 			err = t.declinedTC(ctx, "fDDA failed on the card's TC: "+res.ODAError)
 		}
 		return out, err
