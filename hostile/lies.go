@@ -41,7 +41,9 @@ func (d *drop) Apply(_ context.Context, x *Exchange, forward func(apdu.Command) 
 // RefuseAfter lets the card execute the Nth command with instruction INS
 // (0: every one) and answers sw instead of the card's answer: a card (or a
 // relay) that says no after having done it.
-func RefuseAfter(insByte byte, n int, sw apdu.SW) Lie { return &refuse{ins: insByte, n: nth{want: n}, sw: sw} }
+func RefuseAfter(insByte byte, n int, sw apdu.SW) Lie {
+	return &refuse{ins: insByte, n: nth{want: n}, sw: sw}
+}
 
 type refuse struct {
 	ins byte

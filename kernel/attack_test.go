@@ -190,12 +190,16 @@ func TestRuleTheAnswerMustFitTheQuestion(t *testing.T) {
 	}{
 		{
 			name: "a relay clears the TTQ's online-cryptogram and CVM bits on a 600.00 tap", profile: rich, amount: 60000,
-			lies:    func(*testing.T) []hostile.Lie { return []hostile.Lie{hostile.RelayTTQ([4]byte{0, 0xC0, 0, 0}, [4]byte{})} },
+			lies: func(*testing.T) []hostile.Lie {
+				return []hostile.Lie{hostile.RelayTTQ([4]byte{0, 0xC0, 0, 0}, [4]byte{})}
+			},
 			refused: func(res *kernel.Result) bool { return !approved(res.Outcome) },
 		},
 		{
 			name: "a relay clears the TTQ's CVM bit on a 400.00 tap (above the CVM limit, below the floor)", profile: rich, amount: 40000,
-			lies:    func(*testing.T) []hostile.Lie { return []hostile.Lie{hostile.RelayTTQ([4]byte{0, 0x40, 0, 0}, [4]byte{})} },
+			lies: func(*testing.T) []hostile.Lie {
+				return []hostile.Lie{hostile.RelayTTQ([4]byte{0, 0x40, 0, 0}, [4]byte{})}
+			},
 			refused: func(res *kernel.Result) bool { return !approved(res.Outcome) },
 		},
 		{
