@@ -18,6 +18,7 @@ package pki
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -133,13 +134,21 @@ func prime(r io.Reader, bits int, e *big.Int) *big.Int {
 	}
 }
 
-// GenerateSM2 returns the SM2 key derived from seed.
+// GenerateSM2 returns the SM2 key derived from seed: the private key d is
+// the first 32-byte block of the seeded stream with 1 ≤ d ≤ n−2 (GB/T
+// 32918.1), so the same seed always gives the same key. (gmsm's GenerateKey
+// no longer derives its key from the bytes it reads.)
 func GenerateSM2(seed string) (*KeyPair, error) {
-	priv, err := sm2.GenerateKey(seeded("sm2", seed, 256, 0))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeySize, err)
+	r := seeded("sm2", seed, 256, 0)
+	var d [32]byte
+	for {
+		_, _ = io.ReadFull(r, d[:]) // ChaCha8 never fails
+		priv, err := sm2.NewPrivateKey(d[:])
+		if err == nil {
+			return &KeyPair{alg: oda.SM2, sm2: priv, bits: 256}, nil
+		}
+		// d = 0 or d ≥ n−1: draw again (probability about 2⁻³²).
 	}
-	return &KeyPair{alg: oda.SM2, sm2: priv, bits: 256}, nil
 }
 
 // Alg returns the key's algorithm.
@@ -185,14 +194,18 @@ func (k *KeyPair) SignRaw(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: no key", ErrInput)
 	}
 	if k.alg == oda.SM2 {
-		r, s, err := sm2.SignWithSM2(rand.Reader, &k.sm2.PrivateKey, nil, data)
+		der, err := k.sm2.Sign(rand.Reader, data, sm2.DefaultSM2SignerOpts)
 		if err != nil {
 			return nil, err
 		}
-		sig := make([]byte, oda.SM2SignatureLen)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		return sig, nil
+		var sig struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) > 0 {
+			return nil, fmt.Errorf("pki: SM2 signature %X: not DER r, s", der)
+		}
+		out := make([]byte, oda.SM2SignatureLen)
+		sig.R.FillBytes(out[:32])
+		sig.S.FillBytes(out[32:])
+		return out, nil
 	}
 	if len(data) != k.bits/8 {
 		return nil, fmt.Errorf("%w: %d bytes to sign with a %d-byte modulus", ErrInput, len(data), k.bits/8)
