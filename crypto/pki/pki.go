@@ -66,7 +66,9 @@ func seeded(label, seed string, bits, exp int) io.Reader {
 
 // GenerateRSA returns the RSA key derived from seed, of exactly bits bits
 // (1024 to 1984, a multiple of 8) with public exponent exp (3 or 65537).
-// Keys are cached, so repeated calls are cheap and return the same *KeyPair.
+// Keys are cached, so repeated calls are cheap and return the same *KeyPair;
+// the keys the simulator's profiles and this module's tests use are
+// precomputed (precomputed.json), so even the first call is.
 func GenerateRSA(seed string, bits int, exp int) (*KeyPair, error) {
 	if bits < 1024 || bits > 1984 || bits%8 != 0 {
 		return nil, fmt.Errorf("%w: RSA key of %d bits (want 1024–1984, multiple of 8)", ErrKeySize, bits)
@@ -78,34 +80,50 @@ func GenerateRSA(seed string, bits int, exp int) (*KeyPair, error) {
 	if k, ok := rsaCache.Load(ck); ok {
 		return k.(*KeyPair), nil
 	}
-	r := seeded("rsa", seed, bits, exp)
-	e := big.NewInt(int64(exp))
-	one := big.NewInt(1)
+	k, ok := precomputedKey(ck)
+	if !ok {
+		k = generateRSA(ck)
+	}
+	actual, _ := rsaCache.LoadOrStore(ck, k)
+	return actual.(*KeyPair), nil
+}
+
+// generateRSA derives the key of ck from its seed: the slow path (tens of
+// milliseconds), taken for a key that is not precomputed.
+func generateRSA(ck cacheKey) *KeyPair {
+	r := seeded("rsa", ck.seed, ck.bits, ck.exp)
+	e := big.NewInt(int64(ck.exp))
 	for {
-		p := prime(r, bits/2, e)
-		q := prime(r, bits-bits/2, e)
+		p := prime(r, ck.bits/2, e)
+		q := prime(r, ck.bits-ck.bits/2, e)
 		if p.Cmp(q) == 0 {
 			continue
 		}
-		n := new(big.Int).Mul(p, q)
-		if n.BitLen() != bits {
-			continue
+		if k := rsaKeyPair(p, q, ck.bits, ck.exp); k != nil {
+			return k
 		}
-		pm1 := new(big.Int).Sub(p, one)
-		qm1 := new(big.Int).Sub(q, one)
-		phi := new(big.Int).Mul(pm1, qm1)
-		d := new(big.Int).ModInverse(e, phi)
-		if d == nil {
-			continue
-		}
-		k := &KeyPair{
-			alg: oda.RSA, n: n, d: d, p: p, q: q, e: exp, bits: bits,
-			dp:   new(big.Int).Mod(d, pm1),
-			dq:   new(big.Int).Mod(d, qm1),
-			qinv: new(big.Int).ModInverse(q, p),
-		}
-		actual, _ := rsaCache.LoadOrStore(ck, k)
-		return actual.(*KeyPair), nil
+	}
+}
+
+// rsaKeyPair completes the key of the primes p and q: nil when p·q is not
+// exactly bits long or e has no inverse mod (p−1)(q−1).
+func rsaKeyPair(p, q *big.Int, bits, exp int) *KeyPair {
+	one := big.NewInt(1)
+	n := new(big.Int).Mul(p, q)
+	if n.BitLen() != bits {
+		return nil
+	}
+	pm1 := new(big.Int).Sub(p, one)
+	qm1 := new(big.Int).Sub(q, one)
+	phi := new(big.Int).Mul(pm1, qm1)
+	d := new(big.Int).ModInverse(big.NewInt(int64(exp)), phi)
+	qinv := new(big.Int).ModInverse(q, p)
+	if d == nil || qinv == nil {
+		return nil
+	}
+	return &KeyPair{
+		alg: oda.RSA, n: n, d: d, p: p, q: q, e: exp, bits: bits,
+		dp: new(big.Int).Mod(d, pm1), dq: new(big.Int).Mod(d, qm1), qinv: qinv,
 	}
 }
 
