@@ -47,8 +47,8 @@ type session struct {
 	ecPath   bool               // GPO chose the EC path
 	afl      []byte             // AFL returned by GPO
 	pdolData []byte             // PDOL data of GPO (CDA hash)
-	cdol1    map[tlv.Tag][]byte // data of the first GENERATE AC
-	cdol1Raw []byte             // the same, as sent (CDA hash)
+	cdol1    map[tlv.Tag][]byte // data of the first GENERATE AC, split from cdol1Raw
+	cdol1Raw []byte             // the same, as sent (CDA hash): a copy, never the command buffer
 	// arqc is the ARQC of the first GENERATE AC; issuer scripts are
 	// accepted while it is set (until the next SELECT).
 	arqc       []byte
@@ -511,10 +511,14 @@ func (c *Card) generateAC(cmd apdu.Command) apdu.Response {
 	}
 }
 
-func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
-	if len(data) != a.cdol1.Len() {
+func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response {
+	if len(command) != a.cdol1.Len() {
 		return sw(apdu.SWWrongLength)
 	}
+	// The CDOL1 data outlives this command (the second GENERATE AC, the
+	// load log of a script), and the terminal may reuse its command buffer
+	// once Transmit returns (apdu.Transport): keep a copy and split that.
+	data := append([]byte(nil), command...)
 	d, err := a.cdol1.Split(data)
 	if err != nil {
 		return sw(apdu.SWWrongLength)
@@ -544,8 +548,7 @@ func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
-	c.s.cdol1 = d
-	c.s.cdol1Raw = append([]byte(nil), data...)
+	c.s.cdol1, c.s.cdol1Raw = d, data
 	switch typ {
 	case acTC:
 		a.balance = newBalance
