@@ -83,6 +83,11 @@ func New(cfg Config, opts ...Option) (*Kernel, error) {
 	for _, o := range opts {
 		o(k)
 	}
+	if _, ok := k.torn.(interface{ durable() }); ok && len(cfg.PANHashKey) == 0 {
+		// A durable torn log outlives the process; its records must match
+		// the card after a restart.
+		return nil, fmt.Errorf("%w: a durable torn log needs Config.PANHashKey (a secret kept across restarts)", ErrConfig)
+	}
 	return k, nil
 }
 

@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -189,6 +191,21 @@ type HexBytes []byte
 
 // MarshalText encodes as hex.
 func (h HexBytes) MarshalText() ([]byte, error) { return []byte(hexUpper(h)), nil }
+
+// UnmarshalText decodes hex (empty: nil), so that what MarshalText wrote
+// reads back.
+func (h *HexBytes) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*h = nil
+		return nil
+	}
+	b := make([]byte, hex.DecodedLen(len(text)))
+	if _, err := hex.Decode(b, text); err != nil {
+		return fmt.Errorf("kernel: hex: %w", err)
+	}
+	*h = b
+	return nil
+}
 
 // Balance is the EC data read from a card.
 type Balance struct {

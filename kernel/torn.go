@@ -207,7 +207,7 @@ func (t *txn) recordTornScript(ctx context.Context, req *AuthRequest, expected A
 		return
 	}
 	kept := *req
-	kept.PAN = "" // taken from the card at settlement: a torn log need not hold it
+	kept.PAN, kept.PINBlock = "", nil // the PAN is taken from the card at settlement; the PIN block is never kept
 	r := TornRecord{Kind: TornScript, PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...),
 		Amount: t.res.Amount, BalanceBefore: *t.res.BalanceBefore, Expected: expected, Request: &kept,
 		ATC: t.res.ATC, Created: t.now}
