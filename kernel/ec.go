@@ -470,8 +470,9 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 
 // readBalanceAfterFailure reads the EC balance once more after a GENERATE AC
 // whose outcome is unknown, and reports it, so that the terminal's record
-// shows what the card holds. When the card cannot be read the sale is kept
-// as a torn record, to be settled when the card comes back.
+// shows what the card holds. A changed balance is a discrepancy; an
+// unchanged one, or none, keeps the sale as a torn record, settled when the
+// card comes back.
 func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	if !t.res.ECPath {
 		return
@@ -499,5 +500,11 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 		if err := t.journalDiscrepancy(context.WithoutCancel(ctx), amount, 0, time.Time{}, note); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}
+		return
 	}
+	// The balance looks unchanged — by the card's unauthenticated word (a
+	// relay can answer GET DATA with the old balance after the card paid):
+	// the sale is kept as torn until the card's log settles it.
+	t.res.Detail += "; the card reports its EC balance unchanged"
+	t.recordTorn(context.WithoutCancel(ctx), amount)
 }
