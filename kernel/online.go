@@ -540,16 +540,3 @@ func (t *txn) readCardBalance(ctx context.Context) (*Amount, error) {
 	return t.ecAmount(ctx, 0x9F79, true)
 }
 
-// hasTemplate reports whether scripts hold a template with the tag.
-func hasTemplate(scripts []byte, tag tlv.Tag) bool {
-	objs, err := tlv.Parse(scripts)
-	if err != nil {
-		return len(scripts) > 0
-	}
-	for _, o := range objs {
-		if o.Tag == tag {
-			return true
-		}
-	}
-	return false
-}
