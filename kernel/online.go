@@ -539,4 +539,3 @@ func (t *txn) readCardBalance(ctx context.Context) (*Amount, error) {
 	delete(t.data, 0x9F79)
 	return t.ecAmount(ctx, 0x9F79, true)
 }
-
