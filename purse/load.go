@@ -105,7 +105,7 @@ func (x *txn) initOnline(c apdu.Command) (OnlineInit, bool, error) {
 	if err != nil {
 		return OnlineInit{}, false, err
 	}
-	x.res.BalanceBefore, x.res.Serial, x.res.MAC1 = &init.Balance, init.OnlineSN, init.MAC1
+	x.res.BalanceBefore, x.res.Serial, x.res.MAC1, x.res.TID = &init.Balance, init.OnlineSN, init.MAC1, x.tid()
 	return init, true, nil
 }
 

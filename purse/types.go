@@ -19,6 +19,19 @@ type Amount uint32
 // String formats the amount in yuan with two decimals: "12.34".
 func (a Amount) String() string { return bcd.FormatAmount(uint64(a)) }
 
+// MarshalText writes the amount in yuan ("12.34"), as JSON shows it.
+func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText reads an amount in yuan.
+func (a *Amount) UnmarshalText(b []byte) error {
+	v, err := ParseAmount(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
 // ParseAmount reads a decimal yuan amount ("12.34", "100") into fen. It
 // fails with an error wrapping ErrAmount for what bcd.ParseAmount refuses
 // and for amounts that do not fit the purse's 4 bytes (above 42949672.95).
