@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/crypto/keys"
 	"github.com/go-pboc/pboc/purse"
 )
@@ -65,6 +66,23 @@ func ReserveKeysFromHex(load, unload, tac, unlock string) (ReserveKeys, error) {
 		*f.dst = b
 	}
 	return k, nil
+}
+
+// ReserveFor returns a reserve host with the master keys of the fuel-card
+// profile p and an account of balance for its card, and the card's ASN.
+func ReserveFor(p *cardsim.PurseProfile, balance purse.Amount) (*Reserve, purse.ASN, error) {
+	k := p.Keys
+	rk, err := ReserveKeysFromHex(k.Load, k.Unload, k.TAC, k.Unlock)
+	if err != nil {
+		return nil, purse.ASN{}, err
+	}
+	asn, err := purse.ParseASN(p.ASN)
+	if err != nil {
+		return nil, purse.ASN{}, fmt.Errorf("%w: %w", ErrAccount, err)
+	}
+	r := NewReserve(rk)
+	r.AddAccount(asn, balance)
+	return r, asn, nil
 }
 
 // EscapeBill is what a station uploads of a card left grey at its pump:

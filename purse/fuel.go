@@ -108,7 +108,7 @@ func (x *txn) lock(preset Amount) (*Record, bool, error) {
 	}
 	rec := x.newRecord(KindFuel, tid)
 	rec.State, rec.Type, rec.Serial, rec.TTC, rec.Time = StateDebiting, TypeGreyLock, init.CTC, sam.TTC, when
-	rec.BalanceBefore, rec.Limit = init.Balance, limit
+	rec.BalanceBefore, rec.Limit, rec.KeyVersion = init.Balance, limit, init.KeyVersion
 	if err := x.put(&rec); err != nil { // GREY LOCK is next
 		return nil, false, err
 	}

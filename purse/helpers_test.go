@@ -55,15 +55,9 @@ func newStation(t testing.TB, prof *cardsim.PurseProfile, opts ...stationOpt) *s
 	require.NoError(t, err)
 	s := &station{t: t, card: card, psam: p, path: filepath.Join(t.TempDir(), "purse.log"),
 		cfg: purse.Config{Now: func() time.Time { return testNow }}, pad: hostsim.PursePINPad{PIN: "123456"}}
-	k := prof.Keys
-	rk, err := hostsim.ReserveKeysFromHex(k.Load, k.Unload, k.TAC, k.Unlock)
+	s.reserve, s.asn, err = hostsim.ReserveFor(prof, 200000) // 2000.00
 	require.NoError(t, err)
-	s.reserve = hostsim.NewReserve(rk)
 	s.reserve.SetClock(func() time.Time { return testNow })
-	asn, err := asnOf(card.ASN())
-	require.NoError(t, err)
-	s.asn = asn
-	s.reserve.AddAccount(asn, 200000) // 2000.00
 	for _, o := range opts {
 		o(s)
 	}
@@ -89,8 +83,6 @@ func (s *station) reopen() {
 	require.NoError(s.t, err)
 	s.term = term
 }
-
-func asnOf(digits string) (purse.ASN, error) { return purse.ParseASN(digits) }
 
 // pump is a Nozzle that delivers want (capped at the limit) at 7.85/L.
 type pump struct {

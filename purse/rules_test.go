@@ -294,3 +294,30 @@ func hexUpper(b []byte) string {
 	}
 	return string(out)
 }
+
+func TestDispenserBill(t *testing.T) {
+	s := newStation(t, nil)
+	res, err := s.term.Dispense(context.Background(), s.card, purse.DispenseRequest{Nozzle: &pump{want: 25000}})
+	require.NoError(t, err)
+	rec, ok := s.store.Get(res.RecordID)
+	require.True(t, ok)
+	serial := [10]byte{0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}
+	b, err := purse.BillOf(rec, serial)
+	require.NoError(t, err)
+	assert.Equal(t, purse.BillNormal, b.Type)
+	assert.Equal(t, purse.Amount(25000), b.Amount)
+	assert.Equal(t, purse.Amount(25000), b.Balance, "the balance after")
+	assert.Equal(t, res.TAC, b.TAC)
+	assert.Equal(t, uint32(1), b.POSTTC)
+	assert.Equal(t, "100000**********0001", b.ASN)
+	raw := b.Bytes(s.asn, serial)
+	require.Len(t, raw, 95)
+	assert.Equal(t, s.asn[:], raw[12:22], "the ASN at offset 12 [IPT]")
+	assert.Equal(t, res.TAC[:], raw[31:35], "the TAC at 31")
+	assert.Equal(t, rec.GMAC[:], raw[35:39], "the GMAC at 35")
+	assert.Equal(t, rec.PSAMTAC[:], raw[39:43], "the PSAM-TAC at 39")
+	assert.Equal(t, rec.TID[:], raw[53:59], "the PSAM TID at 53")
+	assert.Equal(t, []byte{0x00, 0x61, 0xA8}, raw[26:29], "the amount, 3 bytes at 26")
+	_, err = purse.BillOf(purse.Record{Kind: purse.KindLoad}, serial)
+	assert.ErrorIs(t, err, purse.ErrRecord)
+}

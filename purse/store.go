@@ -126,6 +126,8 @@ type Record struct {
 	PSAMTAC MAC         `json:"psam_tac,omitempty"`
 	Proof   *OnlineInit `json:"proof,omitempty"`
 
+	// KeyVersion is the card's key version (from its INITIALIZE answer).
+	KeyVersion byte `json:"key_version,omitempty"`
 	// Fill, BillType and POSTTC are the dispenser bill's own fields.
 	Fill     *Fill  `json:"fill,omitempty"`
 	BillType byte   `json:"bill_type,omitempty"`

@@ -314,18 +314,10 @@ func (p *Purse) newEnv() (*purseEnv, error) {
 		return nil, err
 	}
 	e := &purseEnv{p: p, card: card, dir: dir}
-	k := p.profile.Keys
-	rk, err := hostsim.ReserveKeysFromHex(k.Load, k.Unload, k.TAC, k.Unlock)
-	if err != nil {
+	if e.reserve, _, err = hostsim.ReserveFor(p.profile, p.reserve); err != nil {
 		return nil, err
 	}
-	e.reserve = hostsim.NewReserve(rk)
 	e.reserve.SetClock(func() time.Time { return defaultNow })
-	asn, err := purse.ParseASN(p.profile.ASN)
-	if err != nil {
-		return nil, err
-	}
-	e.reserve.AddAccount(asn, p.reserve)
 	if e.home, err = e.station("000000000001", "home"); err != nil {
 		return nil, err
 	}
@@ -337,11 +329,7 @@ func (p *Purse) newEnv() (*purseEnv, error) {
 
 // station builds a PSAM for the card's keys and its terminal.
 func (e *purseEnv) station(tid, name string) (*purseStation, error) {
-	pp := psam.DefaultProfile()
-	pp.TID, pp.Serial = tid, "01000000000000"+tid[6:]
-	pp.PurchaseKeys = map[string]string{fmt.Sprintf("%02X", e.p.profile.KeyVersion): e.p.profile.Keys.Purchase}
-	pp.TACKey, pp.GreySession, pp.UnlockCounters = e.p.profile.Keys.TAC, e.p.profile.Variant.GreySession, e.p.profile.Variant.UnlockCounters
-	ps, err := psam.New(pp)
+	ps, err := psam.New(psam.ForCard(e.p.profile, tid))
 	if err != nil {
 		return nil, err
 	}

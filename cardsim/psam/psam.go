@@ -32,6 +32,7 @@ import (
 	"sync"
 
 	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/crypto/keys"
 )
 
@@ -389,4 +390,18 @@ func (s *PSAM) gmac(c apdu.Command) apdu.Response {
 		return sw(apdu.SWUnknown)
 	}
 	return apdu.Response{Data: append(gmac, tac...), SW: apdu.SWSuccess}
+}
+
+// ForCard is the profile of a PSAM for the cards of p's issuer: the
+// default PSAM with p's purchase master key (under p's key version), its
+// TAC master key and its variants, and the terminal ID tid (12 hex digits;
+// "" keeps 000000000001).
+func ForCard(p *cardsim.PurseProfile, tid string) *Profile {
+	out := DefaultProfile()
+	out.PurchaseKeys = map[string]string{fmt.Sprintf("%02X", p.KeyVersion): p.Keys.Purchase}
+	out.TACKey, out.GreySession, out.UnlockCounters = p.Keys.TAC, p.Variant.GreySession, p.Variant.UnlockCounters
+	if tid != "" {
+		out.TID, out.Serial = tid, "01000000000000"+tid[len(tid)-6:]
+	}
+	return out
 }

@@ -317,8 +317,7 @@ func (pf *purseFlags) openSAM(ctx context.Context, tr *purseTrace) (*purse.PSAM,
 	} else {
 		p := psam.DefaultProfile()
 		if pf.profile != nil {
-			p.PurchaseKeys = map[string]string{fmt.Sprintf("%02X", pf.profile.KeyVersion): pf.profile.Keys.Purchase}
-			p.TACKey, p.GreySession, p.UnlockCounters = pf.profile.Keys.TAC, pf.profile.Variant.GreySession, pf.profile.Variant.UnlockCounters
+			p = psam.ForCard(pf.profile, "")
 		}
 		s, err := psam.New(p)
 		if err != nil {
@@ -340,14 +339,9 @@ func (pf *purseFlags) host() *hostsim.Reserve {
 	if pf.offline || pf.profile == nil {
 		return nil
 	}
-	k := pf.profile.Keys
-	rk, err := hostsim.ReserveKeysFromHex(k.Load, k.Unload, k.TAC, k.Unlock)
+	r, _, err := hostsim.ReserveFor(pf.profile, pf.reserve)
 	if err != nil {
 		return nil
-	}
-	r := hostsim.NewReserve(rk)
-	if asn, err := purse.ParseASN(pf.profile.ASN); err == nil {
-		r.AddAccount(asn, pf.reserve)
 	}
 	return r
 }

@@ -1,11 +1,25 @@
-// Command kiosk is a fuel-card self-service kiosk that loads electronic cash
-// onto the card (圈存), against the simulated card and issuer host, or
-// against a card in a PC/SC reader.
+// Command kiosk is the self-service 圈存 kiosk (自助圈存机) of the mission's
+// seed: a fuel card with the PBOC ED/EP purse is inserted, the cardholder
+// types the PIN and chooses an amount or all of the card's reserve account
+// (备付金), and the kiosk loads it into the card's wallet (圈存); it also
+// unloads (圈提) and reads the card's balances and records. Against the
+// simulated fuel card, PSAM and reserve host, or a card in a PC/SC reader.
 //
-//	go run ./examples/kiosk [--amount 200.00] [--type designated|non-designated|cash]
+//	go run ./examples/kiosk [--action load|unload|balance|records] [--amount 200.00|all]
+//	                        [--pin 123456] [--reserve 2000.00] [--card testdata/cards/fuel.json]
+//	                        [--reader NAME] [--psam-reader NAME] [--store FILE] [--wallet ep|ed]
+//
+// The receipt shows the card's balance before and after as the card
+// reports them and the reserve account before and after: the card gains
+// exactly what the reserve loses (fuelcard.go).
+//
+// With --ec first, the kiosk loads electronic cash onto a PBOC debit card
+// instead (the EC load, through the issuer's script):
+//
+//	go run ./examples/kiosk --ec [--amount 200.00] [--type designated|non-designated|cash]
 //	                        [--card FILE] [--reader NAME] [--pin 123456] [--account 2000.00]
 //
-// The kiosk reads the card's EC balance and balance limit, refuses a load
+// In that mode the kiosk reads the card's EC balance and balance limit, refuses a load
 // that would take the balance above the limit before anything goes online,
 // and otherwise runs the load through the issuer: a designated load
 // (指定账户圈存) draws on the cardholder's back-office account and needs the
@@ -61,7 +75,7 @@ var inserted func(card *cardsim.Card, host *hostsim.Host)
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout)
 	switch {
-	case errors.Is(err, errRefused):
+	case errors.Is(err, errRefused), errors.Is(err, errDeclined):
 		os.Exit(1) // the refusal is on the screen already
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "kiosk:", err)
@@ -69,13 +83,22 @@ func main() {
 	}
 }
 
-// run parses the flags, opens the card (the simulated one, personalised
+// run runs the fuel-card kiosk, or with --ec as the first argument the EC
+// load.
+func run(ctx context.Context, args []string, w io.Writer) error {
+	if len(args) > 0 && (args[0] == "--ec" || args[0] == "-ec") {
+		return runEC(ctx, args[1:], w)
+	}
+	return runFuelCard(ctx, args, w)
+}
+
+// runEC parses the flags, opens the card (the simulated one, personalised
 // from the profile, or the one in the reader), opens its account at the
 // simulated issuer when its keys are known and runs one load, printing the
 // steps to w. A load the kiosk refuses returns an error wrapping
 // errRefused; a load the issuer or the card declines is printed and
 // returns nil.
-func run(ctx context.Context, args []string, w io.Writer) error {
+func runEC(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("kiosk", flag.ContinueOnError)
 	fs.SetOutput(w)
 	amountFlag := fs.String("amount", "200.00", "amount to load in yuan")
