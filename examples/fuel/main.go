@@ -1,10 +1,24 @@
-// Command fuel is an unattended fuel dispenser paid with electronic cash,
-// against the simulated card or a card in a PC/SC reader.
+// Command fuel is an unattended fuel dispenser. It serves both card kinds:
+// a fuel card with the PBOC ED/EP purse (the default), sold under the grey
+// lock, and, with --ec first, a PBOC bank card paid with electronic cash.
 //
-//	go run ./examples/fuel [--litres 30] [--price 7.85] [--card FILE | --reader NAME]
+//	go run ./examples/fuel [--litres 30] [--price 7.85] [--preset AMOUNT] [--pin 123456]
+//	                       [--card testdata/cards/fuel.json] [--reader NAME] [--psam-reader NAME]
+//	                       [--store FILE] [--bill FILE]
+//
+// For a fuel card (fuelcard.go) the pump checks the card's grey status (a
+// card left grey by this pump is completed from its record, 补扣; one grey
+// from elsewhere goes to the station's online unlock), locks the card for
+// its balance with the PSAM's MAC1, checks the card's MAC2, releases the
+// pump up to min(preset, balance), and when the nozzle is hung up has the
+// PSAM compute the GMAC with which the card pays exactly what was
+// delivered (DEBIT FOR UNLOCK). The dispenser bill (one JSON line, ASN
+// masked) is appended to --bill or printed last.
+//
+//	go run ./examples/fuel --ec [--litres 30] [--price 7.85] [--card FILE | --reader NAME]
 //	                       [--ec-limit 1000.00] [--clearing FILE]
 //
-// The dispenser is an offline terminal: it never talks to the issuer, so it
+// For an EC card the dispenser is an offline terminal: it never talks to the issuer, so it
 // may only release fuel the card can pay offline. At card insertion it reads
 // the EC balance (9F79) and the single-transaction limit (9F78) and
 // authorises dispensing up to min(balance, single limit, the terminal's EC
@@ -101,9 +115,20 @@ type ClearingRecord struct {
 	UnitPrice kernel.Amount `json:"unit_price"`
 }
 
-// run parses the flags, opens the card (the simulated one, personalised
-// from the profile, or the one in the reader) and runs one refuelling, printing the steps to w and writing the clearing record.
+// run sells fuel against a fuel card, or with --ec first against an EC
+// card.
 func run(ctx context.Context, args []string, w io.Writer) error {
+	if len(args) > 0 && (args[0] == "--ec" || args[0] == "-ec") {
+		return runEC(ctx, args[1:], w)
+	}
+	return runFuelCard(ctx, args, w)
+}
+
+// runEC parses the flags, opens the card (the simulated one, personalised
+// from the profile, or the one in the reader) and runs one refuelling paid
+// with electronic cash, printing the steps to w and writing the clearing
+// record.
+func runEC(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("fuel", flag.ContinueOnError)
 	fs.SetOutput(w)
 	litresFlag := fs.String("litres", "30", "litres the customer wants (two decimals)")

@@ -85,7 +85,7 @@ func runFuel(t *testing.T, args ...string) (session, error) {
 	}
 	t.Cleanup(func() { inserted = nil })
 	var err error
-	s.Session, err = demotest.Run(t, run, args...)
+	s.Session, err = demotest.Run(t, runEC, args...)
 	return s, err
 }
 
