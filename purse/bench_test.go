@@ -59,15 +59,13 @@ func benchStores(b *testing.B, run func(term *purse.Terminal, card apdu.Transpor
 			benchFlow(b, filepath.Join(dir, "purse.log"), run)
 		})
 	}
-	b.Run("store=disk", func(b *testing.B) { benchFlow(b, "", run) })
+	b.Run("store=disk", func(b *testing.B) { benchFlow(b, filepath.Join(b.TempDir(), "purse.log"), run) })
 }
 
 func benchFlow(b *testing.B, path string, run func(term *purse.Terminal, card apdu.Transport) (*purse.Result, error)) {
 	s := newStation(b, nil)
-	if path != "" {
-		s.path = path
-		s.reopen()
-	}
+	s.path = path
+	s.reopen()
 	card, sam := &tape{record: s.card}, &tape{record: s.psam}
 	psamOpen, err := purse.OpenPSAM(context.Background(), sam)
 	if err != nil {

@@ -2,6 +2,7 @@ package purse_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func newStation(t testing.TB, prof *cardsim.PurseProfile, opts ...stationOpt) *s
 	require.NoError(t, err)
 	p, err := psam.New(psam.DefaultProfile())
 	require.NoError(t, err)
-	s := &station{t: t, card: card, psam: p, path: filepath.Join(t.TempDir(), "purse.log"),
+	s := &station{t: t, card: card, psam: p, path: filepath.Join(fastDir(t), "purse.log"),
 		cfg: purse.Config{Now: func() time.Time { return testNow }}, pad: hostsim.PursePINPad{PIN: "123456"}}
 	s.reserve, s.asn, err = hostsim.ReserveFor(prof, 200000) // 2000.00
 	require.NoError(t, err)
@@ -63,6 +64,20 @@ func newStation(t testing.TB, prof *cardsim.PurseProfile, opts ...stationOpt) *s
 	}
 	s.reopen()
 	return s
+}
+
+// fastDir is a directory for the tests' stores: on tmpfs (/dev/shm) where
+// there is one, so that the fsync of every record write costs the tests
+// nothing (the crash test kills processes, not the machine: the page cache
+// is the same either way), else the test's temporary directory.
+func fastDir(t testing.TB) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "purse-test"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
 }
 
 // reopen builds the terminal again on the same store file (a restart).

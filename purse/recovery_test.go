@@ -264,7 +264,7 @@ func TestGreyFromElsewhereOnlineUnlock(t *testing.T) {
 	bp.TID, bp.Serial = "000000000002", "01000000000000000002"
 	other, err := psam.New(bp)
 	require.NoError(t, err)
-	b := &station{t: t, card: a.card, psam: other, reserve: a.reserve, asn: a.asn, path: t.TempDir() + "/b.log", cfg: a.cfg, pad: a.pad}
+	b := &station{t: t, card: a.card, psam: other, reserve: a.reserve, asn: a.asn, path: fastDir(t) + "/b.log", cfg: a.cfg, pad: a.pad}
 	b.reopen()
 	res, err := b.term.Dispense(context.Background(), a.card, purse.DispenseRequest{Nozzle: &pump{want: 1000}})
 	require.NoError(t, err)

@@ -172,5 +172,3 @@ type Fill struct {
 	Grade  uint16 `json:"grade"`
 	Nozzle byte   `json:"nozzle"`
 }
-
-func ptr[T any](v T) *T { return &v }
