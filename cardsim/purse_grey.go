@@ -107,15 +107,9 @@ func (p *PurseCard) sessionKey(cardRand [4]byte, ctc uint16, ttc uint32, termRan
 // greyLock is E0 7C 08 00: TTC ‖ terminal random ‖ datetime ‖ MAC1 →
 // GTAC ‖ MAC2. The card is grey from here.
 func (p *PurseCard) greyLock(c apdu.Command) apdu.Response {
-	if c.P1 != 0x08 || c.P2 != 0 {
-		return sw(apdu.SWIncorrectP1P2)
-	}
-	if len(c.Data) != 19 {
-		return sw(apdu.SWWrongLength)
-	}
-	in := p.pending(purseOpGrey)
+	in, refused := p.follow(c, 0x08, 19, purseOpGrey)
 	if in == nil {
-		return sw(apdu.SWConditionsNotSatisfied)
+		return refused
 	}
 	ttc, termRand, when, mac1 := be32(c.Data[:4]), [4]byte(c.Data[4:8]), c.Data[8:15], c.Data[15:19]
 	sk, err := p.sessionKey(in.random, in.serial, ttc, termRand)
@@ -152,11 +146,12 @@ func (p *PurseCard) unlock(c apdu.Command) apdu.Response {
 			return sw(apdu.SWWrongLength)
 		}
 		return p.debitForUnlock(c.P2, c.Data)
-	case c.P1 == 0x09 && c.P2 == 0:
-		if len(c.Data) != 15 {
-			return sw(apdu.SWWrongLength)
+	case c.P1 == 0x09:
+		in, refused := p.follow(c, 0x09, 15, purseOpUnlock)
+		if in == nil {
+			return refused
 		}
-		return p.onlineUnlock(c.Data)
+		return p.onlineUnlock(in, c.Data)
 	}
 	return sw(apdu.SWIncorrectP1P2)
 }
@@ -202,9 +197,8 @@ func (p *PurseCard) debitForUnlock(wallet byte, d []byte) apdu.Response {
 }
 
 // onlineUnlock releases the lock for the amount the host's MAC2 covers.
-func (p *PurseCard) onlineUnlock(d []byte) apdu.Response {
-	in := p.pending(purseOpUnlock)
-	if in == nil || p.grey.status != greyLocked {
+func (p *PurseCard) onlineUnlock(in *purseInit, d []byte) apdu.Response {
+	if p.grey.status != greyLocked {
 		return sw(apdu.SWConditionsNotSatisfied)
 	}
 	amount, when, mac2 := be32(d[:4]), d[4:11], d[11:15]

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -155,8 +154,9 @@ type PurseProofJSON struct {
 var fuelJSON []byte
 
 // DefaultPurseProfile returns the seed fuel card: Sinopec AID with a PSE,
-// EP balance 500.00 (limit 10000.00), ED balance 100.00, PIN 123456, the
-// test master keys of TestPurseKeys.
+// EP balance 500.00 (limit 10000.00), ED balance 100.00, PIN 123456, and
+// test master keys anyone can read (profiles/fuel.json; psam.DefaultProfile
+// holds the same purchase and TAC keys).
 func DefaultPurseProfile() *PurseProfile {
 	p, err := ParsePurseProfile(fuelJSON)
 	if err != nil {
@@ -167,14 +167,12 @@ func DefaultPurseProfile() *PurseProfile {
 
 // LoadPurseProfile reads and validates a fuel-card profile file.
 func LoadPurseProfile(path string) (*PurseProfile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cardsim: load profile: %w", err)
+	if st, err := os.Stat(path); err == nil && st.Size() > MaxProfileSize {
+		return nil, &ProfileError{Msg: fmt.Sprintf("%s is %d bytes, more than %d", path, st.Size(), MaxProfileSize)}
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxProfileSize+1))
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cardsim: load profile: %w", err)
+		return nil, fmt.Errorf("cardsim: load fuel-card profile: %w", err)
 	}
 	p, err := ParsePurseProfile(b)
 	if err != nil {

@@ -91,17 +91,27 @@ func (p *PurseCard) pending(op byte) *purseInit {
 	return in
 }
 
+// follow checks the parameters and length of the command that follows an
+// INITIALIZE of op, and returns that pending INITIALIZE, or the refusal.
+func (p *PurseCard) follow(c apdu.Command, p1 byte, n int, op byte) (*purseInit, apdu.Response) {
+	switch {
+	case c.P1 != p1 || c.P2 != 0:
+		return nil, sw(apdu.SWIncorrectP1P2)
+	case len(c.Data) != n:
+		return nil, sw(apdu.SWWrongLength)
+	}
+	in := p.pending(op)
+	if in == nil {
+		return nil, sw(apdu.SWConditionsNotSatisfied)
+	}
+	return in, apdu.Response{}
+}
+
 // creditForLoad is 80 52 00 00 0B: host date ‖ time ‖ MAC2 → TAC.
 func (p *PurseCard) creditForLoad(c apdu.Command) apdu.Response {
-	if c.P1 != 0 || c.P2 != 0 {
-		return sw(apdu.SWIncorrectP1P2)
-	}
-	if len(c.Data) != 11 {
-		return sw(apdu.SWWrongLength)
-	}
-	in := p.pending(purseOpLoad)
+	in, refused := p.follow(c, 0x00, 11, purseOpLoad)
 	if in == nil {
-		return sw(apdu.SWConditionsNotSatisfied)
+		return refused
 	}
 	when, mac2 := c.Data[:7], c.Data[7:]
 	if ok, _ := keys.VerifyPurseMAC(in.sk, keys.HostMAC2Data(in.amount, in.typ, in.tid[:], when), mac2); !ok {
@@ -122,26 +132,21 @@ func (p *PurseCard) creditForLoad(c apdu.Command) apdu.Response {
 // debit is 80 54: P1 01 DEBIT FOR PURCHASE (TTC ‖ date ‖ time ‖ MAC1 →
 // TAC ‖ MAC2), P1 03 DEBIT FOR UNLOAD (date ‖ time ‖ MAC2 → MAC3).
 func (p *PurseCard) debit(c apdu.Command) apdu.Response {
-	switch {
-	case c.P1 == 0x01 && c.P2 == 0:
-		if len(c.Data) != 15 {
-			return sw(apdu.SWWrongLength)
+	if c.P1 == 0x03 {
+		in, refused := p.follow(c, 0x03, 11, purseOpUnload)
+		if in == nil {
+			return refused
 		}
-		return p.debitForPurchase(c.Data)
-	case c.P1 == 0x03 && c.P2 == 0:
-		if len(c.Data) != 11 {
-			return sw(apdu.SWWrongLength)
-		}
-		return p.debitForUnload(c.Data)
+		return p.debitForUnload(in, c.Data)
 	}
-	return sw(apdu.SWIncorrectP1P2)
+	in, refused := p.follow(c, 0x01, 15, purseOpPurchase)
+	if in == nil {
+		return refused
+	}
+	return p.debitForPurchase(in, c.Data)
 }
 
-func (p *PurseCard) debitForPurchase(d []byte) apdu.Response {
-	in := p.pending(purseOpPurchase)
-	if in == nil {
-		return sw(apdu.SWConditionsNotSatisfied)
-	}
+func (p *PurseCard) debitForPurchase(in *purseInit, d []byte) apdu.Response {
 	ttc, when, mac1 := be32(d[:4]), d[4:11], d[11:15]
 	sk, err := keys.PurseSessionKey(p.keys[keyPurchase], keys.OfflineSessionInput(in.random, in.serial, ttc))
 	if err != nil {
@@ -166,11 +171,7 @@ func (p *PurseCard) debitForPurchase(d []byte) apdu.Response {
 	return apdu.Response{Data: append(tac, mac2...), SW: apdu.SWSuccess}
 }
 
-func (p *PurseCard) debitForUnload(d []byte) apdu.Response {
-	in := p.pending(purseOpUnload)
-	if in == nil {
-		return sw(apdu.SWConditionsNotSatisfied)
-	}
+func (p *PurseCard) debitForUnload(in *purseInit, d []byte) apdu.Response {
 	when, mac2 := d[:7], d[7:]
 	if ok, _ := keys.VerifyPurseMAC(in.sk, keys.HostMAC2Data(in.amount, in.typ, in.tid[:], when), mac2); !ok {
 		return sw(swMACError)

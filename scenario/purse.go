@@ -24,7 +24,7 @@ import (
 // description and known_issue.
 //
 //	"purse": {
-//	  "card": "../cards/fuel.json",      a fuel-card profile path or object
+//	  "card": "../fuelcards/fuel.json",      a fuel-card profile path or object
 //	                                     (default: the seed fuel card)
 //	  "card_patch": {...},               merged as for "card"
 //	  "wallet": "ep",                    ep (default) or ed

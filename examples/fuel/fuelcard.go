@@ -29,7 +29,7 @@ import (
 // card's next presentation here. The dispenser bill is printed last.
 
 // defaultFuelCard is the fuel-card profile, relative to the repository root.
-const defaultFuelCard = "testdata/cards/fuel.json"
+const defaultFuelCard = "testdata/fuelcards/fuel.json"
 
 // fuelInserted, when set, is called with the simulated fuel card (tests).
 var fuelInserted func(card *cardsim.PurseCard)

@@ -3,7 +3,7 @@
 // lock, and, with --ec first, a PBOC bank card paid with electronic cash.
 //
 //	go run ./examples/fuel [--litres 30] [--price 7.85] [--preset AMOUNT] [--pin 123456]
-//	                       [--card testdata/cards/fuel.json] [--reader NAME] [--psam-reader NAME]
+//	                       [--card testdata/fuelcards/fuel.json] [--reader NAME] [--psam-reader NAME]
 //	                       [--store FILE] [--bill FILE]
 //
 // For a fuel card (fuelcard.go) the pump checks the card's grey status (a

@@ -29,7 +29,7 @@ import (
 // reserve account before and after.
 
 // defaultFuelCard is the fuel-card profile, relative to the repository root.
-const defaultFuelCard = "testdata/cards/fuel.json"
+const defaultFuelCard = "testdata/fuelcards/fuel.json"
 
 // errDeclined is returned after the kiosk printed a refusal.
 var errDeclined = errors.New("the operation did not complete")

@@ -6,7 +6,7 @@
 // simulated fuel card, PSAM and reserve host, or a card in a PC/SC reader.
 //
 //	go run ./examples/kiosk [--action load|unload|balance|records] [--amount 200.00|all]
-//	                        [--pin 123456] [--reserve 2000.00] [--card testdata/cards/fuel.json]
+//	                        [--pin 123456] [--reserve 2000.00] [--card testdata/fuelcards/fuel.json]
 //	                        [--reader NAME] [--psam-reader NAME] [--store FILE] [--wallet ep|ed]
 //
 // The receipt shows the card's balance before and after as the card
