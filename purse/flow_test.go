@@ -2,11 +2,14 @@ package purse_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/purse"
 )
 
@@ -49,4 +52,39 @@ func TestDispenseHappy(t *testing.T) {
 	assert.Equal(t, byte(0), s.card.Grey())
 	assert.Equal(t, res.TAC, res.PSAMTAC, "the PSAM-TAC is the TAC the card answers")
 	t.Logf("%d APDUs", res.APDUs)
+}
+
+// One Terminal serves pumps concurrently: the SAM session of each
+// operation is its own (no MAC1 of one card checked against another's).
+func TestConcurrentOperations(t *testing.T) {
+	s := newStation(t, nil)
+	const n = 6
+	cards := make([]*cardsim.PurseCard, n)
+	for i := range cards {
+		p := cardsim.DefaultPurseProfile()
+		p.ASN = fmt.Sprintf("100000010000000000%02d", i+10)
+		c, err := cardsim.NewPurseCard(p)
+		require.NoError(t, err)
+		cards[i] = c
+	}
+	var wg sync.WaitGroup
+	results := make([]*purse.Result, n)
+	for i, c := range cards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%2 == 0 {
+				results[i], _ = s.term.Purchase(context.Background(), c, 100)
+			} else {
+				results[i], _ = s.term.Dispense(context.Background(), c, purse.DispenseRequest{Nozzle: &pump{want: 200}})
+			}
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		require.NotNil(t, r)
+		assert.Equal(t, purse.OutcomeApproved, r.Outcome, "%d: %s", i, r.Detail)
+		assert.Equal(t, uint32(50000-100-100*uint32(i%2)), cards[i].Balance(2))
+	}
+	assert.Len(t, s.store.Records(), n)
 }

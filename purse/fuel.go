@@ -63,14 +63,14 @@ func (x *txn) dispense(req DispenseRequest) error {
 		}
 		return nil
 	}
-	if ok, err := x.begin(KindFuel); !ok || err != nil {
-		return err
-	}
-	release, err := x.t.lockSAM(x.ctx)
+	release, err := x.holdSAM()
 	if err != nil {
 		return err
 	}
 	defer release()
+	if ok, err := x.begin(KindFuel); !ok || err != nil {
+		return err
+	}
 	if ok, err := x.ungrey(); !ok || err != nil {
 		return err
 	}

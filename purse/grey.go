@@ -116,6 +116,11 @@ func (x *txn) settleFuel(rec *Record, g *GreyStatus) (bool, error) {
 	if !ok {
 		return false, nil // only a terminal with its SAM settles its locks
 	}
+	release, err := x.holdSAM()
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	if g == nil {
 		st, err := x.greyStatus()
 		if err != nil {

@@ -35,14 +35,14 @@ func (x *txn) purchase(amount Amount) error {
 	if !x.needStore() || !x.needSAM() {
 		return nil
 	}
-	if ok, err := x.begin(KindPurchase); !ok || err != nil {
-		return err
-	}
-	release, err := x.t.lockSAM(x.ctx)
+	release, err := x.holdSAM()
 	if err != nil {
 		return err
 	}
 	defer release()
+	if ok, err := x.begin(KindPurchase); !ok || err != nil {
+		return err
+	}
 	w, tid := x.t.cfg.Wallet, x.tid()
 	init, ok, err := x.initOffline(InitializeForPurchase(w, x.t.cfg.KeyIndex, amount, tid), amount)
 	if !ok || err != nil {
@@ -80,13 +80,19 @@ func (x *txn) needSAM() bool {
 	return true
 }
 
-// lockSAM waits for the SAM (one operation at a time).
-func (t *Terminal) lockSAM(ctx context.Context) (func(), error) {
+// holdSAM waits for the SAM (one session at a time: its MAC1, MAC2 check
+// and GMAC belong together) and holds it for the operation; an operation
+// that holds it already gets a release that does nothing.
+func (x *txn) holdSAM() (func(), error) {
+	if x.samHeld {
+		return func() {}, nil
+	}
 	select {
-	case t.busy <- struct{}{}:
-		return func() { <-t.busy }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case x.t.busy <- struct{}{}:
+		x.samHeld = true
+		return func() { x.samHeld = false; <-x.t.busy }, nil
+	case <-x.ctx.Done():
+		return nil, x.ctx.Err()
 	}
 }
 

@@ -155,6 +155,7 @@ type txn struct {
 	now     time.Time
 	start   time.Time
 	outside time.Duration // in the card, the SAM and the host
+	samHeld bool          // this operation holds the SAM (holdSAM)
 }
 
 func (t *Terminal) newTxn(ctx context.Context, card apdu.Transport, k Kind) *txn {
