@@ -91,3 +91,47 @@ func (x *txn) balanceAfter(w Wallet, want Amount) {
 		x.res.Reason = ReasonBalanceMismatch
 	}
 }
+
+// cardASN reads EF15 twice more and returns the ASN both reads agree on;
+// ok is false when the card is gone or the reads disagree.
+func (x *txn) cardASN() (ASN, bool) {
+	var got [2]ASN
+	for i := range got {
+		data, err := x.do(ReadBinary(sfiEF15, lenEF15))
+		if err != nil {
+			return ASN{}, false
+		}
+		info, err := ParseAppInfo(data)
+		if err != nil {
+			return ASN{}, false
+		}
+		got[i] = info.ASN
+	}
+	return got[0], got[0] == got[1]
+}
+
+// garbledCard checks, before rec is left pending, that the ASN the
+// operation took at its start is the card's. When two more reads of EF15
+// agree on another one, the first read was garbled: if the key factor
+// (its right 8 bytes) differs, no MAC of the operation can have verified
+// on the card and rec is closed as not applied (true is returned); if only
+// the first two bytes differ, the MACs were the card's, and rec is moved to
+// the card's ASN, to be settled at its next presentation.
+func (x *txn) garbledCard(rec *Record) (bool, error) {
+	if rec.State.final() {
+		return false, nil
+	}
+	asn, ok := x.cardASN()
+	if !ok || asn == x.info.ASN {
+		return false, nil
+	}
+	if asn.Factor() == x.info.ASN.Factor() {
+		x.info.ASN, x.asnHash = asn, x.t.store.HashASN(asn)
+		rec.ASN, rec.ASNHash, rec.ASNSealed = asn.String(), x.asnHash, x.t.store.sealASN(asn)
+		return false, x.put(rec)
+	}
+	rec.State, rec.Evidence = StateNotApplied, "the ASN read at the start was garbled: no MAC of the operation could verify on the card"
+	rec.Proof, rec.Host = nil, HostNone
+	x.end(OutcomeDeclined, ReasonCardData, "EF15 was garbled at the start (the card says ASN %s): nothing moved", asn)
+	return true, x.put(rec)
+}

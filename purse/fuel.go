@@ -168,6 +168,9 @@ func (x *txn) lockChecked(rec *Record, mac2 MAC) (bool, error) {
 // the card's next presentation can be unlocked here.
 func (x *txn) lockLost(rec *Record, cause error) (MAC, MAC, bool, error) {
 	g, err := x.greyStatus()
+	if err != nil && swOf(err) == 0 {
+		g, err = x.greyStatus() // an answer garbled once is asked for twice
+	}
 	if err == nil && g.Status == GreyLocked && g.TID == rec.TID && g.CTC == rec.Serial {
 		return g.MAC2(), g.TAC, true, nil // locked: the status has its MAC2 and GTAC
 	}
@@ -175,6 +178,9 @@ func (x *txn) lockLost(rec *Record, cause error) (MAC, MAC, bool, error) {
 		rec.State, rec.Evidence = StateNotApplied, "GREY LOCK failed and the card is not grey: "+cause.Error()
 		x.end(OutcomeDeclined, ReasonCardRefused, "GREY LOCK: %v", cause)
 		return MAC{}, MAC{}, false, x.put(rec)
+	}
+	if done, gerr := x.garbledCard(rec); done || gerr != nil {
+		return MAC{}, MAC{}, false, gerr
 	}
 	rec.Amount = 0
 	if gerr := x.escape(rec, x.t.sam.(GreySAM)); gerr != nil {

@@ -114,6 +114,7 @@ type DeclineError struct {
 	Reason string
 }
 
+// Error says who declined, with the code and the reason.
 func (e *DeclineError) Error() string {
 	return fmt.Sprintf("purse: declined by the host (%s): %s", e.Code, e.Reason)
 }
@@ -127,6 +128,7 @@ type StatusError struct {
 	SW      apdu.SW
 }
 
+// Error names the command and its status word.
 func (e *StatusError) Error() string { return fmt.Sprintf("purse: %s: %s", e.Command, e.SW) }
 
 // Unwrap returns ErrCardStatus.

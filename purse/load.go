@@ -204,6 +204,9 @@ func (x *txn) confirmOrProve(rec *Record) error {
 // the card cannot be asked the record stays for its next presentation.
 func (x *txn) lostOnline(rec *Record, cause error) error {
 	if err := x.settleOnline(rec); err != nil || !rec.State.final() {
+		if done, gerr := x.garbledCard(rec); done || gerr != nil {
+			return gerr
+		}
 		x.end(OutcomePending, ReasonLost, "the card's answer was lost (%v): the %s is settled when the card comes back", cause, rec.Kind)
 		if transportFailed(cause) {
 			return cause

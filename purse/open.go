@@ -170,6 +170,7 @@ type pinTransport struct {
 	sent bool
 }
 
+// Transmit passes VERIFY on to the card, and nothing else.
 func (p *pinTransport) Transmit(_ context.Context, command []byte) ([]byte, error) {
 	c, err := apdu.ParseCommand(command)
 	if err != nil || c.CLA != 0x00 || c.INS != 0x20 {

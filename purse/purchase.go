@@ -185,6 +185,9 @@ func (x *txn) lostPurchase(rec *Record, cause error) error {
 		x.res.Detail = cause.Error()
 	}
 	if err := x.settleOffline(rec); err != nil || !rec.State.final() {
+		if done, gerr := x.garbledCard(rec); done || gerr != nil {
+			return gerr
+		}
 		x.end(OutcomePending, ReasonLost, "the card's answer was lost (%v): the purchase is settled when the card comes back", cause)
 		if transportFailed(cause) {
 			return cause

@@ -321,3 +321,41 @@ func TestDispenserBill(t *testing.T) {
 	_, err = purse.BillOf(purse.Record{Kind: purse.KindLoad}, serial)
 	assert.ErrorIs(t, err, purse.ErrRecord)
 }
+
+// Describe names and decodes every command and answer of a fuel sale,
+// the card's and the PSAM's, with the ASN masked in the hex as well.
+func TestDescribeMasks(t *testing.T) {
+	prof := cardsim.DefaultPurseProfile()
+	prof.ASN = "36925814703692581470" // digits no counter or TID looks like
+	s := newStation(t, prof)
+	card, sam := &tape{record: s.card}, &tape{record: s.psam}
+	ps, err := purse.OpenPSAM(context.Background(), sam)
+	require.NoError(t, err)
+	term, err := purse.New(s.cfg, purse.WithSAM(ps), purse.WithStore(s.store), purse.WithPINPad(s.pad))
+	require.NoError(t, err)
+	_, err = term.Dispense(context.Background(), card, purse.DispenseRequest{Nozzle: &pump{want: 100}})
+	require.NoError(t, err)
+	asn := s.asn.Digits()
+	seen := map[string]bool{}
+	for _, tp := range []*tape{card, sam} {
+		for i := range tp.cmds {
+			d := purse.Describe(tp.cmds[i], tp.resps[i])
+			seen[d.Name] = true
+			all := d.Command + d.Response + d.Sent + d.Answer
+			assert.NotContains(t, all, asn, d.Name)
+			assert.NotContains(t, all, asn[4:], "%s: not even the 8 bytes of the key factor", d.Name)
+			assert.NotContains(t, all, "123456", "%s: no PIN", d.Name)
+		}
+	}
+	for _, n := range []string{"GREY LOCK", "PSAM GMAC", "DEBIT FOR UNLOCK", "READ BINARY", "VERIFY", "PSAM GREY-LOCK MAC1"} {
+		assert.True(t, seen[n], n)
+	}
+	d := purse.Describe(purse.GetBalance(purse.EP).Bytes(), []byte{0x00, 0x00, 0xC3, 0x50, 0x90, 0x00})
+	assert.Equal(t, "balance 500.00", d.Answer)
+	d = purse.Describe(purse.GetGreyStatus(false).Bytes(), append(append([]byte{0x01, 0x91, 0x00, 0, 0, 0xC3, 0x50, 0, 5, 0, 0, 0, 0, 0, 1, 0x20, 0x26, 0x03, 0x15, 0x10, 0x30, 0x00}, make([]byte, 8)...), 0x90, 0x00))
+	assert.Contains(t, d.Answer, "grey: grey lock, balance 500.00, CTC 5, TID 000000000001, 2026-03-15 10:30:00")
+	d = purse.Describe([]byte{0x80, 0x5C}, nil)
+	assert.Equal(t, "malformed command", d.Name)
+	d = purse.Describe(purse.GetBalance(purse.EP).Bytes(), []byte{0x01, 0x90, 0x00})
+	assert.Contains(t, d.Answer, "bytes", "a short answer is not decoded")
+}

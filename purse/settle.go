@@ -62,10 +62,17 @@ func (x *txn) settleKind(rec *Record) error {
 	return err
 }
 
-// reprove asks the card for its proof of an applied load, unload or
-// online unlock whose TAC or MAC3 the host refused (the answer was
-// garbled on its way), and hands it to the host again.
+// reprove asks the card again for the evidence the host refused (garbled
+// on its way): the proof of an applied load, unload or online unlock (GET
+// TRANSACTION PROVE), or a fresh proof that a load was not applied, and
+// hands it to the host again.
 func (x *txn) reprove(rec *Record) error {
+	if rec.State == StateNotApplied {
+		// The host refused the proof that a load did not happen (garbled
+		// on its way): the card's serial is asked again.
+		rec.State, rec.Proof, rec.Host = StateAuthorized, nil, HostNone
+		return x.settleOnline(rec)
+	}
 	data, err := x.do(GetTransactionProve(rec.Type, rec.Serial))
 	if err != nil {
 		return err
@@ -115,8 +122,21 @@ func (x *txn) settleOnline(rec *Record) error {
 		if rec.Kind == KindLoad && rec.Host != HostConfirmed {
 			rec.Proof, rec.Host = &probe, HostPending // the reserve may have been debited: give it back
 		}
-	} else if err := x.prove(rec, probe.OnlineSN, probe.Balance); err != nil {
-		return err
+	} else {
+		state := rec.State
+		if err := x.prove(rec, probe.OnlineSN, probe.Balance); err != nil {
+			return err
+		}
+		if rec.State == StateNotApplied && rec.Kind == KindLoad && rec.Host != HostConfirmed {
+			// Not applied by the card's history, after a serial that
+			// did not match: the reserve's money comes back only on a
+			// proof, so the card is asked once more.
+			if again, err := x.probeOnline(rec.Wallet, rec.TID); err == nil && again.OnlineSN == rec.Serial {
+				rec.Proof, rec.Host = &again, HostPending
+			} else {
+				rec.State = state // kept for the next presentation
+			}
+		}
 	}
 	if err := x.put(rec); err != nil {
 		return err
@@ -127,8 +147,12 @@ func (x *txn) settleOnline(rec *Record) error {
 	return nil
 }
 
+// swNoProof is the card's answer to GET TRANSACTION PROVE for a
+// transaction it keeps no proof of.
+const swNoProof = 0x9406
+
 // prove asks the card for its proof of the record's transaction (GET
-// TRANSACTION PROVE, old serial): MAC ‖ TAC. Without one, the card's EF18
+// TRANSACTION PROVE, old serial): MAC ‖ TAC. Without one (9406), the card's EF18
 // decides: the record's transaction there (its type, terminal, amount and
 // time) means the card did it but cannot prove it (unresolved, for the
 // issuer); its absence from a history that reaches back past the record
@@ -142,6 +166,12 @@ func (x *txn) prove(rec *Record, now uint16, balance Amount) error {
 	var mac, tac MAC
 	if err == nil {
 		mac, tac, err = twoMACs("GET TRANSACTION PROVE", data)
+	}
+	if err != nil && swOf(err) != swNoProof {
+		// Not the card's "no proof" (9406): an answer garbled on its way.
+		// The record stays as it is, for the next presentation.
+		rec.Evidence = fmt.Sprintf("serial moved to %d; GET TRANSACTION PROVE answered %v: asked again next time", now, err)
+		return nil
 	}
 	if err != nil {
 		return x.fromHistory(rec, now, err)

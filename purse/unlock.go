@@ -127,6 +127,9 @@ func (x *txn) unlockLost(rec *Record, cause error) (MAC, bool, error) {
 		}
 		break
 	}
+	if done, err := x.garbledCard(rec); done || err != nil {
+		return MAC{}, false, err
+	}
 	rec.State, rec.BillType = StateEscape, BillEscape
 	if err := x.put(rec); err != nil {
 		return MAC{}, false, err

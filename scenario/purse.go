@@ -445,6 +445,7 @@ func (o *PurseOp) do(ctx context.Context, t *purse.Terminal, card apdu.Transport
 // scenarioPump delivers what the customer takes, up to the limit.
 type scenarioPump struct{ deliver purse.Amount }
 
+// Fuel delivers min(what the customer takes, the limit).
 func (p scenarioPump) Fuel(_ context.Context, limit purse.Amount) (purse.Fill, error) {
 	a := min(p.deliver, limit)
 	return purse.Fill{Amount: a, Volume: uint32(uint64(a) * 100 / 785), Price: 785, Grade: 92, Nozzle: 1}, nil
