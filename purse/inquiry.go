@@ -36,7 +36,7 @@ type Inquiry struct {
 // Open records of the card at this terminal are settled on the way (the
 // inquiry is a presentation like any other).
 func (t *Terminal) Inquire(ctx context.Context, card apdu.Transport, records bool) (*Result, *Inquiry, error) {
-	x := t.newTxn(ctx, card, "inquiry")
+	x := t.newTxn(ctx, card, KindInquiry)
 	q := &Inquiry{}
 	err := x.inquire(q, records)
 	res, err := x.finish(err)

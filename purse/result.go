@@ -15,6 +15,7 @@ const (
 	KindFuel         Kind = "fuel"          // a dispenser sale under the grey lock
 	KindOnlineUnlock Kind = "online_unlock" // 联机解扣 of a card grey from elsewhere
 	KindForeignTAC   Kind = "foreign_tac"   // an unlock TAC of another terminal, read before clearing it
+	KindInquiry      Kind = "inquiry"       // a balance and records inquiry (no record)
 )
 
 // Outcome is how an operation ended.
@@ -119,8 +120,7 @@ type Result struct {
 	Records []CardRecord `json:"records,omitempty"`
 	// Info is the card's EF15 (masked ASN in ASN).
 	Info *AppInfo `json:"info,omitempty"`
-	// APDUs counts the commands sent to the card, SAMAPDUs those to the
-	// SAM (when it is a PSAM counted by the caller, 0 here).
+	// APDUs counts the commands sent to the card (the SAM's are not).
 	APDUs int `json:"apdus"`
 	// Trace holds every card command and response when Config.Trace is set
 	// (VERIFY's data replaced by '*').
