@@ -1,0 +1,149 @@
+package keys_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/crypto/keys"
+	"github.com/go-pboc/pboc/crypto/pki"
+)
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
+
+// EMV Book 3 §6.5.12 (VERIFY, table 23): the plaintext offline PIN block
+// is C N P P P P P/F … F F with control field 2 and N the PIN length.
+func TestOfflinePINBlockFormat2(t *testing.T) {
+	for _, tc := range []struct{ pin, block string }{
+		{"1234", "241234FFFFFFFFFF"},
+		{"123456", "26123456FFFFFFFF"},
+		{"0000000", "270000000FFFFFFF"},
+		{"123456789012", "2C123456789012FF"},
+	} {
+		b, err := keys.OfflinePINBlock(tc.pin)
+		require.NoError(t, err, tc.pin)
+		assert.Equal(t, tc.block, upper(b), tc.pin)
+		pin, err := keys.PINFromOfflineBlock(b)
+		require.NoError(t, err)
+		assert.Equal(t, tc.pin, pin)
+	}
+	for _, pin := range []string{"123", "1234567890123", "12a4", ""} {
+		_, err := keys.OfflinePINBlock(pin)
+		assert.ErrorIs(t, err, keys.ErrInput, "%q", pin)
+	}
+	for name, block := range map[string]string{
+		"format 0 control nibble": "041234FFFFFFFFFF",
+		"length 3":                "231234FFFFFFFFFF",
+		"length 13":               "2D123456789012FF",
+		"non-digit PIN":           "2412A4FFFFFFFFFF",
+		"filler not F":            "241234FFFFFFFF0F",
+		"7 bytes":                 "241234FFFFFFFF",
+	} {
+		_, err := keys.PINFromOfflineBlock(unhex(t, block))
+		assert.ErrorIs(t, err, keys.ErrInput, name)
+	}
+}
+
+func upper(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&0x0F])
+	}
+	return string(out)
+}
+
+// EMV Book 2 §7.2 (table 32): the enciphered PIN is 7F ‖ PIN block ‖ ICC
+// unpredictable number ‖ random pad, raised to the card's public exponent;
+// the card's private operation (real RSA, the simulator's own key type)
+// gives exactly that data back, and the card refuses another header or
+// another challenge.
+func TestEncipherOfflinePINWithRealRSA(t *testing.T) {
+	for _, exp := range []int{3, 65537} {
+		card, err := pki.GenerateRSA("icc", 1024, exp)
+		require.NoError(t, err)
+		pub := card.Public()
+		block, err := keys.OfflinePINBlock("123456")
+		require.NoError(t, err)
+		challenge := unhex(t, "0102030405060708")
+		pad := bytes.Repeat([]byte{0xA5}, 128-17)
+		enc, err := keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, challenge, bytes.NewReader(pad))
+		require.NoError(t, err)
+		require.Len(t, enc, 128)
+
+		plain, err := card.DecipherRaw(enc)
+		require.NoError(t, err)
+		want := append(append(append([]byte{0x7F}, block...), challenge...), pad...)
+		assert.Equal(t, want, plain, "e=%d: 7F ‖ block ‖ challenge ‖ pad", exp)
+		got, err := keys.OpenOfflinePIN(plain, challenge)
+		require.NoError(t, err)
+		assert.Equal(t, block, got)
+
+		_, err = keys.OpenOfflinePIN(plain, unhex(t, "0102030405060709"))
+		assert.ErrorIs(t, err, keys.ErrInput, "another challenge")
+		bad := bytes.Clone(plain)
+		bad[0] = 0x7E
+		_, err = keys.OpenOfflinePIN(bad, challenge)
+		assert.ErrorIs(t, err, keys.ErrInput, "another header")
+
+		again, err := keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, challenge, rand.Reader)
+		require.NoError(t, err)
+		assert.NotEqual(t, enc, again, "the random pad makes each encipherment differ")
+	}
+}
+
+func TestEncipherOfflinePINRefusesWhatCannotWork(t *testing.T) {
+	card, err := pki.GenerateRSA("icc", 1024, 3)
+	require.NoError(t, err)
+	pub := card.Public()
+	block, _ := keys.OfflinePINBlock("1234")
+	ch := make([]byte, 8)
+	low := bytes.Clone(pub.Modulus)
+	low[0] = 0x7F
+	for name, f := range map[string]func() ([]byte, error){
+		"modulus top bit clear": func() ([]byte, error) { return keys.EncipherOfflinePIN(low, pub.Exponent, block, ch, rand.Reader) },
+		"short modulus":         func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus[:32], pub.Exponent, block, ch, rand.Reader) },
+		"even exponent":         func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, []byte{2}, block, ch, rand.Reader) },
+		"no exponent":           func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, nil, block, ch, rand.Reader) },
+		"short challenge":       func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, ch[:4], rand.Reader) },
+		"long block":            func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, append(block, 0), ch, rand.Reader) },
+	} {
+		_, err := f()
+		assert.ErrorIs(t, err, keys.ErrInput, name)
+	}
+	_, err = keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, ch, bytes.NewReader(nil))
+	assert.Error(t, err, "no random pad")
+}
+
+// FuzzOfflinePIN feeds the card's side arbitrary VERIFY data: no panic,
+// and whatever opens is a well-formed block of a 4 to 12 digit PIN.
+func FuzzOfflinePIN(f *testing.F) {
+	block, _ := keys.OfflinePINBlock("123456")
+	ch := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	f.Add(block, ch)
+	f.Add(append(append([]byte{0x7F}, block...), ch...), ch)
+	f.Add([]byte{0x7F}, []byte{})
+	f.Fuzz(func(t *testing.T, data, challenge []byte) {
+		if pin, err := keys.PINFromOfflineBlock(data); err == nil {
+			if len(pin) < 4 || len(pin) > 12 {
+				t.Fatalf("PIN of %d digits from %X", len(pin), data)
+			}
+			again, err := keys.OfflinePINBlock(pin)
+			if err != nil || !bytes.Equal(again, data) {
+				t.Fatalf("%X opens to a PIN that builds %X", data, again)
+			}
+		}
+		if b, err := keys.OpenOfflinePIN(data, challenge); err == nil && (len(b) != 8 || data[0] != 0x7F || !bytes.Equal(data[9:17], challenge)) {
+			t.Fatalf("opened %X from %X under %X", b, data, challenge)
+		}
+	})
+}
