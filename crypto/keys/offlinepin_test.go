@@ -109,16 +109,19 @@ func TestEncipherOfflinePINRefusesWhatCannotWork(t *testing.T) {
 	ch := make([]byte, 8)
 	low := bytes.Clone(pub.Modulus)
 	low[0] = 0x7F
-	for name, f := range map[string]func() ([]byte, error){
-		"modulus top bit clear": func() ([]byte, error) { return keys.EncipherOfflinePIN(low, pub.Exponent, block, ch, rand.Reader) },
-		"short modulus":         func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus[:32], pub.Exponent, block, ch, rand.Reader) },
-		"even exponent":         func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, []byte{2}, block, ch, rand.Reader) },
-		"no exponent":           func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, nil, block, ch, rand.Reader) },
-		"short challenge":       func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, ch[:4], rand.Reader) },
-		"long block":            func() ([]byte, error) { return keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, append(block, 0), ch, rand.Reader) },
+	for _, tc := range []struct {
+		name                                string
+		modulus, exponent, block, challenge []byte
+	}{
+		{"modulus top bit clear", low, pub.Exponent, block, ch},
+		{"short modulus", pub.Modulus[:32], pub.Exponent, block, ch},
+		{"even exponent", pub.Modulus, []byte{2}, block, ch},
+		{"no exponent", pub.Modulus, nil, block, ch},
+		{"short challenge", pub.Modulus, pub.Exponent, block, ch[:4]},
+		{"long block", pub.Modulus, pub.Exponent, append(bytes.Clone(block), 0), ch},
 	} {
-		_, err := f()
-		assert.ErrorIs(t, err, keys.ErrInput, name)
+		_, err := keys.EncipherOfflinePIN(tc.modulus, tc.exponent, tc.block, tc.challenge, rand.Reader)
+		assert.ErrorIs(t, err, keys.ErrInput, tc.name)
 	}
 	_, err = keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, ch, bytes.NewReader(nil))
 	assert.Error(t, err, "no random pad")
