@@ -2,7 +2,9 @@ package hostsim
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 
 	"github.com/go-pboc/pboc/crypto/keys"
 	"github.com/go-pboc/pboc/kernel"
@@ -67,6 +69,61 @@ func (p PINPad) OnlinePIN(ctx context.Context, pan string, _ kernel.Amount) ([]b
 	enc, err := keys.EncryptPINBlock(alg, key, block)
 	if err != nil {
 		return nil, fmt.Errorf("hostsim: PIN pad: %w", err)
+	}
+	return enc, nil
+}
+
+// OfflinePINPad is a simulated PIN pad for the PIN the card verifies
+// (offline PIN). It implements kernel.OfflinePINPad: it "types" PIN and
+// builds the VERIFY data itself — the plaintext block of EMV format 2
+// (keys.OfflinePINBlock), or, when the kernel gives it the card's key and
+// challenge, that block enciphered under the key (EMV Book 2 §7.2,
+// keys.EncipherOfflinePIN) with a random pad from Rand.
+type OfflinePINPad struct {
+	// PIN is the PIN the cardholder enters; empty means the cardholder
+	// bypasses PIN entry (kernel.ErrPINBypass).
+	PIN string
+	// Rand is the source of the random pad of an enciphered PIN; nil
+	// means crypto/rand.
+	Rand io.Reader
+}
+
+var _ kernel.OfflinePINPad = OfflinePINPad{}
+
+// String describes the PIN pad without its PIN.
+func (p OfflinePINPad) String() string {
+	return fmt.Sprintf("offline PIN pad, PIN set: %t", p.PIN != "")
+}
+
+// GoString is String, so that %#v does not print the PIN either.
+func (p OfflinePINPad) GoString() string { return p.String() }
+
+// OfflinePIN returns the VERIFY data for req: the plaintext PIN block, or
+// the enciphered one when req.Key is set. An empty PIN gives
+// kernel.ErrPINBypass; a PIN the block cannot hold, or a key or challenge
+// that cannot encipher it, an error wrapping keys.ErrInput.
+func (p OfflinePINPad) OfflinePIN(ctx context.Context, req kernel.OfflinePINRequest) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("hostsim: offline PIN pad: %w", err)
+	}
+	if p.PIN == "" {
+		return nil, kernel.ErrPINBypass
+	}
+	block, err := keys.OfflinePINBlock(p.PIN)
+	if err != nil {
+		return nil, fmt.Errorf("hostsim: offline PIN pad: %w", err)
+	}
+	if req.Key == nil {
+		return block, nil
+	}
+	defer clear(block)
+	random := p.Rand
+	if random == nil {
+		random = rand.Reader
+	}
+	enc, err := keys.EncipherOfflinePIN(req.Key.Modulus, req.Key.Exponent, block, req.Challenge, random)
+	if err != nil {
+		return nil, fmt.Errorf("hostsim: offline PIN pad: %w", err)
 	}
 	return enc, nil
 }

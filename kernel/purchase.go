@@ -64,23 +64,19 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			return t.fail(err)
 		}
 	}
-	if d.offline {
-		// An offline EC sale needs no cardholder verification (PBOC
-		// Book 13: small-value offline payment).
-		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-	} else {
-		// Without a host the top-up cannot happen: do not ask for a PIN
-		// nobody will verify.
-		cvm, err := t.cardholderVerification(ctx, amount, topUp && t.k.host != nil)
-		if err != nil && !isPINFailure(err) {
-			return t.fail(err)
-		}
-		if err != nil { // the top-up needs a PIN that was not given
-			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
-		}
-		t.pinBlock = cvm.pinBlock
-		res.SignatureRequired = cvm.signature
+	// The card's CVM list decides on the EC path too (HXEMV EmvCvm.c
+	// iEmvCardHolderVerify): an EC card's list asks nothing of a small
+	// sale. Without a host the top-up cannot happen: do not ask for a PIN
+	// nobody will verify.
+	cvm, err := t.cardholderVerification(ctx, amount, topUp && t.k.host != nil)
+	if err != nil && !isPINFailure(err) {
+		return t.fail(err)
 	}
+	if err != nil { // the top-up needs a PIN that was not given
+		return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
+	}
+	t.pinBlock = cvm.pinBlock
+	res.SignatureRequired = cvm.signature
 	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
 		return t.fail(err)
 	}
@@ -288,6 +284,9 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		// What if a relay turned an ARQC into a TC? The card's own CVR in
 		// the IAD still says what it computed.
 		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
+	}
+	if !t.pinAgrees(iad) {
+		return cid, fmt.Errorf("%w: the card answered 9000 to the offline PIN but its CVR in 9F10 says no PIN was verified", ErrCardData)
 	}
 	if !t.secondAC {
 		// The first cryptogram of this presentation carries the balance
