@@ -654,7 +654,7 @@ func (q *tap) fdda() error {
 	// supports version 01 (TTQ byte 4 bit 8) refuses it from a card of
 	// application version 0030 or later (PBOC公告03, as HXEMV
 	// EmvDAuth.c:1090-1103 applies it).
-	if cad := t.data[0x9F69]; len(cad) > 0 && cad[0] == 0x00 && q.ttq[3]&0x80 != 0 {
+	if cad := t.data[0x9F69]; (len(cad) == 0 || cad[0] == 0x00) && q.ttq[3]&0x80 != 0 {
 		if v := t.data[0x9F08]; len(v) == 2 && (uint16(v[0])<<8|uint16(v[1])) >= 0x0030 {
 			return odaFail("fDDA: version 00 from a card of application version %X while the terminal supports version 01", v)
 		}
