@@ -371,3 +371,27 @@ func TestConformance19PSEDirectoryFollowsDDFs(t *testing.T) {
 	assert.Positive(t, lies.Told(2), "and its directory read")
 	assert.Zero(t, commandsOf(res, 0xA4, 0x04, 0x02), "no SELECT NEXT over the AID list: the PSE sufficed")
 }
+
+// Item 7: the load log (DF4D / DF4F) reads like the transaction log: after
+// a cash load, its newest record says 9F79 went from the balance before to
+// the balance after, with the load's date and ATC.
+func TestConformance07LoadLog(t *testing.T) {
+	b := newBank(t, "default.json", 200000)
+	res, err := b.kernel(t, testPIN, nil).Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadCash, Amount: 10000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	entries, err := newKernel(t).ReadLoadLog(context.Background(), b.card)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	e := entries[0]
+	assert.Equal(t, "9F79", e.Tag)
+	assert.Equal(t, kernel.Amount(50000), e.Before)
+	assert.Equal(t, kernel.Amount(60000), e.After)
+	assert.Equal(t, res.ATC, e.ATC)
+	assert.Equal(t, fixedNow.Format("2006-01-02"), e.Time.Format("2006-01-02"))
+
+	// A card without a load log says so.
+	_, err = newKernel(t).ReadLoadLog(context.Background(), hostile.NewCard(loadCard(t, "default.json"),
+		hostile.Answer(func(c apdu.Command) bool { return c.INS == hostile.INSGetData && c.P1 == 0xDF && c.P2 == 0x4F }, []byte{0x6A, 0x88})))
+	require.ErrorIs(t, err, kernel.ErrNoLog)
+}
