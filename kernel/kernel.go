@@ -29,6 +29,7 @@ type Kernel struct {
 	logger     *slog.Logger
 	pool       txnPool // recycled transactions (see release)
 	taps       recentTaps
+	issuers    issuerCache // opened issuer certificates (see issuercache.go)
 }
 
 // Option configures a Kernel.
