@@ -272,7 +272,13 @@ func (tt *txnTransport) TransmitCommand(ctx context.Context, c apdu.Command) ([]
 
 func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	t := (*txn)(tt)
-	start := time.Since(clockBase)
+	// The clock is read only for what needs it: the trace's durations and
+	// a tap's KernelTime (the card's round trips subtracted).
+	timed := t.k.cfg.Trace || t.res.Contactless
+	var start time.Duration
+	if timed {
+		start = time.Since(clockBase)
+	}
 	t.apdus++
 	if t.apdus > t.k.cfg.MaxAPDUs {
 		return nil, fmt.Errorf("%w: more than %d commands", ErrCardData, t.k.cfg.MaxAPDUs)
@@ -284,8 +290,11 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 		defer cancel()
 	}
 	rsp, err := t.card.Transmit(actx, cmd)
-	took := time.Since(clockBase) - start
-	t.inCard += took
+	var took time.Duration
+	if timed {
+		took = time.Since(clockBase) - start
+		t.inCard += took
+	}
 	t.bytes += len(rsp)
 	if err == nil && t.bytes > t.k.cfg.MaxResponseBytes {
 		t.trace(Exchange{Command: cmd, Duration: took})
