@@ -1,10 +1,13 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
@@ -317,7 +320,7 @@ func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
 		if r.SW != apdu.SWSuccess {
 			return nil, &StatusError{Command: "READ RECORD", SW: r.SW}
 		}
-		e, err := parseLogEntry(format, t.keep(r.Data)) // the entry keeps slices of it
+		e, err := parseLogEntry(format, t.keep(r.Data), t.k.cfg.Location) // the entry keeps slices of it
 		if err != nil {
 			return nil, fmt.Errorf("log record %d: %w", rec, err)
 		}
@@ -327,7 +330,7 @@ func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
 }
 
 // parseLogEntry splits one log record by the log format.
-func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
+func parseLogEntry(format tlv.DOL, rec []byte, loc *time.Location) (LogEntry, error) {
 	fields, err := format.Split(rec)
 	if err != nil {
 		return LogEntry{}, fmt.Errorf("%w: %w", ErrCardData, err)
@@ -353,7 +356,7 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 				e.Currency = uint16(n)
 			}
 		case 0x9F4E:
-			e.Merchant = printable(v)
+			e.Merchant = merchantName(v)
 		case 0x9C:
 			if len(v) == 1 {
 				e.Type = v[0]
@@ -364,12 +367,15 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 			}
 		}
 	}
-	e.Time = logTime(fields[0x9A], fields[0x9F21])
+	e.Time = logTime(fields[0x9A], fields[0x9F21], loc)
 	return e, nil
 }
 
-// logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
-func logTime(date, clock []byte) time.Time {
+// logTime combines YYMMDD and HHMMSS (BCD) into a time, or zero. They
+// are the terminal's wall clock when it sent them (9A, 9F21 of its own
+// Config.Location, which is where a card's log entries come from), so they
+// are read in loc.
+func logTime(date, clock []byte, loc *time.Location) time.Time {
 	if len(date) != 3 {
 		return time.Time{}
 	}
@@ -388,10 +394,20 @@ func logTime(date, clock []byte) time.Time {
 	if m < 1 || m > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
 		return time.Time{}
 	}
-	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, chinaTime)
+	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, loc)
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
+// merchantName is a log entry's 9F4E for display: its bytes without the
+// padding (trailing 00 and spaces) when they are UTF-8 text, else — GBK,
+// or a card's lie — only their printable ASCII (LogEntry.Fields keeps the
+// bytes). Control characters never reach a display.
+func merchantName(v []byte) string {
+	v = bytes.TrimRight(v, "\x00 ")
+	if utf8.Valid(v) && !bytes.ContainsFunc(v, unicode.IsControl) {
+		return string(v)
+	}
+	return printable(v)
+}
 
 // decline closes the card's transaction with an AAC (first GENERATE AC) and
 // reports the terminal's reason.

@@ -358,7 +358,7 @@ func TestReadBalanceAndLog(t *testing.T) {
 	assert.Equal(t, kernel.Amount(222), log[1].Amount)
 	assert.Equal(t, kernel.Amount(111), log[2].Amount)
 	assert.Equal(t, uint16(156), log[0].Currency)
-	assert.Equal(t, fixedNow.Format("20060102 1504"), log[0].Time.Format("20060102 1504"))
+	assert.True(t, fixedNow.Equal(log[0].Time), "the instant the terminal sent: %v, want %v", log[0].Time, fixedNow)
 
 	_, err = k.ReadBalance(context.Background(), loadCard(t, "no-ec.json"))
 	assert.ErrorIs(t, err, kernel.ErrNoEC)

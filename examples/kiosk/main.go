@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		inserted(card.Sim, host)
 	}
 	cfg := kernel.DefaultConfig()
-	cfg.MerchantName = "GO-PBOC FUEL CARD KIOSK"
+	cfg.MerchantName = "GO-PBOC CARD KIOSK"
 	cfg.TerminalID = "KIOSK001"
 	cfg.CAPK = cf.CAPK()
 	k, err := kernel.New(cfg, demo.Terminal(host, *pinFlag)...)
