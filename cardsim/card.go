@@ -532,14 +532,13 @@ func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response
 	}
 	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00} // 2nd GENERATE AC not requested
 	newBalance := a.balance
-	var idd []byte
 	if typ == acTC {
 		amount, _ := bcd.Decode(d[tagAmount]) // checked by ecAllows
 		newBalance -= amount
-		var err error
-		if idd, err = a.balanceIDD(newBalance); err != nil {
-			return sw(apdu.SWUnknown)
-		}
+	}
+	idd, err := a.balanceIDD(newBalance)
+	if err != nil {
+		return sw(apdu.SWUnknown)
 	}
 	var sig *cdaInput
 	if cda {
@@ -602,7 +601,11 @@ func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if cda {
 		sig = &cdaInput{un: d2[tagUN], parts: [][]byte{c.s.pdolData, c.s.cdol1Raw, data}}
 	}
-	resp, _, err := a.respond(typ, cvr, nil, merged, sig)
+	idd, err := a.balanceIDD(a.balance)
+	if err != nil {
+		return sw(apdu.SWUnknown)
+	}
+	resp, _, err := a.respond(typ, cvr, idd, merged, sig)
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
@@ -706,10 +709,17 @@ func (a *app) addLog(d map[tlv.Tag][]byte, cid byte) {
 	}
 }
 
-// balanceIDD is the issuer discretionary data an offline EC approval puts
-// in the IAD: 0A 01, the new balance (5 bytes BCD) and its MAC under the
-// session integrity key of the current ATC.
+// balanceIDD is the issuer discretionary data an EC application puts in
+// the IAD of every cryptogram (PBOC: ID 01): 0A 01, the EC balance (5 bytes
+// BCD) — after the deduction for an offline approval, as it stands for an
+// ARQC or AAC — and its MAC under the session integrity key of the current
+// ATC. The cryptogram covers the IAD, so an issuer that verifies the
+// cryptogram also learns the balance the card really holds. An application
+// without EC puts none.
 func (a *app) balanceIDD(balance uint64) ([]byte, error) {
+	if !a.ecEnabled {
+		return nil, nil
+	}
 	bal := bcdN(balance, 6)[1:]
 	sk, err := keys.SessionKey(a.alg, a.cardKeys.SMI, a.atc)
 	if err != nil {

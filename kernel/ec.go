@@ -206,11 +206,16 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 			return res, t.record(ctx, journal.KindECOfflineSale)
 		}
 		res.BalanceAfter = after
+		if b := res.BalanceBefore; b != nil && (*b < amount || *after != *b-amount) {
+			// An EC TC deducts exactly the amount. One that did not (what
+			// if a relay turned an ARQC into a TC, or the card approves
+			// without paying?) is not the card's EC approval.
+			res.Outcome, res.Reason = OutcomeDeclined, ReasonAnswerMismatch
+			res.Detail = fmt.Sprintf("the card answered TC but reports balance %s after it, not %s − %s: not an approval", *after, *b, amount)
+			return res, t.declinedTC(ctx, res.Detail)
+		}
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 		res.Detail = "offline EC sale of " + amount.String() + " approved by the card (TC)"
-		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
-			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
-		}
 		return res, t.record(ctx, journal.KindECOfflineSale)
 	case apdu.ACTypeARQC:
 		return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, reason: ReasonCardRequestedOnline,
@@ -337,6 +342,12 @@ func parseLogEntry(format tlv.DOL, rec []byte, loc *time.Location) (LogEntry, er
 	}
 	e := LogEntry{Fields: make(map[string]HexBytes, len(fields))}
 	for tag, v := range fields {
+		if cardholderData(tag) {
+			// A log format may name the PAN or track data: what if a card
+			// logs them? They never leave the kernel in clear.
+			e.PAN = maskedLogPAN(tag, v, e.PAN)
+			continue
+		}
 		e.Fields[tag.String()] = v
 		switch tag {
 		case 0x9F02:
@@ -369,6 +380,34 @@ func parseLogEntry(format tlv.DOL, rec []byte, loc *time.Location) (LogEntry, er
 	}
 	e.Time = logTime(fields[0x9A], fields[0x9F21], loc)
 	return e, nil
+}
+
+// cardholderData reports the tags that hold the PAN or track data: the
+// kernel never hands them out in clear.
+func cardholderData(tag tlv.Tag) bool {
+	switch tag {
+	case 0x5A, 0x56, 0x57, 0x9F6B, 0x9F1F, 0x9F20:
+		return true
+	}
+	return false
+}
+
+// maskedLogPAN returns the masked PAN of a log field that holds it (5A, or
+// the account number of track 2 data), else prev.
+func maskedLogPAN(tag tlv.Tag, v []byte, prev string) string {
+	switch tag {
+	case 0x5A:
+		if pan, err := panDigits(v); err == nil {
+			return tlv.MaskPAN(pan)
+		}
+	case 0x57, 0x9F6B:
+		if p, ok := panFromTrack2(v); ok {
+			if pan, err := panDigits(p); err == nil && prev == "" {
+				return tlv.MaskPAN(pan)
+			}
+		}
+	}
+	return prev
 }
 
 // logTime combines YYMMDD and HHMMSS (BCD) into a time, or zero. They
@@ -434,7 +473,7 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 				res.Detail += fmt.Sprintf("; the card deducted its EC balance from %s to %s", *res.BalanceBefore, *after)
 			}
 		}
-		return res, nil
+		return res, t.declinedTC(ctx, "a TC whose CDA signature failed: declined, but the card has deducted")
 	}
 	if res.CID&0xC0 == apdu.ACTypeARQC {
 		t.term[0x8A] = []byte("Z1")
@@ -466,11 +505,15 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	}
 	t.res.BalanceAfter = after
 	if b := t.res.BalanceBefore; b != nil && *after != *b {
-		t.res.Detail += fmt.Sprintf("; the card's EC balance went from %s to %s: the card completed the sale but the terminal did not get its answer", *b, *after)
-		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.keep(t.aid), Amount: amount, BalanceBefore: *b}}
-		if err := t.journalSettled(context.WithoutCancel(ctx), s); err != nil {
+		// A GENERATE AC the card refused or whose answer was lost, followed
+		// by a balance change: the card says it paid, the terminal holds no
+		// cryptogram. A discrepancy to keep for reconciliation, never a
+		// completed sale (and never an approval).
+		note := fmt.Sprintf("the card's EC balance went from %s to %s after a GENERATE AC whose answer the terminal did not accept", *b, *after)
+		t.res.Detail += "; " + note + ": kept as a discrepancy for the issuer to reconcile"
+		t.res.Discrepancy = true
+		if err := t.journalDiscrepancy(context.WithoutCancel(ctx), amount, 0, time.Time{}, note); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}
-		t.res.Settled = append(t.res.Settled, s)
 	}
 }

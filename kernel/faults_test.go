@@ -98,8 +98,10 @@ func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 			case charged:
 				// The card completed the sale but the terminal did not see
 				// the TC: it is settled now or kept as torn.
-				settled := len(res.Settled) == 1 && res.Settled[0].Happened
-				assert.True(t, settled || res.Torn, "a deduction the terminal missed is settled or torn: %s", res.Detail)
+				// The card completed the sale but the terminal did not accept
+				// its answer: a discrepancy now (its balance changed) or a
+				// torn record settled at the next presentation.
+				assert.True(t, res.Discrepancy || res.Torn, "a deduction the terminal missed is a discrepancy or torn: %s", res.Detail)
 			default:
 				assert.False(t, approved(res.Outcome))
 			}
@@ -127,6 +129,7 @@ func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 					want = 1
 				}
 				assert.Equal(t, want, recorded(), "the journal holds the sale once if the card made it, else not at all")
+				assertNoClearingWithoutTC(t, jr)
 				return
 			}
 			assert.Zero(t, recorded(), "a torn sale is not recorded before it is settled")
@@ -142,6 +145,7 @@ func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 				want = 1
 			}
 			assert.Equal(t, want, recorded(), "recorded once if it happened, not at all if it did not")
+			assertNoClearingWithoutTC(t, jr)
 			res3, err := k.Purchase(withDeadline(t), faulty, 100)
 			require.NoError(t, err)
 			assert.Empty(t, res3.Settled, "never settled twice")
@@ -233,5 +237,23 @@ func TestOnlineMoneyPathsFaultAtEveryAPDU(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// assertNoClearingWithoutTC checks the journal asks the acquirer for no
+// money it cannot prove: every clearable record holds a TC (CID 40), every
+// other one is a discrepancy kept for reconciliation.
+func assertNoClearingWithoutTC(t *testing.T, jr journal.Journal) {
+	t.Helper()
+	recs, err := jr.Records(context.Background())
+	require.NoError(t, err)
+	for _, r := range recs {
+		if r.Kind.Clearable() {
+			assert.Equal(t, "40", r.CID, "clearable record %s without a TC", r.ID)
+			assert.Len(t, r.Cryptogram, 16, "clearable record %s without a cryptogram", r.ID)
+			continue
+		}
+		assert.Equal(t, journal.KindDiscrepancy, r.Kind, r.ID)
+		assert.NotEmpty(t, r.Note, "a discrepancy says what the card showed")
 	}
 }

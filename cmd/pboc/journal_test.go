@@ -79,11 +79,17 @@ func TestJournalCommand(t *testing.T) {
 func TestJournalFlag(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "terminal.dat")
-	p1 := purchase(t, "--amount", "12.34", "--journal", path)
+	// One card across the runs (--save): a card never uses an ATC twice,
+	// and the journal names each record by the card's transaction.
+	card := filepath.Join(dir, "card.json")
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "default.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(card, b, 0o600))
+	p1 := purchase(t, "--amount", "12.34", "--journal", path, "--card", card, "--save")
 	require.Equal(t, "approved_offline", p1.Outcome)
-	code, _, errOut := runCLI(t, "load", "--amount", "100", "--type", "cash", "--journal", path, "--json")
+	code, _, errOut := runCLI(t, "load", "--amount", "100", "--type", "cash", "--journal", path, "--json", "--card", card, "--save")
 	require.Equal(t, 0, code, errOut)
-	p3 := purchase(t, "--amount", "300.01", "--offline", "--journal", path)
+	p3 := purchase(t, "--amount", "300.01", "--offline", "--journal", path, "--card", card, "--save")
 	require.Equal(t, "online_required", p3.Outcome, "not approved: no record")
 
 	key, err := os.ReadFile(path + ".key")
