@@ -286,4 +286,3 @@ func (s *saleFlags) saveCard() error {
 	}
 	return os.Rename(tmp, s.card)
 }
-
