@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -57,15 +58,7 @@ func TestChineseMerchantNameInTheLog(t *testing.T) {
 	require.ErrorIs(t, err, kernel.ErrConfig)
 
 	cfg.MerchantName = "上海加油站" // 15 bytes
-	k, err := kernel.New(cfg)
-	require.NoError(t, err)
-	card := loadCard(t, "default.json")
-	res, err := k.Purchase(context.Background(), card, 1234)
-	require.NoError(t, err)
-	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome)
-	log, err := k.ReadTransactionLog(context.Background(), card)
-	require.NoError(t, err)
-	require.NotEmpty(t, log)
+	_, log := saleThenLog(t, cfg)
 	raw, ok := log[0].Fields["9F4E"]
 	require.True(t, ok, "the default card logs 9F4E")
 	assert.Equal(t, "上海加油站", log[0].Merchant)
@@ -81,19 +74,7 @@ func TestLogTimesInTheTerminalsLocation(t *testing.T) {
 	cfg := testConfig()
 	cfg.Location = shanghai
 	cfg.Now = func() time.Time { return utcNow }
-	cfg.Trace = true
-	k, err := kernel.New(cfg)
-	require.NoError(t, err)
-	card := loadCard(t, "default.json")
-	res, err := k.Purchase(context.Background(), card, 1234)
-	require.NoError(t, err)
-	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome)
-	assert.True(t, res.TransactionTime.Equal(utcNow))
-	assert.Equal(t, shanghai, res.TransactionTime.Location(), "the terminal's wall clock")
-
-	log, err := k.ReadTransactionLog(context.Background(), card)
-	require.NoError(t, err)
-	require.NotEmpty(t, log)
+	card, log := saleThenLog(t, cfg)
 	assert.True(t, log[0].Time.Equal(utcNow), "log %v, sent %v", log[0].Time, utcNow)
 	assert.Equal(t, "2026-03-15 02:05:09", log[0].Time.Format("2006-01-02 15:04:05"), "Shanghai's date, not UTC's")
 
@@ -114,14 +95,24 @@ func TestGBKMerchantNamePassesThrough(t *testing.T) {
 	gbk := string([]byte{0xC9, 0xCF, 0xBA, 0xA3}) + " GAS" // 上海 in GBK
 	cfg := testConfig()
 	cfg.MerchantName = gbk
+	_, log := saleThenLog(t, cfg)
+	assert.Equal(t, " GAS", log[0].Merchant)
+	assert.True(t, strings.HasPrefix(string(log[0].Fields["9F4E"]), gbk), "% X", log[0].Fields["9F4E"])
+}
+
+// saleThenLog makes an offline EC sale of 12.34 on a default card with cfg
+// and reads the card's log back; the sale is its first entry.
+func saleThenLog(t *testing.T, cfg kernel.Config) (*cardsim.Card, []kernel.LogEntry) {
+	t.Helper()
 	k, err := kernel.New(cfg)
 	require.NoError(t, err)
 	card := loadCard(t, "default.json")
-	_, err = k.Purchase(context.Background(), card, 100)
+	res, err := k.Purchase(context.Background(), card, 1234)
 	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 	log, err := k.ReadTransactionLog(context.Background(), card)
 	require.NoError(t, err)
 	require.NotEmpty(t, log)
-	assert.Equal(t, " GAS", log[0].Merchant)
-	assert.True(t, strings.HasPrefix(string(log[0].Fields["9F4E"]), gbk), "% X", log[0].Fields["9F4E"])
+	assert.True(t, res.TransactionTime.Equal(log[0].Time), "the log's time is the sale's: %v, %v", log[0].Time, res.TransactionTime)
+	return card, log
 }
