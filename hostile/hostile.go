@@ -116,16 +116,6 @@ func (c *Card) learnPDOL(rsp []byte) {
 	}
 }
 
-// ins matches commands by instruction byte (and any P1/P2 when p is nil).
-type ins struct {
-	ins byte
-	p1  *byte
-}
-
-func (m ins) Match(x *Exchange) bool {
-	return x.Command.INS == m.ins && (m.p1 == nil || x.Command.P1 == *m.p1)
-}
-
 // Instructions of the commands the lies name.
 const (
 	INSSelect     = 0xA4

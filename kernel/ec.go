@@ -22,9 +22,11 @@ var ErrNoEC = errors.New("kernel: the application has no electronic cash")
 var ErrNoLog = errors.New("kernel: the application has no transaction log")
 
 // offerEC sets the EC terminal support indicator (9F7A) before GPO
-// (PBOC Book 13): EC enabled for the AID, a goods/services sale, and the
-// amount within the EC terminal transaction limit (9F7B, or the floor limit
-// where 9F7B is not set).
+// (PBOC Book 13 §7.5, as HXEMV EmvModul.c quotes it): EC enabled for the
+// AID, a goods/services sale, the amount below the EC terminal transaction
+// limit (9F7B, or the floor limit where 9F7B is not set), and a card whose
+// PDOL asks for 9F7A — a card that never receives the offer cannot take it,
+// and is not asked why it did not.
 func (t *txn) offerEC(amount Amount) {
 	t.ecOffered, t.ecReason, t.ecDetail = false, "", ""
 	limit, enabled := t.k.cfg.ECLimit(t.aid)
@@ -33,8 +35,10 @@ func (t *txn) offerEC(amount Amount) {
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is not enabled on this terminal for the application"
 	case t.term[0x9C][0] != TxnGoods:
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is only for goods and services"
-	case amount > limit:
-		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is above the terminal's EC transaction limit %s", amount, limit)
+	case amount >= limit:
+		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is not below the terminal's EC transaction limit %s", amount, limit)
+	case !t.pdolAsks(0x9F7A):
+		t.ecReason, t.ecDetail = ReasonECNotSupported, "the card's PDOL does not ask for the EC terminal support indicator (9F7A)"
 	default:
 		t.ecOffered = true
 	}
@@ -45,14 +49,31 @@ func (t *txn) offerEC(amount Amount) {
 	}
 }
 
+// pdolAsks reports whether the selected application's PDOL names tag.
+func (t *txn) pdolAsks(tag tlv.Tag) bool {
+	d, err := tlv.ParseDOL(t.data[0x9F38])
+	if err != nil {
+		return false
+	}
+	for _, e := range d {
+		if e.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
 type decision struct {
 	offline bool
 	// topUp asks the issuer to refill the EC balance: the balance after
 	// the sale would be below the reset threshold (9F6D), whether or not
-	// the sale itself can come from the EC balance.
-	topUp  bool
-	reason Reason
-	detail string
+	// the sale itself can come from the EC balance; offlineWithoutTopUp
+	// that the balance lets the sale itself be paid offline (the top-up is
+	// the only reason to go online).
+	topUp               bool
+	offlineWithoutTopUp bool
+	reason              Reason
+	detail              string
 }
 
 // needsTopUp applies the automatic top-up rule (PBOC Book 13): on an
@@ -64,6 +85,10 @@ func (t *txn) needsTopUp(bal, threshold *Amount, amount Amount) bool {
 
 // ecDecision is the EC step of terminal action analysis (PBOC Book 13).
 func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
+	// What if 9F74 is a lie? A card that claims the EC path it did not
+	// take answers the TC request with an ARQC (online) or a TC whose
+	// balance did not drop (refused in offlineEC); one that hides it goes
+	// online. Only the cryptogram approves.
 	code, ec := t.data[0x9F74]
 	if !ec {
 		if !t.ecOffered {
@@ -75,11 +100,12 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 		return decision{}, fmt.Errorf("%w: EC issuer authorisation code (9F74) of %d bytes", ErrCardData, len(code))
 	}
 	t.res.ECPath = true
+	// What if the balance, the single limit or the threshold is a lie?
+	// They only decide whether to ask for a TC: a card that claims more
+	// than it holds is refused by its own TC check, and the TC it returns
+	// must then deduct exactly the amount from the balance it said
+	// (offlineEC); a card claiming less goes online. No money moves on them.
 	bal, err := t.ecAmount(ctx, 0x9F79, true)
-	if err != nil {
-		return decision{}, err
-	}
-	single, err := t.ecAmount(ctx, 0x9F78, true)
 	if err != nil {
 		return decision{}, err
 	}
@@ -89,13 +115,24 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	}
 	t.res.BalanceBefore = bal
 	topUp := t.needsTopUp(bal, threshold, amount)
+	// The single-transaction limit (9F78) is the card's own check: the
+	// card took the EC path only within it (Book 13 §7.4.2 asks for 9F79
+	// and 9F6D), so it is read only where it is in the records already.
+	if v, ok := t.data[0x9F78]; ok {
+		single, err := decodeAmount(v)
+		if err != nil {
+			return decision{}, fmt.Errorf("%w: 9F78: %w", ErrCardData, err)
+		}
+		if amount > single {
+			return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, single)}, nil
+		}
+	}
 	switch {
 	case amount > *bal:
 		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
-	case amount > *single:
-		return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
 	case topUp:
-		return decision{reason: ReasonBelowResetThreshold, topUp: true, detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
+		return decision{reason: ReasonBelowResetThreshold, topUp: true, offlineWithoutTopUp: true,
+			detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
 	}
 	return decision{offline: true, reason: ReasonECApproved}, nil
 }
@@ -231,11 +268,8 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 // issuer discretionary data of 9F10 (PBOC: 0A 01 ‖ balance 5 ‖ MAC 4) when
 // present, else by GET DATA 9F79.
 func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
-	if iad := t.res.IAD; len(iad) >= 8+11 && iad[0] == 0x07 && iad[8] == 0x0A && iad[9] == 0x01 {
-		if n, err := bcd.Decode(iad[10:15]); err == nil {
-			a := Amount(n)
-			return &a, nil
-		}
+	if a, ok := iadBalance(t.res.IAD); ok {
+		return &a, nil
 	}
 	delete(t.data, 0x9F79)
 	return t.ecAmount(ctx, 0x9F79, true)
@@ -262,6 +296,9 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 	}{{0x9F79, &b.Balance}, {0x9F77, &b.Limit}, {0x9F78, &b.SingleLimit}, {0x9F6D, &b.ResetThreshold}} {
 		if *f.dst, err = t.ecAmount(ctx, f.tag, false); err != nil {
 			return nil, err
+		}
+		if b.Balance == nil {
+			break // a card that refuses 9F79 has no EC: asking for the limits is pointless
 		}
 	}
 	b.APDUs = t.apdus
@@ -486,8 +523,9 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 
 // readBalanceAfterFailure reads the EC balance once more after a GENERATE AC
 // whose outcome is unknown, and reports it, so that the terminal's record
-// shows what the card holds. When the card cannot be read the sale is kept
-// as a torn record, to be settled when the card comes back.
+// shows what the card holds. A changed balance is a discrepancy; an
+// unchanged one, or none, keeps the sale as a torn record, settled when the
+// card comes back.
 func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	if !t.res.ECPath {
 		return
@@ -515,5 +553,11 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 		if err := t.journalDiscrepancy(context.WithoutCancel(ctx), amount, 0, time.Time{}, note); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}
+		return
 	}
+	// The balance looks unchanged — by the card's unauthenticated word (a
+	// relay can answer GET DATA with the old balance after the card paid):
+	// the sale is kept as torn until the card's log settles it.
+	t.res.Detail += "; the card reports its EC balance unchanged"
+	t.recordTorn(context.WithoutCancel(ctx), amount)
 }

@@ -139,6 +139,13 @@ type Result struct {
 	SignatureRequired bool `json:"signature_required,omitempty"`
 	// TopUp reports that the sale went online for an automatic top-up.
 	TopUp bool `json:"top_up,omitempty"`
+	// TopUpFailed reports an automatic top-up that was due and did not
+	// happen (its online PIN was not entered or was wrong, the host could
+	// not be reached): the sale went on without it. ECCouldPayOffline says,
+	// when the issuer refused the PIN, that the EC balance could have paid
+	// the sale offline.
+	TopUpFailed       bool `json:"top_up_failed,omitempty"`
+	ECCouldPayOffline bool `json:"ec_could_pay_offline,omitempty"`
 	// Torn reports that the card went away (or its answer was lost) after
 	// GENERATE AC: the sale's outcome is unknown and was kept as a torn
 	// record. Settled lists torn sales of this card settled now.
