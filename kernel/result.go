@@ -255,5 +255,15 @@ type LogEntry struct {
 	Fields map[string]HexBytes `json:"fields"`
 }
 
+// LoadLogEntry is one record of the card's load log (DF4D / DF4F): which
+// tag a PUT DATA updated (9F79 for the EC balance), the value before and
+// after, and the fields of the load log format.
+type LoadLogEntry struct {
+	Tag    string `json:"tag"`
+	Before Amount `json:"before"`
+	After  Amount `json:"after"`
+	LogEntry
+}
+
 // JSON returns the result as indented JSON.
 func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
