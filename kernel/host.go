@@ -56,6 +56,10 @@ type AuthRequest struct {
 	// ECBalance and ECLimit are the card's EC balance (9F79) and balance
 	// limit (9F77) as read from the card, for top-ups and loads; nil when not read.
 	ECBalance, ECLimit *Amount
+	// ECBalanceTag is the tag of the EC balance a top-up or load script
+	// sets: 9F79, or DF79 when the sale is in the card's second EC
+	// currency (PBOC 3.0, DF71).
+	ECBalanceTag uint16
 	// Evidence, on a script reversal, is the card's authenticated state
 	// that shows the script did not take effect (see ScriptReverser).
 	Evidence *Evidence

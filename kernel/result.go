@@ -110,6 +110,9 @@ type Result struct {
 	PAN string `json:"pan,omitempty"`
 	// ECPath reports that the card took the EC path (9F74 present).
 	ECPath bool `json:"ec_path"`
+	// ECCurrency is set when the sale used the card's second EC currency
+	// (PBOC 3.0, DF71): the balances reported are DF79's.
+	ECCurrency uint16 `json:"ec_currency,omitempty"`
 	// BalanceBefore and BalanceAfter are EC balances as the card reported
 	// them; nil when the card did not report one.
 	BalanceBefore *Amount `json:"balance_before"`
@@ -224,7 +227,20 @@ type Balance struct {
 	Limit          *Amount `json:"balance_limit"`
 	SingleLimit    *Amount `json:"single_limit"`
 	ResetThreshold *Amount `json:"reset_threshold"`
-	APDUs          int     `json:"apdus"`
+	// Second is the card's second EC currency (PBOC 3.0, DF71) and its
+	// amounts, nil when it has none.
+	Second *SecondBalance `json:"second_currency,omitempty"`
+	APDUs  int            `json:"apdus"`
+}
+
+// SecondBalance is a card's second-currency EC data: DF71 currency, DF79
+// balance, DF77 limit, DF78 single limit, DF76 reset threshold.
+type SecondBalance struct {
+	Currency       uint16  `json:"currency"`
+	Balance        *Amount `json:"balance"`
+	Limit          *Amount `json:"balance_limit"`
+	SingleLimit    *Amount `json:"single_limit"`
+	ResetThreshold *Amount `json:"reset_threshold"`
 }
 
 // LogEntry is one record of the card's transaction log (9F4D / 9F4F).

@@ -31,7 +31,8 @@ type txn struct {
 	icc        *oda.ICCKey  // the ICC key when CDA is to be verified
 	cdaFailed  bool
 	pinBlock   []byte  // the enciphered online PIN block, if captured
-	ecLimit    *Amount // 9F77 when read
+	ecLimit    *Amount // 9F77 (or DF77) when read
+	ec         ecTags  // the EC data of the sale's currency
 	ecOffered  bool    // 9F7A = 01 was sent
 	ecReason   Reason  // why EC was not offered
 	ecDetail   string
@@ -120,6 +121,7 @@ func (p *txnPool) put(t *txn) {
 func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
 	t := k.pool.get()
 	t.k, t.card, t.res, t.now = k, card, res, k.cfg.Now()
+	t.ec = firstCurrencyEC
 	res.TransactionTime = t.now
 	return t
 }
