@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
@@ -317,8 +319,11 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 	return b, nil
 }
 
-// logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
-func logTime(date, clock []byte) time.Time {
+// logTime combines YYMMDD and HHMMSS (BCD) into a time, or zero. They
+// are the terminal's wall clock when it sent them (9A, 9F21 of its own
+// Config.Location, which is where a card's log entries come from), so they
+// are read in loc.
+func logTime(date, clock []byte, loc *time.Location) time.Time {
 	if len(date) != 3 {
 		return time.Time{}
 	}
@@ -337,10 +342,20 @@ func logTime(date, clock []byte) time.Time {
 	if m < 1 || m > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
 		return time.Time{}
 	}
-	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, chinaTime)
+	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, loc)
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
+// merchantName is a log entry's 9F4E for display: its bytes without the
+// padding (trailing 00 and spaces) when they are UTF-8 text, else — GBK,
+// or a card's lie — only their printable ASCII (LogEntry.Fields keeps the
+// bytes). Control characters never reach a display.
+func merchantName(v []byte) string {
+	v = bytes.TrimRight(v, "\x00 ")
+	if utf8.Valid(v) && !bytes.ContainsFunc(v, unicode.IsControl) {
+		return string(v)
+	}
+	return printable(v)
+}
 
 // decline closes the card's transaction with an AAC (first GENERATE AC) and
 // reports the terminal's reason.

@@ -245,16 +245,23 @@ type SecondBalance struct {
 
 // LogEntry is one record of the card's transaction log (9F4D / 9F4F).
 type LogEntry struct {
-	// Date and Time come from 9A and 9F21 (zero when absent or malformed).
+	// Time is the entry's date and time, 9A and 9F21 (zero when absent
+	// or malformed). They are the local wall clock of the terminal that
+	// made the sale, as it sent them; the kernel reads them in its
+	// Config.Location (default time.Local), so a log written by terminals
+	// in another zone reads as their wall clock in this one.
 	Time time.Time `json:"time"`
 	// Amount is 9F02; OtherAmount 9F03.
 	Amount      Amount `json:"amount"`
 	OtherAmount Amount `json:"other_amount"`
 	Country     uint16 `json:"country"`
 	Currency    uint16 `json:"currency"`
-	Merchant    string `json:"merchant,omitempty"`
-	Type        byte   `json:"type"`
-	ATC         uint16 `json:"atc"`
+	// Merchant is 9F4E without its padding, when it is UTF-8 text; else
+	// (GBK, see Config.MerchantName) only its printable ASCII, the bytes
+	// being in Fields["9F4E"].
+	Merchant string `json:"merchant,omitempty"`
+	Type     byte   `json:"type"`
+	ATC      uint16 `json:"atc"`
 	// PAN is the masked PAN (first 6, last 4) when the log format names
 	// the PAN or track 2 data.
 	PAN string `json:"pan,omitempty"`

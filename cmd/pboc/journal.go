@@ -129,8 +129,14 @@ func exportJournal(e *env, recs []journal.Record) error {
 // panHashKeyLen is the size of the key of the journal's PAN hashes.
 const panHashKeyLen = 32
 
-// panHashKey reads the PAN-hash key at path, creating it (random, mode
-// 0600) when it does not exist yet.
+// panHashKey reads the key of the PAN hashes (Config.PANHashKey) at path,
+// creating it (32 random bytes, mode 0600) when it does not exist yet. The
+// key must stay the same for the life of the journal and the torn log
+// (their records are matched to a card by it), so the CLI keeps it beside
+// them: FILE.key of the --journal, or of the --torn-log when there is no
+// journal; use the two flags together. (A vendor's terminal keeps such a
+// key in its secure storage instead.) Failures are I/O failures: these
+// files are the terminal's output.
 func panHashKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {

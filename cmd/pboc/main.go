@@ -2,10 +2,10 @@
 // simulated card (or a card profile file, or a card in a PC/SC reader) and
 // decodes card data.
 //
-//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--journal FILE] [--json [--trace]]
+//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--journal FILE] [--torn-log FILE] [--json [--trace]]
 //	pboc balance  [--card FILE] [--json]
 //	pboc log      [--card FILE] [--json]
-//	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--journal FILE] [--json]
+//	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--journal FILE] [--torn-log FILE] [--json]
 //	pboc capk     list [FILE] | check FILE
 //	pboc decode   HEX... | -
 //	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--t1] [--trace]
