@@ -70,8 +70,8 @@ func BenchmarkScan(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		res, err := scan(data, "bench")
-		if err != nil || len(res.recs) != 1000 {
+		st, _, err := scan(data, "bench", 0)
+		if err != nil || len(st.recs) != 1000 {
 			b.Fatal(err)
 		}
 	}

@@ -36,11 +36,14 @@ func (t *txn) panHash() ([32]byte, bool) {
 	return out, true
 }
 
-// journalRecord builds the clearing record of the current transaction.
-func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16) (journal.Record, bool) {
+// journalRecord builds the clearing record of the current transaction
+// with its clearing fields (fillClearing), and returns with it what could
+// not be filled (an error wrapping ErrDataKey: the record is still to be
+// kept).
+func (t *txn) journalRecord(ctx context.Context, kind journal.Kind, amount Amount, atc uint16, stan, batch uint32) (journal.Record, bool, error) {
 	ph, ok := t.panHash()
 	if !ok {
-		return journal.Record{}, false
+		return journal.Record{}, false, nil
 	}
 	res := t.res
 	r := journal.Record{
@@ -56,7 +59,6 @@ func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16) (journ
 		Cryptogram: hex.EncodeToString(res.Cryptogram),
 		CID:        fmt.Sprintf("%02X", res.CID),
 		TVR:        hex.EncodeToString(res.TVR[:]),
-		Field55:    hex.EncodeToString(res.Field55),
 		Outcome:    res.Outcome.String(),
 	}
 	if res.BalanceBefore != nil {
@@ -68,42 +70,61 @@ func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16) (journ
 		r.BalanceAfter = &v
 	}
 	r.ID = journal.RecordID(r.Kind, r.AID, r.PANHash, r.PSN, r.ATC)
-	return r, true
+	err := t.fillClearing(ctx, &r, stan, batch)
+	return r, true, err
 }
 
-// record writes the transaction's clearing record, if a journal is set.
+// record writes the transaction's clearing record, if a journal is set,
+// with the transaction's STAN. The record is written even when its STAN or
+// its sealed PAN is missing; the error then says so.
 func (t *txn) record(ctx context.Context, kind journal.Kind) error {
 	if t.k.journal == nil {
 		return nil
 	}
-	r, ok := t.journalRecord(kind, t.res.Amount, t.res.ATC)
+	ctx = context.WithoutCancel(ctx)
+	stanErr := t.traceNumbers(ctx)
+	r, ok, fillErr := t.journalRecord(ctx, kind, t.res.Amount, t.res.ATC, t.res.STAN, t.res.Batch)
 	if !ok {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
-	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
-		return fmt.Errorf("%w: %w", ErrJournal, err)
+	return t.appendRecord(ctx, r, stanErr, fillErr)
+}
+
+// appendRecord journals r and reports, with the journal's failure, what
+// the record lacks.
+func (t *txn) appendRecord(ctx context.Context, r journal.Record, lacks ...error) error {
+	if err := t.k.journal.Append(ctx, r); err != nil {
+		lacks = append(lacks, fmt.Errorf("%w: %w", ErrJournal, err))
 	}
-	return nil
+	return errors.Join(lacks...)
 }
 
 // journalSettled records a settled torn sale that the card completed. Its
-// cryptogram is unknown (the terminal never received the TC).
+// cryptogram is unknown (the terminal never received the TC). It is a
+// record of its own, cleared in the batch in which the terminal learnt of
+// it: it draws its own STAN, never the transaction's (which numbers the
+// sale in progress).
 func (t *txn) journalSettled(ctx context.Context, s Settlement) error {
 	if t.k.journal == nil {
 		return nil
 	}
-	r, ok := t.journalRecord(journal.KindTorn, s.Record.Amount, s.ATC)
+	ctx = context.WithoutCancel(ctx)
+	var stan, batch uint32
+	var stanErr error
+	if t.k.counter != nil {
+		stan, batch, stanErr = t.k.drawSTAN(ctx)
+	}
+	r, ok, fillErr := t.journalRecord(ctx, journal.KindTorn, s.Record.Amount, s.ATC, stan, batch)
 	if !ok {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
 	r.Cryptogram, r.CID, r.Field55, r.Outcome = "", "", "", "settled_from_card_log"
+	r.ResponseCode, r.AuthCode = "", ""
+	r.TransactionType = "00" // torn records are offline sales
 	if s.Record.BalanceBefore > 0 { // 0: unknown (a tap torn before the card said)
 		b := uint64(s.Record.BalanceBefore)
 		r.BalanceBefore = &b
 	}
 	r.Time = s.Record.Created
-	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
-		return fmt.Errorf("%w: %w", ErrJournal, err)
-	}
-	return nil
+	return t.appendRecord(ctx, r, stanErr, fillErr)
 }

@@ -86,7 +86,7 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit,
 	}
 	res.Field55 = req.Field55
-	resp, err := t.k.host.Authorize(ctx, req)
+	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
 		if ctx.Err() != nil {
 			return t.fail(ctx.Err())
