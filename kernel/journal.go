@@ -120,7 +120,7 @@ func (t *txn) journalSettled(ctx context.Context, s Settlement) error {
 	}
 	r.Cryptogram, r.CID, r.Field55, r.Outcome = "", "", "", "settled_from_card_log"
 	r.ResponseCode, r.AuthCode = "", ""
-	r.TransactionType = "00" // torn records are offline sales
+	r.TransactionType = "00"        // torn records are offline sales
 	if s.Record.BalanceBefore > 0 { // 0: unknown (a tap torn before the card said)
 		b := uint64(s.Record.BalanceBefore)
 		r.BalanceBefore = &b
