@@ -94,7 +94,8 @@ type childResult struct {
 func runChild(t *testing.T, path string, n int, killAt string) childResult {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envChild+"=1", envPath+"="+path, envCount+"="+strconv.Itoa(n), envKillAt+"="+killAt)
+	// GORACE: a race-enabled child otherwise sleeps a second at exit.
+	cmd.Env = append(os.Environ(), envChild+"=1", envPath+"="+path, envCount+"="+strconv.Itoa(n), envKillAt+"="+killAt, "GORACE=atexit_sleep_ms=0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -104,6 +104,9 @@ type book struct {
 // is encoded, written and then applied; after, if set, runs last, still
 // under the lock (NextSTAN hands its STAN out there).
 func (b *book) commit(ctx context.Context, what string, change func(*state) (*entry, error), after func(*state)) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("journal: %s: %w", what, err)
+	}
 	if err := b.sink.lock(ctx); err != nil {
 		return fmt.Errorf("journal: %s: %w", what, err)
 	}
