@@ -2,10 +2,8 @@ package kernel
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/tlv"
@@ -128,13 +126,13 @@ func (t *txn) entryMode() string {
 // always fills what it can; the error (ErrDataKey) says what is missing.
 func (t *txn) fillClearing(ctx context.Context, r *journal.Record, stan, batch uint32) error {
 	cfg := &t.k.cfg
-	r.Expiry = strings.ToUpper(hex.EncodeToString(t.data[0x5F24]))
-	r.TransactionType = strings.ToUpper(hex.EncodeToString(t.term[0x9C]))
+	r.Expiry = hexUpper(t.data[0x5F24])
+	r.TransactionType = hexUpper(t.term[0x9C])
 	r.EntryMode = t.entryMode()
 	r.STAN, r.Batch = stan, batch
 	r.TerminalID, r.MerchantID = cfg.TerminalID, cfg.MerchantID
 	r.ResponseCode, r.AuthCode = t.res.ResponseCode, string(t.term[0x89])
-	r.Field55 = strings.ToUpper(hex.EncodeToString(t.uploadField55(r.Kind)))
+	r.Field55 = hexUpper(t.uploadField55(r.Kind))
 	if len(r.Expiry) != 6 { // a malformed 5F24 is not a date to upload
 		r.Expiry = ""
 	}

@@ -37,7 +37,8 @@ func (t *txn) panHash() ([32]byte, bool) {
 }
 
 // journalRecord builds the clearing record of the current transaction
-// with its clearing fields (fillClearing), and returns with it what could
+// (binary card data in upper-case hex, as journal.Record says) with its
+// clearing fields (fillClearing), and returns with it what could
 // not be filled (an error wrapping ErrDataKey: the record is still to be
 // kept).
 func (t *txn) journalRecord(ctx context.Context, kind journal.Kind, amount Amount, atc uint16, stan, batch uint32) (journal.Record, bool, error) {
@@ -53,12 +54,12 @@ func (t *txn) journalRecord(ctx context.Context, kind journal.Kind, amount Amoun
 		Currency:   fmt.Sprintf("%04d", t.k.cfg.CurrencyCode),
 		MaskedPAN:  res.PAN,
 		PANHash:    hex.EncodeToString(ph[:]),
-		PSN:        hex.EncodeToString(t.data[0x5F34]),
-		AID:        hex.EncodeToString(t.aid),
+		PSN:        hexUpper(t.data[0x5F34]),
+		AID:        hexUpper(t.aid),
 		ATC:        atc,
-		Cryptogram: hex.EncodeToString(res.Cryptogram),
+		Cryptogram: hexUpper(res.Cryptogram),
 		CID:        fmt.Sprintf("%02X", res.CID),
-		TVR:        hex.EncodeToString(res.TVR[:]),
+		TVR:        hexUpper(res.TVR[:]),
 		Outcome:    res.Outcome.String(),
 	}
 	if res.BalanceBefore != nil {
