@@ -6,9 +6,11 @@
 //	pboc log      [--card FILE] [--json]
 //	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
 //	pboc capk     list|check [FILE]
+//	pboc capk     import FILE [--out PATH] | export [--test-ca] [--binary] [--out PATH]
+//	pboc params   show|import FILE [--out PATH] | export [--out PATH]
 //	pboc decode   HEX
 //	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963]
-//	pboc journal  list|export [--file PATH]
+//	pboc journal  list|export|batch [--file PATH] [--data-key-file PATH]
 //	pboc scenario run DIR|FILE...
 //
 // --reader NAME talks to a card in a PC/SC reader instead of the simulated
@@ -56,9 +58,12 @@ const usage = `usage:
   pboc log      [--card FILE] [--json]
   pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--json]
   pboc capk     list|check [FILE]
+  pboc capk     import FILE [--out PATH] | export [--test-ca] [--binary] [--out PATH]
+  pboc params   show|import FILE [--out PATH] [--asi 00-exact|00-partial] [--allow-unknown]
+  pboc params   export [--binary] [--out PATH]
   pboc decode   HEX
   pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--t1] [--trace]
-  pboc journal  list|export [--file PATH]
+  pboc journal  list|export|batch [--file PATH] [--data-key-file PATH] [--batch N]
   pboc scenario run DIR|FILE...
 card flags: --reader NAME (a PC/SC reader instead of the simulated card; with --card
 FILE the simulated issuer uses that profile's keys), --pin PIN (simulated PIN pad, default 123456), --account AMOUNT (simulated
@@ -88,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdServeCard(ctx, args[1:], stdout)
 	case "journal":
 		err = cmdJournal(ctx, args[1:], stdout)
+	case "params":
+		err = cmdParams(args[1:], stdout)
 	case "scenario":
 		err = cmdScenario(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
@@ -352,6 +359,9 @@ func (c *cardFlags) finish(w, ew io.Writer, res *kernel.Result, txErr error) err
 }
 
 func cmdCAPK(args []string, w io.Writer) error {
+	if len(args) > 0 && (args[0] == "import" || args[0] == "export") {
+		return cmdCAKeyRecords(args, w) // params.go
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "check") || len(args) > 2 {
 		return usageError{"capk needs list [FILE] or check FILE"}
 	}
