@@ -3,15 +3,12 @@
 package journal
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -146,32 +143,12 @@ type clearingRun struct {
 
 func runClearingChild(t *testing.T, path, mode string, write int, step string) clearingRun {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperClearingProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envClearing+"="+mode, envPath+"="+path,
-		envWrite+"="+strconv.Itoa(write), envStep+"="+step, "GORACE=atexit_sleep_ms=0")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	var run clearingRun
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "ACK "):
-			run.acks = append(run.acks, strings.TrimPrefix(line, "ACK "))
-		case strings.HasPrefix(line, "KILL "):
-			run.killed = strings.TrimPrefix(line, "KILL ")
-			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-		case strings.HasPrefix(line, "WRITES "):
-			run.writes, _ = strconv.Atoi(strings.TrimPrefix(line, "WRITES "))
-		case strings.HasPrefix(line, "ERR "):
-			t.Errorf("child %s (kill at write %d %s): %s", mode, write, step, line)
+	c := spawn(t, "TestHelperClearingProcess", envClearing+"="+mode, envPath+"="+path, envWrite+"="+strconv.Itoa(write), envStep+"="+step)
+	run := clearingRun{acks: c.acks, killed: c.killed}
+	for _, line := range c.other {
+		if n, ok := strings.CutPrefix(line, "WRITES "); ok {
+			run.writes, _ = strconv.Atoi(n)
 		}
-	}
-	err = cmd.Wait()
-	if run.killed == "" {
-		require.NoError(t, err, "child %s without a kill", mode)
 	}
 	return run
 }

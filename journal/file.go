@@ -115,33 +115,6 @@ func Open(path string, opts ...Option) (*File, error) {
 	return j, nil
 }
 
-// Append validates r, writes it as one frame with a single write and
-// fsyncs the file. When it returns nil the record is durable. A record whose
-// ID is already in the journal is not written again (nil, or ErrConflict if
-// it is a different sale). Once the write has started, ctx no longer stops
-// it.
-func (j *File) Append(ctx context.Context, r Record) error { return j.append(ctx, r) }
-
-// Mark writes an upload state change of a stored record (see Journal).
-func (j *File) Mark(ctx context.Context, id string, e UploadEvent) error {
-	return j.mark(ctx, id, e)
-}
-
-// NextSTAN hands out the next STAN of the open batch (see Counter). It
-// writes only when the STANs reserved so far are used up (WithSTANBlock).
-func (j *File) NextSTAN(ctx context.Context) (stan, batch uint32, err error) {
-	return j.nextSTAN(ctx)
-}
-
-// SetBatch opens batch n (see Counter).
-func (j *File) SetBatch(ctx context.Context, n uint32) error { return j.setBatch(ctx, n) }
-
-// CloseBatch closes the open batch with what the settlement reported and
-// opens the next (see Counter).
-func (j *File) CloseBatch(ctx context.Context, c BatchClose) (uint32, error) {
-	return j.closeBatch(ctx, c)
-}
-
 // replay reads the journal back from disk. On a ReadOnly File, an
 // unfinished last frame (a write in progress in another process) is left
 // out.

@@ -92,8 +92,12 @@ func (b *book) commit(ctx context.Context, what string, change func(*state) (*en
 	return nil
 }
 
-// append validates r and stores it.
-func (b *book) append(ctx context.Context, r Record) error {
+// Append validates r and stores it as one entry: when it returns nil the
+// record is durable (File: one write and fsync). A record whose ID is
+// already stored is not written again (nil, or ErrConflict if it is a
+// different sale). Once a File's write has started, ctx no longer stops
+// it.
+func (b *book) Append(ctx context.Context, r Record) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("journal: append %s: %w", r.ID, err)
 	}
@@ -103,20 +107,27 @@ func (b *book) append(ctx context.Context, r Record) error {
 	return b.commit(ctx, "append "+r.ID, func(s *state) (*entry, error) { return s.appendRecord(r) }, nil)
 }
 
-func (b *book) mark(ctx context.Context, id string, e UploadEvent) error {
+// Mark stores an upload state change of a stored record (see Journal).
+func (b *book) Mark(ctx context.Context, id string, e UploadEvent) error {
 	return b.commit(ctx, "mark "+id, func(s *state) (*entry, error) { return s.markEvent(id, e) }, nil)
 }
 
-func (b *book) nextSTAN(ctx context.Context) (stan, batch uint32, err error) {
+// NextSTAN hands out the next STAN of the open batch (see Counter). A
+// File writes only when the STANs reserved so far are used up
+// (WithSTANBlock).
+func (b *book) NextSTAN(ctx context.Context) (stan, batch uint32, err error) {
 	err = b.commit(ctx, "reserve STANs", (*state).stanEvent, func(s *state) { stan, batch = s.handOut() })
 	return stan, batch, err
 }
 
-func (b *book) setBatch(ctx context.Context, n uint32) error {
+// SetBatch opens batch n (see Counter).
+func (b *book) SetBatch(ctx context.Context, n uint32) error {
 	return b.commit(ctx, "set batch", func(s *state) (*entry, error) { return s.setBatchEvent(n) }, nil)
 }
 
-func (b *book) closeBatch(ctx context.Context, c BatchClose) (next uint32, err error) {
+// CloseBatch closes the open batch with what the settlement reported and
+// opens the next (see Counter).
+func (b *book) CloseBatch(ctx context.Context, c BatchClose) (next uint32, err error) {
 	err = b.commit(ctx, fmt.Sprintf("close batch %06d", c.Batch), func(s *state) (*entry, error) {
 		e, n, err := s.closeEvent(c)
 		next = n
@@ -160,28 +171,6 @@ func (m *memSink) write([]byte, string) error { return nil }
 func NewMemory() *Memory {
 	s := &memSink{sem: make(chan struct{}, 1)}
 	return &Memory{book: book{sink: s, st: newState(0)}, mem: s}
-}
-
-// Append stores a copy of r, with the same validation and idempotence as
-// File.Append.
-func (m *Memory) Append(ctx context.Context, r Record) error { return m.append(ctx, r) }
-
-// Mark records an upload state change, as File.Mark.
-func (m *Memory) Mark(ctx context.Context, id string, e UploadEvent) error {
-	return m.mark(ctx, id, e)
-}
-
-// NextSTAN hands out the next STAN of the open batch (see Counter).
-func (m *Memory) NextSTAN(ctx context.Context) (stan, batch uint32, err error) {
-	return m.nextSTAN(ctx)
-}
-
-// SetBatch opens batch n (see Counter).
-func (m *Memory) SetBatch(ctx context.Context, n uint32) error { return m.setBatch(ctx, n) }
-
-// CloseBatch closes the open batch (see Counter).
-func (m *Memory) CloseBatch(ctx context.Context, c BatchClose) (uint32, error) {
-	return m.closeBatch(ctx, c)
 }
 
 // view runs f on the state under the lock.

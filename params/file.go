@@ -160,24 +160,22 @@ func ReadCAKeys(data []byte, f Format) (*capk.Store, error) {
 
 // WriteAIDs writes the AID parameter records of apps to w in enc.
 func WriteAIDs(w io.Writer, apps []kernel.Application, f Format, enc Encoding) error {
-	recs := make([][]byte, len(apps))
-	for i, a := range apps {
-		rec, err := AppendAID(nil, a, f)
-		if err != nil {
-			return numbered(err, KindAID, i+1)
-		}
-		recs[i] = rec
-	}
-	return writeRecords(w, recs, enc)
+	return writeAll(w, apps, f, enc, KindAID, AppendAID)
 }
 
 // WriteCAKeys writes the CA public key records of keys to w in enc.
 func WriteCAKeys(w io.Writer, keys []capk.Key, f Format, enc Encoding) error {
-	recs := make([][]byte, len(keys))
-	for i, k := range keys {
-		rec, err := AppendCAKey(nil, k, f)
+	return writeAll(w, keys, f, enc, KindCAKey, AppendCAKey)
+}
+
+// writeAll encodes every item with appendRecord, then writes them all:
+// nothing is written when one cannot be encoded.
+func writeAll[T any](w io.Writer, items []T, f Format, enc Encoding, kind string, appendRecord func([]byte, T, Format) ([]byte, error)) error {
+	recs := make([][]byte, len(items))
+	for i, it := range items {
+		rec, err := appendRecord(nil, it, f)
 		if err != nil {
-			return numbered(err, KindCAKey, i+1)
+			return numbered(err, kind, i+1)
 		}
 		recs[i] = rec
 	}

@@ -218,15 +218,29 @@ func assertTagError(t *testing.T, err error, sentinel error, tag tlv.Tag) {
 	}
 }
 
-// Each row is a lie or a slip in one AID record and the error it gets.
+// badRecord is a lie or a slip in one record and the error it gets.
+type badRecord struct {
+	name     string
+	rec      []byte
+	sentinel error
+	tag      tlv.Tag
+}
+
+// checkBadRecords runs parse on each row: the error wraps the row's
+// sentinel, names its tag, and says which kind of record.
+func checkBadRecords(t *testing.T, rows []badRecord, kind string, parse func([]byte) error) {
+	for _, c := range rows {
+		t.Run(c.name, func(t *testing.T) {
+			err := parse(c.rec)
+			assertTagError(t, err, c.sentinel, c.tag)
+			assert.Contains(t, err.Error(), "params: "+kind+" record")
+		})
+	}
+}
+
 func TestAIDRecordErrors(t *testing.T) {
 	sample := unhex(t, sampleAID)
-	cases := []struct {
-		name     string
-		rec      []byte
-		sentinel error
-		tag      tlv.Tag
-	}{
+	cases := []badRecord{
 		{"no AID", replaceTag(t, sample, 0x9F06, nil), params.ErrMissing, 0x9F06},
 		{"AID of 4 bytes", replaceTag(t, sample, 0x9F06, unhex(t, "A0000003")), params.ErrFormat, 0x9F06},
 		{"AID of 17 bytes", replaceTag(t, sample, 0x9F06, make([]byte, 17)), params.ErrFormat, 0x9F06},
@@ -251,13 +265,10 @@ func TestAIDRecordErrors(t *testing.T) {
 		{"empty", nil, params.ErrFormat, 0},
 		{"too long", append(append([]byte(nil), sample...), tlv.Append(nil, 0xDF14, make([]byte, 3000))...), params.ErrTooLarge, 0},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := params.ParseAID(c.rec, params.Format{})
-			assertTagError(t, err, c.sentinel, c.tag)
-			assert.Contains(t, err.Error(), "params: AID record")
-		})
-	}
+	checkBadRecords(t, cases, params.KindAID, func(rec []byte) error {
+		_, err := params.ParseAID(rec, params.Format{})
+		return err
+	})
 }
 
 // A zero contactless limit means what the record says, never "no limit".
@@ -352,12 +363,7 @@ func TestAIDWriterRefusesWhatARecordCannotHold(t *testing.T) {
 
 func TestCAKeyRecordErrors(t *testing.T) {
 	sample := unhex(t, sampleCAKey)
-	cases := []struct {
-		name     string
-		rec      []byte
-		sentinel error
-		tag      tlv.Tag
-	}{
+	cases := []badRecord{
 		{"no RID", replaceTag(t, sample, 0x9F06, nil), params.ErrMissing, 0x9F06},
 		{"RID of 6 bytes", replaceTag(t, sample, 0x9F06, unhex(t, "A00000033300")), params.ErrFormat, 0x9F06},
 		{"no index", replaceTag(t, sample, 0x9F22, nil), params.ErrMissing, 0x9F22},
@@ -374,13 +380,10 @@ func TestCAKeyRecordErrors(t *testing.T) {
 		{"unknown tag", append(append([]byte(nil), sample...), unhex(t, "DF080100")...), params.ErrUnknownTag, 0xDF08},
 		{"tag twice", append(append([]byte(nil), sample...), unhex(t, "9F220101")...), params.ErrDuplicate, 0x9F22},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := params.ParseCAKey(c.rec, params.Format{})
-			assertTagError(t, err, c.sentinel, c.tag)
-			assert.Contains(t, err.Error(), "params: CA key record")
-		})
-	}
+	checkBadRecords(t, cases, params.KindCAKey, func(rec []byte) error {
+		_, err := params.ParseCAKey(rec, params.Format{})
+		return err
+	})
 }
 
 // Every key of the built-in and the test sets (RSA e=3, e=65537, SM2) goes

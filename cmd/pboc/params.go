@@ -40,14 +40,7 @@ func cmdParams(args []string, w io.Writer) error {
 	binary := fs.Bool("binary", false, "with export: write the records' raw bytes instead of hex lines")
 	switch sub {
 	case "show", "import":
-		file, err := fileAndFlags(fs, args[1:])
-		if err != nil {
-			return err
-		}
-		if err := pf.check(); err != nil {
-			return err
-		}
-		data, err := os.ReadFile(file)
+		data, err := pf.readFile(fs, args[1:])
 		if err != nil {
 			return err
 		}
@@ -62,20 +55,10 @@ func cmdParams(args []string, w io.Writer) error {
 		if err := pf.check(); err != nil {
 			return err
 		}
-		enc := params.Hex
-		if *binary {
-			enc = params.Binary
-		}
-		var b bytes.Buffer
 		apps := kernel.DefaultConfig().Applications
-		if err := params.WriteAIDs(&b, apps, pf.format(), enc); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "wrote %d AID parameter records (%s) to %s\n", len(apps), enc, *out)
-		return nil
+		return writeRecordFile(w, *out, *binary, len(apps), "AID parameter", func(b io.Writer, enc params.Encoding) error {
+			return params.WriteAIDs(b, apps, pf.format(), enc)
+		})
 	}
 	return usageError{fmt.Sprintf("unknown params subcommand %q (want show, import or export)", sub)}
 }
@@ -119,6 +102,18 @@ func fileAndFlags(fs *flag.FlagSet, args []string) (string, error) {
 		return "", err
 	}
 	return file, nil
+}
+
+// readFile parses the flags and the FILE argument and reads FILE.
+func (pf *formatFlags) readFile(fs *flag.FlagSet, args []string) ([]byte, error) {
+	file, err := fileAndFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := pf.check(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(file)
 }
 
 // check refuses an --asi value that is neither reading.
@@ -247,29 +242,12 @@ func cmdCAKeyRecords(args []string, w io.Writer) error {
 		if *testCA {
 			store.Merge(capk.TestKeys())
 		}
-		enc := params.Hex
-		if *binary {
-			enc = params.Binary
-		}
-		var b bytes.Buffer
-		if err := params.WriteCAKeys(&b, store.Keys(), pf.format(), enc); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "wrote %d CA key records (%s) to %s\n", store.Len(), enc, *out)
-		return nil
+		return writeRecordFile(w, *out, *binary, store.Len(), "CA key", func(b io.Writer, enc params.Encoding) error {
+			return params.WriteCAKeys(b, store.Keys(), pf.format(), enc)
+		})
 	}
 	out := fs.String("out", defaultCAKeyFile, "CA key JSON file to write")
-	file, err := fileAndFlags(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := pf.check(); err != nil {
-		return err
-	}
-	data, err := os.ReadFile(file)
+	data, err := pf.readFile(fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -288,5 +266,23 @@ func cmdCAKeyRecords(args []string, w io.Writer) error {
 		fmt.Fprintln(w, fd.String())
 	}
 	fmt.Fprintf(w, "%d CA keys checked and written to %s\n", store.Len(), *out)
+	return nil
+}
+
+// writeRecordFile writes n records of a kind to the file out with write, in
+// hex lines or (binary) raw bytes, and says so.
+func writeRecordFile(w io.Writer, out string, binary bool, n int, kind string, write func(io.Writer, params.Encoding) error) error {
+	enc := params.Hex
+	if binary {
+		enc = params.Binary
+	}
+	var b bytes.Buffer
+	if err := write(&b, enc); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %d %s records (%s) to %s\n", n, kind, enc, out)
 	return nil
 }
