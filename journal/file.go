@@ -58,7 +58,7 @@ func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 // WithSTANBlock sets how many STANs one write reserves ahead (default
 // 100; 1 to 999999). A larger block writes less often; after a restart the
 // STANs reserved but not handed out are skipped (a gap in the numbering,
-// never a repeat). Open ignores it for anything but a journal.
+// never a repeat). OpenLog ignores it.
 func WithSTANBlock(n uint32) Option {
 	return func(o *options) { o.stanBlock = min(max(n, 1), maxSTAN) }
 }
