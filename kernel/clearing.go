@@ -133,8 +133,17 @@ func (t *txn) fillClearing(ctx context.Context, r *journal.Record, stan, batch u
 	r.TerminalID, r.MerchantID = cfg.TerminalID, cfg.MerchantID
 	r.ResponseCode, r.AuthCode = t.res.ResponseCode, string(t.term[0x89])
 	r.Field55 = hexUpper(t.uploadField55(r.Kind))
-	if len(r.Expiry) != 6 { // a malformed 5F24 is not a date to upload
+	// What the card or the host sent that does not fit its field is left
+	// out rather than make the record unwritable: a lying 5F24 or
+	// authorisation code must not cost the merchant the sale.
+	if !isDigits(r.Expiry, 6) {
 		r.Expiry = ""
+	}
+	if !isPrintable(r.AuthCode, 6) {
+		r.AuthCode = ""
+	}
+	if !isPrintable(r.ResponseCode, 2) {
+		r.ResponseCode = ""
 	}
 	if t.k.dataKey == nil {
 		return nil
@@ -147,4 +156,30 @@ func (t *txn) fillClearing(ctx context.Context, r *journal.Record, stan, batch u
 		return fmt.Errorf("%w: %w", ErrDataKey, err)
 	}
 	return nil
+}
+
+// isDigits reports whether s is n ASCII digits.
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isPrintable reports whether s is at most n printable ASCII characters.
+func isPrintable(s string, n int) bool {
+	if len(s) > n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7E {
+			return false
+		}
+	}
+	return true
 }

@@ -451,3 +451,39 @@ func TestReversalCarriesTheSTANOfItsRequest(t *testing.T) {
 	assert.Equal(t, host.reqs[0].Batch, host.reversed[0].Batch)
 	assert.Empty(t, tm.reread(t), "a reversed sale is no clearing record")
 }
+
+// replaceBytes is a card whose every response has old replaced by new.
+type replaceBytes struct {
+	card     *cardsim.Card
+	old, new []byte
+}
+
+func (c *replaceBytes) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	rsp, err := c.card.Transmit(ctx, cmd)
+	return bytes.ReplaceAll(rsp, c.old, c.new), err
+}
+
+// A card that lies in 5F24 (not a date) and a host that answers an
+// authorisation code that is not text cannot make the record unwritable:
+// the sale is journaled without them.
+func TestLiesInClearingFieldsDoNotLoseTheRecord(t *testing.T) {
+	b := newBank(t, "default.json", 200000)
+	tm := newTerminal(t)
+	host := kernel.HostFunc(func(ctx context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
+		resp, err := b.host.Authorize(ctx, req)
+		if resp != nil {
+			resp.AuthCode = "\x00\x01\x02\x03\x04\x05"
+		}
+		return resp, err
+	})
+	k := newKernel(t, tm.options(kernel.WithHost(host), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}))...)
+	card := &replaceBytes{card: b.card, old: []byte{0x5F, 0x24, 0x03, 0x35, 0x12, 0x31}, new: []byte{0x5F, 0x24, 0x03, 0xAB, 0x12, 0x31}}
+	res, err := k.Purchase(context.Background(), card, 40000) // above the EC single limit: online
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	recs := tm.reread(t)
+	require.Len(t, recs, 1)
+	assert.Empty(t, recs[0].Expiry, "5F24 AB1231 is no date")
+	assert.Empty(t, recs[0].AuthCode, "an authorisation code that is not text")
+	assert.Equal(t, res.STAN, recs[0].STAN)
+}
