@@ -86,12 +86,13 @@ const ridUnionPay = "A000000333"
 
 // BatchTotals adds up the records of one batch. What counts, following the
 // UnionPay POS programs the project's notes cite: a sale the card or the
-// issuer approved (EC offline, online, offline by default action codes, a
-// torn sale the card completed) is a debit; a cash load (9C 63) is a
-// credit (the merchant took the cash); a load from an account (9C 60, 62)
-// moves no merchant money and is not counted, nor is a format-1 load
-// record, whose load kind is unknown. A card is domestic when its AID's
-// RID is UnionPay's (A000000333), foreign otherwise.
+// issuer approved (EC offline, online, offline by default action codes) is
+// a debit; a cash load (9C 63) is a credit (the merchant took the cash); a
+// load from an account (9C 60, 62) moves no merchant money and is not
+// counted, nor is a format-1 load record, whose load kind is unknown, nor
+// anything not Clearable (torn and discrepancy records ask for no money).
+// A card is domestic when its AID's RID is UnionPay's (A000000333),
+// foreign otherwise.
 func BatchTotals(recs []Record, batch uint32) Totals {
 	t := Totals{Batch: batch}
 	for i := range recs {
@@ -107,7 +108,7 @@ func BatchTotals(recs []Record, batch uint32) Totals {
 		case r.Kind == KindLoad && r.TransactionType == "63":
 			side.CreditCount++
 			side.CreditAmount += r.Amount
-		case r.Kind == KindECOfflineSale || r.Kind == KindOnlineSale || r.Kind == KindOfflineSale || r.Kind == KindTorn:
+		case r.Kind == KindECOfflineSale || r.Kind == KindOnlineSale || r.Kind == KindOfflineSale:
 			side.DebitCount++
 			side.DebitAmount += r.Amount
 		}

@@ -278,9 +278,10 @@ func TestBatchTotals(t *testing.T) {
 		rec(KindECOfflineSale, cup, "00", 1234, 3),
 		rec(KindOnlineSale, cup, "00", 10000, 3),
 		rec(KindOfflineSale, strings.ToLower(cup), "00", 1, 3),
-		rec(KindTorn, cup, "00", 500, 3),
-		rec(KindLoad, cup, "63", 20000, 3), // cash: the merchant took it
-		rec(KindLoad, cup, "60", 30000, 3), // from an account: no merchant money
+		rec(KindTorn, cup, "00", 500, 3),        // asks for no money
+		rec(KindDiscrepancy, cup, "00", 600, 3), // nor does this
+		rec(KindLoad, cup, "63", 20000, 3),      // cash: the merchant took it
+		rec(KindLoad, cup, "60", 30000, 3),      // from an account: no merchant money
 		rec(KindLoad, cup, "62", 40000, 3),
 		rec(KindLoad, cup, "", 50000, 3), // format 1: unknown kind of load
 		rec(KindOnlineSale, visa, "00", 700, 3),
@@ -289,12 +290,12 @@ func TestBatchTotals(t *testing.T) {
 	}
 	got := BatchTotals(recs, 3)
 	assert.Equal(t, Totals{Batch: 3,
-		Domestic: Side{DebitCount: 4, DebitAmount: 11735, CreditCount: 1, CreditAmount: 20000},
+		Domestic: Side{DebitCount: 3, DebitAmount: 11235, CreditCount: 1, CreditAmount: 20000},
 		Foreign:  Side{DebitCount: 1, DebitAmount: 700},
 	}, got)
 	f48, err := got.Field48()
 	require.NoError(t, err)
-	assert.Equal(t, "000000011735004000000020000001"+"0"+"000000000700001000000000000000"+"0", f48)
+	assert.Equal(t, "000000011235003000000020000001"+"0"+"000000000700001000000000000000"+"0", f48)
 	assert.Len(t, f48, 62)
 
 	back, dom, frn, err := ParseField48(f48)
@@ -462,8 +463,8 @@ func TestFormat1JournalStillReads(t *testing.T) {
 		assert.Nil(t, r.EncryptedPAN)
 		require.NoError(t, r.Validate())
 	}
-	assert.Equal(t, Side{DebitCount: 3, DebitAmount: 1234 + 1235 + 1237}, BatchTotals(recs, 0).Domestic,
-		"a format-1 load's kind is unknown: not counted")
+	assert.Equal(t, Side{DebitCount: 2, DebitAmount: 1234 + 1235}, BatchTotals(recs, 0).Domestic,
+		"a format-1 load's kind is unknown and a torn record asks for nothing: not counted")
 
 	j, err := Open(path)
 	require.NoError(t, err)

@@ -119,12 +119,11 @@ func (t *txn) entryMode() string {
 	return mode + "2"
 }
 
-// fillClearing adds to r, whose ID is set, what the acquirer's uploads
-// need beyond the sale itself: the card's expiry, the transaction type,
-// the entry mode, the STAN and batch, the terminal's IDs, the issuer's
-// codes, the upload's field 55 and the PAN sealed under the data key. It
-// always fills what it can; the error (ErrDataKey) says what is missing.
-func (t *txn) fillClearing(ctx context.Context, r *journal.Record, stan, batch uint32) error {
+// fillClearing adds to r what the acquirer's uploads need beyond the sale
+// itself: the card's expiry, the transaction type, the entry mode, the
+// STAN and batch, the terminal's IDs, the issuer's codes and the upload's
+// field 55.
+func (t *txn) fillClearing(r *journal.Record, stan, batch uint32) {
 	cfg := &t.k.cfg
 	r.Expiry = hexUpper(t.data[0x5F24])
 	r.TransactionType = hexUpper(t.term[0x9C])
@@ -145,6 +144,12 @@ func (t *txn) fillClearing(ctx context.Context, r *journal.Record, stan, batch u
 	if !isPrintable(r.ResponseCode, 2) {
 		r.ResponseCode = ""
 	}
+}
+
+// sealPAN keeps the card's PAN in r encrypted under the data key, bound
+// to r's ID, which must be final. Without a data key it does nothing; when
+// sealing fails r is left without it and the error (ErrDataKey) says so.
+func (t *txn) sealPAN(ctx context.Context, r *journal.Record) error {
 	if t.k.dataKey == nil {
 		return nil
 	}
@@ -156,6 +161,30 @@ func (t *txn) fillClearing(ctx context.Context, r *journal.Record, stan, batch u
 		return fmt.Errorf("%w: %w", ErrDataKey, err)
 	}
 	return nil
+}
+
+// txnType is the transaction type (9C) of a request of kind k.
+func (k RequestKind) txnType() byte {
+	switch k {
+	case RequestLoadDesignated:
+		return TxnLoadDesignated
+	case RequestLoadNonDesignated:
+		return TxnLoadNonDesignated
+	case RequestLoadCash:
+		return TxnLoadCash
+	}
+	return 0x00 // a purchase
+}
+
+// requestEntryMode is field 22 of an online request kept for later (a
+// torn load, whose PIN block the torn record does not keep): contact chip
+// (loads need contact), with a PIN for a designated-account load (the
+// kernel approves none without one), without for the others.
+func requestEntryMode(req *AuthRequest) string {
+	if req.Kind == RequestLoadDesignated {
+		return "051"
+	}
+	return "052"
 }
 
 // isDigits reports whether s is n ASCII digits.

@@ -203,11 +203,16 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 			return res, t.record(ctx, journal.KindECOfflineSale)
 		}
 		res.BalanceAfter = after
+		if b := res.BalanceBefore; b != nil && (*b < amount || *after != *b-amount) {
+			// An EC TC deducts exactly the amount. One that did not (what
+			// if a relay turned an ARQC into a TC, or the card approves
+			// without paying?) is not the card's EC approval.
+			res.Outcome, res.Reason = OutcomeDeclined, ReasonAnswerMismatch
+			res.Detail = fmt.Sprintf("the card answered TC but reports balance %s after it, not %s − %s: not an approval", *after, *b, amount)
+			return res, t.declinedTC(ctx, res.Detail)
+		}
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 		res.Detail = "offline EC sale of " + amount.String() + " approved by the card (TC)"
-		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
-			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
-		}
 		return res, t.record(ctx, journal.KindECOfflineSale)
 	case apdu.ACTypeARQC:
 		return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, reason: ReasonCardRequestedOnline,
@@ -334,6 +339,12 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 	}
 	e := LogEntry{Fields: make(map[string]HexBytes, len(fields))}
 	for tag, v := range fields {
+		if cardholderData(tag) {
+			// A log format may name the PAN or track data: what if a card
+			// logs them? They never leave the kernel in clear.
+			e.PAN = maskedLogPAN(tag, v, e.PAN)
+			continue
+		}
 		e.Fields[tag.String()] = v
 		switch tag {
 		case 0x9F02:
@@ -366,6 +377,34 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 	}
 	e.Time = logTime(fields[0x9A], fields[0x9F21])
 	return e, nil
+}
+
+// cardholderData reports the tags that hold the PAN or track data: the
+// kernel never hands them out in clear.
+func cardholderData(tag tlv.Tag) bool {
+	switch tag {
+	case 0x5A, 0x56, 0x57, 0x9F6B, 0x9F1F, 0x9F20:
+		return true
+	}
+	return false
+}
+
+// maskedLogPAN returns the masked PAN of a log field that holds it (5A, or
+// the account number of track 2 data), else prev.
+func maskedLogPAN(tag tlv.Tag, v []byte, prev string) string {
+	switch tag {
+	case 0x5A:
+		if pan, err := panDigits(v); err == nil {
+			return tlv.MaskPAN(pan)
+		}
+	case 0x57, 0x9F6B:
+		if p, ok := panFromTrack2(v); ok {
+			if pan, err := panDigits(p); err == nil && prev == "" {
+				return tlv.MaskPAN(pan)
+			}
+		}
+	}
+	return prev
 }
 
 // logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
@@ -418,7 +457,7 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 				res.Detail += fmt.Sprintf("; the card deducted its EC balance from %s to %s", *res.BalanceBefore, *after)
 			}
 		}
-		return res, nil
+		return res, t.declinedTC(ctx, "a TC whose CDA signature failed: declined, but the card has deducted")
 	}
 	if res.CID&0xC0 == apdu.ACTypeARQC {
 		t.term[0x8A] = []byte("Z1")
@@ -431,8 +470,9 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 
 // readBalanceAfterFailure reads the EC balance once more after a GENERATE AC
 // whose outcome is unknown, and reports it, so that the terminal's record
-// shows what the card holds. When the card cannot be read the sale is kept
-// as a torn record, to be settled when the card comes back.
+// shows what the card holds. A changed balance is a discrepancy; an
+// unchanged one, or none, keeps the sale as a torn record, settled when the
+// card comes back.
 func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	if !t.res.ECPath {
 		return
@@ -450,11 +490,21 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	}
 	t.res.BalanceAfter = after
 	if b := t.res.BalanceBefore; b != nil && *after != *b {
-		t.res.Detail += fmt.Sprintf("; the card's EC balance went from %s to %s: the card completed the sale but the terminal did not get its answer", *b, *after)
-		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.keep(t.aid), Amount: amount, BalanceBefore: *b}}
-		if err := t.journalSettled(context.WithoutCancel(ctx), s); err != nil {
+		// A GENERATE AC the card refused or whose answer was lost, followed
+		// by a balance change: the card says it paid, the terminal holds no
+		// cryptogram. A discrepancy to keep for reconciliation, never a
+		// completed sale (and never an approval).
+		note := fmt.Sprintf("the card's EC balance went from %s to %s after a GENERATE AC whose answer the terminal did not accept", *b, *after)
+		t.res.Detail += "; " + note + ": kept as a discrepancy for the issuer to reconcile"
+		t.res.Discrepancy = true
+		if err := t.journalDiscrepancy(context.WithoutCancel(ctx), amount, 0, time.Time{}, note); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}
-		t.res.Settled = append(t.res.Settled, s)
+		return
 	}
+	// The balance looks unchanged — by the card's unauthenticated word (a
+	// relay can answer GET DATA with the old balance after the card paid):
+	// the sale is kept as torn until the card's log settles it.
+	t.res.Detail += "; the card reports its EC balance unchanged"
+	t.recordTorn(context.WithoutCancel(ctx), amount)
 }

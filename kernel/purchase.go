@@ -40,10 +40,12 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 	if err := t.checkMandatory(); err != nil {
 		return t.fail(err)
 	}
-	if err := t.settleTorn(ctx); err != nil {
+	if err := t.performODA(ctx); err != nil {
 		return t.fail(err)
 	}
-	if err := t.performODA(ctx); err != nil {
+	// After ODA: what the card may settle depends on whether it is the
+	// card its certificates name.
+	if err := t.settleTorn(ctx); err != nil {
 		return t.fail(err)
 	}
 	t.processingRestrictions()
@@ -77,6 +79,7 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
 		}
 		t.pinBlock = cvm.pinBlock
+		res.SignatureRequired = cvm.signature
 	}
 	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
 		return t.fail(err)
@@ -168,6 +171,21 @@ func panDigits(b []byte) (string, error) {
 	return string(out), nil
 }
 
+// cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
+// PBOC card verification results (9F10: 07 DKI CVN CVR…, CVN 01): CVR byte
+// 2 bits 6-5 are the type of the first GENERATE AC (00 AAC, 01 TC, 10
+// ARQC), bits 8-7 that of the second (00 AAC, 01 TC). IADs of other layouts
+// are not checked.
+func cvrAgrees(iad []byte, cidType byte, second bool) bool {
+	if len(iad) < 8 || iad[0] != 0x07 || iad[2] != 0x01 {
+		return true
+	}
+	if second {
+		return iad[4]&0xC0 == cidType
+	}
+	return iad[4]&0x30 == cidType>>2
+}
+
 // genAC sends GENERATE AC with the given CDOL and parses the response.
 func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
 	dol, err := t.parseDOL(t.data[cdolTag])
@@ -243,7 +261,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 			var signedAC []byte
 			signedAC, err = t.verifyCDA(o.Value, cid, cdolTag == 0x8D)
 			if err == nil {
-				ac = signedAC
+				ac, t.cdaVerified = signedAC, true
 			}
 		}
 		if err != nil {
@@ -253,6 +271,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		}
 	}
 	t.res.CID = cid
+	t.secondAC = cdolTag == 0x8D
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	t.res.Cryptogram = t.keep(ac)
 	t.res.IAD = t.keep(iad)
@@ -264,6 +283,19 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	got, want := cid&0xC0, p1&0xC0
 	if got == 0xC0 || (got == apdu.ACTypeTC && want != apdu.ACTypeTC) || (got == apdu.ACTypeARQC && want == apdu.ACTypeAAC) {
 		return cid, fmt.Errorf("%w: card answered CID %02X to a request for %02X", ErrCardData, cid, p1)
+	}
+	if !cvrAgrees(iad, got, t.secondAC) {
+		// What if a relay turned an ARQC into a TC? The card's own CVR in
+		// the IAD still says what it computed.
+		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
+	}
+	if !t.secondAC {
+		// The first cryptogram of this presentation carries the balance
+		// the card MACs: the evidence that settles its torn scripts; with
+		// CDA it is also what authenticates the card.
+		if err := t.settleAfterFirstAC(ctx); err != nil {
+			return cid, err
+		}
 	}
 	return cid, nil
 }

@@ -35,9 +35,19 @@ type txn struct {
 	ecOffered  bool    // 9F7A = 01 was sent
 	ecReason   Reason  // why EC was not offered
 	ecDetail   string
-	apdus      int
-	bytes      int
-	inCard     time.Duration // time spent in the card's round trips
+	// scriptsDue are this card's torn scripts, settled from the first
+	// cryptogram of this presentation (settleScripts); secondAC says the
+	// last GENERATE AC was the second; balanceScript that an issuer script
+	// command changing card data (PUT DATA) was transmitted in template 71
+	// ([0]) or 72 ([1]) of this transaction.
+	scriptsDue    []TornRecord
+	forgetDue     []Settlement // absent from the log, forgotten once CDA verifies
+	secondAC      bool
+	balanceScript [2]bool
+	cdaVerified   bool // a CDA signature on a cryptogram of this presentation verified
+	apdus         int
+	bytes         int
+	inCard        time.Duration // time spent in the card's round trips
 
 	// arena holds the bytes the transaction owns (the card's responses,
 	// terminal data, DOL data) in a few blocks instead of one allocation

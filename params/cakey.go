@@ -81,7 +81,7 @@ func validateKey(k *capk.Key, v map[tlv.Tag][]byte) error {
 }
 
 // parseExpiry reads DF05: 8 ASCII digits YYYYMMDD, 4 BCD bytes YYYYMMDD
-// or 3 BCD bytes YYMMDD (20YY). The date must exist.
+// or 3 BCD bytes YYMMDD (20YY). The date must exist, in years 0001-9999.
 func parseExpiry(d []byte) (time.Time, error) {
 	var digits string
 	switch len(d) {
@@ -100,7 +100,9 @@ func parseExpiry(d []byte) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%d bytes, want 8 ASCII digits or 3-4 BCD bytes", len(d))
 	}
 	t, err := time.Parse("20060102", digits)
-	if err != nil || t.Format("20060102") != digits {
+	if err != nil || t.Format("20060102") != digits || t.Year() < 1 {
+		// Year 0000 parses but is no date (and the writer could not
+		// write it back).
 		return time.Time{}, fmt.Errorf("%q is not a date YYYYMMDD", digits)
 	}
 	return t, nil

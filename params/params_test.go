@@ -125,6 +125,8 @@ func TestExpiryForms(t *testing.T) {
 		{"leap day", hex.EncodeToString([]byte("20280229")), time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC), false},
 		{"no such day", hex.EncodeToString([]byte("20270229")), time.Time{}, true},
 		{"month 13", hex.EncodeToString([]byte("20301331")), time.Time{}, true},
+		{"year 0000 (found by FuzzReadCAKeys)", hex.EncodeToString([]byte("00001001")), time.Time{}, true},
+		{"BCD year 0000", "00001001", time.Time{}, true},
 		{"ASCII letter", hex.EncodeToString([]byte("2030123X")), time.Time{}, true},
 		{"BCD F nibble", "2030123F", time.Time{}, true},
 		{"5 bytes", "2030123100", time.Time{}, true},

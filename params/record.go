@@ -45,7 +45,7 @@ func fields(rec []byte, lengths map[tlv.Tag]length, f *Format, kind string, numb
 			f.skipped(kind, number, o.Tag)
 			continue
 		case !known:
-			return nil, tagErr(o.Tag, ErrUnknownTag, "not a %s parameter this terminal knows", kind)
+			return nil, tagErr(o.Tag, ErrUnknownTag, "not one this terminal knows in %s records", kind)
 		case dup:
 			return nil, tagErr(o.Tag, ErrDuplicate, "twice in the record")
 		case len(o.Value) < l.min || len(o.Value) > l.max:

@@ -2,95 +2,110 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
 
-// defaultJournal is the journal file the commands use without --file.
+// defaultJournal is the journal file the journal commands read without
+// --journal.
 const defaultJournal = "pboc-journal.dat"
 
-// cmdJournal reads the terminal's clearing journal:
-//
-//	pboc journal list   [--file PATH] [--data-key-file PATH]   one line per record, for people
-//	pboc journal export [--file PATH] [--data-key-file PATH]   JSON lines, for the upload program
-//	pboc journal batch  [--file PATH] [--batch N]              a batch's totals and field 48, the batches closed
-//
-// The PAN is shown masked unless --data-key-file names the terminal's
-// data key (hex, 16, 24 or 32 bytes): then list shows the full PAN and
-// export adds it as "pan". The journal is opened read-only, so it can be
-// read while a terminal is writing it; a record still being written is
-// left out.
-func cmdJournal(ctx context.Context, args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"journal needs a subcommand: list, export or batch"}
-	}
-	sub := args[0]
-	if sub != "list" && sub != "export" && sub != "batch" {
-		return usageError{fmt.Sprintf("unknown journal subcommand %q (want list, export or batch)", sub)}
-	}
-	fs := flag.NewFlagSet("journal "+sub, flag.ContinueOnError)
-	file := fs.String("file", defaultJournal, "journal file")
-	keyFile := fs.String("data-key-file", "", "file holding the terminal's data key in hex, to show full PANs")
-	batch := fs.Uint("batch", 0, "with batch: the batch to add up (default: the open one)")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	key, err := loadDataKey(*keyFile)
+// cmdJournal implements "pboc journal list|export|batch [--journal FILE]".
+func cmdJournal(ctx context.Context, e *env, args []string) error {
+	f := newFlags(e, "journal", "list|export|batch [--journal FILE] [--data-key-file FILE] [--batch N]", `
+Reads the clearing journal that purchase and load write with --journal:
+list prints one line per record, for people (STAN, batch, entry mode and
+upload state included); export prints one JSON object per line, for the
+acquirer upload; batch adds up a batch (default: the open one) as the
+settlement's field 48 reports it and lists the batches closed. The PAN is
+masked unless --data-key-file names the terminal's data key (hex, 16, 24
+or 32 bytes): then list shows it and export adds it as "pan". The journal
+is opened read-only, so it can be read while a terminal writes it; a
+record still being written is left out. A missing or damaged journal is
+bad input (exit status 2).`)
+	var path, keyFile, batchArg string
+	f.fs.StringVar(&path, "journal", defaultJournal, "journal `FILE`")
+	f.fs.StringVar(&path, "file", defaultJournal, "the same as --journal")
+	f.fs.StringVar(&keyFile, "data-key-file", "", "`FILE` holding the terminal's data key in hex, to show full PANs")
+	f.fs.StringVar(&batchArg, "batch", "", "with batch: the batch `N` to add up (1-999999; empty: the open one)")
+	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	j, err := journal.Open(*file, journal.ReadOnly())
+	switch {
+	case len(pos) == 0:
+		return badInput("list, export or batch needed")
+	case len(pos) > 1:
+		return badInput("unexpected argument %q", pos[1])
+	case pos[0] != "list" && pos[0] != "export" && pos[0] != "batch":
+		return badInput("unknown journal subcommand %q (want list, export or batch)", pos[0])
+	}
+	batch, err := strconv.ParseUint(batchArg, 10, 32)
+	if batchArg == "" {
+		batch, err = 0, nil
+	}
+	if err != nil || (batchArg != "" && (batch == 0 || batch > 999999)) {
+		return badInput("--batch %q: want 1 to 999999", batchArg)
+	}
+	key, err := loadDataKey(keyFile)
 	if err != nil {
 		return err
+	}
+	j, err := journal.Open(path, journal.ReadOnly())
+	if err != nil {
+		return journalInputError(path, err)
 	}
 	defer j.Close()
 	recs, err := j.Records(ctx)
 	if err != nil {
-		return err
+		return journalInputError(path, err)
 	}
-	switch sub {
+	switch pos[0] {
 	case "export":
-		return exportRecords(ctx, w, recs, key)
+		return exportJournal(ctx, e, recs, key)
 	case "batch":
-		return showBatch(ctx, w, j, recs, uint32(*batch))
+		return showBatch(ctx, e, j, recs, uint32(batch))
 	}
-	listRecords(ctx, w, recs, key, *file)
+	listJournal(ctx, e, path, recs, key)
 	if n := j.Recovered(); n > 0 {
-		fmt.Fprintf(w, "(%d bytes at the end are a record still being written, or torn by a crash; not listed)\n", n)
+		fmt.Fprintf(e.stdout, "(%d bytes at the end are a record still being written, or torn by a crash; not listed)\n", n)
 	}
 	return nil
 }
 
-// loadDataKey reads a data key file; "" is no key.
+// loadDataKey reads a data key file ("" is no key): the key in hex.
 func loadDataKey(path string) (journal.DataKey, error) {
 	if path == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := readInput("data-key-file", path, 1024)
 	if err != nil {
 		return nil, err
 	}
 	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("--data-key-file %s: not hex: %v", path, err)}
+		return nil, badInput("--data-key-file %s: not hex: %v", path, err)
 	}
 	key, err := journal.NewAESGCMKey(raw)
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("--data-key-file %s: %v", path, err)}
+		return nil, badInput("--data-key-file %s: %v", path, err)
 	}
 	return key, nil
 }
 
-// pan is the record's PAN as shown: full with the key, masked otherwise.
-func pan(ctx context.Context, r *journal.Record, key journal.DataKey) string {
+// shownPAN is the record's PAN as shown: full with the key, masked
+// otherwise.
+func shownPAN(ctx context.Context, r *journal.Record, key journal.DataKey) string {
 	if key != nil {
 		if p, err := r.OpenPAN(ctx, key); err == nil {
 			return p
@@ -99,35 +114,79 @@ func pan(ctx context.Context, r *journal.Record, key journal.DataKey) string {
 	return r.MaskedPAN
 }
 
-func listRecords(ctx context.Context, w io.Writer, recs []journal.Record, key journal.DataKey, file string) {
+// journalInputError says once what is wrong with the journal to read.
+func journalInputError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return badInput("--journal %s: %w", path, pe.Err)
+	}
+	return badInput("--journal %s: %w", path, err)
+}
+
+func listJournal(ctx context.Context, e *env, path string, recs []journal.Record, key journal.DataKey) {
 	if len(recs) == 0 {
-		fmt.Fprintf(w, "the journal %s is empty\n", file)
+		fmt.Fprintf(e.stdout, "the journal %s is empty\n", path)
 	}
 	for _, r := range recs {
-		fmt.Fprintf(w, "%s  %-15s  %10s %-4s  %-19s  %-16s  ATC %5d  STAN %06d  batch %06d  %-3s  %-12s  %s\n",
-			r.Time.Local().Format("2006-01-02 15:04:05"), r.Kind, kernel.Amount(r.Amount), r.Currency,
-			pan(ctx, &r, key), r.AID, r.ATC, r.STAN, r.Batch, r.EntryMode, r.UploadState(), r.Outcome)
+		x := newExportRecord(r)
+		fmt.Fprintf(e.stdout, "%s  %-15s  %10s %-4s  %-19s  %-16s  ATC %5d  CID %-2s  STAN %06d  batch %06d  %-3s  %-12s  %s\n",
+			r.Time.Local().Format("2006-01-02 15:04:05"), r.Kind, x.Amount, r.Currency,
+			shownPAN(ctx, &r, key), x.AID, r.ATC, x.CID, r.STAN, r.Batch, r.EntryMode, r.UploadState(), r.Outcome)
 	}
 }
 
-// exportRecords writes one JSON object per record: the record as stored
+// exportRecord is a journal.Record as the CLI writes it, in the form of
+// every other output: amounts in yuan ("12.34") and card data in
+// upper-case hex. Fields of the record not named here are written as the
+// journal holds them.
+type exportRecord struct {
+	journal.Record
+	Amount        kernel.Amount  `json:"amount"`
+	BalanceBefore *kernel.Amount `json:"balance_before,omitempty"`
+	BalanceAfter  *kernel.Amount `json:"balance_after,omitempty"`
+	PSN           string         `json:"psn,omitempty"`
+	AID           string         `json:"aid"`
+	Cryptogram    string         `json:"cryptogram,omitempty"`
+	CID           string         `json:"cid,omitempty"`
+	TVR           string         `json:"tvr,omitempty"`
+	Field55       string         `json:"field55,omitempty"`
+	// PAN is the full PAN, only when the data key was given.
+	PAN string `json:"pan,omitempty"`
+}
+
+func newExportRecord(r journal.Record) exportRecord {
+	up := strings.ToUpper
+	return exportRecord{
+		Record: r, Amount: kernel.Amount(r.Amount),
+		BalanceBefore: amountPtr(r.BalanceBefore), BalanceAfter: amountPtr(r.BalanceAfter),
+		PSN: up(r.PSN), AID: up(r.AID), Cryptogram: up(r.Cryptogram), CID: up(r.CID),
+		TVR: up(r.TVR), Field55: up(r.Field55),
+	}
+}
+
+func amountPtr(v *uint64) *kernel.Amount {
+	if v == nil {
+		return nil
+	}
+	a := kernel.Amount(*v)
+	return &a
+}
+
+// exportJournal writes one JSON object per record: the record as stored
 // (the PAN sealed), with "pan" in clear only when the key was given.
-func exportRecords(ctx context.Context, w io.Writer, recs []journal.Record, key journal.DataKey) error {
-	enc := json.NewEncoder(w)
+func exportJournal(ctx context.Context, e *env, recs []journal.Record, key journal.DataKey) error {
+	enc := json.NewEncoder(e.stdout)
 	for _, r := range recs {
-		out := struct {
-			journal.Record
-			PAN string `json:"pan,omitempty"`
-		}{Record: r}
-		if key != nil {
+		x := newExportRecord(r)
+		if key != nil && r.EncryptedPAN != nil {
 			p, err := r.OpenPAN(ctx, key)
-			if err != nil && r.EncryptedPAN != nil {
-				return fmt.Errorf("journal export: %w", err)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
 			}
-			out.PAN = p
+			x.PAN = p
 		}
-		if err := enc.Encode(out); err != nil {
-			return fmt.Errorf("journal export: %w", err)
+		if err := enc.Encode(x); err != nil {
+			return fmt.Errorf("export: %w", err)
 		}
 	}
 	return nil
@@ -135,7 +194,7 @@ func exportRecords(ctx context.Context, w io.Writer, recs []journal.Record, key 
 
 // showBatch prints a batch's totals as the settlement reports them and
 // the batches closed so far.
-func showBatch(ctx context.Context, w io.Writer, j *journal.File, recs []journal.Record, batch uint32) error {
+func showBatch(ctx context.Context, e *env, j *journal.File, recs []journal.Record, batch uint32) error {
 	open, err := j.OpenBatch(ctx)
 	if err != nil {
 		return err
@@ -148,6 +207,7 @@ func showBatch(ctx context.Context, w io.Writer, j *journal.File, recs []journal
 	if batch == open {
 		state = "open"
 	}
+	w := e.stdout
 	fmt.Fprintf(w, "batch %06d (%s)\n", batch, state)
 	for _, s := range []struct {
 		name string
@@ -166,15 +226,50 @@ func showBatch(ctx context.Context, w io.Writer, j *journal.File, recs []journal
 		return err
 	}
 	for _, c := range closed {
+		result := c.Result
+		if result == "" {
+			result = "-"
+		}
 		fmt.Fprintf(w, "closed %06d at %s: %d+%d debits, %d+%d credits reported; %s\n", c.Batch, c.Time.Local().Format("2006-01-02 15:04:05"),
-			c.Totals.Domestic.DebitCount, c.Totals.Foreign.DebitCount, c.Totals.Domestic.CreditCount, c.Totals.Foreign.CreditCount, orDash(c.Result))
+			c.Totals.Domestic.DebitCount, c.Totals.Foreign.DebitCount, c.Totals.Domestic.CreditCount, c.Totals.Foreign.CreditCount, result)
 	}
 	return nil
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
+// panHashKeyLen is the size of the key of the journal's PAN hashes.
+const panHashKeyLen = 32
+
+// panHashKey reads the PAN-hash key at path, creating it (random, mode
+// 0600) when it does not exist yet.
+func panHashKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != panHashKeyLen {
+			return nil, fmt.Errorf("--journal key %s: %d bytes, want %d", path, len(key), panHashKeyLen)
+		}
+		return key, nil
 	}
-	return s
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("--journal key: %w", err)
+	}
+	key = make([]byte, panHashKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // another terminal process made it just now
+		return panHashKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--journal key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--journal key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--journal key: %w", err)
+	}
+	return key, f.Close()
 }

@@ -2,7 +2,8 @@ package main
 
 import (
 	"bytes"
-	"flag"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,134 +15,136 @@ import (
 	"github.com/go-pboc/pboc/tlv"
 )
 
-// Default output files of the import commands.
+// Default output files of the parameter commands.
 const (
-	defaultAIDFile   = "pboc-aid.txt"
-	defaultCAKeyFile = "pboc-capk.json"
+	defaultAIDFile     = "pboc-aid.txt"
+	defaultCAKeyFile   = "pboc-capk.json"
+	defaultCAKeyRecord = "pboc-capk.txt"
 )
 
-// cmdParams reads the UnionPay terminal parameter files (package params):
-//
-//	pboc params show   FILE                 decode AID (or CA key) records, one block each
-//	pboc params import FILE [--out PATH]    check AID records; write them one a line in hex
-//	pboc params export [--out PATH]         the default configuration's AIDs as records
-//
-// FILE is hex text (one record a line) or the raw records as downloaded.
-// --asi 00-exact|00-partial chooses the reading of DF01, --allow-unknown
-// skips (and lists) tags the reader does not know.
-func cmdParams(args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"params needs a subcommand: show, import or export"}
+// cmdParams implements "pboc params show|import FILE" and "pboc params
+// export".
+func cmdParams(_ context.Context, e *env, args []string) error {
+	f := newFlags(e, "params", "show FILE | import FILE [--out FILE] | export [--out FILE] [--binary]", `
+Reads the UnionPay terminal parameter records an acquirer downloads (IC
+parameters 380, CA keys 370; package params). FILE is hex text, one record
+a line ('#' comments and blank lines ignored), or the records' raw bytes as
+downloaded. show decodes every AID parameter record (or CA key record) of
+FILE; import checks FILE's AID records and writes them back normalised,
+one a line in hex; export writes the default configuration's AIDs as
+records, a lab's starting file. A record that does not read (the error
+names the record and the tag) is bad input (exit status 2).`)
+	pf := registerFormat(f)
+	out := f.fs.String("out", defaultAIDFile, "`FILE` to write (import, export)")
+	binary := f.fs.Bool("binary", false, "export the records' raw bytes instead of hex lines")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("params "+sub, flag.ContinueOnError)
-	pf := registerFormat(fs, w)
-	out := fs.String("out", defaultAIDFile, "file to write")
-	binary := fs.Bool("binary", false, "with export: write the records' raw bytes instead of hex lines")
-	switch sub {
-	case "show", "import":
-		data, err := pf.readFile(fs, args[1:])
+	if err := pf.check(); err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 2 && (pos[0] == "show" || pos[0] == "import"):
+		data, err := readInput("", pos[1], params.MaxFileLen)
 		if err != nil {
 			return err
 		}
-		if sub == "show" {
-			return showParams(w, data, pf.format())
+		if pos[0] == "show" {
+			return paramsError(showParams(e, data, pf.format(e)))
 		}
-		return importAIDs(w, data, pf.format(), *out)
-	case "export":
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := pf.check(); err != nil {
-			return err
-		}
+		return paramsError(importAIDs(e, data, pf.format(e), *out))
+	case len(pos) == 1 && pos[0] == "export":
 		apps := kernel.DefaultConfig().Applications
-		return writeRecordFile(w, *out, *binary, len(apps), "AID parameter", func(b io.Writer, enc params.Encoding) error {
-			return params.WriteAIDs(b, apps, pf.format(), enc)
+		return writeRecordFile(e, *out, *binary, len(apps), "AID parameter", func(w io.Writer, enc params.Encoding) error {
+			return params.WriteAIDs(w, apps, pf.format(e), enc)
 		})
+	case len(pos) == 0:
+		return badInput("show FILE, import FILE or export needed")
+	case pos[0] == "show" || pos[0] == "import":
+		return badInput("%s needs one FILE", pos[0])
+	default:
+		return badInput("unknown params subcommand %q (want show, import or export)", pos[0])
 	}
-	return usageError{fmt.Sprintf("unknown params subcommand %q (want show, import or export)", sub)}
 }
 
-// formatFlags are the reading choices every parameter command takes.
+// formatFlags are the reading choices of every parameter command.
 type formatFlags struct {
 	asi          string
 	allowUnknown bool
-	w            io.Writer
 }
 
-func registerFormat(fs *flag.FlagSet, w io.Writer) *formatFlags {
-	pf := &formatFlags{w: w}
-	fs.StringVar(&pf.asi, "asi", "00-exact", "reading of DF01: 00-exact (00 exact match, 01 partial) or 00-partial")
-	fs.BoolVar(&pf.allowUnknown, "allow-unknown", false, "skip tags the reader does not know (listed) instead of refusing the record")
+func registerFormat(f *flags) *formatFlags {
+	pf := &formatFlags{}
+	f.fs.StringVar(&pf.asi, "asi", "00-exact", "reading of DF01: 00-exact (00 exact match, 01 partial) or 00-partial")
+	f.fs.BoolVar(&pf.allowUnknown, "allow-unknown", false, "skip (and list) tags the reader does not know instead of refusing the record")
 	return pf
-}
-
-func (pf *formatFlags) format() params.Format {
-	f := params.Format{AllowUnknown: pf.allowUnknown}
-	if pf.asi == "00-partial" {
-		f.ASI = params.ASIZeroPartial
-	}
-	f.Skipped = func(kind string, n int, tag tlv.Tag) {
-		fmt.Fprintf(pf.w, "%s record %d: tag %s skipped (unknown)\n", kind, n, tag)
-	}
-	return f
-}
-
-// fileAndFlags parses flags given before or after the one FILE argument.
-func fileAndFlags(fs *flag.FlagSet, args []string) (string, error) {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		return "", usageError{err.Error()}
-	}
-	if fs.NArg() == 0 {
-		return "", usageError{fs.Name() + " needs FILE"}
-	}
-	file := fs.Arg(0)
-	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
-		return "", err
-	}
-	return file, nil
-}
-
-// readFile parses the flags and the FILE argument and reads FILE.
-func (pf *formatFlags) readFile(fs *flag.FlagSet, args []string) ([]byte, error) {
-	file, err := fileAndFlags(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if err := pf.check(); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(file)
 }
 
 // check refuses an --asi value that is neither reading.
 func (pf *formatFlags) check() error {
 	if pf.asi != "00-exact" && pf.asi != "00-partial" {
-		return usageError{fmt.Sprintf("--asi %q: want 00-exact or 00-partial", pf.asi)}
+		return badInput("--asi %q: want 00-exact or 00-partial", pf.asi)
 	}
 	return nil
 }
 
+func (pf *formatFlags) format(e *env) params.Format {
+	f := params.Format{AllowUnknown: pf.allowUnknown}
+	if pf.asi == "00-partial" {
+		f.ASI = params.ASIZeroPartial
+	}
+	f.Skipped = func(kind string, n int, tag tlv.Tag) {
+		fmt.Fprintf(e.stderr, "%s record %d: tag %s skipped (unknown)\n", kind, n, tag)
+	}
+	return f
+}
+
+// paramsError sorts a reader's error into the exit-status table: a CA key
+// that fails its checksum or its checks is a failed check (1), like pboc
+// capk check; a file that does not read is bad input (2).
+func paramsError(err error) error {
+	switch {
+	case err == nil, errors.Is(err, params.ErrChecksum), errors.Is(err, params.ErrInvalid):
+		return err
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+		return err // writing the output failed
+	}
+	var re *params.RecordError
+	if errors.As(err, &re) || isParamsSentinel(err) {
+		return badInput("%w", err)
+	}
+	return err
+}
+
+func isParamsSentinel(err error) bool {
+	for _, s := range []error{params.ErrFormat, params.ErrMissing, params.ErrUnknownTag, params.ErrDuplicate,
+		params.ErrTooLarge, params.ErrUnsupported} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // showParams prints every record of an AID or CA key file.
-func showParams(w io.Writer, data []byte, f params.Format) error {
+func showParams(e *env, data []byte, f params.Format) error {
 	recs, enc, err := params.Split(data)
 	if err != nil {
 		return err
 	}
 	if len(recs) > 0 {
 		if _, isKey, _ := tlv.Find(recs[0], 0x9F22); isKey {
-			return showCAKeys(w, data, f)
+			return showCAKeys(e, data, f)
 		}
 	}
 	apps, err := params.ReadAIDs(data, f)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d AID parameter records (%s, DF01 read as %s)\n", len(apps), enc, f.ASI)
+	fmt.Fprintf(e.stdout, "%d AID parameter records (%s, DF01 read as %s)\n", len(apps), enc, f.ASI)
 	for i, a := range apps {
-		showAID(w, i+1, a)
+		showAID(e.stdout, i+1, a)
 	}
 	return nil
 }
@@ -160,7 +163,8 @@ func showAID(w io.Writer, n int, a kernel.Application) {
 	} else {
 		fmt.Fprintf(w, "  electronic cash: off (no 9F7B)\n")
 	}
-	fmt.Fprintf(w, "  contactless: floor limit %s, transaction limit %s, CVM limit %s", limit(a.ContactlessFloorLimit, "9F1B"), limit(a.ContactlessLimit, "none"), limit(a.CVMRequiredLimit, "none"))
+	fmt.Fprintf(w, "  contactless: floor limit %s, transaction limit %s, CVM limit %s", limit(a.ContactlessFloorLimit, "9F1B"),
+		limit(a.ContactlessLimit, "none"), limit(a.CVMRequiredLimit, "none"))
 	if a.TTQ != [4]byte{} {
 		fmt.Fprintf(w, ", TTQ %X", a.TTQ)
 	}
@@ -188,20 +192,20 @@ func limit(a kernel.Amount, zero string) string {
 	return a.String()
 }
 
-func showCAKeys(w io.Writer, data []byte, f params.Format) error {
+func showCAKeys(e *env, data []byte, f params.Format) error {
 	store, err := params.ReadCAKeys(data, f)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d CA public key records, every DF03 checksum verified\n", store.Len())
+	fmt.Fprintf(e.stdout, "%d CA public key records, every DF03 checksum verified\n", store.Len())
 	for _, fd := range capk.Check(store, time.Now()) {
-		fmt.Fprintln(w, fd.String())
+		fmt.Fprintln(e.stdout, fd.String())
 	}
 	return nil
 }
 
 // importAIDs checks an AID file and writes it back normalised.
-func importAIDs(w io.Writer, data []byte, f params.Format, out string) error {
+func importAIDs(e *env, data []byte, f params.Format, out string) error {
 	apps, err := params.ReadAIDs(data, f)
 	if err != nil {
 		return err
@@ -211,67 +215,65 @@ func importAIDs(w io.Writer, data []byte, f params.Format, out string) error {
 		return err
 	}
 	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return err
+		return fmt.Errorf("--out: %w", err)
 	}
 	for _, a := range apps {
-		fmt.Fprintf(w, "AID %X ok\n", a.AID)
+		fmt.Fprintf(e.stdout, "AID %X ok\n", a.AID)
 	}
-	fmt.Fprintf(w, "%d AID parameter records checked and written to %s\n", len(apps), out)
+	fmt.Fprintf(e.stdout, "%d AID parameter records checked and written to %s\n", len(apps), out)
 	return nil
 }
 
-// cmdCAKeyRecords is `pboc capk import FILE [--out PATH]`: check every CA
-// key record (DF03 included) and write the keys as a CA key JSON file
-// (capk/FORMAT.md); and `pboc capk export [--test-ca] [--binary] [--out
-// PATH]`: the built-in keys as CA key records.
-func cmdCAKeyRecords(args []string, w io.Writer) error {
-	sub := args[0]
-	fs := flag.NewFlagSet("capk "+sub, flag.ContinueOnError)
-	pf := registerFormat(fs, w)
-	if sub == "export" {
-		out := fs.String("out", "pboc-capk.txt", "file to write")
-		testCA := fs.Bool("test-ca", false, "also the simulator's test CA keys (never in production)")
-		binary := fs.Bool("binary", false, "write the records' raw bytes instead of hex lines")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := pf.check(); err != nil {
-			return err
+// capkRecords implements "pboc capk import FILE" (check every CA key
+// record, DF03 included, and write the keys as a CA key JSON file,
+// capk/FORMAT.md) and "pboc capk export" (the built-in keys as records).
+func capkRecords(e *env, pos []string, pf *formatFlags, out string, testCA, binary bool) error {
+	if err := pf.check(); err != nil {
+		return err
+	}
+	if pos[0] == "export" {
+		if out == "" {
+			out = defaultCAKeyRecord
 		}
 		store := capk.Builtin()
-		if *testCA {
+		if testCA {
 			store.Merge(capk.TestKeys())
 		}
-		return writeRecordFile(w, *out, *binary, store.Len(), "CA key", func(b io.Writer, enc params.Encoding) error {
-			return params.WriteCAKeys(b, store.Keys(), pf.format(), enc)
+		return writeRecordFile(e, out, binary, store.Len(), "CA key", func(w io.Writer, enc params.Encoding) error {
+			return params.WriteCAKeys(w, store.Keys(), pf.format(e), enc)
 		})
 	}
-	out := fs.String("out", defaultCAKeyFile, "CA key JSON file to write")
-	data, err := pf.readFile(fs, args[1:])
+	if len(pos) != 2 {
+		return badInput("import needs one FILE")
+	}
+	if out == "" {
+		out = defaultCAKeyFile
+	}
+	data, err := readInput("", pos[1], params.MaxFileLen)
 	if err != nil {
 		return err
 	}
-	store, err := params.ReadCAKeys(data, pf.format())
+	store, err := params.ReadCAKeys(data, pf.format(e))
 	if err != nil {
-		return err
+		return paramsError(err)
 	}
 	var b bytes.Buffer
 	if err := store.Save(&b); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-		return err
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--out: %w", err)
 	}
 	for _, fd := range capk.Check(store, time.Now()) {
-		fmt.Fprintln(w, fd.String())
+		fmt.Fprintln(e.stdout, fd.String())
 	}
-	fmt.Fprintf(w, "%d CA keys checked and written to %s\n", store.Len(), *out)
+	fmt.Fprintf(e.stdout, "%d CA keys checked and written to %s\n", store.Len(), out)
 	return nil
 }
 
 // writeRecordFile writes n records of a kind to the file out with write, in
 // hex lines or (binary) raw bytes, and says so.
-func writeRecordFile(w io.Writer, out string, binary bool, n int, kind string, write func(io.Writer, params.Encoding) error) error {
+func writeRecordFile(e *env, out string, binary bool, n int, kind string, write func(io.Writer, params.Encoding) error) error {
 	enc := params.Hex
 	if binary {
 		enc = params.Binary
@@ -281,8 +283,8 @@ func writeRecordFile(w io.Writer, out string, binary bool, n int, kind string, w
 		return err
 	}
 	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return err
+		return fmt.Errorf("--out: %w", err)
 	}
-	fmt.Fprintf(w, "wrote %d %s records (%s) to %s\n", n, kind, enc, out)
+	fmt.Fprintf(e.stdout, "wrote %d %s records (%s) to %s\n", n, kind, enc, out)
 	return nil
 }

@@ -61,15 +61,16 @@ func TestParamsShowAndImport(t *testing.T) {
 func TestParamsRefusals(t *testing.T) {
 	unknown := writeTemp(t, "aid.txt", []byte(sampleAID+"DF690101\n"))
 	code, _, errOut := runCLI(t, "params", "show", unknown)
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "params: AID record 1, tag DF69: params: unknown tag")
+	assert.Equal(t, 2, code, "a file that does not read is bad input")
+	assert.Equal(t, "pboc params: params: AID record 1, tag DF69: params: unknown tag: not one this terminal knows in AID records\n", errOut)
 	code, out, errOut := runCLI(t, "params", "show", "--allow-unknown", unknown)
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, "AID record 1: tag DF69 skipped (unknown)")
+	assert.Contains(t, errOut, "AID record 1: tag DF69 skipped (unknown)")
+	assert.Contains(t, out, "record 1: AID A000000333010101")
 
 	truncated := writeTemp(t, "aid.txt", []byte(sampleAID[:len(sampleAID)-4]+"\n"))
 	code, _, errOut = runCLI(t, "params", "import", truncated, "--out", filepath.Join(t.TempDir(), "x"))
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "params: AID record 1")
 
 	for _, args := range [][]string{{"params"}, {"params", "bogus"}, {"params", "show"}, {"params", "show", unknown, "--asi", "01"},
@@ -78,7 +79,7 @@ func TestParamsRefusals(t *testing.T) {
 		assert.Equal(t, 2, code, "%q", args)
 	}
 	code, _, _ = runCLI(t, "params", "show", filepath.Join(t.TempDir(), "none"))
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code, "a missing file is bad input")
 }
 
 func TestCAPKImportAndExport(t *testing.T) {
