@@ -61,6 +61,10 @@ func (t *txn) needsTopUp(bal, threshold *Amount, amount Amount) bool {
 
 // ecDecision is the EC step of terminal action analysis (PBOC Book 13).
 func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
+	// What if 9F74 is a lie? A card that claims the EC path it did not
+	// take answers the TC request with an ARQC (online) or a TC whose
+	// balance did not drop (refused in offlineEC); one that hides it goes
+	// online. Only the cryptogram approves.
 	code, ec := t.data[0x9F74]
 	if !ec {
 		if !t.ecOffered {
@@ -72,6 +76,11 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 		return decision{}, fmt.Errorf("%w: EC issuer authorisation code (9F74) of %d bytes", ErrCardData, len(code))
 	}
 	t.res.ECPath = true
+	// What if the balance, the single limit or the threshold is a lie?
+	// They only decide whether to ask for a TC: a card that claims more
+	// than it holds is refused by its own TC check, and the TC it returns
+	// must then deduct exactly the amount from the balance it said
+	// (offlineEC); a card claiming less goes online. No money moves on them.
 	bal, err := t.ecAmount(ctx, 0x9F79, true)
 	if err != nil {
 		return decision{}, err

@@ -50,6 +50,10 @@ const (
 
 // chooseODA picks the method both sides support: CDA, then DDA, then SDA
 // (EMV Book 3 §10.3), from the AIP and terminal capabilities byte 3.
+//
+// What if the AIP is a lie? A card that hides its ODA support gets "ODA not
+// performed" (TAC-online sends it online); one that claims a method it
+// cannot do fails it. Both end in the action codes, never in an approval.
 func (t *txn) chooseODA() ODAMethod {
 	caps := t.k.cfg.Capabilities[2]
 	switch {

@@ -97,6 +97,10 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		}
 		return t.unableToGoOnline(ctx, r, err)
 	}
+	// What if the host lies? Its approval still needs the card's TC in the
+	// second GENERATE AC (a card that refuses an unauthenticated ARPC
+	// declines); its scripts are only sent to the card, which checks their
+	// MAC, and the result is what the card then holds (settleBalance).
 	res.ResponseCode = resp.ResponseCode
 	t.term[0x8A] = []byte(resp.ResponseCode)
 	if len(resp.AuthCode) == 6 {

@@ -465,6 +465,8 @@ func (q *tap) parseGPO(b []byte) (byte, error) {
 	res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	res.Cryptogram, res.IAD = t.keep(ac), t.keep(iad)
 	res.CTQ = t.keep(t.data[0x9F6C])
+	// What if 9F5D is a lie? It is reported as the card's word, never
+	// used to approve (the TC and fDDA do) or to move money.
 	if v, ok := t.data[0x9F5D]; ok {
 		a, err := decodeAmount(v)
 		if err != nil {
