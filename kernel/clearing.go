@@ -68,9 +68,13 @@ func (t *txn) traceNumbers(ctx context.Context) error {
 	return nil
 }
 
+// sent reports whether req can have reached the host: with a Counter, a
+// request that got no STAN was never sent, and is not reversed.
+func (t *txn) sent(req *AuthRequest) bool { return t.k.counter == nil || req.STAN != 0 }
+
 // authorize stamps req with the transaction's STAN and batch and sends it
 // to the host. Without a STAN the request is not sent: the error is the
-// host's kind (unable to go online).
+// host's kind (unable to go online), and there is nothing to reverse.
 func (t *txn) authorize(ctx context.Context, req *AuthRequest) (*AuthResponse, error) {
 	if err := t.traceNumbers(ctx); err != nil {
 		return nil, err

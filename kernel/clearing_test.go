@@ -318,11 +318,12 @@ func TestCounterFailure(t *testing.T) {
 			assert.Zero(t, recs[0].STAN)
 
 			b := newBank(t, "default.json", 200000)
-			host := &capturingHost{Host: b.host}
+			host := &reversingHost{capturingHost: capturingHost{Host: b.host}}
 			res, err = newKernel(t, kernel.WithCounter(c), kernel.WithHost(host), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN})).
 				Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
 			require.NoError(t, err)
 			assert.Empty(t, host.reqs, "no request without a STAN")
+			assert.Empty(t, host.reversed, "and no reversal of the request that never left")
 			assert.Equal(t, kernel.ReasonUnableToGoOnline, res.Reason, res.Detail)
 			assert.Equal(t, uint64(50000), b.card.Balance(debitAID), "nothing loaded")
 		})

@@ -201,6 +201,9 @@ func (t *txn) undoApproval(ctx context.Context, req *AuthRequest, r onlineReques
 // reverse asks the host to undo an approved request the card did not
 // complete.
 func (t *txn) reverse(ctx context.Context, req *AuthRequest, why string) {
+	if !t.sent(req) {
+		return // no STAN could be drawn: the request never left (clearing.go)
+	}
 	rev, ok := t.k.host.(Reverser)
 	if !ok {
 		t.res.Detail += "; " + why + ": the host cannot reverse, the issuer must be told"
