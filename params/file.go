@@ -225,6 +225,48 @@ func LoadConfig(base kernel.Config, aidPath, caKeyPath string, f Format) (kernel
 	return cfg, nil
 }
 
+// SaveConfig writes cfg's applications as AID parameter records to aidPath
+// and its CA keys (capk.Builtin when cfg.CAPK is nil, as the kernel
+// trusts) as CA key records to caKeyPath, in enc: the files LoadConfig
+// reads back into the same applications and keys. An empty path is not
+// written. A file is written whole or not at all (a temporary file
+// renamed over it).
+func SaveConfig(cfg kernel.Config, aidPath, caKeyPath string, f Format, enc Encoding) error {
+	if aidPath != "" {
+		var b bytes.Buffer
+		if err := WriteAIDs(&b, cfg.Applications, f, enc); err != nil {
+			return err
+		}
+		if err := writeFile(aidPath, b.Bytes()); err != nil {
+			return err
+		}
+	}
+	if caKeyPath != "" {
+		store := cfg.CAPK
+		if store == nil {
+			store = capk.Builtin()
+		}
+		var b bytes.Buffer
+		if err := WriteCAKeys(&b, store.Keys(), f, enc); err != nil {
+			return err
+		}
+		return writeFile(caKeyPath, b.Bytes())
+	}
+	return nil
+}
+
+// writeFile writes data to path through a temporary file renamed over it.
+func writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("params: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("params: %w", err)
+	}
+	return nil
+}
+
 // readFile reads at most MaxFileLen bytes of path.
 func readFile(path string) ([]byte, error) {
 	fh, err := os.Open(path)

@@ -187,3 +187,32 @@ func TestLoadConfigErrors(t *testing.T) {
 }
 
 func hexOf(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
+
+// A lab's parameter files from a Config: written and loaded back, the same
+// applications and CA keys, in either encoding.
+func TestSaveConfigLoadsBack(t *testing.T) {
+	cfg := kernel.DefaultConfig()
+	cfg.CAPK = capk.Builtin()
+	cfg.CAPK.Merge(capk.TestKeys())
+	for _, enc := range []params.Encoding{params.Hex, params.Binary} {
+		dir := t.TempDir()
+		aid, keys := filepath.Join(dir, "aid"), filepath.Join(dir, "capk")
+		require.NoError(t, params.SaveConfig(cfg, aid, keys, params.Format{}, enc))
+		back, err := params.LoadConfig(kernel.Config{}, aid, keys, params.Format{})
+		require.NoError(t, err)
+		assert.Equal(t, cfg.Applications, back.Applications, enc)
+		want, got := cfg.CAPK.Keys(), back.CAPK.Keys()
+		require.Len(t, got, len(want))
+		for i := range want {
+			want[i].Note = ""
+			assert.Equal(t, want[i], got[i])
+		}
+	}
+	bad := kernel.DefaultConfig()
+	bad.Applications[1].AID = []byte{0xA0}
+	err := params.SaveConfig(bad, filepath.Join(t.TempDir(), "aid"), "", params.Format{}, params.Hex)
+	assertTagError(t, err, params.ErrInvalid, 0x9F06)
+	var re *params.RecordError
+	require.True(t, errors.As(err, &re))
+	assert.Equal(t, 2, re.Record)
+}
