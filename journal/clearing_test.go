@@ -402,6 +402,13 @@ func TestClearingFieldsValidate(t *testing.T) {
 		mutate(&r)
 		assert.ErrorIs(t, r.Validate(), ErrInvalid, name)
 	}
+	// What a card or host lied about is dropped, and the record kept.
+	r := testClearingRecord(t, 0)
+	r.Expiry, r.AuthCode, r.ResponseCode, r.TerminalID = "AB1231", "\x00\x01", "0\n", "TERMINAL-9"
+	assert.Equal(t, []string{"expiry", "terminal_id", "auth_code", "response_code"}, r.DropMisfits())
+	assert.NoError(t, r.Validate())
+	assert.Equal(t, "052", r.EntryMode, "what fits stays")
+	assert.Empty(t, r.DropMisfits())
 }
 
 // testClearingRecord is testRecord with every clearing field filled.

@@ -289,25 +289,43 @@ func fingerprintOf(r *Record) fingerprint {
 // maxSTAN is the largest trace or batch number (n6); 0 means none.
 const maxSTAN = 999999
 
+// clearingField is a text field the acquirer's uploads copy as it is, and
+// what it must be.
+type clearingField struct {
+	name string
+	v    *string
+	fits func(string) bool
+}
+
+// clearingFields are r's: the entry mode n3, the expiry 5F24's YYMMDD,
+// the transaction type one byte, the IDs fields 41/42 (ans8, ans15), the
+// codes fields 38/39 (an6, an2). Empty always fits (not known).
+func (r *Record) clearingFields() []clearingField {
+	text := func(n int) func(string) bool { return func(s string) bool { return printable(s, n) } }
+	num := func(n int) func(string) bool { return func(s string) bool { return s == "" || digits(s, n) } }
+	return []clearingField{
+		{"entry_mode", &r.EntryMode, num(3)},
+		{"expiry", &r.Expiry, num(6)},
+		{"txn_type", &r.TransactionType, func(s string) bool { return len(s) <= 2 }},
+		{"terminal_id", &r.TerminalID, text(8)},
+		{"merchant_id", &r.MerchantID, text(15)},
+		{"auth_code", &r.AuthCode, text(6)},
+		{"response_code", &r.ResponseCode, text(2)},
+	}
+}
+
 // validateClearing checks the fields the acquirer's uploads copy as they
 // are, so that a record which passes can be uploaded: the numbers fit n6,
-// the entry mode is n3, the IDs fit fields 41/42 (ans8, ans15), the codes
-// fields 38/39, the expiry is 5F24's three BCD bytes, and an encrypted PAN
-// names its key.
+// the text fields fit theirs (clearingFields), and an encrypted PAN names
+// its key.
 func (r *Record) validateClearing() error {
-	switch {
-	case r.STAN > maxSTAN || r.Batch > maxSTAN:
+	if r.STAN > maxSTAN || r.Batch > maxSTAN {
 		return fmt.Errorf("stan %d or batch %d above %d", r.STAN, r.Batch, maxSTAN)
-	case r.EntryMode != "" && !digits(r.EntryMode, 3):
-		return fmt.Errorf("entry_mode %q is not 3 digits", r.EntryMode)
-	case r.Expiry != "" && (len(r.Expiry) != 6 || !digits(r.Expiry, 6)):
-		return fmt.Errorf("expiry %q is not YYMMDD", r.Expiry)
-	case len(r.TransactionType) > 2:
-		return fmt.Errorf("txn_type %q is not one byte", r.TransactionType)
-	case !printable(r.TerminalID, 8) || !printable(r.MerchantID, 15):
-		return fmt.Errorf("terminal_id %q or merchant_id %q is not printable within 8/15 characters", r.TerminalID, r.MerchantID)
-	case !printable(r.AuthCode, 6) || !printable(r.ResponseCode, 2):
-		return fmt.Errorf("auth_code %q or response_code %q is not printable within 6/2 characters", r.AuthCode, r.ResponseCode)
+	}
+	for _, f := range r.clearingFields() {
+		if !f.fits(*f.v) {
+			return fmt.Errorf("%s %q does not fit its field", f.name, *f.v)
+		}
 	}
 	if p := r.EncryptedPAN; p != nil {
 		if b, err := hex.DecodeString(p.Data); err != nil || len(b) == 0 || len(b) > maxSealed || p.Key == "" || len(p.Key) > maxKeyID {
@@ -315,6 +333,22 @@ func (r *Record) validateClearing() error {
 		}
 	}
 	return nil
+}
+
+// DropMisfits empties the clearing fields whose values do not fit their
+// ISO 8583 field (and would make Validate refuse the record) and returns
+// their names. The kernel calls it on what a card or a host told it: a
+// lying 5F24 or authorisation code costs the record that field, never the
+// record itself, which holds money.
+func (r *Record) DropMisfits() []string {
+	var dropped []string
+	for _, f := range r.clearingFields() {
+		if !f.fits(*f.v) {
+			*f.v = ""
+			dropped = append(dropped, f.name)
+		}
+	}
+	return dropped
 }
 
 // digits reports whether s is exactly n ASCII digits.

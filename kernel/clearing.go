@@ -139,15 +139,7 @@ func (t *txn) fillClearing(r *journal.Record, stan, batch uint32) {
 	// What the card or the host sent that does not fit its field is left
 	// out rather than make the record unwritable: a lying 5F24 or
 	// authorisation code must not cost the merchant the sale.
-	if !isDigits(r.Expiry, 6) {
-		r.Expiry = ""
-	}
-	if !isPrintable(r.AuthCode, 6) {
-		r.AuthCode = ""
-	}
-	if !isPrintable(r.ResponseCode, 2) {
-		r.ResponseCode = ""
-	}
+	r.DropMisfits()
 }
 
 // sealPAN keeps the card's PAN in r encrypted under the data key, bound
@@ -189,30 +181,4 @@ func requestEntryMode(req *AuthRequest) string {
 		return "051"
 	}
 	return "052"
-}
-
-// isDigits reports whether s is n ASCII digits.
-func isDigits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isPrintable reports whether s is at most n printable ASCII characters.
-func isPrintable(s string, n int) bool {
-	if len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7E {
-			return false
-		}
-	}
-	return true
 }
