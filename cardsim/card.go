@@ -580,7 +580,12 @@ func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	}
 	arc := d2[tagARC]
 	typ := acAAC
-	if req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed {
+	switch {
+	case req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed:
+		typ = acTC
+	case req == acTC && string(arc) == "Y3":
+		// Unable to go online, approved offline by the terminal's default
+		// action (EMV Book 4 §A6): this card's own rules accept it.
 		typ = acTC
 	}
 	cvr := []byte{0x03, typ | acARQC>>2, 0x00, 0x00}

@@ -36,12 +36,15 @@ func (t *txn) field55(tags []tlv.Tag) []byte {
 
 // onlineRequest says what goes to the host.
 type onlineRequest struct {
-	kind     RequestKind
-	amount   Amount
-	topUp    bool
-	pinBlock []byte
-	reason   Reason
-	detail   string
+	kind   RequestKind
+	amount Amount
+	topUp  bool
+	// offlineWithoutTopUp: the EC balance could have paid the sale offline
+	// (only the top-up took it online).
+	offlineWithoutTopUp bool
+	pinBlock            []byte
+	reason              Reason
+	detail              string
 }
 
 // goOnline performs online processing: the first GENERATE AC (ARQC) unless
@@ -160,6 +163,14 @@ func (t *txn) onlineOutcome(r onlineRequest, resp *AuthResponse) {
 	case resp.ResponseCode == "55":
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonPINIncorrect
 		res.Detail = r.detail + "; the issuer declined: incorrect PIN (response code 55)"
+		if r.topUp {
+			res.TopUpFailed = true
+			res.Detail += "; the top-up failed for the PIN"
+			if r.offlineWithoutTopUp {
+				res.ECCouldPayOffline = true
+				res.Detail += "; the EC balance can still pay this sale offline: present the card again without the top-up"
+			}
+		}
 	case !resp.Approved():
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonIssuerDeclined
 		res.Detail = fmt.Sprintf("%s; the issuer declined (response code %s)", r.detail, resp.ResponseCode)
@@ -364,10 +375,20 @@ func scriptBalance(scripts []byte) (Amount, bool) {
 // when the host could not be reached.
 func (t *txn) unableToGoOnline(ctx context.Context, r onlineRequest, cause error) (*Result, error) {
 	res := t.res
-	t.term[0x8A] = []byte("Z3")
 	want := t.defaultAction()
-	if r.kind != RequestPurchase || r.topUp {
-		want = apdu.ACTypeAAC // a load or a top-up without the issuer is nothing
+	if r.kind != RequestPurchase {
+		want = apdu.ACTypeAAC // a load without the issuer is nothing
+	}
+	if r.topUp {
+		// The top-up fails without the issuer; the sale itself follows the
+		// default action codes, as any sale whose host is unreachable.
+		res.TopUpFailed = true
+	}
+	// Unable to go online: Y3 when asking for a TC, Z3 with an AAC (EMV
+	// Book 4 §A6; HXEMV EmvModul.c:2239-2250).
+	t.term[0x8A] = []byte("Z3")
+	if want == apdu.ACTypeTC {
+		t.term[0x8A] = []byte("Y3")
 	}
 	if err := t.secondGenAC(ctx, want); err != nil {
 		return t.fail(err)

@@ -64,23 +64,10 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			return t.fail(err)
 		}
 	}
-	if d.offline {
-		// An offline EC sale needs no cardholder verification (PBOC
-		// Book 13: small-value offline payment).
-		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-	} else {
-		// Without a host the top-up cannot happen: do not ask for a PIN
-		// nobody will verify.
-		cvm, err := t.cardholderVerification(ctx, amount, topUp && t.k.host != nil)
-		if err != nil && !isPINFailure(err) {
-			return t.fail(err)
-		}
-		if err != nil { // the top-up needs a PIN that was not given
-			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
-		}
-		t.pinBlock = cvm.pinBlock
-		res.SignatureRequired = cvm.signature
+	if err := t.verifyCardholder(ctx, amount, &d); err != nil {
+		return t.fail(err)
 	}
+	topUp = d.topUp
 	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
 		return t.fail(err)
 	}
@@ -99,7 +86,42 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 		}
 	}
 	return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, topUp: topUp,
-		pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+		offlineWithoutTopUp: d.offlineWithoutTopUp, pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+}
+
+// verifyCardholder is cardholder verification for a sale (EMV Book 3
+// §10.5). An offline EC sale needs none (PBOC Book 13: small-value offline
+// payment). A top-up needs the online PIN whatever the CVM list says
+// (without a host nobody would verify it, so it is not asked for then). When
+// that PIN cannot be had — bypassed, no PIN pad, the pad fails — only the
+// top-up fails (the card manual in the mission; HXEMV EmvModul.c:803-817):
+// the sale goes on as it would have without it, offline from the EC balance
+// when the balance and limits allow, else on the online path with the CVM
+// list.
+func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) error {
+	if d.offline {
+		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
+		return nil
+	}
+	cvm, err := t.cardholderVerification(ctx, amount, d.topUp && t.k.host != nil)
+	if err != nil && !isPINFailure(err) {
+		return err
+	}
+	if err != nil {
+		d.topUp, t.res.TopUp, t.res.TopUpFailed, t.ecLimit = false, false, true, nil
+		d.detail += "; the top-up's online PIN was not entered (" + err.Error() + "): the top-up failed, the sale goes on without it"
+		if d.offlineWithoutTopUp {
+			d.offline, d.reason = true, ReasonECApproved
+			t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
+			return nil
+		}
+		if cvm, err = t.cardholderVerification(ctx, amount, false); err != nil && !isPINFailure(err) {
+			return err
+		}
+	}
+	t.pinBlock = cvm.pinBlock
+	t.res.SignatureRequired = cvm.signature
+	return nil
 }
 
 func isPINFailure(err error) bool {

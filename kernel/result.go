@@ -139,6 +139,13 @@ type Result struct {
 	SignatureRequired bool `json:"signature_required,omitempty"`
 	// TopUp reports that the sale went online for an automatic top-up.
 	TopUp bool `json:"top_up,omitempty"`
+	// TopUpFailed reports an automatic top-up that was due and did not
+	// happen (its online PIN was not entered or was wrong, the host could
+	// not be reached): the sale went on without it. ECCouldPayOffline says,
+	// when the issuer refused the PIN, that the EC balance could have paid
+	// the sale offline.
+	TopUpFailed       bool `json:"top_up_failed,omitempty"`
+	ECCouldPayOffline bool `json:"ec_could_pay_offline,omitempty"`
 	// Torn reports that the card went away (or its answer was lost) after
 	// GENERATE AC: the sale's outcome is unknown and was kept as a torn
 	// record. Settled lists torn sales of this card settled now.
@@ -245,6 +252,16 @@ type LogEntry struct {
 	// format names them — except the PAN and track data (5A, 56, 57, 9F6B,
 	// 9F1F, 9F20), which never leave the kernel in clear (see PAN).
 	Fields map[string]HexBytes `json:"fields"`
+}
+
+// LoadLogEntry is one record of the card's load log (DF4D / DF4F): which
+// tag a PUT DATA updated (9F79 for the EC balance), the value before and
+// after, and the fields of the load log format.
+type LoadLogEntry struct {
+	Tag    string `json:"tag"`
+	Before Amount `json:"before"`
+	After  Amount `json:"after"`
+	LogEntry
 }
 
 // JSON returns the result as indented JSON.

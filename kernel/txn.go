@@ -365,6 +365,12 @@ func (t *txn) setTerminalData(amount Amount, txnType byte) error {
 	t.term[0x9F1C] = t.ownString(cfg.TerminalID)
 	t.term[0x9F16] = t.ownString(cfg.MerchantID)
 	t.term[0x9F7A] = t.own([]byte{0x00})
+	// PBOC 3.0 SM algorithm support indicator; a PDOL tag the terminal
+	// does not know stays zeros (the DOL rules).
+	t.term[0xDF69] = t.own([]byte{0x00})
+	if cfg.SM {
+		t.term[0xDF69][0] = 0x01
+	}
 	ifd := cfg.IFDSerial
 	if ifd == "" {
 		ifd = cfg.TerminalID
