@@ -124,6 +124,18 @@ type Application struct {
 	// for qPBOC; zero means DefaultTTQ. See PurchaseContactless for the
 	// bits the kernel sets per transaction.
 	TTQ [4]byte
+	// DefaultDDOL is the terminal's default dynamic data authentication
+	// data object list, used for DDA when the card has no DDOL (9F49)
+	// (EMV Book 2 §6.5.1); the UnionPay AID parameter record's DF14. Nil
+	// means none.
+	DefaultDDOL []byte
+	// TDOL is the terminal's default transaction certificate data object
+	// list, used when the card's CDOL asks for the TC hash value (98) and
+	// the card has no TDOL (97) (EMV Book 3 §5.4). Nil means none.
+	TDOL []byte
+	// OnlinePIN reports that the terminal supports online PIN for this
+	// application (the AID parameter record's DF18 = 01).
+	OnlinePIN bool
 }
 
 // DefaultTTQ is the base terminal transaction qualifiers (9F66): qPBOC
@@ -163,6 +175,9 @@ func DefaultConfig() Config {
 			ContactlessFloorLimit: 50000,
 			CVMRequiredLimit:      30000,
 			TTQ:                   DefaultTTQ,
+
+			DefaultDDOL: []byte{0x9F, 0x37, 0x04}, // the unpredictable number (EMV's usual default)
+			OnlinePIN:   true,
 		})
 	}
 	return Config{

@@ -23,6 +23,8 @@ type Kernel struct {
 	pinPad     PINPad
 	torn       TornLog
 	journal    journal.Journal
+	counter    Counter         // STAN and batch numbers (clearing.go)
+	dataKey    journal.DataKey // encrypts the PAN in journal records (clearing.go)
 	panKey     []byte
 	rand       io.Reader     // unpredictable numbers; crypto/rand unless set
 	seq        atomic.Uint64 // transaction sequence counter (9F41)

@@ -89,7 +89,7 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit, ECBalanceTag: uint16(t.ec.balance),
 	}
 	res.Field55 = req.Field55
-	resp, err := t.k.host.Authorize(ctx, req)
+	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
 		// The issuer may have acted on a request whose answer the terminal
 		// never got: undo it (nothing reached the card, so nothing there
@@ -212,6 +212,9 @@ func (t *txn) undoApproval(ctx context.Context, req *AuthRequest, r onlineReques
 // reverse asks the host to undo an approved request the card did not
 // complete.
 func (t *txn) reverse(ctx context.Context, req *AuthRequest, why string) {
+	if !t.sent(req) {
+		return // no STAN could be drawn: the request never left (clearing.go)
+	}
 	rev, ok := t.k.host.(Reverser)
 	if !ok {
 		t.res.Detail += "; " + why + ": the host cannot reverse, the issuer must be told"

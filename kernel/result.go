@@ -172,6 +172,12 @@ type Result struct {
 	UnpredictableNumber HexBytes `json:"unpredictable_number,omitempty"`
 	// TransactionTime is when the transaction started (9A/9F21).
 	TransactionTime time.Time `json:"transaction_time"`
+	// STAN and Batch are the transaction's trace number (field 11) and
+	// batch number (field 60.2), as printed on the receipt, when a Counter
+	// is configured and the transaction needed them (it went online or
+	// was journaled); 0 otherwise.
+	STAN  uint32 `json:"stan,omitempty"`
+	Batch uint32 `json:"batch,omitempty"`
 	// APDUs is the number of commands sent to the card.
 	APDUs int `json:"apdus"`
 	// Contactless reports a qPBOC tap (PurchaseContactless); TTQ (9F66) is

@@ -149,6 +149,7 @@ type saleFlags struct {
 	offline bool   // --offline
 	journal string // --journal
 	tornLog string // --torn-log
+	dataKey string // --data-key-file
 }
 
 func (s *saleFlags) register(f *flags) {
@@ -158,8 +159,9 @@ func (s *saleFlags) register(f *flags) {
 	f.fs.StringVar(&s.pin, "pin", cardholderPIN, "`PIN` the cardholder types on the simulated PIN pad, 4 to 12 digits (the simulated issuer expects 123456; empty: the cardholder bypasses PIN entry)")
 	f.fs.StringVar(&s.account, "account", "2000.00", "balance of the card's back-office account at the simulated issuer, in yuan (`AMOUNT`)")
 	f.fs.BoolVar(&s.offline, "offline", false, "no online host: a sale that needs one ends online_required")
-	f.fs.StringVar(&s.journal, "journal", "", "append the clearing record of an approved sale or load to the journal `FILE` (created if missing; read it with pboc journal list)")
+	f.fs.StringVar(&s.journal, "journal", "", "append the clearing record of an approved sale or load to the journal `FILE` (created if missing; read it with pboc journal list); it numbers the transactions (STAN, batch) too")
 	f.fs.StringVar(&s.tornLog, "torn-log", "", "keep a sale the card was pulled from in the durable torn log `FILE` (created if missing) until the same card comes back and settles it")
+	f.fs.StringVar(&s.dataKey, "data-key-file", "", "with --journal, keep the full PAN in each record encrypted under the data key in `FILE` (hex AES key; keep it away from the journal)")
 }
 
 // check validates the flags that do not need the card, before any APDU.
@@ -232,12 +234,20 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 	}
 	cfg.PANHashKey = key
 	if s.journal != "" {
-		j, err := journal.Open(s.journal)
+		j, err := openJournal(s.journal)
 		if err != nil {
 			return nil, nil, err
 		}
 		closers = append(closers, j.Close)
-		opts = append(opts, kernel.WithJournal(j))
+		opts = append(opts, kernel.WithJournal(j), kernel.WithCounter(j))
+		dk, err := loadDataKey(s.dataKey) // journal.go
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		if dk != nil {
+			opts = append(opts, kernel.WithDataKey(dk))
+		}
 	}
 	if s.tornLog != "" {
 		tl, err := kernel.OpenTornLog(s.tornLog)
@@ -285,4 +295,12 @@ func (s *saleFlags) saveCard() error {
 		return err
 	}
 	return os.Rename(tmp, s.card)
+}
+
+// openJournal opens (or creates) the journal at path for appending. One
+// transaction per run: it reserves one STAN at a time, so that the next
+// run goes on from it instead of skipping a block. Failures are I/O
+// failures: the journal is output.
+func openJournal(path string) (*journal.File, error) {
+	return journal.Open(path, journal.WithSTANBlock(1))
 }
