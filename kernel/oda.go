@@ -214,14 +214,17 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	return issuer, static, nil
 }
 
-// defaultDDOL asks for the unpredictable number only.
-var defaultDDOL = []byte{0x9F, 0x37, 0x04}
-
 // dda runs INTERNAL AUTHENTICATE and verifies the signed dynamic data.
 func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
+	// The card's DDOL, else the application's default DDOL (a terminal
+	// parameter: UnionPay's DF14; EMV Book 2 §6.5.1). Without either, DDA
+	// cannot be done.
 	ddol := t.data[0x9F49]
 	if ddol == nil {
-		ddol = defaultDDOL
+		ddol = t.app.DefaultDDOL
+	}
+	if ddol == nil {
+		return odaFail("DDA: %w: the card has no DDOL (9F49) and the terminal no default DDOL", errICCDataMissing)
 	}
 	dol, err := t.parseDOL(ddol)
 	if err != nil || dol.Len() > 252 {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"strings"
@@ -193,6 +194,31 @@ func panDigits(b []byte) (string, error) {
 	return string(out), nil
 }
 
+// tcHash puts the TC hash value (98) in the terminal data when the CDOL
+// asks for it (EMV Book 3 §5.4): SHA-1 of the data the card's TDOL (97)
+// names, or the application's default TDOL (then the TVR says "default
+// TDOL used"); without either, the hash of nothing.
+func (t *txn) tcHash(cdol tlv.DOL) {
+	asks := false
+	for _, e := range cdol {
+		asks = asks || e.Tag == 0x98
+	}
+	if !asks {
+		return
+	}
+	tdol, ok := t.data[0x97]
+	if !ok && t.app.TDOL != nil {
+		tdol = t.app.TDOL
+		t.res.TVR.Set(TVRDefaultTDOLUsed)
+	}
+	var data []byte
+	if d, err := tlv.ParseDOL(tdol); err == nil && d.Len() <= 252 {
+		data = d.Build(make([]byte, 0, d.Len()), t)
+	}
+	sum := sha1.Sum(data) //nolint:gosec // EMV's TC hash is SHA-1
+	t.term[0x98] = t.own(sum[:])
+}
+
 // cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
 // PBOC card verification results (9F10: 07 DKI CVN CVR…, CVN 01): CVR byte
 // 2 bits 6-5 are the type of the first GENERATE AC (00 AAC, 01 TC, 10
@@ -218,6 +244,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
 	t.term[0x95] = t.res.TVR[:]
+	t.tcHash(dol)
 	data := t.buildDOL(dol)
 	if cdolTag == 0x8C {
 		t.term[0xDF8112] = data
