@@ -21,10 +21,11 @@ var commands = []command{
 	{"balance", "read the card's EC balance, limits and reset threshold", cmdBalance},
 	{"log", "read the card's transaction log, newest first", cmdLog},
 	{"load", "load electronic cash onto the card (圈存) through the issuer", cmdLoad},
-	{"capk", "list the built-in CA public keys, or check a CA key file", cmdCAPK},
+	{"capk", "list the built-in CA public keys, check a CA key file, import or export CA key records", cmdCAPK},
+	{"params", "show, import or export UnionPay AID parameter records", cmdParams},
 	{"decode", "decode BER-TLV hex (tag names, values decoded)", cmdDecode},
 	{"serve-card", "put the simulated card into vpcd's virtual PC/SC reader", cmdServeCard},
-	{"journal", "list or export the clearing journal --journal wrote", cmdJournal},
+	{"journal", "list or export the clearing journal --journal wrote, or add up a batch", cmdJournal},
 	{"scenario", "run conformance scenario files and report each", cmdScenario},
 	{"version", "print the version of this build", cmdVersion},
 }
