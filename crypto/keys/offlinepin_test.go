@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -149,4 +150,26 @@ func FuzzOfflinePIN(f *testing.F) {
 			t.Fatalf("opened %X from %X under %X", b, data, challenge)
 		}
 	})
+}
+
+// BenchmarkEncipherOfflinePIN is the PIN pad's cost of an enciphered
+// offline PIN: one RSA public operation with the card's key.
+func BenchmarkEncipherOfflinePIN(b *testing.B) {
+	for _, k := range []struct{ bits, exp int }{{1024, 3}, {1152, 3}, {1984, 3}, {1984, 65537}} {
+		card, err := pki.GenerateRSA("icc", k.bits, k.exp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub := card.Public()
+		block, _ := keys.OfflinePINBlock("123456")
+		ch := make([]byte, 8)
+		b.Run(fmt.Sprintf("RSA-%d-e%d", k.bits, k.exp), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := keys.EncipherOfflinePIN(pub.Modulus, pub.Exponent, block, ch, rand.Reader); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
