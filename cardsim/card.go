@@ -261,6 +261,9 @@ func sw(s apdu.SW) apdu.Response { return apdu.Response{SW: s} }
 
 // execute runs one APDU with c.mu held.
 func (c *Card) execute(raw []byte) apdu.Response {
+	// A challenge is good for the command right after GET CHALLENGE.
+	challenge := c.s.challenge
+	c.s.challenge = nil
 	cmd, err := apdu.ParseCommand(raw)
 	if err != nil {
 		return sw(apdu.SWWrongLength)
@@ -268,9 +271,6 @@ func (c *Card) execute(raw []byte) apdu.Response {
 	if cmd.CLA != 0x00 && cmd.CLA != 0x80 && cmd.CLA != 0x84 && !(cmd.CLA == 0x04 && cmd.INS == 0xDA) {
 		return sw(apdu.SWCLANotSupported)
 	}
-	// A challenge is good for the command right after GET CHALLENGE.
-	challenge := c.s.challenge
-	c.s.challenge = nil
 	var resp apdu.Response
 	switch cmd.INS {
 	case 0x84:

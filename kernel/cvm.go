@@ -91,10 +91,11 @@ type cvmOutcome struct {
 }
 
 // cvmState is what one transaction's verification remembers across CV
-// rules (HXEMV keeps the same flags): an offline PIN bypassed or blocked
-// is not asked again, and an offline PIN the card accepted must show in
-// its CVR (pinAgrees).
+// rules (HXEMV keeps the same flags): a PIN bypassed (online or offline)
+// or an offline PIN blocked is not asked again, and an offline PIN the
+// card accepted must show in its CVR (pinAgrees).
 type cvmState struct {
+	onlineBypassed  bool
 	offlineBypassed bool
 	offlineBlocked  bool
 	offlinePINOK    bool
@@ -297,6 +298,11 @@ func cancelled(ctx context.Context, err error) error {
 
 // onlinePIN asks the PIN pad for an enciphered PIN block and sets the TVR.
 func (t *txn) onlinePIN(ctx context.Context, amount Amount) ([]byte, error) {
+	if t.cvm.onlineBypassed {
+		// HXEMV iCvmEnterOnlinePin: a cardholder who bypassed the online
+		// PIN (a top-up's, an earlier rule's) is not asked again.
+		return nil, ErrPINBypass
+	}
 	pad := t.k.pinPad
 	if pad == nil {
 		t.res.TVR.Set(TVRPINPadNotWorking)
@@ -316,6 +322,7 @@ func (t *txn) onlinePIN(ctx context.Context, amount Amount) ([]byte, error) {
 		return block, nil
 	case errors.Is(err, ErrPINBypass):
 		t.res.TVR.Set(TVRPINNotEntered)
+		t.cvm.onlineBypassed = true
 	case errors.Is(err, ErrCancelled), ctx.Err() != nil:
 	default:
 		t.res.TVR.Set(TVRPINPadNotWorking)

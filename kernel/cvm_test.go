@@ -213,3 +213,24 @@ func TestCapabilitiesFollowWhatTheKernelWasGiven(t *testing.T) {
 	assert.Equal(t, "E0F9C8", upperHex(valueOf(res.Field55, 0x9F33)))
 	assert.Equal(t, byte(0x68), kernel.DefaultConfig().Capabilities[1], "the default claims no offline PIN")
 }
+
+// HXEMV (EmvCvm.c iCvmEnterOnlinePin, EmvModul.c:803-817): the cardholder
+// who bypassed the top-up's online PIN is not asked for it again by the
+// card's list; the sale goes on offline (the balance allows it) with the
+// list's next CVM, a signature.
+func TestBypassedOnlinePINIsNotAskedAgain(t *testing.T) {
+	b := newBank(t, "low-balance.json", 200000)
+	b.card = pinCard(t, "low-balance.json", "000000000000000042031E03")
+	asked := 0
+	pad := kernel.PINPadFunc(func(context.Context, string, kernel.Amount) ([]byte, error) {
+		asked++
+		return nil, kernel.ErrPINBypass
+	})
+	res, err := newKernel(t, kernel.WithHost(b.host), kernel.WithPINPad(pad)).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.True(t, res.TopUpFailed, res.Detail)
+	assert.Equal(t, 1, asked, "asked once")
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Equal(t, "1E0300", cvmResults(t, res))
+	assert.True(t, res.SignatureRequired)
+}
