@@ -422,12 +422,18 @@ func (a *app) buildODA(p *odaParams, static []byte) (*odaImage, error) {
 // same numbers when built again from the same profile.
 func (a *app) dynamicNumber() []byte {
 	a.dynCounter++
+	return a.unpredictable("pboc-cardsim-icc-dynamic-number", a.dynCounter)
+}
+
+// unpredictable is 8 bytes the card makes up: a hash of label, the PAN,
+// the ATC and n, a counter of the numbers of that kind it made.
+func (a *app) unpredictable(label string, n uint32) []byte {
 	h := sha256.New()
-	h.Write([]byte("pboc-cardsim-icc-dynamic-number\x00"))
+	h.Write([]byte(label + "\x00"))
 	h.Write([]byte(a.prof.PAN))
 	var b [6]byte
 	binary.BigEndian.PutUint16(b[:2], a.atc)
-	binary.BigEndian.PutUint32(b[2:], a.dynCounter)
+	binary.BigEndian.PutUint32(b[2:], n)
 	h.Write(b[:])
 	return h.Sum(nil)[:8]
 }

@@ -1,9 +1,7 @@
 package cardsim
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/crypto/keys"
@@ -46,14 +44,7 @@ func (c *Card) getChallenge(cmd apdu.Command) apdu.Response {
 	}
 	a := c.apps[c.s.app]
 	a.challenges++
-	h := sha256.New()
-	h.Write([]byte("pboc-cardsim-challenge\x00"))
-	h.Write([]byte(a.prof.PAN))
-	var b [6]byte
-	binary.BigEndian.PutUint16(b[:2], a.atc)
-	binary.BigEndian.PutUint32(b[2:], a.challenges)
-	h.Write(b[:])
-	c.s.challenge = h.Sum(nil)[:keys.ChallengeLen]
+	c.s.challenge = a.unpredictable("pboc-cardsim-challenge", a.challenges)
 	return apdu.Response{Data: append([]byte(nil), c.s.challenge...), SW: apdu.SWSuccess}
 }
 

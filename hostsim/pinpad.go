@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/go-pboc/pboc/crypto/keys"
 	"github.com/go-pboc/pboc/kernel"
@@ -127,3 +128,46 @@ func (p OfflinePINPad) OfflinePIN(ctx context.Context, req kernel.OfflinePINRequ
 	}
 	return enc, nil
 }
+
+// OfflinePINSequence is an offline PIN pad at which the cardholder types
+// PINs in turn, one per entry (a wrong PIN, then the right one), and
+// bypasses once they run out. It notes every request. It is safe for
+// concurrent use.
+type OfflinePINSequence struct {
+	mu   sync.Mutex
+	pins []string
+	reqs []kernel.OfflinePINRequest
+}
+
+var _ kernel.OfflinePINPad = (*OfflinePINSequence)(nil)
+
+// NewOfflinePINSequence returns a pad that types pins in turn.
+func NewOfflinePINSequence(pins ...string) *OfflinePINSequence {
+	return &OfflinePINSequence{pins: append([]string(nil), pins...)}
+}
+
+// OfflinePIN types the next PIN as OfflinePINPad does, or bypasses
+// (kernel.ErrPINBypass) when none is left.
+func (s *OfflinePINSequence) OfflinePIN(ctx context.Context, req kernel.OfflinePINRequest) ([]byte, error) {
+	s.mu.Lock()
+	s.reqs = append(s.reqs, req)
+	var pin string
+	if len(s.pins) > 0 {
+		pin, s.pins = s.pins[0], s.pins[1:]
+	}
+	s.mu.Unlock()
+	return OfflinePINPad{PIN: pin}.OfflinePIN(ctx, req)
+}
+
+// Requests returns the requests the pad was given, in order.
+func (s *OfflinePINSequence) Requests() []kernel.OfflinePINRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]kernel.OfflinePINRequest(nil), s.reqs...)
+}
+
+// String describes the pad without its PINs.
+func (s *OfflinePINSequence) String() string { return "offline PIN pad typing a sequence" }
+
+// GoString is String, so that %#v does not print the PINs either.
+func (s *OfflinePINSequence) GoString() string { return s.String() }

@@ -46,3 +46,19 @@ func TestOfflinePINPad(t *testing.T) {
 	s := fmt.Sprintf("%v %+v %#v", hostsim.OfflinePINPad{PIN: "987654"}, hostsim.OfflinePINPad{PIN: "987654"}, hostsim.OfflinePINPad{PIN: "987654"})
 	assert.NotContains(t, s, "987654")
 }
+
+func TestOfflinePINSequence(t *testing.T) {
+	ctx := context.Background()
+	s := hostsim.NewOfflinePINSequence("1111", "2222")
+	a, err := s.OfflinePIN(ctx, kernel.OfflinePINRequest{TriesLeft: 3})
+	require.NoError(t, err)
+	b, err := s.OfflinePIN(ctx, kernel.OfflinePINRequest{TriesLeft: 2, Retry: true})
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x24, 0x11, 0x11, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, a)
+	assert.Equal(t, []byte{0x24, 0x22, 0x22, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, b)
+	_, err = s.OfflinePIN(ctx, kernel.OfflinePINRequest{TriesLeft: 1, Retry: true})
+	assert.ErrorIs(t, err, kernel.ErrPINBypass, "the PINs ran out")
+	require.Len(t, s.Requests(), 3)
+	assert.Equal(t, 2, s.Requests()[1].TriesLeft)
+	assert.NotContains(t, fmt.Sprintf("%v %#v", s, s), "1111")
+}

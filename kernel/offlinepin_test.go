@@ -17,33 +17,36 @@ import (
 	"github.com/go-pboc/pboc/kernel"
 )
 
-// pinPad is an offline PIN pad that types the PINs given, one per entry
-// (then bypasses), with the simulated pad's real blocks and real RSA, and
-// notes every request.
-type pinPad struct {
-	mu   sync.Mutex
-	pins []string
-	reqs []kernel.OfflinePINRequest
-	err  error // returned instead of a PIN when set
+// countingPad is an offline PIN pad that notes its requests.
+type countingPad interface {
+	kernel.OfflinePINPad
+	Requests() []kernel.OfflinePINRequest
 }
 
-func typing(pins ...string) *pinPad { return &pinPad{pins: pins} }
+// typing is a pad at which the cardholder types pins in turn (real blocks,
+// real RSA), then bypasses.
+func typing(pins ...string) *hostsim.OfflinePINSequence {
+	return hostsim.NewOfflinePINSequence(pins...)
+}
 
-func (p *pinPad) OfflinePIN(ctx context.Context, req kernel.OfflinePINRequest) ([]byte, error) {
+// failingPad answers every request with err.
+type failingPad struct {
+	mu   sync.Mutex
+	err  error
+	reqs []kernel.OfflinePINRequest
+}
+
+func (p *failingPad) OfflinePIN(_ context.Context, req kernel.OfflinePINRequest) ([]byte, error) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.reqs = append(p.reqs, req)
-	if p.err != nil {
-		p.mu.Unlock()
-		return nil, p.err
-	}
-	if len(p.pins) == 0 {
-		p.mu.Unlock()
-		return nil, kernel.ErrPINBypass
-	}
-	pin := p.pins[0]
-	p.pins = p.pins[1:]
-	p.mu.Unlock()
-	return hostsim.OfflinePINPad{PIN: pin}.OfflinePIN(ctx, req)
+	return nil, p.err
+}
+
+func (p *failingPad) Requests() []kernel.OfflinePINRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]kernel.OfflinePINRequest(nil), p.reqs...)
 }
 
 // pinCard is the default EC card with a CVM list.
@@ -71,9 +74,9 @@ func TestOfflinePlaintextPIN(t *testing.T) {
 	assert.Equal(t, "010002", cvmResults(t, res))
 	assert.False(t, res.TVR.Has(kernel.TVRCVMFailed))
 	assert.False(t, res.TVR.Has(kernel.TVRPINTryLimitExceeded))
-	require.Len(t, pad.reqs, 2)
-	assert.Equal(t, kernel.OfflinePINRequest{Amount: 1234, TriesLeft: 3}, pad.reqs[0], "tries from GET DATA 9F17, no key: plaintext")
-	assert.Equal(t, kernel.OfflinePINRequest{Amount: 1234, TriesLeft: 2, Retry: true}, pad.reqs[1], "63C2")
+	require.Len(t, pad.Requests(), 2)
+	assert.Equal(t, kernel.OfflinePINRequest{Amount: 1234, TriesLeft: 3}, pad.Requests()[0], "tries from GET DATA 9F17, no key: plaintext")
+	assert.Equal(t, kernel.OfflinePINRequest{Amount: 1234, TriesLeft: 2, Retry: true}, pad.Requests()[1], "63C2")
 	assert.Equal(t, 3, card.PINTries(debitAID), "a verified PIN sets the counter back")
 	assert.Contains(t, commandSequence(t, res), "VERIFY")
 
@@ -103,10 +106,10 @@ func TestOfflineEncipheredPIN(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 			assert.Equal(t, "040002", cvmResults(t, res))
-			require.Len(t, pad.reqs, 1)
-			require.NotNil(t, pad.reqs[0].Key)
-			assert.Len(t, pad.reqs[0].Key.Modulus, tc.keyLen)
-			assert.Len(t, pad.reqs[0].Challenge, 8)
+			require.Len(t, pad.Requests(), 1)
+			require.NotNil(t, pad.Requests()[0].Key)
+			assert.Len(t, pad.Requests()[0].Key.Modulus, tc.keyLen)
+			assert.Len(t, pad.Requests()[0].Challenge, 8)
 			seq := commandSequence(t, res)
 			i := slices.Index(seq, "GET CHALLENGE")
 			require.GreaterOrEqual(t, i, 0, "%q", seq)
@@ -126,7 +129,7 @@ func TestOfflinePINTryLimit(t *testing.T) {
 	assert.True(t, res.TVR.Has(kernel.TVRPINTryLimitExceeded), res.TVR.String())
 	assert.True(t, res.TVR.Has(kernel.TVRCVMFailed))
 	assert.Equal(t, "010001", cvmResults(t, res))
-	assert.Len(t, pad.reqs, 3, "not asked a fourth time")
+	assert.Len(t, pad.Requests(), 3, "not asked a fourth time")
 	assert.Equal(t, 0, card.PINTries(debitAID))
 
 	card2 := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) {
@@ -137,7 +140,7 @@ func TestOfflinePINTryLimit(t *testing.T) {
 	pad = typing("123456")
 	res, err = newKernel(t, kernel.WithOfflinePINPad(pad)).Purchase(context.Background(), card2, 1234)
 	require.NoError(t, err)
-	assert.Empty(t, pad.reqs, "no PIN entry when 9F17 is 0")
+	assert.Empty(t, pad.Requests(), "no PIN entry when 9F17 is 0")
 	assert.True(t, res.TVR.Has(kernel.TVRPINTryLimitExceeded))
 	assert.Equal(t, "1E0000", cvmResults(t, res))
 	assert.True(t, res.SignatureRequired)
@@ -154,7 +157,7 @@ func TestOfflinePINAnswers(t *testing.T) {
 		name    string
 		list    string
 		lies    []hostile.Lie
-		pad     *pinPad
+		pad     countingPad
 		entries int // PIN entries asked
 		results string
 		tvr     []kernel.TVRBit
@@ -182,7 +185,7 @@ func TestOfflinePINAnswers(t *testing.T) {
 			list: "00000000000000004100" + "4400" + "1E00", pad: typing(), entries: 1, results: "1E0000",
 			tvr: []kernel.TVRBit{kernel.TVRPINNotEntered}, outcome: kernel.OutcomeApprovedOffline},
 		{name: "the pad fails → PIN pad not working",
-			list: listPlain, pad: &pinPad{err: errors.New("keypad jammed")}, entries: 1, results: "010001",
+			list: listPlain, pad: &failingPad{err: errors.New("keypad jammed")}, entries: 1, results: "010001",
 			tvr: []kernel.TVRBit{kernel.TVRPINPadNotWorking, kernel.TVRCVMFailed}, outcome: kernel.OutcomeApprovedOffline},
 	}
 	for _, tc := range tests {
@@ -190,7 +193,7 @@ func TestOfflinePINAnswers(t *testing.T) {
 			card := pinCard(t, "default.json", tc.list)
 			res, err := newKernel(t, kernel.WithOfflinePINPad(tc.pad)).Purchase(context.Background(), hostile.NewCard(card, tc.lies...), 1234)
 			require.NoError(t, err)
-			assert.Len(t, tc.pad.reqs, tc.entries, "PIN entries")
+			assert.Len(t, tc.pad.Requests(), tc.entries, "PIN entries")
 			assert.Equal(t, tc.results, cvmResults(t, res))
 			for _, b := range tc.tvr {
 				assert.True(t, res.TVR.Has(b), "%s", res.TVR)
@@ -225,7 +228,7 @@ func TestOfflineEncipheredPINWithoutAKey(t *testing.T) {
 			pad := typing("123456")
 			res, err := newKernel(t, kernel.WithOfflinePINPad(pad)).Purchase(context.Background(), card, 1234)
 			require.NoError(t, err)
-			assert.Empty(t, pad.reqs)
+			assert.Empty(t, pad.Requests())
 			assert.Equal(t, "1F0002", cvmResults(t, res))
 			assert.Equal(t, tc.missing, res.TVR.Has(kernel.TVRICCDataMissing), res.TVR.String())
 		})
@@ -270,7 +273,7 @@ func TestOfflinePINRelayAnswering9000(t *testing.T) {
 // PIN entry cancelled ends the transaction before any cryptogram.
 func TestOfflinePINCancelled(t *testing.T) {
 	card := pinCard(t, "default.json", listPlain)
-	res, err := newKernel(t, kernel.WithOfflinePINPad(&pinPad{err: kernel.ErrCancelled})).Purchase(context.Background(), card, 1234)
+	res, err := newKernel(t, kernel.WithOfflinePINPad(&failingPad{err: kernel.ErrCancelled})).Purchase(context.Background(), card, 1234)
 	require.ErrorIs(t, err, kernel.ErrCancelled)
 	assert.Equal(t, kernel.ReasonCancelled, res.Reason)
 	assert.Equal(t, uint64(50000), card.Balance(debitAID))

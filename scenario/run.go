@@ -139,7 +139,11 @@ func (s *Scenario) newEnv() (*env, error) {
 		opts = append(opts, kernel.WithPINPad(hostsim.PINPad{PIN: typed}))
 	}
 	if s.OfflinePINEntered != nil {
-		opts = append(opts, kernel.WithOfflinePINPad(newTypedPINs(*s.OfflinePINEntered)))
+		var pins []string
+		if *s.OfflinePINEntered != "" {
+			pins = strings.Split(*s.OfflinePINEntered, ",")
+		}
+		opts = append(opts, kernel.WithOfflinePINPad(hostsim.NewOfflinePINSequence(pins...)))
 	}
 	if s.CardholderID != nil {
 		verdict := *s.CardholderID
@@ -550,32 +554,4 @@ func quote(s string) string { return fmt.Sprintf("%q", s) }
 func tlvValue(b []byte, tag tlv.Tag) []byte {
 	v, _, _ := tlv.Find(b, tag)
 	return v
-}
-
-// typedPINs is the offline PIN pad of a scenario: the PINs it types, one
-// per entry, then a bypass. A scenario runs one transaction at a time.
-type typedPINs struct {
-	mu   sync.Mutex
-	pins []string
-}
-
-func newTypedPINs(list string) *typedPINs {
-	p := &typedPINs{}
-	if list != "" {
-		p.pins = strings.Split(list, ",")
-	}
-	return p
-}
-
-// OfflinePIN types the next PIN on the simulated pad (hostsim.OfflinePINPad).
-func (p *typedPINs) OfflinePIN(ctx context.Context, req kernel.OfflinePINRequest) ([]byte, error) {
-	p.mu.Lock()
-	if len(p.pins) == 0 {
-		p.mu.Unlock()
-		return nil, kernel.ErrPINBypass
-	}
-	pin := p.pins[0]
-	p.pins = p.pins[1:]
-	p.mu.Unlock()
-	return hostsim.OfflinePINPad{PIN: pin}.OfflinePIN(ctx, req)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"strings"
 )
 
 // Offline PIN: the PIN the card itself verifies (EMV Book 3 §6.5.12 VERIFY,
@@ -26,24 +25,7 @@ const offlinePINHeader = 0x7F
 // Book 3 §6.5.12, format 2): the control nibble 2, the PIN length N, the N
 // digits, filled with F to 8 bytes. pin must be 4 to 12 digits.
 func OfflinePINBlock(pin string) ([]byte, error) {
-	if len(pin) < 4 || len(pin) > 12 {
-		return nil, fmt.Errorf("PIN has %d digits, want 4-12: %w", len(pin), ErrInput)
-	}
-	block := make([]byte, OfflinePINBlockLen)
-	for i := range block {
-		block[i] = 0xFF
-	}
-	setNibble(block, 0, 0x2)
-	setNibble(block, 1, byte(len(pin)))
-	for i := range len(pin) {
-		d := pin[i] - '0'
-		if d > 9 {
-			clear(block)
-			return nil, fmt.Errorf("PIN has a non-digit: %w", ErrInput)
-		}
-		setNibble(block, i+2, d)
-	}
-	return block, nil
+	return pinField(0x2, pin, OfflinePINBlockLen)
 }
 
 // PINFromOfflineBlock is the card's side of OfflinePINBlock: it checks the
@@ -52,28 +34,7 @@ func PINFromOfflineBlock(block []byte) (string, error) {
 	if len(block) != OfflinePINBlockLen {
 		return "", fmt.Errorf("offline PIN block is %d bytes, want %d: %w", len(block), OfflinePINBlockLen, ErrInput)
 	}
-	if nibble(block, 0) != 0x2 {
-		return "", fmt.Errorf("offline PIN block is not format 2: %w", ErrInput)
-	}
-	n := int(nibble(block, 1))
-	if n < 4 || n > 12 {
-		return "", fmt.Errorf("offline PIN block gives a PIN length of %d: %w", n, ErrInput)
-	}
-	var sb strings.Builder
-	sb.Grow(n)
-	for i := range n {
-		d := nibble(block, i+2)
-		if d > 9 {
-			return "", fmt.Errorf("offline PIN block has a non-digit PIN: %w", ErrInput)
-		}
-		sb.WriteByte('0' + d)
-	}
-	for i := n + 2; i < 2*OfflinePINBlockLen; i++ {
-		if nibble(block, i) != 0x0F {
-			return "", fmt.Errorf("offline PIN block filler is not F: %w", ErrInput)
-		}
-	}
-	return sb.String(), nil
+	return readPINField(0x2, block)
 }
 
 // EncipherOfflinePIN enciphers a plaintext offline PIN block for VERIFY
