@@ -91,19 +91,16 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 }
 
 // verifyCardholder is cardholder verification for a sale (EMV Book 3
-// §10.5). An offline EC sale needs none (PBOC Book 13: small-value offline
-// payment). A top-up needs the online PIN whatever the CVM list says
-// (without a host nobody would verify it, so it is not asked for then). When
-// that PIN cannot be had — bypassed, no PIN pad, the pad fails — only the
-// top-up fails (the card manual in the mission; HXEMV EmvModul.c:803-817):
-// the sale goes on as it would have without it, offline from the EC balance
-// when the balance and limits allow, else on the online path with the CVM
-// list.
+// §10.5). The card's CVM list decides on the EC path too (HXEMV EmvCvm.c
+// iEmvCardHolderVerify): an EC card's list asks nothing of a small sale. A
+// top-up needs the online PIN whatever the CVM list says (without a host
+// nobody would verify it, so it is not asked for then). When that PIN
+// cannot be had — bypassed, no PIN pad, the pad fails — only the top-up
+// fails (the card manual in the mission; HXEMV EmvModul.c:803-817): the
+// sale goes on as it would have without it, offline from the EC balance
+// when the balance and limits allow, else on the online path, with the
+// CVM list either way.
 func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) error {
-	if d.offline {
-		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-		return nil
-	}
 	cvm, err := t.cardholderVerification(ctx, amount, d.topUp && t.k.host != nil)
 	if err != nil && !isPINFailure(err) {
 		return err
@@ -113,8 +110,6 @@ func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) 
 		d.detail += "; the top-up's online PIN was not entered (" + err.Error() + "): the top-up failed, the sale goes on without it"
 		if d.offlineWithoutTopUp {
 			d.offline, d.reason = true, ReasonECApproved
-			t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-			return nil
 		}
 		if cvm, err = t.cardholderVerification(ctx, amount, false); err != nil && !isPINFailure(err) {
 			return err
@@ -337,6 +332,9 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		// What if a relay turned an ARQC into a TC? The card's own CVR in
 		// the IAD still says what it computed.
 		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
+	}
+	if !t.pinAgrees(iad) {
+		return cid, fmt.Errorf("%w: the card answered 9000 to the offline PIN but its CVR in 9F10 says no PIN was verified", ErrCardData)
 	}
 	if !t.secondAC {
 		// The first cryptogram of this presentation carries the balance

@@ -46,6 +46,7 @@ type txn struct {
 	secondAC      bool
 	balanceScript [2]bool
 	cdaVerified   bool // a CDA signature on a cryptogram of this presentation verified
+	cvm           cvmState
 	apdus         int
 	bytes         int
 	inCard        time.Duration // time spent in the card's round trips
@@ -308,9 +309,16 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 }
 
 // trace appends e to Result.Trace when the configuration asks for a trace.
+// A VERIFY (or CHANGE PIN) is kept with its data zeroed: it carried a PIN
+// block.
 func (t *txn) trace(e Exchange) {
 	if !t.k.cfg.Trace {
 		return
+	}
+	if c := e.Command; len(c) > 5 && (c[1] == 0x20 || c[1] == 0x24) {
+		e.Command = append(make([]byte, 0, len(c)), c[:5]...)
+		e.Command = append(e.Command, make([]byte, len(c)-5)...)
+		clear(c[5:])
 	}
 	if t.res.Trace == nil {
 		t.res.Trace = make([]Exchange, 0, traceCap)
