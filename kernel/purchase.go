@@ -111,6 +111,10 @@ func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) 
 		if d.offlineWithoutTopUp {
 			d.offline, d.reason = true, ReasonECApproved
 		}
+		// The top-up's PIN was not the sale's CVM: "PIN not entered" stays
+		// in the TVR (HXEMV sets only that for it), "CVM failed" is for the
+		// card's list to say.
+		t.res.TVR[TVRCVMFailed.Byte] &^= TVRCVMFailed.Mask
 		if cvm, err = t.cardholderVerification(ctx, amount, false); err != nil && !isPINFailure(err) {
 			return err
 		}
