@@ -56,6 +56,10 @@ type session struct {
 	// fddaRecord is the record (SFI 4 record 1, 70[9F4B]) that carries
 	// the fDDA signature of a qPBOC GPO whose response it would not fit.
 	fddaRecord []byte
+	// challenge is the answer of a GET CHALLENGE, valid for the next
+	// command only; pinCVR the CVR's offline PIN bits (pin.go).
+	challenge []byte
+	pinCVR    byte
 }
 
 // Card is a simulated PBOC 2.0 contact card with electronic cash. It
@@ -168,6 +172,17 @@ func (c *Card) Balance(aid string) uint64 {
 	return 0
 }
 
+// SecondBalance returns the second-currency EC balance (DF79) of the
+// application with the given AID (hex), or 0 if there is none.
+func (c *Card) SecondBalance(aid string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a := c.find(aid); a != nil && a.second != nil {
+		return a.second.balance
+	}
+	return 0
+}
+
 // ATC returns the application transaction counter of the application with
 // the given AID (hex), or 0 if there is none.
 func (c *Card) ATC(aid string) uint16 {
@@ -177,6 +192,17 @@ func (c *Card) ATC(aid string) uint16 {
 		return a.atc
 	}
 	return 0
+}
+
+// PINTries returns the PIN try counter (9F17) of the application with the
+// given AID (hex), or -1 if there is none.
+func (c *Card) PINTries(aid string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a := c.find(aid); a != nil {
+		return int(a.pinTries)
+	}
+	return -1
 }
 
 // Log returns copies of the transaction log records of the application
@@ -214,6 +240,11 @@ func (c *Card) Snapshot() *Profile {
 		ap.EC.BalanceLimit = bcd.FormatAmount(a.limit)
 		ap.EC.SingleLimit = bcd.FormatAmount(a.single)
 		ap.EC.ResetThreshold = bcd.FormatAmount(a.threshold)
+		if s := a.second; s != nil && ap.EC.SecondCurrency != nil {
+			sc := ap.EC.SecondCurrency
+			sc.Balance, sc.BalanceLimit = bcd.FormatAmount(s.balance), bcd.FormatAmount(s.limit)
+			sc.SingleLimit, sc.ResetThreshold = bcd.FormatAmount(s.single), bcd.FormatAmount(s.threshold)
+		}
 		ap.Log = nil
 		for _, r := range a.log {
 			ap.Log = append(ap.Log, strings.ToUpper(hex.EncodeToString(r)))
@@ -230,6 +261,9 @@ func sw(s apdu.SW) apdu.Response { return apdu.Response{SW: s} }
 
 // execute runs one APDU with c.mu held.
 func (c *Card) execute(raw []byte) apdu.Response {
+	// A challenge is good for the command right after GET CHALLENGE.
+	challenge := c.s.challenge
+	c.s.challenge = nil
 	cmd, err := apdu.ParseCommand(raw)
 	if err != nil {
 		return sw(apdu.SWWrongLength)
@@ -239,6 +273,10 @@ func (c *Card) execute(raw []byte) apdu.Response {
 	}
 	var resp apdu.Response
 	switch cmd.INS {
+	case 0x84:
+		resp = c.withCLA(cmd, 0x00, c.getChallenge)
+	case 0x20:
+		resp = c.withCLA(cmd, 0x00, func(cmd apdu.Command) apdu.Response { return c.verify(cmd, challenge) })
 	case 0xA4:
 		resp = c.withCLA(cmd, 0x00, c.selectFile)
 	case 0xB2:
@@ -437,10 +475,8 @@ func (a *app) ecAllows(data map[tlv.Tag][]byte) bool {
 	if err != nil {
 		return false
 	}
-	if cur, ok := data[tagTxnCurrency]; ok && !bytes.Equal(cur, a.currency) {
-		return false
-	}
-	return amount <= a.balance && amount <= a.single
+	p := a.purse(data[tagTxnCurrency])
+	return p != nil && amount <= p.balance && amount <= p.single
 }
 
 // getData implements GET DATA for the EC amounts, the counters, the log
@@ -462,6 +498,18 @@ func (c *Card) getData(cmd apdu.Command) apdu.Response {
 		}
 		amt := map[tlv.Tag]uint64{tagECBalance: a.balance, tagECLimit: a.limit,
 			tagECSingle: a.single, tagECThreshold: a.threshold}[tag]
+		v = bcdN(amt, 6)
+	case tagEC2Currency, tagEC2Balance, tagEC2Limit, tagEC2Single, tagEC2Threshold:
+		s := a.second
+		if !a.ecEnabled || s == nil {
+			return sw(apdu.SWRefDataNotFound)
+		}
+		if tag == tagEC2Currency {
+			v = s.cur
+			break
+		}
+		amt := map[tlv.Tag]uint64{tagEC2Balance: s.balance, tagEC2Limit: s.limit,
+			tagEC2Single: s.single, tagEC2Threshold: s.threshold}[tag]
 		v = bcdN(amt, 6)
 	case tagATC:
 		v = []byte{byte(a.atc >> 8), byte(a.atc)}
@@ -530,13 +578,22 @@ func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response
 	case req == acTC && c.s.ecPath && a.ecAllows(d):
 		typ = acTC
 	}
-	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00} // 2nd GENERATE AC not requested
-	newBalance := a.balance
+	cvr := []byte{0x03, 0x80 | typ>>2 | c.s.pinCVR, 0x00, 0x00} // 2nd GENERATE AC not requested
+	p := a.purse(d[tagTxnCurrency])
+	if p == nil {
+		p = &a.ecPurse // only a TC (ecAllows) deducts, and it found one
+	}
+	newBalance := p.balance
 	if typ == acTC {
 		amount, _ := bcd.Decode(d[tagAmount]) // checked by ecAllows
 		newBalance -= amount
 	}
-	idd, err := a.balanceIDD(newBalance)
+	// The IDD (ID 01) carries the application currency's balance.
+	iddBalance := a.balance
+	if p == &a.ecPurse {
+		iddBalance = newBalance
+	}
+	idd, err := a.balanceIDD(iddBalance)
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
@@ -551,7 +608,7 @@ func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response
 	c.s.cdol1, c.s.cdol1Raw = d, data
 	switch typ {
 	case acTC:
-		a.balance = newBalance
+		p.balance = newBalance
 		a.addLog(d, typ)
 		c.s.phase = phaseDone
 	case acAAC:
@@ -580,10 +637,15 @@ func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	}
 	arc := d2[tagARC]
 	typ := acAAC
-	if req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed {
+	switch {
+	case req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed:
+		typ = acTC
+	case req == acTC && string(arc) == "Y3":
+		// Unable to go online, approved offline by the terminal's default
+		// action (EMV Book 4 §A6): this card's own rules accept it.
 		typ = acTC
 	}
-	cvr := []byte{0x03, typ | acARQC>>2, 0x00, 0x00}
+	cvr := []byte{0x03, typ | acARQC>>2 | c.s.pinCVR, 0x00, 0x00}
 	if s := string(arc); s == "Y3" || s == "Z3" {
 		cvr[1] |= 0x01 // unable to go online
 	}

@@ -1,6 +1,7 @@
 package cardsim
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 
@@ -57,6 +58,11 @@ const (
 	tagLogEntry     tlv.Tag = 0x9F4D
 	tagLogFormat    tlv.Tag = 0x9F4F
 	tagECThreshold  tlv.Tag = 0x9F6D
+	tagEC2Currency  tlv.Tag = 0xDF71
+	tagEC2Balance   tlv.Tag = 0xDF79
+	tagEC2Limit     tlv.Tag = 0xDF77
+	tagEC2Single    tlv.Tag = 0xDF78
+	tagEC2Threshold tlv.Tag = 0xDF76
 	tagECAuthCode   tlv.Tag = 0x9F74
 	tagECLimit      tlv.Tag = 0x9F77
 	tagECSingle     tlv.Tag = 0x9F78
@@ -75,6 +81,9 @@ const (
 	tagDDOL         tlv.Tag = 0x9F49
 	tagSDATagList   tlv.Tag = 0x9F4A
 	tagSDAD         tlv.Tag = 0x9F4B
+	tagPINCert      tlv.Tag = 0x9F2D
+	tagPINExp       tlv.Tag = 0x9F2E
+	tagPINRem       tlv.Tag = 0x9F2F
 	tagLoadLogEntry tlv.Tag = 0xDF4D
 	tagLoadLogFmt   tlv.Tag = 0xDF4F
 )
@@ -92,8 +101,6 @@ const (
 var (
 	algTDES = keys.TDES
 	algSM4  = keys.SM4
-	// appVersion is the application version number (tag 9F08).
-	appVersion = []byte{0x00, 0x30}
 	// logEntry is the log entry (tag 9F4D): SFI 11, 10 records.
 	logEntry = []byte{logSFI, MaxLogEntries}
 	// loadLogEntry is the load log entry (tag DF4D): SFI 12, 10 records.
@@ -139,12 +146,35 @@ func (a *app) record(sfi, rec int) []byte {
 
 // app is the compiled, personalised image of one application plus its
 // persistent counters.
+// ecPurse is the EC data of one currency: balance, balance limit,
+// single-transaction limit and reset threshold (9F79 9F77 9F78 9F6D, or for
+// the second currency DF79 DF77 DF78 DF76), and the currency (DF71 for the
+// second one).
+type ecPurse struct {
+	cur                               []byte
+	balance, limit, single, threshold uint64
+}
+
+// purse returns the EC purse of a transaction currency (5F2A): the
+// application's when cur is its currency (or absent), the second
+// currency's when cur is DF71; nil otherwise.
+func (a *app) purse(cur []byte) *ecPurse {
+	switch {
+	case cur == nil || bytes.Equal(cur, a.currency):
+		return &a.ecPurse
+	case a.second != nil && bytes.Equal(cur, a.second.cur):
+		return a.second
+	}
+	return nil
+}
+
 type app struct {
 	prof *Application
 	lang string // card language preference (5F2D)
 
 	aid                              []byte
 	aip, auc, cvmList                []byte
+	appVersion                       []byte // 9F08
 	iacDefault, iacDenial, iacOnline []byte
 	currency, country                []byte
 	pdolRaw, cdol1Raw, cdol2Raw      []byte
@@ -180,14 +210,19 @@ type app struct {
 	icc        *pki.KeyPair // ICC private key (DDA, CDA)
 
 	// Persistent state.
-	ecEnabled                         bool
-	balance, limit, single, threshold uint64
-	atc, lastOnlineATC                uint16
-	log                               [][]byte // newest first
-	loadLog                           [][]byte // newest first
-	dynCounter                        uint32   // ICC dynamic numbers issued
-	pinTries                          byte
-	cardKeys                          keys.CardKeys
+	ecEnabled          bool
+	ecPurse                     // the EC amounts of the application currency
+	second             *ecPurse // the second EC currency (PBOC 3.0, DF71), nil when none
+	atc, lastOnlineATC uint16
+	log                [][]byte // newest first
+	loadLog            [][]byte // newest first
+	dynCounter         uint32   // ICC dynamic numbers issued
+	challenges         uint32   // GET CHALLENGE answers issued
+	pinTries           byte
+	pinTryLimit        byte
+	pinEnc             int          // pinEncNone, pinEncICC or pinEncSeparate
+	pinEncKey          *pki.KeyPair // the separate PIN encipherment key
+	cardKeys           keys.CardKeys
 }
 
 // build produces the FCI, directory entry and records of a.
@@ -243,13 +278,17 @@ func (a *app) build() error {
 	rec = append(rec,
 		tlv.TLV{Tag: tagCountry, Value: a.country},
 		tlv.TLV{Tag: tagAUC, Value: a.auc},
-		tlv.TLV{Tag: tagCVMList, Value: a.cvmList},
+	)
+	if a.cvmList != nil {
+		rec = append(rec, tlv.TLV{Tag: tagCVMList, Value: a.cvmList})
+	}
+	rec = append(rec,
 		tlv.TLV{Tag: tagCDOL1, Value: a.cdol1Raw},
 		tlv.TLV{Tag: tagCDOL2, Value: a.cdol2Raw},
 		tlv.TLV{Tag: tagIACDefault, Value: a.iacDefault},
 		tlv.TLV{Tag: tagIACDenial, Value: a.iacDenial},
 		tlv.TLV{Tag: tagIACOnline, Value: a.iacOnline},
-		tlv.TLV{Tag: tagAppVersion, Value: appVersion},
+		tlv.TLV{Tag: tagAppVersion, Value: a.appVersion},
 		tlv.TLV{Tag: tagAppCurrency, Value: a.currency},
 	)
 	for _, x := range a.extra {

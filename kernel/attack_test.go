@@ -60,6 +60,10 @@ func bcdN(v uint64, n int) []byte {
 	return b
 }
 
+// genACIndex is the position of GENERATE AC in an offline EC sale of the
+// default card (TestEconomyContactECPurchase pins the sequence).
+const genACIndex = 14
+
 // The terminal's date and time in the tests (fixedNow), as sent to cards.
 var (
 	testDate = []byte{0x26, 0x11, 0x30}
@@ -387,7 +391,7 @@ func TestRuleTornRecordsAreKeptUntilEvidenceSettlesThem(t *testing.T) {
 	const amount = 1234
 	tornSale := func(t *testing.T, p *cardsim.Profile, k *kernel.Kernel) *cardsim.Card {
 		card := newCard(t, p)
-		faulty := cardsim.NewFaulty(card, cardsim.Fault{At: 15, Kind: cardsim.FaultTorn}) // the GENERATE AC
+		faulty := cardsim.NewFaulty(card, cardsim.Fault{At: genACIndex, Kind: cardsim.FaultTorn}) // the GENERATE AC
 		res, _ := k.Purchase(context.Background(), faulty, amount)
 		require.True(t, res.Torn, res.Detail)
 		return card
@@ -441,7 +445,7 @@ func TestRuleTornRecordsAreKeptUntilEvidenceSettlesThem(t *testing.T) {
 		res, err := k.Purchase(context.Background(), card, amount)
 		require.NoError(t, err)
 		require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome)
-		faulty := cardsim.NewFaulty(card, cardsim.Fault{At: 15, Kind: cardsim.FaultRemove})
+		faulty := cardsim.NewFaulty(card, cardsim.Fault{At: genACIndex, Kind: cardsim.FaultRemove})
 		res, _ = k.Purchase(context.Background(), faulty, amount)
 		require.True(t, res.Torn, res.Detail)
 		faulty.Reinsert()

@@ -1,10 +1,13 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
@@ -19,9 +22,11 @@ var ErrNoEC = errors.New("kernel: the application has no electronic cash")
 var ErrNoLog = errors.New("kernel: the application has no transaction log")
 
 // offerEC sets the EC terminal support indicator (9F7A) before GPO
-// (PBOC Book 13): EC enabled for the AID, a goods/services sale, and the
-// amount within the EC terminal transaction limit (9F7B, or the floor limit
-// where 9F7B is not set).
+// (PBOC Book 13 §7.5, as HXEMV EmvModul.c quotes it): EC enabled for the
+// AID, a goods/services sale, the amount below the EC terminal transaction
+// limit (9F7B, or the floor limit where 9F7B is not set), and a card whose
+// PDOL asks for 9F7A — a card that never receives the offer cannot take it,
+// and is not asked why it did not.
 func (t *txn) offerEC(amount Amount) {
 	t.ecOffered, t.ecReason, t.ecDetail = false, "", ""
 	limit, enabled := t.k.cfg.ECLimit(t.aid)
@@ -30,8 +35,10 @@ func (t *txn) offerEC(amount Amount) {
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is not enabled on this terminal for the application"
 	case t.term[0x9C][0] != TxnGoods:
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is only for goods and services"
-	case amount > limit:
-		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is above the terminal's EC transaction limit %s", amount, limit)
+	case amount >= limit:
+		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is not below the terminal's EC transaction limit %s", amount, limit)
+	case !t.pdolAsks(0x9F7A):
+		t.ecReason, t.ecDetail = ReasonECNotSupported, "the card's PDOL does not ask for the EC terminal support indicator (9F7A)"
 	default:
 		t.ecOffered = true
 	}
@@ -42,14 +49,31 @@ func (t *txn) offerEC(amount Amount) {
 	}
 }
 
+// pdolAsks reports whether the selected application's PDOL names tag.
+func (t *txn) pdolAsks(tag tlv.Tag) bool {
+	d, err := tlv.ParseDOL(t.data[0x9F38])
+	if err != nil {
+		return false
+	}
+	for _, e := range d {
+		if e.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
 type decision struct {
 	offline bool
 	// topUp asks the issuer to refill the EC balance: the balance after
 	// the sale would be below the reset threshold (9F6D), whether or not
-	// the sale itself can come from the EC balance.
-	topUp  bool
-	reason Reason
-	detail string
+	// the sale itself can come from the EC balance; offlineWithoutTopUp
+	// that the balance lets the sale itself be paid offline (the top-up is
+	// the only reason to go online).
+	topUp               bool
+	offlineWithoutTopUp bool
+	reason              Reason
+	detail              string
 }
 
 // needsTopUp applies the automatic top-up rule (PBOC Book 13): on an
@@ -81,27 +105,37 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	// than it holds is refused by its own TC check, and the TC it returns
 	// must then deduct exactly the amount from the balance it said
 	// (offlineEC); a card claiming less goes online. No money moves on them.
-	bal, err := t.ecAmount(ctx, 0x9F79, true)
+	if err := t.chooseECCurrency(ctx); err != nil {
+		return decision{}, err
+	}
+	bal, err := t.ecAmount(ctx, t.ec.balance, true)
 	if err != nil {
 		return decision{}, err
 	}
-	single, err := t.ecAmount(ctx, 0x9F78, true)
-	if err != nil {
-		return decision{}, err
-	}
-	threshold, err := t.ecAmount(ctx, 0x9F6D, true)
+	threshold, err := t.ecAmount(ctx, t.ec.threshold, true)
 	if err != nil {
 		return decision{}, err
 	}
 	t.res.BalanceBefore = bal
 	topUp := t.needsTopUp(bal, threshold, amount)
+	// The single-transaction limit (9F78) is the card's own check: the
+	// card took the EC path only within it (Book 13 §7.4.2 asks for 9F79
+	// and 9F6D), so it is read only where it is in the records already.
+	if v, ok := t.data[t.ec.single]; ok {
+		single, err := decodeAmount(v)
+		if err != nil {
+			return decision{}, fmt.Errorf("%w: %s: %w", ErrCardData, t.ec.single, err)
+		}
+		if amount > single {
+			return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, single)}, nil
+		}
+	}
 	switch {
 	case amount > *bal:
 		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
-	case amount > *single:
-		return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
 	case topUp:
-		return decision{reason: ReasonBelowResetThreshold, topUp: true, detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
+		return decision{reason: ReasonBelowResetThreshold, topUp: true, offlineWithoutTopUp: true,
+			detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
 	}
 	return decision{offline: true, reason: ReasonECApproved}, nil
 }
@@ -109,7 +143,10 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 // whyNotEC finds out, when the terminal offered EC and the card did not take
 // the EC path, which of the card's limits refused it.
 func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
-	bal, err := t.ecAmount(ctx, 0x9F79, false)
+	if err := t.chooseECCurrency(ctx); err != nil {
+		return decision{}, err
+	}
+	bal, err := t.ecAmount(ctx, t.ec.balance, false)
 	if err != nil {
 		return decision{}, err
 	}
@@ -119,7 +156,7 @@ func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
 	t.res.BalanceBefore = bal
 	var threshold *Amount
 	if t.k.cfg.OnlineCapable {
-		if threshold, err = t.ecAmount(ctx, 0x9F6D, false); err != nil {
+		if threshold, err = t.ecAmount(ctx, t.ec.threshold, false); err != nil {
 			return decision{}, err
 		}
 	}
@@ -127,7 +164,7 @@ func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
 	if amount > *bal {
 		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
 	}
-	single, err := t.ecAmount(ctx, 0x9F78, false)
+	single, err := t.ecAmount(ctx, t.ec.single, false)
 	if err != nil {
 		return decision{}, err
 	}
@@ -237,14 +274,11 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 // issuer discretionary data of 9F10 (PBOC: 0A 01 ‖ balance 5 ‖ MAC 4) when
 // present, else by GET DATA 9F79.
 func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
-	if iad := t.res.IAD; len(iad) >= 8+11 && iad[0] == 0x07 && iad[8] == 0x0A && iad[9] == 0x01 {
-		if n, err := bcd.Decode(iad[10:15]); err == nil {
-			a := Amount(n)
-			return &a, nil
-		}
+	if a, ok := iadBalance(t.res.IAD); ok && !t.ec.second {
+		return &a, nil // the IDD's ID 01 is the balance of the card's EC currency
 	}
-	delete(t.data, 0x9F79)
-	return t.ecAmount(ctx, 0x9F79, true)
+	delete(t.data, t.ec.balance)
+	return t.ecAmount(ctx, t.ec.balance, true)
 }
 
 // ReadBalance selects the EC application and reads the EC balance (9F79),
@@ -269,6 +303,14 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 		if *f.dst, err = t.ecAmount(ctx, f.tag, false); err != nil {
 			return nil, err
 		}
+		if b.Balance == nil {
+			break // a card that refuses 9F79 has no EC: asking for the limits is pointless
+		}
+	}
+	if b.Balance != nil {
+		if err := t.readSecondCurrency(ctx, b); err != nil {
+			return nil, err
+		}
 	}
 	b.APDUs = t.apdus
 	if b.Balance == nil {
@@ -277,147 +319,11 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 	return b, nil
 }
 
-// ReadTransactionLog selects the application and reads its transaction log:
-// the log entry (9F4D) in the FCI names the SFI and the number of records,
-// the log format (9F4F, by GET DATA) names the fields. Record 1 is the newest.
-func (k *Kernel) ReadTransactionLog(ctx context.Context, card apdu.Transport) ([]LogEntry, error) {
-	res := &Result{}
-	t := k.newTxn(card, res)
-	defer t.release()
-	cands, err := t.buildCandidates(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := t.selectApplication(ctx, cands); err != nil {
-		return nil, err
-	}
-	return t.readLog(ctx, 0)
-}
-
-// readLog reads the transaction log of the selected application: the log
-// entry (9F4D) in the FCI names the SFI and the number of records, the log
-// format (9F4F, by GET DATA) names the fields. max bounds the records read
-// (0: as many as 9F4D says).
-func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
-	le, ok := t.data[0x9F4D]
-	if !ok || len(le) != 2 || le[0] < 11 || le[0] > 30 || le[1] == 0 {
-		return nil, fmt.Errorf("%w: log entry (9F4D) %X", ErrNoLog, le)
-	}
-	fr, err := t.mustOK(ctx, apdu.GetData(0x9F4F))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoLog, err)
-	}
-	fv, err := getDataValue(fr, 0x9F4F)
-	if err != nil {
-		return nil, err
-	}
-	format, err := tlv.ParseDOL(fv)
-	if err != nil || format.Len() == 0 {
-		return nil, fmt.Errorf("%w: log format (9F4F): %v", ErrCardData, err)
-	}
-	n := int(le[1])
-	if max > 0 && max < n {
-		n = max
-	}
-	entries := make([]LogEntry, 0, n)
-	for rec := 1; rec <= n; rec++ {
-		r, err := t.exchange(ctx, apdu.ReadRecord(le[0], byte(rec)))
-		if err != nil {
-			return nil, err
-		}
-		if r.SW == apdu.SWRecordNotFound {
-			break
-		}
-		if r.SW != apdu.SWSuccess {
-			return nil, &StatusError{Command: "READ RECORD", SW: r.SW}
-		}
-		e, err := parseLogEntry(format, t.keep(r.Data)) // the entry keeps slices of it
-		if err != nil {
-			return nil, fmt.Errorf("log record %d: %w", rec, err)
-		}
-		entries = append(entries, e)
-	}
-	return entries, nil
-}
-
-// parseLogEntry splits one log record by the log format.
-func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
-	fields, err := format.Split(rec)
-	if err != nil {
-		return LogEntry{}, fmt.Errorf("%w: %w", ErrCardData, err)
-	}
-	e := LogEntry{Fields: make(map[string]HexBytes, len(fields))}
-	for tag, v := range fields {
-		if cardholderData(tag) {
-			// A log format may name the PAN or track data: what if a card
-			// logs them? They never leave the kernel in clear.
-			e.PAN = maskedLogPAN(tag, v, e.PAN)
-			continue
-		}
-		e.Fields[tag.String()] = v
-		switch tag {
-		case 0x9F02:
-			if a, err := decodeAmount(v); err == nil {
-				e.Amount = a
-			}
-		case 0x9F03:
-			if a, err := decodeAmount(v); err == nil {
-				e.OtherAmount = a
-			}
-		case 0x9F1A:
-			if n, err := bcd.Decode(v); err == nil && n <= 999 {
-				e.Country = uint16(n)
-			}
-		case 0x5F2A:
-			if n, err := bcd.Decode(v); err == nil && n <= 999 {
-				e.Currency = uint16(n)
-			}
-		case 0x9F4E:
-			e.Merchant = printable(v)
-		case 0x9C:
-			if len(v) == 1 {
-				e.Type = v[0]
-			}
-		case 0x9F36:
-			if len(v) == 2 {
-				e.ATC = uint16(v[0])<<8 | uint16(v[1])
-			}
-		}
-	}
-	e.Time = logTime(fields[0x9A], fields[0x9F21])
-	return e, nil
-}
-
-// cardholderData reports the tags that hold the PAN or track data: the
-// kernel never hands them out in clear.
-func cardholderData(tag tlv.Tag) bool {
-	switch tag {
-	case 0x5A, 0x56, 0x57, 0x9F6B, 0x9F1F, 0x9F20:
-		return true
-	}
-	return false
-}
-
-// maskedLogPAN returns the masked PAN of a log field that holds it (5A, or
-// the account number of track 2 data), else prev.
-func maskedLogPAN(tag tlv.Tag, v []byte, prev string) string {
-	switch tag {
-	case 0x5A:
-		if pan, err := panDigits(v); err == nil {
-			return tlv.MaskPAN(pan)
-		}
-	case 0x57, 0x9F6B:
-		if p, ok := panFromTrack2(v); ok {
-			if pan, err := panDigits(p); err == nil && prev == "" {
-				return tlv.MaskPAN(pan)
-			}
-		}
-	}
-	return prev
-}
-
-// logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
-func logTime(date, clock []byte) time.Time {
+// logTime combines YYMMDD and HHMMSS (BCD) into a time, or zero. They
+// are the terminal's wall clock when it sent them (9A, 9F21 of its own
+// Config.Location, which is where a card's log entries come from), so they
+// are read in loc.
+func logTime(date, clock []byte, loc *time.Location) time.Time {
 	if len(date) != 3 {
 		return time.Time{}
 	}
@@ -436,10 +342,20 @@ func logTime(date, clock []byte) time.Time {
 	if m < 1 || m > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
 		return time.Time{}
 	}
-	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, chinaTime)
+	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, loc)
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
+// merchantName is a log entry's 9F4E for display: its bytes without the
+// padding (trailing 00 and spaces) when they are UTF-8 text, else — GBK,
+// or a card's lie — only their printable ASCII (LogEntry.Fields keeps the
+// bytes). Control characters never reach a display.
+func merchantName(v []byte) string {
+	v = bytes.TrimRight(v, "\x00 ")
+	if utf8.Valid(v) && !bytes.ContainsFunc(v, unicode.IsControl) {
+		return string(v)
+	}
+	return printable(v)
+}
 
 // decline closes the card's transaction with an AAC (first GENERATE AC) and
 // reports the terminal's reason.
@@ -489,8 +405,8 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	var after *Amount
 	var err error = ctx.Err()
 	if err == nil {
-		delete(t.data, 0x9F79)
-		after, err = t.ecAmount(ctx, 0x9F79, true)
+		delete(t.data, t.ec.balance)
+		after, err = t.ecAmount(ctx, t.ec.balance, true)
 	}
 	if err != nil {
 		t.res.Detail += "; the EC balance could not be read afterwards: the card may have deducted the amount"
@@ -516,4 +432,86 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	// the sale is kept as torn until the card's log settles it.
 	t.res.Detail += "; the card reports its EC balance unchanged"
 	t.recordTorn(context.WithoutCancel(ctx), amount)
+}
+
+// readSecondCurrency adds the card's second EC currency (DF71) and its
+// amounts to b, when the card has one (PBOC 3.0).
+func (t *txn) readSecondCurrency(ctx context.Context, b *Balance) error {
+	r, err := t.exchange(ctx, apdu.GetData(0xDF71))
+	if err != nil || r.SW != apdu.SWSuccess {
+		return err
+	}
+	cur, err := getDataValue(r.Data, 0xDF71)
+	if err != nil || len(cur) != 2 {
+		return nil // not a second currency the terminal can read
+	}
+	s := &SecondBalance{Currency: uint16(bcdValue(cur))}
+	for _, f := range []struct {
+		tag tlv.Tag
+		dst **Amount
+	}{{0xDF79, &s.Balance}, {0xDF77, &s.Limit}, {0xDF78, &s.SingleLimit}, {0xDF76, &s.ResetThreshold}} {
+		if *f.dst, err = t.ecAmount(ctx, f.tag, false); err != nil {
+			return err
+		}
+	}
+	b.Second = s
+	return nil
+}
+
+// ecTags names the EC data of the currency a sale is in: the card's EC
+// currency (9F79 balance, 9F77 limit, 9F78 single limit, 9F6D reset
+// threshold) or, PBOC 3.0, its second EC currency (DF71: DF79, DF77, DF78,
+// DF76).
+type ecTags struct {
+	balance, limit, single, threshold tlv.Tag
+	second                            bool
+}
+
+var (
+	firstCurrencyEC  = ecTags{balance: 0x9F79, limit: 0x9F77, single: 0x9F78, threshold: 0x9F6D}
+	secondCurrencyEC = ecTags{balance: 0xDF79, limit: 0xDF77, single: 0xDF78, threshold: 0xDF76, second: true}
+)
+
+// chooseECCurrency decides which EC data a sale uses: the second EC
+// currency's when the card's application currency (9F51 in PBOC EC, else
+// EMV's 9F42) is not the transaction currency (5F2A) and its second EC
+// currency (DF71) is. A card whose application currency is the
+// transaction's is not asked for DF71.
+func (t *txn) chooseECCurrency(ctx context.Context) error {
+	t.ec = firstCurrencyEC
+	cur, ok := t.data[0x9F51]
+	if !ok {
+		cur, ok = t.data[0x9F42]
+	}
+	if !ok || bytes.Equal(cur, t.term[0x5F2A]) {
+		return nil
+	}
+	second, ok := t.data[0xDF71]
+	if !ok {
+		r, err := t.exchange(ctx, apdu.GetData(0xDF71))
+		if err != nil {
+			return err
+		}
+		if r.SW != apdu.SWSuccess {
+			return nil
+		}
+		if second, err = getDataValue(r.Data, 0xDF71); err != nil {
+			return err
+		}
+		t.data[0xDF71] = second
+	}
+	if bytes.Equal(second, t.term[0x5F2A]) {
+		t.ec = secondCurrencyEC
+		t.res.ECCurrency = uint16(bcdValue(second))
+	}
+	return nil
+}
+
+// bcdValue is a BCD number's value (0 for anything that is not BCD).
+func bcdValue(b []byte) uint64 {
+	n, err := bcd.Decode(b)
+	if err != nil {
+		return 0
+	}
+	return n
 }

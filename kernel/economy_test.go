@@ -98,7 +98,9 @@ func TestRedundanciesAreFound(t *testing.T) {
 
 // The contact EC purchase of the default card: PSE directory (its end is
 // the 6A83 of record 2), final SELECT, GPO, the six records the AFL names,
-// DDA, the three EC amounts the records do not carry, and one GENERATE AC
+// DDA, the EC balance and reset threshold the records do not carry (the
+// single limit is the card's own check on the EC path: PBOC Book 13 §7.4.2
+// asks for 9F79 and 9F6D, as HXEMV quotes it), and one GENERATE AC
 // whose TC carries the new balance in 9F10 (no GET DATA afterwards).
 var contactECPurchase = []string{
 	"SELECT 1PAY.SYS.DDF01", "READ RECORD 1/1", "READ RECORD 1/2",
@@ -106,7 +108,7 @@ var contactECPurchase = []string{
 	"READ RECORD 1/1", "READ RECORD 2/1", "READ RECORD 2/2",
 	"READ RECORD 3/1", "READ RECORD 3/2", "READ RECORD 3/3",
 	"INTERNAL AUTHENTICATE",
-	"GET DATA 9F79", "GET DATA 9F78", "GET DATA 9F6D",
+	"GET DATA 9F79", "GET DATA 9F6D",
 	"GENERATE AC TC",
 }
 
@@ -160,7 +162,7 @@ func TestEconomyAutomaticTopUp(t *testing.T) {
 		"READ RECORD 1/1", "READ RECORD 2/1", "READ RECORD 2/2",
 		"READ RECORD 3/1", "READ RECORD 3/2", "READ RECORD 3/3",
 		"INTERNAL AUTHENTICATE",
-		"GET DATA 9F79", "GET DATA 9F78", "GET DATA 9F6D", "GET DATA 9F77",
+		"GET DATA 9F79", "GET DATA 9F6D", "GET DATA 9F77",
 		"GENERATE AC ARQC", "EXTERNAL AUTHENTICATE", "GENERATE AC TC",
 		"PUT DATA 9F79", "GET DATA 9F79",
 	}, seq)
@@ -211,4 +213,41 @@ func TestEconomyReplayedPurchaseIsIdentical(t *testing.T) {
 	}
 	assert.Equal(t, rt.result.Cryptogram, res.Cryptogram)
 	assert.Equal(t, *rt.result.BalanceAfter, *res.BalanceAfter)
+}
+
+// TestEconomyOfflinePIN: an offline PIN adds what EMV Book 3 §10.5.1 needs
+// and nothing more — GET DATA 9F17 once, GET CHALLENGE right before an
+// enciphered VERIFY, one VERIFY per PIN entry — after the EC amounts and
+// before the GENERATE AC; a card with its own PIN encipherment key has it
+// in one more record (SFI 3 record 4). A card whose list asks no PIN
+// costs nothing (TestEconomyContactECPurchase).
+func TestEconomyOfflinePIN(t *testing.T) {
+	head := contactECPurchase[:len(contactECPurchase)-1]
+	for _, tc := range []struct {
+		name, profile, list string
+		pins                []string
+		want                []string
+	}{
+		{"plaintext", "default.json", listPlain, []string{"123456"},
+			[]string{"GET DATA 9F17", "VERIFY", "GENERATE AC TC"}},
+		{"plaintext, one wrong PIN", "default.json", listPlain, []string{"111111", "123456"},
+			[]string{"GET DATA 9F17", "VERIFY", "VERIFY", "GENERATE AC TC"}},
+		{"enciphered under the ICC key", "default.json", listEnciphered, []string{"123456"},
+			[]string{"GET DATA 9F17", "GET CHALLENGE", "VERIFY", "GENERATE AC TC"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := tracedKernel(t, kernel.WithOfflinePINPad(typing(tc.pins...))).Purchase(context.Background(), pinCard(t, tc.profile, tc.list), 1234)
+			require.NoError(t, err)
+			require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+			seq := commandSequence(t, res)
+			assert.Equal(t, append(append([]string(nil), head...), tc.want...), seq)
+			assertEconomical(t, seq)
+		})
+	}
+	res, err := tracedKernel(t, kernel.WithOfflinePINPad(typing("123456"))).Purchase(context.Background(), pinCard(t, "offline-pin.json", listEnciphered), 1234)
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	want := append(append([]string(nil), head[:11]...), "READ RECORD 3/4")
+	want = append(append(want, head[11:]...), "GET DATA 9F17", "GET CHALLENGE", "VERIFY", "GENERATE AC TC")
+	assert.Equal(t, want, commandSequence(t, res), "the PIN key's record")
 }

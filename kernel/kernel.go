@@ -21,14 +21,19 @@ type Kernel struct {
 	selector   Selector
 	host       Host
 	pinPad     PINPad
+	offlinePad OfflinePINPad
+	idVerifier CardholderIDVerifier
 	torn       TornLog
 	journal    journal.Journal
+	counter    Counter         // STAN and batch numbers (clearing.go)
+	dataKey    journal.DataKey // encrypts the PAN in journal records (clearing.go)
 	panKey     []byte
 	rand       io.Reader     // unpredictable numbers; crypto/rand unless set
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
 	pool       txnPool // recycled transactions (see release)
 	taps       recentTaps
+	issuers    issuerCache // opened issuer certificates (see issuercache.go)
 }
 
 // Option configures a Kernel.
@@ -83,6 +88,8 @@ func New(cfg Config, opts ...Option) (*Kernel, error) {
 	for _, o := range opts {
 		o(k)
 	}
+	// The terminal claims the CVMs it was given the means for.
+	k.cfg.Capabilities[1] = cvmCapabilities(k.cfg.Capabilities[1], k.offlinePad != nil, k.idVerifier != nil)
 	if _, ok := k.torn.(interface{ durable() }); ok && len(cfg.PANHashKey) == 0 {
 		// A durable torn log outlives the process; its records must match
 		// the card after a restart.

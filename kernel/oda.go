@@ -72,7 +72,7 @@ func (m ODAMethod) failedBit() TVRBit {
 	switch m {
 	case ODASDA:
 		return TVRSDAFailed
-	case ODADDA:
+	case ODADDA, ODAfDDA:
 		return TVRDDAFailed
 	default:
 		return TVRCDAFailed
@@ -98,11 +98,25 @@ func (t *txn) performODA(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
-		t.res.TVR.Set(m.failedBit())
-		t.res.ODAError, t.res.ODAErr = err.Error(), err
+		t.odaFailed(m, err)
 	}
 	return nil
 }
+
+// odaFailed records an ODA failure: the method's TVR bit, and "ICC data
+// missing" when the card lacks a data object ODA needs (EMV Book 3 §10.3;
+// HXEMV EmvDAuth.c:210-220, 265-272, 423-433): 8F, 90, 9F32, 93, 9F46,
+// 9F47, or a remainder its certificate needs.
+func (t *txn) odaFailed(m ODAMethod, err error) {
+	t.res.TVR.Set(m.failedBit())
+	t.res.ODAError, t.res.ODAErr = err.Error(), err
+	if errors.Is(err, oda.ErrMissing) || errors.Is(err, errICCDataMissing) {
+		t.res.TVR.Set(TVRICCDataMissing)
+	}
+}
+
+// errICCDataMissing marks an ODA failure for lack of a data object.
+var errICCDataMissing = errors.New("kernel: ICC data missing")
 
 // CA public key errors of offline data authentication (in Result.ODAErr).
 var (
@@ -134,12 +148,18 @@ func (t *txn) odaSteps(ctx context.Context, m ODAMethod) error {
 		return err
 	}
 	if m == ODASDA {
+		if t.data[0x93] == nil {
+			return odaFail("SDA: %w: no signed static application data (93)", errICCDataMissing)
+		}
 		dac, err := oda.VerifySSAD(issuer, t.data[0x93], static)
 		if err != nil {
 			return odaFail("SDA: signed static application data: %w", err)
 		}
 		t.data[0x9F45] = dac
 		return nil
+	}
+	if t.data[0x9F46] == nil {
+		return odaFail("%s: %w: no ICC public key certificate (9F46)", m, errICCDataMissing)
 	}
 	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
 		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
@@ -183,24 +203,28 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	if pub.Alg == oda.SM2 {
 		pub = oda.PublicKey{Alg: oda.SM2, Point: key.Modulus}
 	}
-	issuer, err := oda.RecoverIssuerKey(oda.IssuerCertInput{
-		CA: pub, Cert: cert, Remainder: t.data[0x92], Exponent: t.data[0x9F32], PAN: t.data[0x5A], Now: t.now,
-		Revoked: func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) },
-	})
+	ic, err := t.k.issuers.open(pub, cert, t.data[0x92], t.data[0x9F32])
+	if err != nil {
+		return nil, nil, odaFail("issuer public key certificate: %w", err)
+	}
+	issuer, err := ic.Check(t.data[0x5A], t.now, func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) })
 	if err != nil {
 		return nil, nil, odaFail("issuer public key certificate: %w", err)
 	}
 	return issuer, static, nil
 }
 
-// defaultDDOL asks for the unpredictable number only.
-var defaultDDOL = []byte{0x9F, 0x37, 0x04}
-
 // dda runs INTERNAL AUTHENTICATE and verifies the signed dynamic data.
 func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
+	// The card's DDOL, else the application's default DDOL (a terminal
+	// parameter: UnionPay's DF14; EMV Book 2 §6.5.1). Without either, DDA
+	// cannot be done.
 	ddol := t.data[0x9F49]
 	if ddol == nil {
-		ddol = defaultDDOL
+		ddol = t.app.DefaultDDOL
+	}
+	if ddol == nil {
+		return odaFail("DDA: %w: the card has no DDOL (9F49) and the terminal no default DDOL", errICCDataMissing)
 	}
 	dol, err := t.parseDOL(ddol)
 	if err != nil || dol.Len() > 252 {

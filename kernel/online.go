@@ -36,12 +36,15 @@ func (t *txn) field55(tags []tlv.Tag) []byte {
 
 // onlineRequest says what goes to the host.
 type onlineRequest struct {
-	kind     RequestKind
-	amount   Amount
-	topUp    bool
-	pinBlock []byte
-	reason   Reason
-	detail   string
+	kind   RequestKind
+	amount Amount
+	topUp  bool
+	// offlineWithoutTopUp: the EC balance could have paid the sale offline
+	// (only the top-up took it online).
+	offlineWithoutTopUp bool
+	pinBlock            []byte
+	reason              Reason
+	detail              string
 }
 
 // goOnline performs online processing: the first GENERATE AC (ARQC) unless
@@ -83,10 +86,10 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 	req := &AuthRequest{
 		Kind: r.kind, Amount: r.amount, TopUp: r.topUp, PAN: pan, PANSequence: psn,
 		Field55: t.field55(field55Tags), PINBlock: r.pinBlock,
-		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit,
+		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit, ECBalanceTag: uint16(t.ec.balance),
 	}
 	res.Field55 = req.Field55
-	resp, err := t.k.host.Authorize(ctx, req)
+	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
 		// The issuer may have acted on a request whose answer the terminal
 		// never got: undo it (nothing reached the card, so nothing there
@@ -160,6 +163,14 @@ func (t *txn) onlineOutcome(r onlineRequest, resp *AuthResponse) {
 	case resp.ResponseCode == "55":
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonPINIncorrect
 		res.Detail = r.detail + "; the issuer declined: incorrect PIN (response code 55)"
+		if r.topUp {
+			res.TopUpFailed = true
+			res.Detail += "; the top-up failed for the PIN"
+			if r.offlineWithoutTopUp {
+				res.ECCouldPayOffline = true
+				res.Detail += "; the EC balance can still pay this sale offline: present the card again without the top-up"
+			}
+		}
 	case !resp.Approved():
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonIssuerDeclined
 		res.Detail = fmt.Sprintf("%s; the issuer declined (response code %s)", r.detail, resp.ResponseCode)
@@ -201,6 +212,9 @@ func (t *txn) undoApproval(ctx context.Context, req *AuthRequest, r onlineReques
 // reverse asks the host to undo an approved request the card did not
 // complete.
 func (t *txn) reverse(ctx context.Context, req *AuthRequest, why string) {
+	if !t.sent(req) {
+		return // no STAN could be drawn: the request never left (clearing.go)
+	}
 	rev, ok := t.k.host.(Reverser)
 	if !ok {
 		t.res.Detail += "; " + why + ": the host cannot reverse, the issuer must be told"
@@ -304,7 +318,7 @@ func (t *txn) wantedBalance(r onlineRequest, scripts []byte) *Amount {
 		w := *t.res.BalanceBefore + r.amount
 		return &w
 	}
-	if v, ok := scriptBalance(scripts); ok {
+	if v, ok := scriptBalance(scripts, t.ec.balance); ok {
 		return &v
 	}
 	return t.ecLimit
@@ -334,11 +348,11 @@ func amountText(a *Amount) string {
 	return a.String()
 }
 
-// scriptBalance returns the EC balance (9F79) a script of the issuer sets:
-// the value of a PUT DATA 9F79 command (04 DA 9F 79 Lc value(6) MAC(4)).
-// What if it is a lie? It only names what the card should hold; success is
-// still what the card reports.
-func scriptBalance(scripts []byte) (Amount, bool) {
+// scriptBalance returns the EC balance (tag: 9F79, or DF79 for the second
+// currency) a script of the issuer sets: the value of a PUT DATA command
+// (04 DA 9F 79 Lc value(6) MAC(4)). What if it is a lie? It only names
+// what the card should hold; success is still what the card reports.
+func scriptBalance(scripts []byte, tag tlv.Tag) (Amount, bool) {
 	var found Amount
 	ok := false
 	_ = tlv.Walk(scripts, func(_ int, o tlv.TLV) error {
@@ -346,7 +360,7 @@ func scriptBalance(scripts []byte) (Amount, bool) {
 			return nil
 		}
 		c, err := apdu.ParseCommand(o.Value)
-		if err != nil || c.INS != 0xDA || c.P1 != 0x9F || c.P2 != 0x79 || len(c.Data) < 6 {
+		if err != nil || c.INS != 0xDA || c.P1 != byte(tag>>8) || c.P2 != byte(tag) || len(c.Data) < 6 {
 			return nil
 		}
 		if a, err := decodeAmount(c.Data[:6]); err == nil {
@@ -361,10 +375,20 @@ func scriptBalance(scripts []byte) (Amount, bool) {
 // when the host could not be reached.
 func (t *txn) unableToGoOnline(ctx context.Context, r onlineRequest, cause error) (*Result, error) {
 	res := t.res
-	t.term[0x8A] = []byte("Z3")
 	want := t.defaultAction()
-	if r.kind != RequestPurchase || r.topUp {
-		want = apdu.ACTypeAAC // a load or a top-up without the issuer is nothing
+	if r.kind != RequestPurchase {
+		want = apdu.ACTypeAAC // a load without the issuer is nothing
+	}
+	if r.topUp {
+		// The top-up fails without the issuer; the sale itself follows the
+		// default action codes, as any sale whose host is unreachable.
+		res.TopUpFailed = true
+	}
+	// Unable to go online: Y3 when asking for a TC, Z3 with an AAC (EMV
+	// Book 4 §A6; HXEMV EmvModul.c:2239-2250).
+	t.term[0x8A] = []byte("Z3")
+	if want == apdu.ACTypeTC {
+		t.term[0x8A] = []byte("Y3")
 	}
 	if err := t.secondGenAC(ctx, want); err != nil {
 		return t.fail(err)
@@ -540,6 +564,6 @@ func (sr ScriptResult) resultBytes() []byte {
 
 // readCardBalance reads the EC balance the card holds now (after scripts).
 func (t *txn) readCardBalance(ctx context.Context) (*Amount, error) {
-	delete(t.data, 0x9F79)
-	return t.ecAmount(ctx, 0x9F79, true)
+	delete(t.data, t.ec.balance)
+	return t.ecAmount(ctx, t.ec.balance, true)
 }

@@ -77,6 +77,9 @@ func TestAutomaticTopUp(t *testing.T) {
 	assert.Contains(t, res.Detail, "topped up to 1000.00")
 }
 
+// A PIN the issuer rejects ends that online transaction as EMV says, and
+// the result says the top-up failed for the PIN and that the EC balance
+// could still pay the sale offline (issue 13 item 3).
 func TestAutomaticTopUpWrongPIN(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
 	res, err := b.kernel(t, "999999", nil).Purchase(context.Background(), b.card, 450)
@@ -84,20 +87,69 @@ func TestAutomaticTopUpWrongPIN(t *testing.T) {
 	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
 	assert.Equal(t, kernel.ReasonPINIncorrect, res.Reason)
 	assert.Equal(t, "55", res.ResponseCode)
+	assert.True(t, res.TopUpFailed)
+	assert.True(t, res.ECCouldPayOffline, res.Detail)
 	assert.Equal(t, uint64(500), b.card.Balance(debitAID), "the EC balance is untouched")
 	assert.Equal(t, kernel.Amount(200000), b.account(t), "the account is untouched")
 	assert.Empty(t, res.Scripts)
 }
 
-func TestAutomaticTopUpPINBypassed(t *testing.T) {
+// A failed top-up PIN fails only the top-up (the card manual in the
+// mission: "the top-up fails, but other transactions that need no PIN are
+// not affected"; HXEMV EmvModul.c:803-817): the sale goes on as it would
+// have without it — offline from the EC balance when that allows, else
+// online with the CVM list (issue 13 item 3).
+func TestAutomaticTopUpPINBypassedFailsOnlyTheTopUp(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
 	res, err := b.kernel(t, "", nil).Purchase(context.Background(), b.card, 450)
 	require.NoError(t, err)
-	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
-	assert.Equal(t, kernel.ReasonPINNotEntered, res.Reason)
-	assert.True(t, res.TVR.Has(kernel.TVRPINNotEntered))
-	assert.Equal(t, uint64(500), b.card.Balance(debitAID))
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ReasonECApproved, res.Reason)
+	assert.True(t, res.TopUpFailed)
+	assert.False(t, res.TopUp)
+	assert.True(t, res.TVR.Has(kernel.TVRPINNotEntered), "what happened is in the TVR")
+	assert.Equal(t, uint64(50), b.card.Balance(debitAID), "paid from the EC balance")
 	assert.Empty(t, b.host.Ledger(), "nothing went online")
+
+	// No PIN pad at all: the same.
+	b = newBank(t, "low-balance.json", 200000)
+	res, err = newKernel(t, kernel.WithHost(b.host)).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.True(t, res.TopUpFailed)
+
+	// Above the balance the sale needs the issuer anyway: online without
+	// the top-up, the CVM list deciding (the default card's list asks for
+	// an online PIN, not entered: the issuer declines it).
+	b = newBank(t, "low-balance.json", 200000)
+	res, err = b.kernel(t, "", nil).Purchase(context.Background(), b.card, 600)
+	require.NoError(t, err)
+	assert.True(t, res.TopUpFailed, res.Detail)
+	assert.False(t, res.TopUp)
+	assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
+	for _, e := range b.host.Ledger() {
+		assert.False(t, e.TopUp, "no top-up was asked of the issuer")
+	}
+}
+
+// An unreachable host applies the default action codes to a top-up sale;
+// it does not force an AAC (issue 13 item 3).
+func TestAutomaticTopUpHostUnreachableAppliesTheDefaultAction(t *testing.T) {
+	// Action codes whose default action approves what this sale's TVR says.
+	card := newCard(t, profileWith(t, "low-balance.json", func(a *cardsim.Application) { a.IACDefault = "0000000000" }))
+	cfg := testConfig()
+	for i := range cfg.Applications {
+		cfg.Applications[i].TACDefault = [5]byte{}
+	}
+	h := hostsim.New()
+	h.SetUnreachable(true)
+	k := kernelFrom(t, cfg, kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}))
+	res, err := k.Purchase(context.Background(), card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ReasonUnableToGoOnline, res.Reason)
+	assert.True(t, res.TopUpFailed)
+	assert.Equal(t, byte(0x40), res.CID&0xC0, "the card's TC")
 }
 
 // scriptBreaker corrupts the MAC of every script the host returns; the

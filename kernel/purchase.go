@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,27 +61,14 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			d.detail += "; the balance would fall below the reset threshold: automatic top-up requested"
 		}
 		// Automatic top-up: the issuer refills the balance up to 9F77.
-		if t.ecLimit, err = t.ecAmount(ctx, 0x9F77, false); err != nil {
+		if t.ecLimit, err = t.ecAmount(ctx, t.ec.limit, false); err != nil {
 			return t.fail(err)
 		}
 	}
-	if d.offline {
-		// An offline EC sale needs no cardholder verification (PBOC
-		// Book 13: small-value offline payment).
-		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-	} else {
-		// Without a host the top-up cannot happen: do not ask for a PIN
-		// nobody will verify.
-		cvm, err := t.cardholderVerification(ctx, amount, topUp && t.k.host != nil)
-		if err != nil && !isPINFailure(err) {
-			return t.fail(err)
-		}
-		if err != nil { // the top-up needs a PIN that was not given
-			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
-		}
-		t.pinBlock = cvm.pinBlock
-		res.SignatureRequired = cvm.signature
+	if err := t.verifyCardholder(ctx, amount, &d); err != nil {
+		return t.fail(err)
 	}
+	topUp = d.topUp
 	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
 		return t.fail(err)
 	}
@@ -99,7 +87,41 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 		}
 	}
 	return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, topUp: topUp,
-		pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+		offlineWithoutTopUp: d.offlineWithoutTopUp, pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+}
+
+// verifyCardholder is cardholder verification for a sale (EMV Book 3
+// §10.5). The card's CVM list decides on the EC path too (HXEMV EmvCvm.c
+// iEmvCardHolderVerify): an EC card's list asks nothing of a small sale. A
+// top-up needs the online PIN whatever the CVM list says (without a host
+// nobody would verify it, so it is not asked for then). When that PIN
+// cannot be had — bypassed, no PIN pad, the pad fails — only the top-up
+// fails (the card manual in the mission; HXEMV EmvModul.c:803-817): the
+// sale goes on as it would have without it, offline from the EC balance
+// when the balance and limits allow, else on the online path, with the
+// CVM list either way.
+func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) error {
+	cvm, err := t.cardholderVerification(ctx, amount, d.topUp && t.k.host != nil)
+	if err != nil && !isPINFailure(err) {
+		return err
+	}
+	if err != nil {
+		d.topUp, t.res.TopUp, t.res.TopUpFailed, t.ecLimit = false, false, true, nil
+		d.detail += "; the top-up's online PIN was not entered (" + err.Error() + "): the top-up failed, the sale goes on without it"
+		if d.offlineWithoutTopUp {
+			d.offline, d.reason = true, ReasonECApproved
+		}
+		// The top-up's PIN was not the sale's CVM: "PIN not entered" stays
+		// in the TVR (HXEMV sets only that for it), "CVM failed" is for the
+		// card's list to say.
+		t.res.TVR[TVRCVMFailed.Byte] &^= TVRCVMFailed.Mask
+		if cvm, err = t.cardholderVerification(ctx, amount, false); err != nil && !isPINFailure(err) {
+			return err
+		}
+	}
+	t.pinBlock = cvm.pinBlock
+	t.res.SignatureRequired = cvm.signature
+	return nil
 }
 
 func isPINFailure(err error) bool {
@@ -171,6 +193,31 @@ func panDigits(b []byte) (string, error) {
 	return string(out), nil
 }
 
+// tcHash puts the TC hash value (98) in the terminal data when the CDOL
+// asks for it (EMV Book 3 §5.4): SHA-1 of the data the card's TDOL (97)
+// names, or the application's default TDOL (then the TVR says "default
+// TDOL used"); without either, the hash of nothing.
+func (t *txn) tcHash(cdol tlv.DOL) {
+	asks := false
+	for _, e := range cdol {
+		asks = asks || e.Tag == 0x98
+	}
+	if !asks {
+		return
+	}
+	tdol, ok := t.data[0x97]
+	if !ok && t.app.TDOL != nil {
+		tdol = t.app.TDOL
+		t.res.TVR.Set(TVRDefaultTDOLUsed)
+	}
+	var data []byte
+	if d, err := tlv.ParseDOL(tdol); err == nil && d.Len() <= 252 {
+		data = d.Build(make([]byte, 0, d.Len()), t)
+	}
+	sum := sha1.Sum(data) //nolint:gosec // EMV's TC hash is SHA-1
+	t.term[0x98] = t.own(sum[:])
+}
+
 // cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
 // PBOC card verification results (9F10: 07 DKI CVN CVR…, CVN 01): CVR byte
 // 2 bits 6-5 are the type of the first GENERATE AC (00 AAC, 01 TC, 10
@@ -196,6 +243,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
 	t.term[0x95] = t.res.TVR[:]
+	t.tcHash(dol)
 	data := t.buildDOL(dol)
 	if cdolTag == 0x8C {
 		t.term[0xDF8112] = data
@@ -288,6 +336,9 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		// What if a relay turned an ARQC into a TC? The card's own CVR in
 		// the IAD still says what it computed.
 		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
+	}
+	if !t.pinAgrees(iad) {
+		return cid, fmt.Errorf("%w: the card answered 9000 to the offline PIN but its CVR in 9F10 says no PIN was verified", ErrCardData)
 	}
 	if !t.secondAC {
 		// The first cryptogram of this presentation carries the balance

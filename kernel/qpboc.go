@@ -552,8 +552,7 @@ func (q *tap) offline(ctx context.Context) (*Result, error) {
 	res.ODA = ODAfDDA
 	res.TSI.Set(TSIODAPerformed)
 	if err := q.fdda(); err != nil {
-		res.TVR.Set(TVRDDAFailed)
-		res.ODAError, res.ODAErr = err.Error(), err
+		t.odaFailed(ODAfDDA, err)
 		out, err := q.fddaFailed(ctx)
 		if err == nil && out.Outcome != OutcomeApprovedOnline {
 			// The card paid at GPO and nobody approved it: a discrepancy.
@@ -599,8 +598,13 @@ func (q *tap) tcFits() (Reason, string, bool) {
 		return ReasonCardExpired, "the application expired (5F24 " + hexUpper(exp) + ")", false
 	}
 	var ctq byte
-	if v := t.data[0x9F6C]; len(v) >= 1 {
+	v := t.data[0x9F6C]
+	if len(v) >= 1 {
 		ctq = v[0]
+	} else if q.ttq[1]&ttqCVM != 0 {
+		// No CTQ on a tap that requires cardholder verification: a
+		// signature (JR/T 0025.12 §7.6/7.8, as HXEMV PbocCtls.c quotes it).
+		ctq = ctqSignature
 	}
 	switch {
 	case ctq&ctqOnlinePIN != 0:
@@ -632,6 +636,9 @@ func (q *tap) fdda() error {
 	if err != nil {
 		return err
 	}
+	if t.data[0x9F46] == nil {
+		return odaFail("fDDA: %w: no ICC public key certificate (9F46)", errICCDataMissing)
+	}
 	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
 		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
 		PAN: t.data[0x5A], StaticData: static, Now: t.now,
@@ -642,6 +649,15 @@ func (q *tap) fdda() error {
 	sdad, ok := t.data[0x9F4B]
 	if !ok {
 		return odaFail("fDDA: no signed dynamic application data (9F4B)")
+	}
+	// fDDA version 00 signs neither amount nor currency: a terminal that
+	// supports version 01 (TTQ byte 4 bit 8) refuses it from a card of
+	// application version 0030 or later (PBOC公告03, as HXEMV
+	// EmvDAuth.c:1090-1103 applies it).
+	if cad := t.data[0x9F69]; (len(cad) == 0 || cad[0] == 0x00) && q.ttq[3]&0x80 != 0 {
+		if v := t.data[0x9F08]; len(v) == 2 && (uint16(v[0])<<8|uint16(v[1])) >= 0x0030 {
+			return odaFail("fDDA: version 00 from a card of application version %X while the terminal supports version 01", v)
+		}
 	}
 	num, err := oda.VerifyFDDA(oda.FDDAInput{
 		ICC: icc, SDAD: sdad, UnpredictableNumber: t.term[0x9F37],
@@ -654,16 +670,21 @@ func (q *tap) fdda() error {
 	return nil
 }
 
-// fddaFailed handles a TC whose fDDA failed: online when the terminal is
-// online capable and the CTQ (if any) allows it, another interface when the
-// CTQ asks for that, else declined.
+// fddaFailed handles a TC whose fDDA failed: declined when the card sent no
+// CTQ; online when the terminal is online capable and the CTQ allows it;
+// another interface when the CTQ asks for that; else declined.
 func (q *tap) fddaFailed(ctx context.Context) (*Result, error) {
 	res := q.res
 	ctq, haveCTQ := q.data[0x9F6C]
 	haveCTQ = haveCTQ && len(ctq) >= 1
 	detail := "fDDA failed (" + res.ODAError + ")"
 	switch {
-	case q.ttq[0]&ttqOfflineOnly == 0 && (!haveCTQ || ctq[0]&ctqOnlineIfODA != 0):
+	case !haveCTQ:
+		// fDDA failed and the card sent no CTQ: declined
+		// (qpboc-kernel QfDDAProcess.java:32-35).
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonODAFailed
+		res.Detail = detail + ": declined (the card sent no CTQ)" + q.deducted()
+	case q.ttq[0]&ttqOfflineOnly == 0 && ctq[0]&ctqOnlineIfODA != 0:
 		return q.online(ctx, ReasonODAFailed, detail+": online authorisation of the card's TC")
 	case haveCTQ && ctq[0]&ctqContactIfODA != 0 && q.ttq[0]&ttqContact != 0:
 		res.Outcome, res.Reason = OutcomeTryAnotherInterface, ReasonODAFailed
@@ -737,7 +758,7 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 	}
 	req := &AuthRequest{Kind: RequestPurchase, Amount: q.amount, PAN: pan, PANSequence: psn,
 		Field55: res.Field55, PINBlock: pin, ECBalance: res.BalanceBefore}
-	resp, err := t.k.host.Authorize(ctx, req)
+	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
 		t.reverse(ctx, req, "no answer from the host")
 		if ctx.Err() != nil {

@@ -167,7 +167,7 @@ func TestContactlessAPDUSequence(t *testing.T) {
 		"SELECT A000000333010101", "GET PROCESSING OPTIONS",
 		"READ RECORD 1/1", "READ RECORD 2/1", "READ RECORD 2/2",
 		"READ RECORD 3/1", "READ RECORD 3/2", "READ RECORD 3/3",
-		"INTERNAL AUTHENTICATE", "GET DATA 9F79", "GET DATA 9F78", "GET DATA 9F6D", "GENERATE AC TC",
+		"INTERNAL AUTHENTICATE", "GET DATA 9F79", "GET DATA 9F6D", "GENERATE AC TC",
 	}, commandSequence(t, contact))
 	t.Logf("APDUs: contactless EC tap %d, contact EC purchase %d", res.APDUs, contact.APDUs)
 }

@@ -31,7 +31,8 @@ type txn struct {
 	icc        *oda.ICCKey  // the ICC key when CDA is to be verified
 	cdaFailed  bool
 	pinBlock   []byte  // the enciphered online PIN block, if captured
-	ecLimit    *Amount // 9F77 when read
+	ecLimit    *Amount // 9F77 (or DF77) when read
+	ec         ecTags  // the EC data of the sale's currency
 	ecOffered  bool    // 9F7A = 01 was sent
 	ecReason   Reason  // why EC was not offered
 	ecDetail   string
@@ -45,6 +46,7 @@ type txn struct {
 	secondAC      bool
 	balanceScript [2]bool
 	cdaVerified   bool // a CDA signature on a cryptogram of this presentation verified
+	cvm           cvmState
 	apdus         int
 	bytes         int
 	inCard        time.Duration // time spent in the card's round trips
@@ -120,6 +122,7 @@ func (p *txnPool) put(t *txn) {
 func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
 	t := k.pool.get()
 	t.k, t.card, t.res, t.now = k, card, res, k.cfg.Now()
+	t.ec = firstCurrencyEC
 	res.TransactionTime = t.now
 	return t
 }
@@ -270,7 +273,13 @@ func (tt *txnTransport) TransmitCommand(ctx context.Context, c apdu.Command) ([]
 
 func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	t := (*txn)(tt)
-	start := time.Since(clockBase)
+	// The clock is read only for what needs it: the trace's durations and
+	// a tap's KernelTime (the card's round trips subtracted).
+	timed := t.k.cfg.Trace || t.res.Contactless
+	var start time.Duration
+	if timed {
+		start = time.Since(clockBase)
+	}
 	t.apdus++
 	if t.apdus > t.k.cfg.MaxAPDUs {
 		return nil, fmt.Errorf("%w: more than %d commands", ErrCardData, t.k.cfg.MaxAPDUs)
@@ -282,8 +291,11 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 		defer cancel()
 	}
 	rsp, err := t.card.Transmit(actx, cmd)
-	took := time.Since(clockBase) - start
-	t.inCard += took
+	var took time.Duration
+	if timed {
+		took = time.Since(clockBase) - start
+		t.inCard += took
+	}
 	t.bytes += len(rsp)
 	if err == nil && t.bytes > t.k.cfg.MaxResponseBytes {
 		t.trace(Exchange{Command: cmd, Duration: took})
@@ -297,9 +309,16 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 }
 
 // trace appends e to Result.Trace when the configuration asks for a trace.
+// A VERIFY (or CHANGE PIN) is kept with its data zeroed: it carried a PIN
+// block.
 func (t *txn) trace(e Exchange) {
 	if !t.k.cfg.Trace {
 		return
+	}
+	if c := e.Command; len(c) > 5 && (c[1] == 0x20 || c[1] == 0x24) {
+		e.Command = append(make([]byte, 0, len(c)), c[:5]...)
+		e.Command = append(e.Command, make([]byte, len(c)-5)...)
+		clear(c[5:])
 	}
 	if t.res.Trace == nil {
 		t.res.Trace = make([]Exchange, 0, traceCap)
@@ -365,6 +384,12 @@ func (t *txn) setTerminalData(amount Amount, txnType byte) error {
 	t.term[0x9F1C] = t.ownString(cfg.TerminalID)
 	t.term[0x9F16] = t.ownString(cfg.MerchantID)
 	t.term[0x9F7A] = t.own([]byte{0x00})
+	// PBOC 3.0 SM algorithm support indicator; a PDOL tag the terminal
+	// does not know stays zeros (the DOL rules).
+	t.term[0xDF69] = t.own([]byte{0x00})
+	if cfg.SM {
+		t.term[0xDF69][0] = 0x01
+	}
 	ifd := cfg.IFDSerial
 	if ifd == "" {
 		ifd = cfg.TerminalID

@@ -64,7 +64,7 @@ func TestScenarioRunBadFileAndFlags(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	assert.True(t, strings.HasPrefix(lines[0], "ERROR "+filepath.Join(dir, "broken.json")+": card: "), lines[0])
 	assert.Contains(t, out, "PASS good\n    outcome approved_offline, reason ec_approved")
-	assert.Contains(t, out, "16 APDUs: SELECT, READ RECORD, READ RECORD, SELECT, GET PROCESSING OPTIONS")
+	assert.Contains(t, out, "15 APDUs: SELECT, READ RECORD, READ RECORD, SELECT, GET PROCESSING OPTIONS")
 	assert.Contains(t, out, "PASS zz-also-good\n")
 	assert.Equal(t, "2 scenarios: 2 passed, 0 failed; 1 invalid file(s) not run", lines[len(lines)-1])
 	assert.Equal(t, "pboc scenario: 1 file(s) could not be run (ERROR lines above)\n", errOut)

@@ -13,7 +13,6 @@ import (
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/psam"
-	"github.com/go-pboc/pboc/examples/internal/demo"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/purse"
@@ -27,9 +26,6 @@ import (
 // FOR UNLOCK) for exactly what was delivered. A card pulled before that
 // stays grey; the pump's record (the escape bill) completes it at the
 // card's next presentation here. The dispenser bill is printed last.
-
-// defaultFuelCard is the fuel-card profile, relative to the repository root.
-const defaultFuelCard = "testdata/fuelcards/fuel.json"
 
 // fuelInserted, when set, is called with the simulated fuel card (tests).
 var fuelInserted func(card *cardsim.PurseCard)
@@ -45,8 +41,8 @@ func (p *pumpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.litres, "litres", "30", "litres the customer takes (two decimals)")
 	fs.StringVar(&p.price, "price", "7.85", "price per litre in yuan")
 	fs.StringVar(&p.preset, "preset", "", "the customer's preset in yuan (default: none, up to the card's balance)")
-	fs.StringVar(&p.pin, "pin", demo.CardholderPIN, "the fuel card's PIN the customer types")
-	fs.StringVar(&p.card, "card", defaultFuelCard, "fuel-card profile FILE for the simulated card")
+	fs.StringVar(&p.pin, "pin", "123456", "the fuel card's PIN the customer types")
+	fs.StringVar(&p.card, "card", "", "fuel-card profile FILE for the simulated card, e.g. testdata/fuelcards/fuel.json (default: the built-in seed fuel card)")
 	fs.StringVar(&p.reader, "reader", "", "PC/SC reader NAME holding the fuel card instead of the simulated one")
 	fs.StringVar(&p.psamReader, "psam-reader", "", "PC/SC reader NAME holding the pump's PSAM instead of the simulated one")
 	fs.StringVar(&p.store, "store", "", "the pump's durable records FILE (default: a temporary file); escape bills are settled from it")
@@ -124,13 +120,11 @@ func (s *pump) close() {
 func openPump(ctx context.Context, p *pumpFlags) (*pump, error) {
 	s := &pump{}
 	prof := cardsim.DefaultPurseProfile()
-	if found, ok := demo.FindFile(p.card); ok {
+	if p.card != "" {
 		var err error
-		if prof, err = cardsim.LoadPurseProfile(found); err != nil {
+		if prof, err = cardsim.LoadPurseProfile(p.card); err != nil {
 			return nil, err
 		}
-	} else if p.card != defaultFuelCard {
-		return nil, fmt.Errorf("fuel-card profile %s: %w", p.card, os.ErrNotExist)
 	}
 	err := s.open(ctx, p, prof)
 	if err != nil {
@@ -206,33 +200,33 @@ func (s *pump) devices(ctx context.Context, p *pumpFlags, prof *cardsim.PursePro
 // sell runs one fuel sale and prints it, the bill last.
 func (s *pump) sell(ctx context.Context, w io.Writer, p *pumpFlags, n *nozzle, preset purse.Amount) error {
 	fmt.Fprintf(w, "fuel dispenser PSAM %s (fuel card, grey lock)\n", s.psam.TerminalID())
-	demo.Field(w, "price", "%s per litre", n.price)
-	demo.Field(w, "requested", "%s L (%s)", litres(n.wanted), cost(n.wanted, n.price))
+	field(w, "price", "%s per litre", n.price)
+	field(w, "requested", "%s L (%s)", litres(n.wanted), cost(n.wanted, n.price))
 	if preset > 0 {
-		demo.Field(w, "preset", "%s", preset)
+		field(w, "preset", "%s", preset)
 	}
 	res, err := s.term.Dispense(ctx, s.card, purse.DispenseRequest{Preset: preset, Nozzle: n})
 	if res == nil {
 		return err
 	}
-	demo.Field(w, "card", "ASN %s, wallet %s", res.ASN, res.Wallet)
+	field(w, "card", "ASN %s, wallet %s", res.ASN, res.Wallet)
 	for _, st := range res.Settled {
-		demo.Field(w, "settled", "%s %s %s: %s", st.Kind, st.State, st.Amount, st.Detail)
+		field(w, "settled", "%s %s %s: %s", st.Kind, st.State, st.Amount, st.Detail)
 	}
-	demo.Field(w, "balance before", "%s (as the card reported it)", dashAmount(res.BalanceBefore))
+	field(w, "balance before", "%s (as the card reported it)", dashAmount(res.BalanceBefore))
 	if !res.GTAC.IsZero() {
-		demo.Field(w, "grey lock", "GTAC %s, MAC2 %s checked by the PSAM", res.GTAC, res.MAC2)
+		field(w, "grey lock", "GTAC %s, MAC2 %s checked by the PSAM", res.GTAC, res.MAC2)
 	}
 	if f := res.Fill; f != nil {
-		demo.Field(w, "dispensed", "%s L = %s", litres(uint64(f.Volume)), f.Amount)
+		field(w, "dispensed", "%s L = %s", litres(uint64(f.Volume)), f.Amount)
 	}
-	demo.Field(w, "outcome", "%s", res.Outcome)
-	demo.Field(w, "reason", "%s", res.Reason)
-	demo.Field(w, "detail", "%s", res.Detail)
+	field(w, "outcome", "%s", res.Outcome)
+	field(w, "reason", "%s", res.Reason)
+	field(w, "detail", "%s", res.Detail)
 	if !res.TAC.IsZero() {
-		demo.Field(w, "unlock", "GMAC %s, TAC %s (PSAM-TAC %s), the lock's PSAM TTC %d", res.GMAC, res.TAC, res.PSAMTAC, res.TTC)
+		field(w, "unlock", "GMAC %s, TAC %s (PSAM-TAC %s), the lock's PSAM TTC %d", res.GMAC, res.TAC, res.PSAMTAC, res.TTC)
 	}
-	demo.Field(w, "balance after", "%s (as the card reports it)", dashAmount(res.BalanceAfter))
+	field(w, "balance after", "%s (as the card reports it)", dashAmount(res.BalanceAfter))
 	if res.RecordID != "" {
 		if berr := s.writeBill(w, p.bill, res.RecordID); berr != nil && err == nil {
 			err = berr
@@ -268,7 +262,7 @@ func (s *pump) writeBill(w io.Writer, path, id string) error {
 	}
 	line = append(line, '\n')
 	if path == "-" {
-		demo.Field(w, "dispenser bill", "(next line)")
+		field(w, "dispenser bill", "(next line)")
 		_, err = w.Write(line)
 		return err
 	}
@@ -280,6 +274,6 @@ func (s *pump) writeBill(w io.Writer, path, id string) error {
 		f.Close()
 		return fmt.Errorf("--bill: %w", err)
 	}
-	demo.Field(w, "dispenser bill", "appended to %s", path)
+	field(w, "dispenser bill", "appended to %s", path)
 	return f.Close()
 }

@@ -11,11 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
-	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
+	"github.com/go-pboc/pboc/examples/internal/exampletest"
 )
 
 type fuelSession struct {
-	demotest.Session
+	exampletest.Session
 	card *cardsim.PurseCard
 }
 
@@ -25,7 +25,7 @@ func runPump(t *testing.T, args ...string) (fuelSession, error) {
 	fuelInserted = func(c *cardsim.PurseCard) { s.card = c }
 	t.Cleanup(func() { fuelInserted = nil })
 	var err error
-	s.Session, err = demotest.Run(t, run, args...)
+	s.Session, err = exampletest.Run(t, run, args...)
 	return s, err
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/psam"
-	"github.com/go-pboc/pboc/examples/internal/demo"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/purse"
 	"github.com/go-pboc/pboc/transport/pcsc"
@@ -27,9 +26,6 @@ import (
 // from the ED, and the card's balances and records can be read. The
 // receipt shows the card's balances as the card reports them and the
 // reserve account before and after.
-
-// defaultFuelCard is the fuel-card profile, relative to the repository root.
-const defaultFuelCard = "testdata/fuelcards/fuel.json"
 
 // errDeclined is returned after the kiosk printed a refusal.
 var errDeclined = errors.New("the operation did not complete")
@@ -49,9 +45,9 @@ type kioskFlags struct {
 func (k *kioskFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.action, "action", "load", "load (圈存), unload (圈提, from the ED), balance or records")
 	fs.StringVar(&k.amount, "amount", "200.00", "amount in yuan, or \"all\" (load: the whole reserve account; unload: the whole ED)")
-	fs.StringVar(&k.pin, "pin", demo.CardholderPIN, "PIN the cardholder types (the seed card's is 123456)")
+	fs.StringVar(&k.pin, "pin", "123456", "PIN the cardholder types (the seed card's is 123456)")
 	fs.StringVar(&k.reserve, "reserve", "2000.00", "the card's reserve account (备付金) at the simulated issuer, in yuan")
-	fs.StringVar(&k.card, "card", defaultFuelCard, "fuel-card profile FILE (with --reader: the profile of the simulated card in the reader)")
+	fs.StringVar(&k.card, "card", "", "fuel-card profile FILE, e.g. testdata/fuelcards/fuel.json (default: the built-in seed fuel card; with --reader: the profile of the simulated card in the reader)")
 	fs.StringVar(&k.reader, "reader", "", "PC/SC reader NAME holding the fuel card instead of the simulated one")
 	fs.StringVar(&k.psamReader, "psam-reader", "", "PC/SC reader NAME holding the kiosk's PSAM instead of the simulated one")
 	fs.StringVar(&k.store, "store", "", "the kiosk's durable records FILE (default: a temporary file)")
@@ -126,17 +122,12 @@ func openFuelStation(ctx context.Context, k *kioskFlags) (*fuelStation, error) {
 	return s, nil
 }
 
-// loadFuelProfile reads the fuel-card profile, from the repository root
-// when run from elsewhere, the built-in seed card when the default file is
-// not there at all.
+// loadFuelProfile reads the --card profile, or gives the seed fuel card.
 func loadFuelProfile(path string) (*cardsim.PurseProfile, error) {
-	if found, ok := demo.FindFile(path); ok {
-		return cardsim.LoadPurseProfile(found)
-	}
-	if path == defaultFuelCard {
+	if path == "" {
 		return cardsim.DefaultPurseProfile(), nil
 	}
-	return nil, fmt.Errorf("fuel-card profile %s: %w", path, os.ErrNotExist)
+	return cardsim.LoadPurseProfile(path)
 }
 
 func (s *fuelStation) openCard(ctx context.Context, reader string) error {
@@ -224,9 +215,9 @@ func (s *fuelStation) serve(ctx context.Context, w io.Writer, k *kioskFlags) err
 		return err
 	}
 	fmt.Fprintln(w, "自助圈存机 fuel-card kiosk")
-	demo.Field(w, "terminal", "%s (PSAM)", s.psam.TerminalID())
-	demo.Field(w, "请插卡 card", "inserted")
-	demo.Field(w, "请输入密码 PIN", "******")
+	field(w, "terminal", "%s (PSAM)", s.psam.TerminalID())
+	field(w, "请插卡 card", "inserted")
+	field(w, "请输入密码 PIN", "******")
 	card, err := s.terminal(wallet, k.pin)
 	if err != nil {
 		return err
@@ -237,10 +228,10 @@ func (s *fuelStation) serve(ctx context.Context, w io.Writer, k *kioskFlags) err
 	}
 	printCard(w, res, q)
 	if res.Reason == purse.ReasonPINIncorrect || res.Reason == purse.ReasonPINBlocked {
-		demo.Field(w, "交易失败", "%s", res.Detail)
+		field(w, "交易失败", "%s", res.Detail)
 		return errDeclined
 	}
-	demo.Field(w, "reserve account", "%s (备付金)", s.reserve.Balance(s.asn))
+	field(w, "reserve account", "%s (备付金)", s.reserve.Balance(s.asn))
 	switch k.action {
 	case "balance", "records":
 		return nil
@@ -251,18 +242,18 @@ func (s *fuelStation) serve(ctx context.Context, w io.Writer, k *kioskFlags) err
 }
 
 func printCard(w io.Writer, res *purse.Result, q *purse.Inquiry) {
-	demo.Field(w, "card", "ASN %s", res.ASN)
+	field(w, "card", "ASN %s", res.ASN)
 	for _, b := range q.Balances {
-		demo.Field(w, b.Wallet.String()+" balance", "%s", b.Balance)
+		field(w, b.Wallet.String()+" balance", "%s", b.Balance)
 	}
 	if q.Grey != nil {
-		demo.Field(w, "grey status", "%s", q.Grey.StatusName())
+		field(w, "grey status", "%s", q.Grey.StatusName())
 	}
 	for _, st := range res.Settled {
-		demo.Field(w, "settled", "%s %s %s: %s", st.Kind, st.State, st.Amount, st.Detail)
+		field(w, "settled", "%s %s %s: %s", st.Kind, st.State, st.Amount, st.Detail)
 	}
 	for i, r := range q.Records {
-		demo.Field(w, fmt.Sprintf("record %d", i+1), "%s %s %s TID %s", r.Time, r.Type, r.Amount, r.TID)
+		field(w, fmt.Sprintf("record %d", i+1), "%s %s %s TID %s", r.Time, r.Type, r.Amount, r.TID)
 	}
 }
 
@@ -275,24 +266,24 @@ func (s *fuelStation) move(ctx context.Context, w io.Writer, t *purse.Terminal, 
 	before := s.reserve.Balance(s.asn)
 	var res *purse.Result
 	if k.action == "load" {
-		demo.Field(w, "圈存 load", "%s", amount)
+		field(w, "圈存 load", "%s", amount)
 		res, err = t.Load(ctx, s.card, amount)
 	} else {
-		demo.Field(w, "圈提 unload", "%s (from the ED)", amount)
+		field(w, "圈提 unload", "%s (from the ED)", amount)
 		res, err = t.Unload(ctx, s.card, amount)
 	}
 	if res == nil {
 		return err
 	}
 	if res.Outcome != purse.OutcomeApproved {
-		demo.Field(w, "交易失败", "%s: %s", res.Reason, res.Detail)
+		field(w, "交易失败", "%s: %s", res.Reason, res.Detail)
 		printReceipt(w, res, before, s.reserve.Balance(s.asn))
 		if err != nil {
 			return err
 		}
 		return errDeclined
 	}
-	demo.Field(w, "交易成功", "transaction successful")
+	field(w, "交易成功", "transaction successful")
 	printReceipt(w, res, before, s.reserve.Balance(s.asn))
 	return err
 }
@@ -320,24 +311,24 @@ func (s *fuelStation) amountFor(k *kioskFlags, q *purse.Inquiry) (purse.Amount, 
 
 func printReceipt(w io.Writer, r *purse.Result, reserveBefore, reserveAfter purse.Amount) {
 	fmt.Fprintln(w, "---- 凭条 receipt ----")
-	demo.Field(w, "time", "%s", time.Now().Format("2006-01-02 15:04:05"))
-	demo.Field(w, "operation", "%s (%s)", r.Kind, r.Outcome)
-	demo.Field(w, "card", "ASN %s, wallet %s", r.ASN, r.Wallet)
-	demo.Field(w, "amount", "%s", r.Amount)
-	demo.Field(w, "balance before", "%s (as the card reported it)", dash(r.BalanceBefore))
-	demo.Field(w, "balance after", "%s (as the card reports it)", dash(r.BalanceAfter))
-	demo.Field(w, "online serial", "%d", r.Serial)
+	field(w, "time", "%s", time.Now().Format("2006-01-02 15:04:05"))
+	field(w, "operation", "%s (%s)", r.Kind, r.Outcome)
+	field(w, "card", "ASN %s, wallet %s", r.ASN, r.Wallet)
+	field(w, "amount", "%s", r.Amount)
+	field(w, "balance before", "%s (as the card reported it)", purseDash(r.BalanceBefore))
+	field(w, "balance after", "%s (as the card reports it)", purseDash(r.BalanceAfter))
+	field(w, "online serial", "%d", r.Serial)
 	if !r.TAC.IsZero() {
-		demo.Field(w, "TAC", "%s", r.TAC)
+		field(w, "TAC", "%s", r.TAC)
 	}
 	if !r.MAC3.IsZero() {
-		demo.Field(w, "MAC3", "%s", r.MAC3)
+		field(w, "MAC3", "%s", r.MAC3)
 	}
-	demo.Field(w, "reserve account", "%s → %s", reserveBefore, reserveAfter)
-	demo.Field(w, "record", "%s", r.RecordID)
+	field(w, "reserve account", "%s → %s", reserveBefore, reserveAfter)
+	field(w, "record", "%s", r.RecordID)
 }
 
-func dash(a *purse.Amount) string {
+func purseDash(a *purse.Amount) string {
 	if a == nil {
 		return "-"
 	}

@@ -7,14 +7,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
-	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
+	"github.com/go-pboc/pboc/examples/internal/exampletest"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/purse"
 )
 
 // fuelSession is one run of the fuel-card kiosk and the devices behind it.
 type fuelSession struct {
-	demotest.Session
+	exampletest.Session
 	card    *cardsim.PurseCard
 	reserve *hostsim.Reserve
 }
@@ -25,7 +25,7 @@ func runFuelKiosk(t *testing.T, args ...string) (fuelSession, error) {
 	fuelInserted = func(c *cardsim.PurseCard, r *hostsim.Reserve) { s.card, s.reserve = c, r }
 	t.Cleanup(func() { fuelInserted = nil })
 	var err error
-	s.Session, err = demotest.Run(t, run, args...)
+	s.Session, err = exampletest.Run(t, run, args...)
 	return s, err
 }
 
