@@ -205,25 +205,11 @@ func (p *PurseCard) onlineUnlock(in *purseInit, d []byte) apdu.Response {
 	if ok, _ := keys.VerifyPurseMAC(in.sk, keys.HostMAC2Data(amount, typeOnline, in.tid[:], when), mac2); !ok {
 		return sw(swMACError)
 	}
-	w := p.c.wallets[in.wallet]
-	if amount > w.balance {
-		return sw(swInsufficient)
+	resp := p.debitOnline(in, amount, typeOnline, when)
+	if resp.SW.OK() {
+		p.grey = purseGrey{}
 	}
-	w.balance -= amount
-	w.onlineSN++
-	data := keys.OnlineTACData(w.balance, in.serial, amount, typeOnline, in.tid[:], when)
-	mac3, err := keys.PurseMAC(in.sk, data)
-	if err != nil {
-		return sw(apdu.SWUnknown)
-	}
-	tac, err := keys.PurseTAC(p.keys[keyTAC], data)
-	if err != nil {
-		return sw(apdu.SWUnknown)
-	}
-	p.addRecord(in.serial, w.overdraft, amount, typeOnline, in.tid, when)
-	p.keep(purseProof{typ: typeOnline, serial: in.serial, mac: [4]byte(mac3), tac: [4]byte(tac)})
-	p.grey = purseGrey{}
-	return apdu.Response{Data: mac3, SW: apdu.SWSuccess}
+	return resp
 }
 
 // greyJSON writes the grey state for Snapshot.

@@ -176,10 +176,20 @@ func (p *PurseCard) debitForUnload(in *purseInit, d []byte) apdu.Response {
 	if ok, _ := keys.VerifyPurseMAC(in.sk, keys.HostMAC2Data(in.amount, in.typ, in.tid[:], when), mac2); !ok {
 		return sw(swMACError)
 	}
+	return p.debitOnline(in, in.amount, in.typ, when)
+}
+
+// debitOnline takes amount from the wallet for an unload or an online
+// unlock whose MAC2 verified: the online serial moves, the record and the
+// proof are kept, and the answer is MAC3 (the TAC is kept with it).
+func (p *PurseCard) debitOnline(in *purseInit, amount uint32, typ byte, when []byte) apdu.Response {
 	w := p.c.wallets[in.wallet]
-	w.balance -= in.amount
+	if amount > w.balance {
+		return sw(swInsufficient)
+	}
+	w.balance -= amount
 	w.onlineSN++
-	data := keys.OnlineTACData(w.balance, in.serial, in.amount, in.typ, in.tid[:], when)
+	data := keys.OnlineTACData(w.balance, in.serial, amount, typ, in.tid[:], when)
 	mac3, err := keys.PurseMAC(in.sk, data)
 	if err != nil {
 		return sw(apdu.SWUnknown)
@@ -188,8 +198,8 @@ func (p *PurseCard) debitForUnload(in *purseInit, d []byte) apdu.Response {
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
-	p.addRecord(in.serial, w.overdraft, in.amount, in.typ, in.tid, when)
-	p.keep(purseProof{typ: in.typ, serial: in.serial, mac: [4]byte(mac3), tac: [4]byte(tac)})
+	p.addRecord(in.serial, w.overdraft, amount, typ, in.tid, when)
+	p.keep(purseProof{typ: typ, serial: in.serial, mac: [4]byte(mac3), tac: [4]byte(tac)})
 	return apdu.Response{Data: mac3, SW: apdu.SWSuccess}
 }
 
