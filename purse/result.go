@@ -98,14 +98,8 @@ type Result struct {
 	TID TID `json:"tid"`
 	// Time is the date and time the MACs cover (host's or terminal's).
 	Time DateTime `json:"time"`
-	// The MACs of the operation that were seen.
-	MAC1    MAC `json:"mac1,omitempty"`
-	MAC2    MAC `json:"mac2,omitempty"`
-	MAC3    MAC `json:"mac3,omitempty"`
-	TAC     MAC `json:"tac,omitempty"`
-	GTAC    MAC `json:"gtac,omitempty"`
-	GMAC    MAC `json:"gmac,omitempty"`
-	PSAMTAC MAC `json:"psam_tac,omitempty"`
+	// MACs are the MACs of the operation that were seen.
+	MACs
 	// HostConfirmed says the host has the card's evidence (TAC, MAC3 or
 	// proof); false with an approved load means it is queued in the store.
 	HostConfirmed bool `json:"host_confirmed"`
@@ -127,6 +121,17 @@ type Result struct {
 	Trace []Exchange `json:"-"`
 	// KernelTime is the time spent in this package, card and SAM excluded.
 	KernelTime time.Duration `json:"-"`
+}
+
+// MACs are the MACs a purse operation produces; a zero MAC was not seen.
+type MACs struct {
+	MAC1    MAC `json:"mac1"`     // the card's (load, unload) or the SAM's (purchase, grey lock)
+	MAC2    MAC `json:"mac2"`     // the host's (load, unload) or the card's (purchase, grey lock)
+	MAC3    MAC `json:"mac3"`     // the card's answer to an unload or an online unlock
+	TAC     MAC `json:"tac"`      // the card's transaction authentication code
+	GTAC    MAC `json:"gtac"`     // the card's TAC of its grey lock
+	GMAC    MAC `json:"gmac"`     // the SAM's MAC for DEBIT FOR UNLOCK
+	PSAMTAC MAC `json:"psam_tac"` // the SAM's TAC of the unlock (the bill's)
 }
 
 // Settlement is one earlier record settled by the card's evidence.

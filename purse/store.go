@@ -118,13 +118,8 @@ type Record struct {
 	UnlockCTC uint16 `json:"unlock_ctc,omitempty"`
 	UnlockTTC uint32 `json:"unlock_ttc,omitempty"`
 
-	MAC2    MAC         `json:"mac2,omitempty"`
-	MAC3    MAC         `json:"mac3,omitempty"`
-	TAC     MAC         `json:"tac,omitempty"`
-	GTAC    MAC         `json:"gtac,omitempty"`
-	GMAC    MAC         `json:"gmac,omitempty"`
-	PSAMTAC MAC         `json:"psam_tac,omitempty"`
-	Proof   *OnlineInit `json:"proof,omitempty"`
+	MACs
+	Proof *OnlineInit `json:"proof,omitempty"`
 
 	// KeyVersion is the card's key version (from its INITIALIZE answer).
 	KeyVersion byte `json:"key_version,omitempty"`
