@@ -188,18 +188,7 @@ func runTerminal(t *testing.T, s *station, f flow, k int, step string) crashRun 
 		reply := ""
 		switch verb {
 		case "C", "S":
-			dev := interface {
-				Transmit(context.Context, []byte) ([]byte, error)
-			}(s.card)
-			if verb == "S" {
-				dev = s.psam
-			}
-			b, _ := hex.DecodeString(arg)
-			r, err := dev.Transmit(context.Background(), b)
-			reply = "R " + hex.EncodeToString(r)
-			if err != nil {
-				reply = "X " + err.Error()
-			}
+			reply = s.serveDevice(verb, arg)
 		case "A", "F":
 			reply = s.serveHost(verb, arg)
 		case "FUEL":
@@ -239,6 +228,23 @@ func runTerminal(t *testing.T, s *station, f flow, k int, step string) crashRun 
 	}
 	_ = cmd.Wait()
 	return run
+}
+
+// serveDevice answers a command of the child to the card ("C") or the
+// PSAM ("S").
+func (s *station) serveDevice(verb, arg string) string {
+	dev := interface {
+		Transmit(context.Context, []byte) ([]byte, error)
+	}(s.card)
+	if verb == "S" {
+		dev = s.psam
+	}
+	b, _ := hex.DecodeString(arg)
+	r, err := dev.Transmit(context.Background(), b)
+	if err != nil {
+		return "X " + err.Error()
+	}
+	return "R " + hex.EncodeToString(r)
 }
 
 // serveHost answers a host call of the child with the station's reserve.
