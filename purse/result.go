@@ -116,8 +116,10 @@ type Result struct {
 	Info *AppInfo `json:"info,omitempty"`
 	// APDUs counts the commands sent to the card (the SAM's are not).
 	APDUs int `json:"apdus"`
-	// Trace holds every card command and response when Config.Trace is set
-	// (VERIFY's data replaced by '*').
+	// Trace holds every card command and response when Config.Trace is set,
+	// as they were, VERIFY's data replaced by '*': the answers hold card
+	// data (EF15's ASN, EF16's name and ID number), so print them through
+	// Describe, which masks it.
 	Trace []Exchange `json:"-"`
 	// KernelTime is the time spent in this package, card and SAM excluded.
 	KernelTime time.Duration `json:"-"`

@@ -359,3 +359,29 @@ func TestDescribeMasks(t *testing.T) {
 	d = purse.Describe(purse.GetBalance(purse.EP).Bytes(), []byte{0x01, 0x90, 0x00})
 	assert.Contains(t, d.Answer, "bytes", "a short answer is not decoded")
 }
+
+// A card without a PSE, with the older AID, is selected from the
+// terminal's list; a card with neither AID is refused before anything.
+func TestSelection(t *testing.T) {
+	old := cardsim.DefaultPurseProfile()
+	old.PSE, old.AID = false, "A00000000386980701"
+	s := newStation(t, old)
+	res, err := s.term.Load(context.Background(), s.card, 1000)
+	require.NoError(t, err)
+	assert.Equal(t, purse.OutcomeApproved, res.Outcome, res.Detail)
+	assert.Equal(t, purse.HexBytes{0xA0, 0, 0, 0, 0x03, 0x86, 0x98, 0x07, 0x01}, res.AID)
+
+	other := cardsim.DefaultPurseProfile()
+	other.PSE, other.AID = false, "A000000632010105" // T-Union: not in the default list
+	s = newStation(t, other)
+	res, err = s.term.Load(context.Background(), s.card, 1000)
+	assert.ErrorIs(t, err, purse.ErrNoApplication)
+	assert.Equal(t, purse.ReasonNoApplication, res.Reason)
+	assert.Equal(t, uint32(50000), s.card.Balance(2))
+	withT, err := purse.New(purse.Config{AIDs: [][]byte{{0xA0, 0, 0, 0x06, 0x32, 0x01, 0x01, 0x05}}, Now: s.cfg.Now},
+		purse.WithHost(s.reserve), purse.WithSAM(s.sam), purse.WithStore(s.store), purse.WithPINPad(s.pad))
+	require.NoError(t, err)
+	res, err = withT.Load(context.Background(), s.card, 1000)
+	require.NoError(t, err)
+	assert.Equal(t, purse.OutcomeApproved, res.Outcome, "Config.AIDs names it")
+}
