@@ -49,7 +49,7 @@ func WithCardholderIDVerifier(v CardholderIDVerifier) Option {
 // with the document in front of them; a card naming another person's
 // document is refused by that comparison, not by the terminal.
 func (t *txn) cardholderIDMethod(ctx context.Context, _ Amount) (cvmOutcome, byte, error) {
-	typ, num := t.data[0x9F62], t.data[0x9F61]
+	typ, num := t.data.val(0x9F62), t.data.val(0x9F61)
 	if len(typ) != 1 || len(num) == 0 {
 		t.res.TVR.Set(TVRICCDataMissing)
 		return cvmOutcome{}, cvmFailed, nil

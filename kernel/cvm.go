@@ -123,7 +123,7 @@ func (t *txn) cardholderVerification(ctx context.Context, amount Amount, forcePI
 		t.setCVMResults(0x3F, 0x00, cvmUnknown) // no CVM performed
 		return cvmOutcome{}, nil
 	}
-	list := t.data[0x8E]
+	list := t.data.val(0x8E)
 	if len(list) <= 8 {
 		// Absent, empty, or amounts without a rule (HXEMV: length 8).
 		t.res.TVR.Set(TVRICCDataMissing)
@@ -177,7 +177,7 @@ func (t *txn) applyCVMList(ctx context.Context, list []byte, amount Amount) (cvm
 }
 
 func (t *txn) setCVMResults(rule, cond, result byte) {
-	t.term[0x9F34] = t.own([]byte{rule, cond, result})
+	t.term.set(0x9F34, t.own([]byte{rule, cond, result}))
 }
 
 func be32(b []byte) uint64 {
@@ -189,8 +189,8 @@ func be32(b []byte) uint64 {
 func (t *txn) cvmCondition(cond, code byte, amount Amount, x, y uint64) bool {
 	// X and Y are in the application currency: an amount in another one
 	// cannot be compared with them (Book 3 §10.5; HXEMV iCvmCheckCondition).
-	inAppCurrency := len(t.data[0x9F42]) == 2 && string(t.data[0x9F42]) == string(t.term[0x5F2A])
-	typ := t.term[0x9C][0]
+	inAppCurrency := len(t.data.val(0x9F42)) == 2 && string(t.data.val(0x9F42)) == string(t.term.val(0x5F2A))
+	typ := t.term.val(0x9C)[0]
 	cash := typ == 0x01
 	unattended := t.k.cfg.TerminalType&0x0F >= 4
 	switch cond {
@@ -308,7 +308,7 @@ func (t *txn) onlinePIN(ctx context.Context, amount Amount) ([]byte, error) {
 		t.res.TVR.Set(TVRPINPadNotWorking)
 		return nil, ErrPINPadUnavailable
 	}
-	pan, err := panDigits(t.data[0x5A])
+	pan, err := panDigits(t.data.val(0x5A))
 	if err != nil {
 		return nil, err
 	}

@@ -218,14 +218,14 @@ func (t *txn) pinTryCounter(ctx context.Context) (int, error) {
 // PIN refused by the card. Either way the CVM fails and no PIN leaves the
 // pad enciphered under a key the issuer did not certify.
 func (t *txn) pinEnciphermentKey() *oda.PublicKey {
-	in := oda.ICCCertInput{PAN: t.data[0x5A], Now: t.now}
+	in := oda.ICCCertInput{PAN: t.data.val(0x5A), Now: t.now}
 	recover := oda.RecoverICCKey
 	switch {
-	case t.data[0x9F2D] != nil:
-		in.Cert, in.Remainder, in.Exponent = t.data[0x9F2D], t.data[0x9F2F], t.data[0x9F2E]
+	case t.data.val(0x9F2D) != nil:
+		in.Cert, in.Remainder, in.Exponent = t.data.val(0x9F2D), t.data.val(0x9F2F), t.data.val(0x9F2E)
 		recover = oda.RecoverICCPINKey
-	case t.data[0x9F46] != nil:
-		in.Cert, in.Remainder, in.Exponent = t.data[0x9F46], t.data[0x9F48], t.data[0x9F47]
+	case t.data.val(0x9F46) != nil:
+		in.Cert, in.Remainder, in.Exponent = t.data.val(0x9F46), t.data.val(0x9F48), t.data.val(0x9F47)
 	default:
 		t.res.TVR.Set(TVRICCDataMissing)
 		return nil

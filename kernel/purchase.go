@@ -154,12 +154,12 @@ func (t *txn) selectAndInitiate(ctx context.Context, amount Amount) error {
 // and sets the masked PAN.
 func (t *txn) checkMandatory() error {
 	for _, tag := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
-		if _, ok := t.data[tag]; !ok {
+		if _, ok := t.data.get(tag); !ok {
 			t.res.TVR.Set(TVRICCDataMissing)
 			return fmt.Errorf("%w: mandatory tag %s missing", ErrCardData, tag)
 		}
 	}
-	pan, err := panDigits(t.data[0x5A])
+	pan, err := panDigits(t.data.val(0x5A))
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (t *txn) tcHash(cdol tlv.DOL) {
 	if !asks {
 		return
 	}
-	tdol, ok := t.data[0x97]
+	tdol, ok := t.data.get(0x97)
 	if !ok && t.app.TDOL != nil {
 		tdol = t.app.TDOL
 		t.res.TVR.Set(TVRDefaultTDOLUsed)
@@ -215,7 +215,7 @@ func (t *txn) tcHash(cdol tlv.DOL) {
 		data = d.Build(make([]byte, 0, d.Len()), t)
 	}
 	sum := sha1.Sum(data) //nolint:gosec // EMV's TC hash is SHA-1
-	t.term[0x98] = t.own(sum[:])
+	t.term.set(0x98, t.own(sum[:]))
 }
 
 // cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
@@ -235,20 +235,20 @@ func cvrAgrees(iad []byte, cidType byte, second bool) bool {
 
 // genAC sends GENERATE AC with the given CDOL and parses the response.
 func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
-	dol, err := t.parseDOL(t.data[cdolTag])
+	dol, err := t.parseDOL(t.data.val(cdolTag))
 	if err != nil {
 		return 0, fmt.Errorf("%w: CDOL %s: %w", ErrCardData, cdolTag, err)
 	}
 	if dol.Len() > 252 {
 		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
-	t.term[0x95] = t.res.TVR[:]
+	t.term.set(0x95, t.res.TVR[:])
 	t.tcHash(dol)
 	data := t.buildDOL(dol)
 	if cdolTag == 0x8C {
-		t.term[0xDF8112] = data
+		t.term.set(0xDF8112, data)
 	} else {
-		t.term[0xDF8113] = data
+		t.term.set(0xDF8113, data)
 	}
 	cda := t.icc != nil && p1&0xC0 != apdu.ACTypeAAC
 	if cda {
@@ -323,7 +323,10 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	t.res.Cryptogram = t.keep(ac)
 	t.res.IAD = t.keep(iad)
-	t.data[0x9F27], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10] = t.own([]byte{cid}), atc, ac, iad
+	t.data.set(0x9F27, t.own([]byte{cid}))
+	t.data.set(0x9F36, atc)
+	t.data.set(0x9F26, ac)
+	t.data.set(0x9F10, iad)
 	// The ICC data for clearing (ISO 8583 field 55) of this cryptogram.
 	t.res.Field55 = t.field55(field55Tags)
 	// The card may answer with the requested type or a lower one only
