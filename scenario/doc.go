@@ -89,6 +89,16 @@
 //	  "expect": { ... }
 //	}
 //
+// # Fuel-card scenarios
+//
+// A file with a "purse" object is a fuel-card scenario (package purse): a
+// simulated fuel card (cardsim.PurseProfile), PSAM and reserve host, one
+// operation (load, unload, purchase, dispense, balance, records) with
+// faults on the card or the PSAM, the card's next presentation ("then"),
+// and the money that must come out: the card's real EP and ED balances,
+// the reserve account, the grey status and the store's record states. The
+// format is on the Purse type (go doc ./scenario Purse).
+//
 // # Expectations
 //
 // Only the fields given are checked, in this order:

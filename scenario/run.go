@@ -53,6 +53,11 @@ func Run(ctx context.Context, s *Scenario) *Report {
 	start := time.Now()
 	r := &Report{Name: s.Name, Path: s.Path, KnownIssue: s.KnownIssue}
 	defer func() { r.Duration = time.Since(start) }()
+	if s.Purse != nil && s.Purse.profile != nil {
+		s.runPurse(ctx, r)
+		r.finish()
+		return r
+	}
 	if s.profile == nil {
 		r.Diffs = append(r.Diffs, Diff{Field: "scenario", Want: "a scenario from Parse or Load", Got: "an unchecked scenario"})
 		r.finish()
@@ -191,12 +196,13 @@ type recorder struct {
 	inner apdu.Transport
 	mu    sync.Mutex
 	cmds  []string
+	name  func([]byte) string // nil: commandName
 }
 
 // Transmit records the command's name and passes it on.
 func (r *recorder) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	r.mu.Lock()
-	r.cmds = append(r.cmds, commandName(cmd))
+	r.cmds = append(r.cmds, nameOf(r.name, cmd))
 	r.mu.Unlock()
 	return r.inner.Transmit(ctx, cmd)
 }
@@ -205,6 +211,14 @@ func (r *recorder) names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.cmds...)
+}
+
+// nameOf names cmd with name, or with commandName when name is nil.
+func nameOf(name func([]byte) string, cmd []byte) string {
+	if name != nil {
+		return name(cmd)
+	}
+	return commandName(cmd)
 }
 
 func commandName(cmd []byte) string {
@@ -221,6 +235,7 @@ func commandName(cmd []byte) string {
 type faultInjector struct {
 	inner  apdu.Transport
 	faults []Fault
+	name   func([]byte) string // nil: commandName
 	mu     sync.Mutex
 	n      int
 	seen   map[string]int
@@ -234,7 +249,7 @@ func (f *faultInjector) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 		f.seen = make(map[string]int)
 		f.done = make([]bool, len(f.faults))
 	}
-	name := commandName(cmd)
+	name := nameOf(f.name, cmd)
 	f.seen[name]++
 	for i, fl := range f.faults {
 		if f.done[i] {

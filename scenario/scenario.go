@@ -109,6 +109,9 @@ type Scenario struct {
 	Faults []Fault `json:"faults,omitempty"`
 	// Expect is what the transaction under test must produce.
 	Expect Expect `json:"expect"`
+	// Purse, when set, makes this a fuel-card scenario (see Purse): the
+	// fields above but Name, Description and KnownIssue stay empty.
+	Purse *Purse `json:"purse,omitempty"`
 
 	// Path is the file the scenario was loaded from ("" when parsed from bytes).
 	Path string `json:"-"`
@@ -451,6 +454,9 @@ func fieldErr(field string, format string, args ...any) error {
 // check validates the scenario and resolves the card, the terminal
 // configuration and the CA keys.
 func (s *Scenario) check(dir string) error {
+	if s.Purse != nil {
+		return s.checkPurse(dir)
+	}
 	if err := s.resolveCard(dir); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ var commands = []command{
 	{"decode", "decode BER-TLV hex (tag names, values decoded)", cmdDecode},
 	{"serve-card", "put the simulated card into vpcd's virtual PC/SC reader", cmdServeCard},
 	{"journal", "list or export the clearing journal --journal wrote, or add up a batch", cmdJournal},
+	{"purse", "fuel cards (PBOC ED/EP purse): balance, records, load 圈存, unload 圈提, purchase, dispense", cmdPurse},
 	{"scenario", "run conformance scenario files and report each", cmdScenario},
 	{"version", "print the version of this build", cmdVersion},
 }

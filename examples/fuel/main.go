@@ -1,4 +1,22 @@
-// Command fuel is an unattended fuel dispenser paid with electronic cash,
+// Command fuel is an unattended fuel dispenser. It serves both card kinds:
+// a fuel card with the PBOC ED/EP purse (the default, fuelcard.go), sold
+// under the grey lock, and, with --ec first, a PBOC bank card paid with
+// electronic cash.
+//
+//	go run ./examples/fuel [--litres 30] [--price 7.85] [--preset AMOUNT] [--pin 123456]
+//	                       [--card FILE] [--reader NAME] [--psam-reader NAME]
+//	                       [--store FILE] [--bill FILE]
+//
+// For a fuel card the pump checks the card's grey status (a card left grey
+// by this pump is completed from its record, 补扣; one grey from elsewhere
+// goes to the station's online unlock), locks the card for its balance
+// with the PSAM's MAC1, checks the card's MAC2, releases the pump up to
+// min(preset, balance), and when the nozzle is hung up has the PSAM compute
+// the GMAC with which the card pays exactly what was delivered (DEBIT FOR
+// UNLOCK). The dispenser bill (one JSON line, ASN masked) is appended to
+// --bill or printed last.
+//
+// With --ec the dispenser is paid with electronic cash,
 // written as a vendor integrates the kernel: a durable journal of clearing
 // records and a durable torn log (a sale whose card was pulled after the
 // fuel flowed is the dispenser's worst case), against the simulated card
@@ -6,7 +24,7 @@
 // examples: copy this file and replace the simulated parts (marked
 // "simulated") with yours.
 //
-//	go run ./examples/fuel [--litres 30] [--price 7.85] [--card FILE | --reader NAME [--test-ca]]
+//	go run ./examples/fuel --ec [--litres 30] [--price 7.85] [--card FILE | --reader NAME [--test-ca]]
 //	                       [--ec-limit 1000.00] [--clearing FILE] [--data-dir DIR]
 //
 // The dispenser is an offline terminal (EMV terminal type 26): it never
@@ -193,9 +211,19 @@ func terminalConfig(o *options, panKey []byte) kernel.Config {
 	return cfg
 }
 
-// run parses the flags, opens the sale record, the card, the terminal's
-// stores and the kernel, and runs one refuelling, printing the steps to w.
+// run sells fuel against a fuel card (fuelcard.go) or, with --ec first,
+// against an EC card.
 func run(ctx context.Context, args []string, w io.Writer) error {
+	if len(args) > 0 && (args[0] == "--ec" || args[0] == "-ec") {
+		return runEC(ctx, args[1:], w)
+	}
+	return runFuelCard(ctx, args, w)
+}
+
+// runEC parses the flags, opens the sale record, the card, the terminal's
+// stores and the kernel, and runs one refuelling paid with electronic cash,
+// printing the steps to w.
+func runEC(ctx context.Context, args []string, w io.Writer) error {
 	o, err := parseOptions(args, w)
 	if err != nil {
 		return err

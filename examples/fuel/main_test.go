@@ -90,7 +90,7 @@ func runFuel(t *testing.T, args ...string) (session, error) {
 	}
 	t.Cleanup(func() { inserted = nil })
 	var err error
-	s.Session, err = exampletest.Run(t, run, args...)
+	s.Session, err = exampletest.Run(t, runEC, args...)
 	return s, err
 }
 

@@ -1,12 +1,28 @@
-// Command kiosk is a fuel-card self-service kiosk that loads electronic
-// cash onto the card (圈存), written as a vendor integrates the kernel: its
+// Command kiosk is the self-service 圈存 kiosk (自助圈存机) of the mission's
+// seed: a fuel card with the PBOC ED/EP purse is inserted, the cardholder
+// types the PIN and chooses an amount or all of the card's reserve account
+// (备付金), and the kiosk loads it into the card's wallet (圈存); it also
+// unloads (圈提) and reads the card's balances and records. That is
+// fuelcard.go, against the simulated fuel card, PSAM and reserve host, or a
+// card (and a PSAM) in PC/SC readers:
+//
+//	go run ./examples/kiosk [--action load|unload|balance|records] [--amount 200.00|all]
+//	                        [--pin 123456] [--reserve 2000.00] [--card FILE]
+//	                        [--reader NAME] [--psam-reader NAME] [--store FILE] [--wallet ep|ed]
+//
+// The receipt shows the card's balance before and after as the card
+// reports them and the reserve account before and after: the card gains
+// exactly what the reserve loses.
+//
+// With --ec first, the kiosk loads electronic cash onto a PBOC debit card
+// instead (圈存 of EC), written as a vendor integrates the kernel: its
 // own acquirer link (a kernel.Host), its own PIN pad (a kernel.PINPad), a
 // durable journal of clearing records and a durable torn log, against the
 // simulated card or a card in a PC/SC reader. It depends on nothing of
 // this repository's examples: copy this file and replace the simulated
 // parts (marked "simulated") with yours.
 //
-//	go run ./examples/kiosk [--amount 200.00] [--type designated|non-designated|cash]
+//	go run ./examples/kiosk --ec [--amount 200.00] [--type designated|non-designated|cash]
 //	                        [--card FILE | --reader NAME [--test-ca] [--card FILE]]
 //	                        [--pin 123456] [--account 2000.00] [--data-dir DIR]
 //
@@ -83,7 +99,7 @@ var inserted func(card *cardsim.Card, issuer *hostsim.Host)
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout)
 	switch {
-	case errors.Is(err, errRefused):
+	case errors.Is(err, errRefused), errors.Is(err, errDeclined):
 		os.Exit(1) // the refusal is on the screen already
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "kiosk:", err)
@@ -141,11 +157,20 @@ func parseOptions(args []string, w io.Writer) (*options, error) {
 	return o, nil
 }
 
-// run parses the flags, opens the card, the terminal's stores and the
-// kernel, and runs one load, printing the steps to w. A load the kiosk
+// run runs the fuel-card kiosk (fuelcard.go) or, with --ec first, the
+// electronic-cash load.
+func run(ctx context.Context, args []string, w io.Writer) error {
+	if len(args) > 0 && (args[0] == "--ec" || args[0] == "-ec") {
+		return runEC(ctx, args[1:], w)
+	}
+	return runFuelCard(ctx, args, w)
+}
+
+// runEC parses the flags, opens the card, the terminal's stores and the
+// kernel, and runs one electronic-cash load, printing the steps to w. A load the kiosk
 // refuses returns an error wrapping errRefused; a load the issuer or the
 // card declines is printed and returns nil.
-func run(ctx context.Context, args []string, w io.Writer) error {
+func runEC(ctx context.Context, args []string, w io.Writer) error {
 	o, err := parseOptions(args, w)
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ func runKiosk(t *testing.T, args ...string) (session, error) {
 	inserted = func(c *cardsim.Card, h *hostsim.Host) { s.card, s.host = c, h }
 	t.Cleanup(func() { inserted = nil })
 	var err error
-	s.Session, err = exampletest.Run(t, run, args...)
+	s.Session, err = exampletest.Run(t, runEC, args...)
 	return s, err
 }
 

@@ -1,0 +1,4 @@
+package purse
+
+// SetPutHook sets the store's test hook (the crash test's kill points).
+func SetPutHook(f func(step, path string)) { putHook = f }
