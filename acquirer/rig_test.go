@@ -1,0 +1,156 @@
+package acquirer_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/acquirer"
+	"github.com/go-pboc/pboc/acquirer/acquirersim"
+	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/journal"
+	"github.com/go-pboc/pboc/kernel"
+)
+
+// The test terminal and its keys (test values, never production ones).
+const (
+	terminalID    = "12345678"
+	merchantID    = "123456789012345"
+	cardholderPIN = "123456"
+)
+
+var (
+	testTMK     = []byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xF0, 0x01}
+	testDataKey = []byte("0123456789abcdef0123456789abcdef")
+)
+
+// rig is one terminal, its acquirer and the issuer behind it, over TCP on
+// loopback: the simulated card, a kernel whose host is the link, the
+// link's durable state, the journal, the acquirer simulator and hostsim.
+type rig struct {
+	t       testing.TB
+	dir     string
+	profile *cardsim.Profile
+	card    *cardsim.Card
+	host    *hostsim.Host
+	sim     *acquirersim.Sim
+	module  *acquirer.SoftModule
+	state   *acquirer.State
+	journal *journal.File
+	link    *acquirer.Link
+	kernel  *kernel.Kernel
+	pan     string
+	pin     string
+	variant acquirer.Variant
+}
+
+// rigOptions shape a rig.
+type rigOptions struct {
+	ecBalance string        // the card's EC balance; "" keeps the profile's
+	account   kernel.Amount // the back-office account; 0 means 2000.00
+	timeout   time.Duration // the link's reply timeout; 0 means 2s
+	variant   acquirer.Variant
+}
+
+func newRig(t testing.TB, o rigOptions) *rig {
+	t.Helper()
+	p := cardsim.DefaultProfile()
+	if o.ecBalance != "" {
+		p.Applications[0].EC.Balance = o.ecBalance
+	}
+	if o.account == 0 {
+		o.account = 200000
+	}
+	r := &rig{t: t, dir: t.TempDir(), profile: p, pin: cardholderPIN, variant: o.variant}
+	var err error
+	r.card, err = cardsim.New(p)
+	require.NoError(t, err)
+	r.pan = p.Applications[0].PAN
+	r.host = hostsim.New()
+	acct, err := hostsim.AccountFromProfile(p.Applications[0], o.account, cardholderPIN)
+	require.NoError(t, err)
+	require.NoError(t, r.host.AddAccount(acct))
+	r.sim, err = acquirersim.New(acquirersim.Config{Host: r.host, TMK: testTMK, Variant: o.variant,
+		CAKeys: acquirersim.CAKeyRecords(capk.TestKeys()), ICParams: acquirersim.SampleAIDRecords()})
+	require.NoError(t, err)
+	require.NoError(t, r.sim.Start("127.0.0.1:0"))
+	t.Cleanup(r.sim.Close)
+	if o.timeout == 0 {
+		o.timeout = 2 * time.Second
+	}
+	r.journal, err = journal.Open(filepath.Join(r.dir, "journal.dat"))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.journal.Close() })
+	r.open(o.timeout)
+	return r
+}
+
+// open (re)opens the terminal side from its files: the state, the link and
+// the kernel, as a terminal does at power-up.
+func (r *rig) open(timeout time.Duration) {
+	t := r.t
+	var err error
+	r.module, err = acquirer.NewSoftModule(testTMK)
+	require.NoError(t, err)
+	sealer, err := acquirer.NewAESSealer(testDataKey)
+	require.NoError(t, err)
+	r.state, err = acquirer.OpenState(context.Background(), filepath.Join(r.dir, "acquirer.state"), sealer)
+	require.NoError(t, err)
+	t.Cleanup(func() { r.state.Close() })
+	cfg := acquirer.Config{Addr: r.sim.Addr(), TerminalID: terminalID, MerchantID: merchantID, Timeout: timeout,
+		ConnectTimeout: time.Second, Variant: r.variant}
+	r.link, err = acquirer.Open(context.Background(), cfg, r.module, r.state,
+		acquirer.WithClearing(acquirer.JournalClearing(r.journal, r.state, r.panOf)),
+		acquirer.WithEvidence(acquirer.JournalEvidence(r.journal)))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.link.Close() })
+	_ = r.link.SignIn(context.Background()) // as a POS at power-up; a test that needs it checks Status
+	kc := kernel.DefaultConfig()
+	kc.CAPK = capk.Builtin()
+	kc.CAPK.Merge(capk.TestKeys()) // the simulated card is signed by the test CA
+	r.kernel, err = kernel.New(kc, kernel.WithHost(r.link), kernel.WithPINPad(r.module.PINPad(r.pin)),
+		kernel.WithJournal(r.journal), kernel.WithTornLog(&kernel.MemoryTornLog{}))
+	require.NoError(t, err)
+}
+
+// restart is a terminal crash and power-up: the link and state are
+// dropped without a word to the acquirer and opened again from disk.
+func (r *rig) restart() {
+	r.link.Close()
+	require.NoError(r.t, r.state.Close())
+	r.open(2 * time.Second)
+}
+
+// panOf recovers a journal record's PAN: the test has one card. A vendor's
+// Clearing would open the PAN the journal keeps encrypted.
+func (r *rig) panOf(rec journal.Record) (string, error) {
+	if rec.MaskedPAN != journal.MaskPAN(r.pan) {
+		return "", fmt.Errorf("unknown card %s", rec.MaskedPAN)
+	}
+	return r.pan, nil
+}
+
+// account is the issuer's back-office balance.
+func (r *rig) account() kernel.Amount {
+	a, ok := r.host.Account(r.pan)
+	require.True(r.t, ok)
+	return a.Balance
+}
+
+// ecBalance is the EC balance the card holds (from the simulator itself).
+func (r *rig) ecBalance() kernel.Amount {
+	return kernel.Amount(r.card.Balance(r.profile.Applications[0].AID))
+}
+
+func (r *rig) purchase(amount kernel.Amount) *kernel.Result {
+	r.t.Helper()
+	res, err := r.kernel.Purchase(context.Background(), r.card, amount)
+	require.NoError(r.t, err)
+	return res
+}

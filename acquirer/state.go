@@ -1,0 +1,399 @@
+package acquirer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-pboc/pboc/journal"
+	"github.com/go-pboc/pboc/kernel"
+)
+
+// State is the link's durable memory: the reversal queue, the script
+// advices still owed, the trace-number and batch counters and the upload
+// marks. Every change is an event appended to a journal.Log (fsync'd before
+// the link acts on it), so a crash at any point leaves a state the next
+// OpenState rebuilds exactly. Full PANs, which a reversal needs for field
+// 2, are stored only sealed by the Sealer.
+//
+// A State belongs to one Link at a time; it is safe for concurrent use.
+type State struct {
+	log    eventLog
+	sealer Sealer
+
+	mu    sync.Mutex
+	stan  uint32 // last trace number used
+	upto  uint32 // reserved up to (inclusive) in the log
+	batch uint32
+	txns  map[string]*txn
+	order []string // txn ids in arming order
+	marks map[string]uploadMark
+}
+
+// eventLog is what State needs of journal.Log.
+type eventLog interface {
+	Append(ctx context.Context, payload []byte) error
+	Payloads(ctx context.Context) ([][]byte, error)
+	Close() error
+}
+
+// Sealer protects the full PANs the state must keep (for field 2 of a
+// reversal or an advice): Seal encrypts and authenticates, Open reverses it
+// and fails on anything Seal did not produce. ad binds a sealed value to
+// its record. NewAESSealer is AES-256-GCM; a vendor can put an HSM behind
+// the interface.
+type Sealer interface {
+	Seal(plain, ad []byte) ([]byte, error)
+	Open(sealed, ad []byte) ([]byte, error)
+}
+
+// ErrState reports a state log that cannot be used: unreadable, or holding
+// events this version does not know.
+var ErrState = errors.New("acquirer: state log")
+
+// stanReserve is how many trace numbers one durable reservation covers: a
+// crash skips at most that many, and never reuses one.
+const stanReserve = 100
+
+// OpenState opens (or creates) the state log at path. The Log gives the
+// journal's guarantees: a torn last frame is cut, damage elsewhere is
+// journal.ErrCorrupt.
+func OpenState(ctx context.Context, path string, s Sealer) (*State, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: a Sealer is required (full PANs are stored only sealed)", ErrState)
+	}
+	l, err := journal.OpenLog(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := newState(ctx, l, s)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func newState(ctx context.Context, l eventLog, s Sealer) (*State, error) {
+	st := &State{log: l, sealer: s, batch: 1, txns: make(map[string]*txn), marks: make(map[string]uploadMark)}
+	payloads, err := l.Payloads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range payloads {
+		var e event
+		if err := json.Unmarshal(p, &e); err != nil {
+			return nil, fmt.Errorf("%w: event %d: %v", ErrState, i, err)
+		}
+		if err := st.apply(&e); err != nil {
+			return nil, fmt.Errorf("%w: event %d: %w", ErrState, i, err)
+		}
+	}
+	st.stan = st.upto // whatever was reserved may have been used
+	return st, nil
+}
+
+// Close closes the log.
+func (st *State) Close() error { return st.log.Close() }
+
+// event is one change of the state, as stored.
+type event struct {
+	T      string     `json:"t"`
+	ID     string     `json:"id,omitempty"`
+	Txn    *txnRecord `json:"txn,omitempty"`
+	Code   string     `json:"code,omitempty"`
+	Auth   string     `json:"auth,omitempty"`
+	RRN    string     `json:"rrn,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+	N      uint32     `json:"n,omitempty"`
+	Data   []byte     `json:"data,omitempty"`
+	At     time.Time  `json:"at"`
+}
+
+// The event types.
+const (
+	evReserve      = "stan"      // N: trace numbers reserved up to N
+	evBatch        = "batch"     // N: the current batch number
+	evArmed        = "armed"     // Txn: a financial request about to be sent
+	evReply        = "reply"     // Code, Auth, RRN: its valid reply; Data: script ids
+	evUnsent       = "unsent"    // the request could not be packed: never sent
+	evReverse      = "reverse"   // Reason: a reversal is owed
+	evStood        = "stood"     // the card completed an approved request
+	evReversed     = "reversed"  // Code: the acquirer took the reversal
+	evReversalFail = "rev_fail"  // Code: the acquirer refused the reversal (kept, reason 06)
+	evUnresolved   = "unresolv"  // outcome unknown after a crash; kept for the issuer
+	evAdvice       = "advice"    // Data: script results (DF31) owed in a 0620
+	evAdviceDone   = "advice_ok" // Code: the acquirer took the advice
+	evUpload       = "upload"    // ID is a clearing record: N stan, Code, Reason state
+	evSettled      = "settled"   // N: the batch closed
+)
+
+// append makes e durable, then applies it. The hook lets the crash test
+// stop the process on either side of the write.
+func (st *State) append(ctx context.Context, e event) error {
+	e.At = time.Now().UTC()
+	p, err := json.Marshal(&e)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrState, err)
+	}
+	stepHook("before:" + e.T)
+	if err := st.log.Append(context.WithoutCancel(ctx), p); err != nil {
+		return fmt.Errorf("acquirer: state: %w", err)
+	}
+	stepHook("after:" + e.T)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.apply(&e)
+}
+
+// apply changes the in-memory state for one event; the caller holds st.mu
+// (or is replaying). Replay and run share it, so both see the same state.
+func (st *State) apply(e *event) error {
+	switch e.T {
+	case evReserve:
+		st.upto = e.N
+		return nil
+	case evBatch:
+		st.batch = e.N
+		return nil
+	case evSettled:
+		st.batch = e.N%999999 + 1
+		return nil
+	case evUpload:
+		st.marks[e.ID] = uploadMark{STAN: e.N, State: UploadState(e.Reason), Code: e.Code}
+		return nil
+	case evArmed:
+		if e.Txn == nil || e.Txn.ID == "" {
+			return errors.New("armed event without a transaction")
+		}
+		if _, dup := st.txns[e.Txn.ID]; dup {
+			return fmt.Errorf("transaction %s armed twice", e.Txn.ID)
+		}
+		t := &txn{txnRecord: *e.Txn, State: TxnSent}
+		st.txns[t.ID] = t
+		st.order = append(st.order, t.ID)
+		return nil
+	}
+	t, ok := st.txns[e.ID]
+	if !ok {
+		return fmt.Errorf("%s event for unknown transaction %q", e.T, e.ID)
+	}
+	return t.apply(e)
+}
+
+// reserveSTAN returns the next trace number (000001 to 999999), making a
+// new reservation durable when the last one is used up.
+func (st *State) reserveSTAN(ctx context.Context) (uint32, error) {
+	st.mu.Lock()
+	next := st.stan%999999 + 1
+	need := next > st.upto || st.upto-next >= stanReserve // wrapped
+	st.mu.Unlock()
+	if need {
+		if err := st.append(ctx, event{T: evReserve, N: next + stanReserve - 1}); err != nil {
+			return 0, err
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if need {
+		st.upto = next + stanReserve - 1
+	}
+	st.stan = next
+	return next, nil
+}
+
+// Batch returns the current batch number.
+func (st *State) Batch() uint32 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.batch
+}
+
+// txnByID returns the transaction (under st.mu).
+func (st *State) txnByID(id string) (*txn, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	t, ok := st.txns[id]
+	return t, ok
+}
+
+// txnsIn returns the transactions in one of the states, in arming order.
+func (st *State) txnsIn(states ...TxnState) []*txn {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []*txn
+	for _, id := range st.order {
+		if t := st.txns[id]; slices.Contains(states, t.State) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// txnsInBatch returns the transactions of one batch, in arming order.
+func (st *State) txnsInBatch(batch uint32) []*txn {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []*txn
+	for _, id := range st.order {
+		if t := st.txns[id]; t.Batch == batch {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// findByField55 returns the most recent transaction whose request carried
+// exactly f55 (the kernel's field 55 holds the ARQC and ATC: unique).
+func (st *State) findByField55(f55 []byte) (*txn, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i := len(st.order) - 1; i >= 0; i-- {
+		if t := st.txns[st.order[i]]; string(t.Field55) == string(f55) {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// snapshot returns a copy of every transaction, in arming order.
+func (st *State) snapshot() []Txn {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Txn, 0, len(st.order))
+	for _, id := range st.order {
+		out = append(out, st.txns[id].view())
+	}
+	return out
+}
+
+// txnRecord is what is stored of a financial request when it is armed:
+// enough to build its reversal and its advice, the PAN sealed.
+type txnRecord struct {
+	ID          string             `json:"id"` // batch:stan
+	Kind        kernel.RequestKind `json:"kind"`
+	TopUp       bool               `json:"top_up,omitempty"`
+	Contactless bool               `json:"contactless,omitempty"`
+	STAN        uint32             `json:"stan"`
+	Batch       uint32             `json:"batch"`
+	Time        time.Time          `json:"time"`
+	MaskedPAN   string             `json:"masked_pan"`
+	SealedPAN   []byte             `json:"sealed_pan"`
+	PSN         byte               `json:"psn"`
+	Amount      kernel.Amount      `json:"amount"`
+	Processing  string             `json:"processing"` // field 3
+	Condition   string             `json:"condition"`  // field 25
+	EntryMode   string             `json:"entry_mode"` // field 22
+	Field60     string             `json:"field60"`
+	// Field55 is the kernel's field 55 as given (the ARQC request).
+	Field55 []byte `json:"field55"`
+}
+
+// TxnState is where a financial request stands.
+type TxnState string
+
+// The states of a financial request.
+const (
+	// TxnSent: armed and (maybe) sent, no valid reply yet. After a crash
+	// this becomes a reversal (reason 98).
+	TxnSent TxnState = "sent"
+	// TxnUnsent: the request could not be packed and never left.
+	TxnUnsent TxnState = "unsent"
+	// TxnDeclined: the acquirer's valid reply declined; nothing to undo.
+	TxnDeclined TxnState = "declined"
+	// TxnApproved: approved; the card has not yet completed (second
+	// GENERATE AC).
+	TxnApproved TxnState = "approved"
+	// TxnStood: approved and completed by the card: never reversed.
+	TxnStood TxnState = "stood"
+	// TxnReversalPending: a reversal is owed and not yet taken.
+	TxnReversalPending TxnState = "reversal_pending"
+	// TxnReversed: the acquirer took the reversal.
+	TxnReversed TxnState = "reversed"
+	// TxnUnresolved: an approved load or top-up whose completion a crash
+	// hid; neither reversed nor counted, kept for the issuer to settle
+	// from the card's next online transaction.
+	TxnUnresolved TxnState = "unresolved"
+)
+
+// txn is a financial request with its life so far.
+type txn struct {
+	txnRecord
+	State       TxnState
+	Reason      string // reversal reason (field 39 of the 0400)
+	Response    string // field 39 of the reply
+	AuthCode    string
+	RRN         string
+	ScriptIDs   []byte // 9F18 of each script in the reply, 4 bytes each
+	ReversalTry int    // reversals the acquirer refused so far
+	Advice      []byte // DF31 owed in a 0620 (nil: none)
+	AdviceSent  bool
+}
+
+// apply moves t for one event.
+func (t *txn) apply(e *event) error {
+	switch e.T {
+	case evUnsent:
+		t.State = TxnUnsent
+	case evReply:
+		t.Response, t.AuthCode, t.RRN, t.ScriptIDs = e.Code, e.Auth, e.RRN, e.Data
+		t.State = TxnDeclined
+		if approved(e.Code) {
+			t.State = TxnApproved
+			if t.Contactless { // qPBOC: no second GENERATE AC; the approval is the end
+				t.State = TxnStood
+			}
+		}
+	case evReverse:
+		t.State, t.Reason = TxnReversalPending, e.Reason
+	case evStood:
+		t.State = TxnStood
+	case evReversed:
+		t.State = TxnReversed
+	case evReversalFail:
+		t.ReversalTry++
+		t.Reason = "06" // a reversal the acquirer refused goes again as "other" [LY]
+	case evUnresolved:
+		t.State = TxnUnresolved
+	case evAdvice:
+		t.Advice, t.AdviceSent = e.Data, false
+	case evAdviceDone:
+		t.AdviceSent = true
+	default:
+		return fmt.Errorf("unknown event %q", e.T)
+	}
+	return nil
+}
+
+// approved reports an approving response code.
+func approved(code string) bool { return code == "00" || code == "10" || code == "11" }
+
+// Txn is a financial request as Status reports it: masked, no key or PIN.
+type Txn struct {
+	ID         string
+	Kind       kernel.RequestKind
+	TopUp      bool
+	STAN       uint32
+	Batch      uint32
+	PAN        string // masked
+	Amount     kernel.Amount
+	State      TxnState
+	Reason     string // reversal reason, when one is owed or was sent
+	Response   string
+	AuthCode   string
+	AdviceOwed bool
+}
+
+func (t *txn) view() Txn {
+	return Txn{ID: t.ID, Kind: t.Kind, TopUp: t.TopUp, STAN: t.STAN, Batch: t.Batch, PAN: t.MaskedPAN,
+		Amount: t.Amount, State: t.State, Reason: t.Reason, Response: t.Response, AuthCode: t.AuthCode,
+		AdviceOwed: t.Advice != nil && !t.AdviceSent}
+}
+
+// stepHook is called on either side of every state write and after every
+// message sent; only the crash test sets it, to kill the process there.
+var stepHook = func(string) {}
