@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -9,46 +10,66 @@ import (
 	"github.com/go-pboc/pboc/kernel"
 )
 
+// CardTxn names one transaction of one card: the masked PAN, the card's
+// ATC (9F36) and the terminal's unpredictable number (9F37), which the
+// request and the clearing record both carry.
+type CardTxn struct {
+	MaskedPAN           string
+	ATC                 uint16
+	UnpredictableNumber []byte
+}
+
+func (c CardTxn) same(o CardTxn) bool {
+	return c.MaskedPAN == o.MaskedPAN && c.ATC == o.ATC && len(c.UnpredictableNumber) == 4 &&
+		bytes.Equal(c.UnpredictableNumber, o.UnpredictableNumber)
+}
+
+// cardTxn reads the card transaction of a field 55.
+func cardTxn(maskedPAN string, f55 []byte) CardTxn {
+	c := CardTxn{MaskedPAN: maskedPAN, UnpredictableNumber: valueOf(f55, 0x9F37)}
+	if atc := valueOf(f55, 0x9F36); len(atc) == 2 {
+		c.ATC = uint16(atc[0])<<8 | uint16(atc[1])
+	}
+	return c
+}
+
+// card is the card transaction of t's request.
+func (t *txn) card() CardTxn { return cardTxn(t.MaskedPAN, t.Field55) }
+
 // Evidence answers, after a crash, whether the card completed an approved
 // request: a journal holds the clearing record of every approval the
 // kernel finished, written before it returned.
 type Evidence interface {
-	// Completed reports whether the request whose field 55 (as the kernel
-	// sent it) is f55 ended approved on the card.
-	Completed(ctx context.Context, f55 []byte) (bool, error)
+	// Completed reports whether the card transaction c ended approved on
+	// the card.
+	Completed(ctx context.Context, c CardTxn) (bool, error)
 }
 
 // JournalEvidence is the Evidence of a journal the kernel writes
-// (kernel.WithJournal): a record of kind online_sale or load whose field 55
-// is the request's.
+// (kernel.WithJournal): a record of kind online_sale or load of the same
+// card transaction (masked PAN, ATC, and 9F37 in its field 55).
 func JournalEvidence(j journal.Journal) Evidence { return journalEvidence{j} }
 
 type journalEvidence struct{ j journal.Journal }
 
-func (e journalEvidence) Completed(ctx context.Context, f55 []byte) (bool, error) {
+func (e journalEvidence) Completed(ctx context.Context, c CardTxn) (bool, error) {
 	recs, err := e.j.Records(ctx)
 	if err != nil {
 		return false, err
 	}
-	want := hex.EncodeToString(f55)
 	for _, r := range recs {
-		if (r.Kind == journal.KindOnlineSale || r.Kind == journal.KindLoad) && equalFold(r.Field55, want) {
+		if r.Kind != journal.KindOnlineSale && r.Kind != journal.KindLoad {
+			continue
+		}
+		f55, err := hex.DecodeString(r.Field55)
+		if err != nil {
+			continue
+		}
+		if c.same(CardTxn{MaskedPAN: r.MaskedPAN, ATC: r.ATC, UnpredictableNumber: valueOf(f55, 0x9F37)}) {
 			return true, nil
 		}
 	}
 	return false, nil
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		if a[i]|0x20 != b[i]|0x20 {
-			return false
-		}
-	}
-	return true
 }
 
 // recover settles what a crash left open, before the link sends anything:
@@ -84,7 +105,7 @@ func (l *Link) settleAfterCrash(ctx context.Context, t *txn) (event, error) {
 	if l.evidence == nil {
 		return event{T: evUnresolved, ID: t.ID}, nil
 	}
-	done, err := l.evidence.Completed(ctx, t.Field55)
+	done, err := l.evidence.Completed(ctx, t.card())
 	if err != nil {
 		return event{}, fmt.Errorf("acquirer: settling %s after a restart: %w", t.ID, err)
 	}

@@ -390,9 +390,9 @@ func (l *Link) Complete(ctx context.Context, res *kernel.Result) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t, ok := l.st.findByField55(res.Field55)
+	t, ok := l.st.findByCard(cardTxn(res.PAN, res.Field55))
 	if !ok {
-		return nil
+		return nil // not a request of this link
 	}
 	if t.State == TxnApproved && res.Outcome == kernel.OutcomeApprovedOnline && res.CID&0xC0 == 0x40 {
 		if err := l.st.append(ctx, event{T: evStood, ID: t.ID}); err != nil {
@@ -406,8 +406,8 @@ func (l *Link) Complete(ctx context.Context, res *kernel.Result) error {
 }
 
 // lookup finds the transaction of a request the kernel gave Authorize: by
-// the request itself, else by its field 55 (a torn record comes back as a
-// copy).
+// the request itself, else by its card transaction (a torn record comes
+// back as a copy).
 func (l *Link) lookup(req *kernel.AuthRequest) (*txn, error) {
 	if req == nil {
 		return nil, fmt.Errorf("%w: nil request", ErrMessage)
@@ -417,10 +417,10 @@ func (l *Link) lookup(req *kernel.AuthRequest) (*txn, error) {
 			return t, nil
 		}
 	}
-	if t, ok := l.st.findByField55(req.Field55); ok {
+	if t, ok := l.st.findByCard(cardTxn(maskPAN(req.PAN), req.Field55)); ok {
 		return t, nil
 	}
-	return nil, fmt.Errorf("%w: no request of %s with that field 55 was sent", ErrMessage, maskPAN(req.PAN))
+	return nil, fmt.Errorf("%w: no request of %s with that ATC was sent", ErrMessage, maskPAN(req.PAN))
 }
 
 // checkPAN accepts 12 to 19 digits.

@@ -32,6 +32,8 @@ type State struct {
 	txns  map[string]*txn
 	order []string // txn ids in arming order
 	marks map[string]uploadMark
+	// offline counts the offline sales the acquirer acknowledged, by batch.
+	offline map[uint32]*Totals
 }
 
 // eventLog is what State needs of journal.Log.
@@ -79,7 +81,8 @@ func OpenState(ctx context.Context, path string, s Sealer) (*State, error) {
 }
 
 func newState(ctx context.Context, l eventLog, s Sealer) (*State, error) {
-	st := &State{log: l, sealer: s, batch: 1, txns: make(map[string]*txn), marks: make(map[string]uploadMark)}
+	st := &State{log: l, sealer: s, batch: 1, txns: make(map[string]*txn),
+		marks: make(map[string]uploadMark), offline: make(map[uint32]*Totals)}
 	payloads, err := l.Payloads(ctx)
 	if err != nil {
 		return nil, err
@@ -111,6 +114,7 @@ type event struct {
 	Reason string     `json:"reason,omitempty"`
 	N      uint32     `json:"n,omitempty"`
 	Data   []byte     `json:"data,omitempty"`
+	Amount uint64     `json:"amount,omitempty"`
 	At     time.Time  `json:"at"`
 }
 
@@ -129,6 +133,7 @@ const (
 	evAdvice       = "advice"    // Data: script results (DF31) owed in a 0620
 	evAdviceDone   = "advice_ok" // Code: the acquirer took the advice
 	evUpload       = "upload"    // ID is a clearing record: N stan, Code, Reason state
+	evCounted      = "counted"   // ID is a clearing record acknowledged in batch N, of Amount
 	evSettled      = "settled"   // N: the batch closed
 )
 
@@ -162,6 +167,15 @@ func (st *State) apply(e *event) error {
 		return nil
 	case evSettled:
 		st.batch = e.N%999999 + 1
+		return nil
+	case evCounted:
+		t := st.offline[e.N]
+		if t == nil {
+			t = &Totals{}
+			st.offline[e.N] = t
+		}
+		t.DebitCount++
+		t.DebitAmount += kernel.Amount(e.Amount)
 		return nil
 	case evUpload:
 		st.marks[e.ID] = uploadMark{STAN: e.N, State: UploadState(e.Reason), Code: e.Code}
@@ -247,13 +261,15 @@ func (st *State) txnsInBatch(batch uint32) []*txn {
 	return out
 }
 
-// findByField55 returns the most recent transaction whose request carried
-// exactly f55 (the kernel's field 55 holds the ARQC and ATC: unique).
-func (st *State) findByField55(f55 []byte) (*txn, bool) {
+// findByCard returns the most recent transaction of the card transaction
+// c: the same masked PAN, ATC and unpredictable number (a card never
+// repeats an ATC; the terminal's random number tells apart two cards
+// whose masks and ATCs agree).
+func (st *State) findByCard(c CardTxn) (*txn, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for i := len(st.order) - 1; i >= 0; i-- {
-		if t := st.txns[st.order[i]]; string(t.Field55) == string(f55) {
+		if t := st.txns[st.order[i]]; t.card().same(c) {
 			return t, true
 		}
 	}

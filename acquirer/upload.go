@@ -22,10 +22,13 @@ const (
 	UploadSent         UploadState = "sent"         // sent, no answer recorded: sent again, same trace number
 	UploadAcknowledged UploadState = "acknowledged" // the acquirer took it (00, or 94: it already had it)
 	UploadRefused      UploadState = "refused"      // the acquirer refused it: not sent again
+	UploadSkipped      UploadState = "skipped"      // not uploaded: issuer authentication failed (TVR byte 5 bit 7)
 )
 
 // final reports a state after which the record is not sent again.
-func (s UploadState) final() bool { return s == UploadAcknowledged || s == UploadRefused }
+func (s UploadState) final() bool {
+	return s == UploadAcknowledged || s == UploadRefused || s == UploadSkipped
+}
 
 // ClearingRecord is a sale the acquirer must be told of: an offline
 // approval (EC or by the default action codes), uploaded before the next
@@ -255,7 +258,14 @@ func (l *Link) upload(ctx context.Context, r *ClearingRecord, k msgKind, net603 
 		s = UploadAcknowledged
 	}
 	r.State, r.Code = s, code
-	return l.clearing.Mark(ctx, r.ID, s, r.STAN, code)
+	if err := l.clearing.Mark(ctx, r.ID, s, r.STAN, code); err != nil {
+		return err
+	}
+	if s == UploadAcknowledged && r.offline() {
+		// Counted for settlement in the batch the acquirer took it in.
+		return l.st.append(ctx, event{T: evCounted, ID: r.ID, N: l.st.Batch(), Amount: uint64(r.Amount)})
+	}
+	return nil
 }
 
 // uploadMessage builds the upload of r: 2 4 11 22 23 41 42 55 60 and

@@ -36,9 +36,9 @@ func parseTotals(s string) (Totals, error) {
 // settle compares the terminal's totals with the acquirer's and answers
 // with the code in each half of field 48: 1 balanced, 2 not.
 func (s *Sim) settle(r *request) *answer {
-	f48 := str(r.msg, f48)
-	t, err := parseTotals(f48)
-	if err != nil || len(f48) != field48Len {
+	totals := str(r.msg, f48)
+	t, err := parseTotals(totals)
+	if err != nil || len(totals) != field48Len {
 		return reply("30")
 	}
 	s.mu.Lock()
@@ -54,7 +54,7 @@ func (s *Sim) settle(r *request) *answer {
 	if balanced {
 		code = '1'
 	}
-	out := []byte(f48)
+	out := []byte(totals)
 	out[30], out[61] = code, code
 	return reply("00", f48, string(out))
 }

@@ -62,7 +62,9 @@ type answer struct {
 func reply(code string, kv ...any) *answer {
 	a := &answer{code: code, extra: make(map[int]any)}
 	for i := 0; i+1 < len(kv); i += 2 {
-		a.extra[kv[i].(int)] = kv[i+1]
+		if id, ok := kv[i].(int); ok {
+			a.extra[id] = kv[i+1]
+		}
 	}
 	return a
 }
