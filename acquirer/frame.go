@@ -104,6 +104,9 @@ type codec struct {
 	in        map[*iso8583.Message]FrameInfo
 	outHeader map[*iso8583.Message]Header
 	corrupt   map[*iso8583.Message]bool
+	// attempted holds the messages a write was started for: a message not
+	// in it never left the process.
+	attempted map[*iso8583.Message]bool
 }
 
 // maxInbound bounds the frames kept untaken (replies nobody asked for).
@@ -112,7 +115,7 @@ const maxInbound = 64
 func newCodec(spec *iso8583.MessageSpec, tpdu, peer TPDU, header Header, check bool, macKey func(*iso8583.Message) (macFunc, error)) *codec {
 	return &codec{spec: spec, tpdu: tpdu, peer: peer, checkTPDU: check, header: header, macKey: macKey,
 		in: make(map[*iso8583.Message]FrameInfo), outHeader: make(map[*iso8583.Message]Header),
-		corrupt: make(map[*iso8583.Message]bool)}
+		corrupt: make(map[*iso8583.Message]bool), attempted: make(map[*iso8583.Message]bool)}
 }
 
 // take returns and forgets what the reader learnt of msg.
@@ -138,8 +141,25 @@ func (c *codec) WriteMessage(w io.Writer, msg *iso8583.Message) error {
 	if err != nil {
 		return &iso8583errors.PackError{Err: err}
 	}
+	c.mu.Lock()
+	if len(c.attempted) >= maxInbound {
+		clear(c.attempted)
+	}
+	c.attempted[msg] = true
+	c.mu.Unlock()
 	_, err = w.Write(frame)
+	stepHook("wrote:" + str(msg, 0))
 	return err
+}
+
+// wasAttempted reports (and forgets) whether a write of msg was started:
+// if not, the message never left the process.
+func (c *codec) wasAttempted(msg *iso8583.Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := c.attempted[msg]
+	delete(c.attempted, msg)
+	return ok
 }
 
 // frame returns the bytes WriteMessage writes.

@@ -209,8 +209,7 @@ func (l *Link) connect(ctx context.Context) error {
 	if l.conn != nil {
 		select {
 		case <-l.conn.Done():
-			l.conn = nil // the acquirer hung up while we were idle
-			l.signedIn = false
+			l.conn = nil // the acquirer hung up while we were idle: dial again (the keys stay)
 		default:
 			return nil
 		}
@@ -247,18 +246,50 @@ func (l *Link) unsolicited(_ *connection.Connection, msg *iso8583.Message) {
 
 // exchange sends msg and waits for its reply. ErrUnreachable means msg was
 // not sent; ErrNoReply that it may have been; a returned reply comes with
-// what the codec learnt of its frame (header, MAC). The caller holds l.mu.
+// what the codec learnt of its frame (header, MAC). A message that never
+// left the process (the connection was already gone) is sent once more on
+// a new connection. The caller holds l.mu.
 func (l *Link) exchange(ctx context.Context, msg *iso8583.Message) (*iso8583.Message, FrameInfo, error) {
-	if err := l.connect(ctx); err != nil {
+	mti, _ := msg.GetMTI()
+	stan, _ := msg.GetString(fSTAN)
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		if err = l.connect(ctx); err != nil {
+			return nil, FrameInfo{}, err
+		}
+		l.log("send", "mti", mti, "stan", stan)
+		var reply *iso8583.Message
+		reply, err = l.send(ctx, msg)
+		if err == nil {
+			return l.received(reply, stan)
+		}
+		var pe *iso8583errors.PackError
+		if errors.As(err, &pe) {
+			return nil, FrameInfo{}, fmt.Errorf("%w: %w", ErrMessage, err) // never written
+		}
+		if l.codec.wasAttempted(msg) || ctx.Err() != nil {
+			break
+		}
+		l.dropConn() // it never left: the connection was dead; dial again
+		err = fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	if errors.Is(err, ErrUnreachable) {
 		return nil, FrameInfo{}, err
 	}
+	l.timeouts++
+	if errors.Is(err, connection.ErrConnectionClosed) || l.timeouts >= 2 {
+		l.dropConn()
+	}
+	return nil, FrameInfo{}, fmt.Errorf("%w: %s %s: %w", ErrNoReply, mti, stan, err)
+}
+
+// send sends msg on the connection and waits for the reply, the timeout
+// or ctx.
+func (l *Link) send(ctx context.Context, msg *iso8583.Message) (*iso8583.Message, error) {
 	timeout := l.cfg.Timeout
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(d))
 	}
-	mti, _ := msg.GetMTI()
-	stan, _ := msg.GetString(fSTAN)
-	l.log("send", "mti", mti, "stan", stan)
 	type result struct {
 		reply *iso8583.Message
 		err   error
@@ -269,36 +300,28 @@ func (l *Link) exchange(ctx context.Context, msg *iso8583.Message) (*iso8583.Mes
 		r, err := conn.Send(msg, connection.SendTimeout(timeout))
 		done <- result{r, err}
 	}()
-	var r result
 	select {
-	case r = <-done:
+	case r := <-done:
+		return r.reply, r.err
 	case <-ctx.Done():
-		r.err = ctx.Err() // the request may be on the wire
+		return nil, ctx.Err() // the request may be on the wire
 	}
-	var pe *iso8583errors.PackError
-	switch {
-	case errors.As(r.err, &pe):
-		return nil, FrameInfo{}, fmt.Errorf("%w: %w", ErrMessage, r.err) // never written
-	case r.err != nil:
-		l.timeouts++
-		if errors.Is(r.err, connection.ErrConnectionClosed) || l.timeouts >= 2 {
-			l.dropConn()
-			l.signedIn = l.signedIn && !errors.Is(r.err, connection.ErrConnectionClosed)
-		}
-		return nil, FrameInfo{}, fmt.Errorf("%w: %s %s: %w", ErrNoReply, mti, stan, r.err)
-	}
+}
+
+// received takes what the codec learnt of a reply and acts on its header.
+func (l *Link) received(reply *iso8583.Message, stan string) (*iso8583.Message, FrameInfo, error) {
 	l.timeouts = 0
-	in, _ := l.codec.take(r.reply)
+	in, _ := l.codec.take(reply)
 	if in.Header.Requirement() != RequireNothing {
 		l.require = in.Header.Requirement()
 		if l.require == RequireSignIn {
 			l.signedIn = false
 		}
 	}
-	rmti, _ := r.reply.GetMTI()
-	code, _ := r.reply.GetString(fResponseCode)
+	rmti, _ := reply.GetMTI()
+	code, _ := reply.GetString(fResponseCode)
 	l.log("received", "mti", rmti, "stan", stan, "code", code, "mac", in.MAC == MACValid)
-	return r.reply, in, nil
+	return reply, in, nil
 }
 
 // log writes a debug line when a logger is set.

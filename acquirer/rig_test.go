@@ -48,6 +48,7 @@ type rig struct {
 	pan     string
 	pin     string
 	variant acquirer.Variant
+	simAddr string // where the simulator listens, kept across its restarts
 }
 
 // rigOptions shape a rig.

@@ -80,6 +80,22 @@ func (l *Link) beforeOnline(ctx context.Context) error {
 	return nil
 }
 
+// Flush sends what is owed without a new request: script advices, pending
+// reversals (ErrReversalPending when one cannot go) and offline uploads.
+// Authorize and Settle flush first by themselves; Flush is for an idle
+// terminal (a timer, the operator) and for tests.
+func (l *Link) Flush(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.beforeOnline(ctx); err != nil {
+		return err
+	}
+	if _, err := l.uploadOffline(ctx); err != nil {
+		return fmt.Errorf("acquirer: offline upload: %w", err)
+	}
+	return nil
+}
+
 // settleApproved marks every approval of this process that the kernel did
 // not reverse as stood. Evidence: the kernel calls Reverse (or
 // ReverseScript) before it returns when the card did not complete; it asks
@@ -209,7 +225,7 @@ func requestField55(req *kernel.AuthRequest) ([]byte, error) {
 // answer turns the outcome of a financial exchange into the kernel's
 // answer, queueing the reversal the evidence calls for:
 //
-//   - not sent (a message the spec refuses): nothing to undo;
+//   - not sent (a message the spec refuses, no connection): nothing to undo;
 //   - sent, no valid reply (timeout, dropped, another trace number): 98;
 //   - a reply without a valid MAC: A0; an approval in it is not believed
 //     (the kernel cannot go online), a decline is (it approves nothing);
@@ -218,7 +234,7 @@ func requestField55(req *kernel.AuthRequest) ([]byte, error) {
 //   - otherwise the reply is recorded and given to the kernel.
 func (l *Link) answer(ctx context.Context, t *txn, req, reply *iso8583.Message, in FrameInfo, sendErr error) (*kernel.AuthResponse, error) {
 	switch {
-	case errors.Is(sendErr, ErrMessage):
+	case errors.Is(sendErr, ErrMessage), errors.Is(sendErr, ErrUnreachable):
 		if err := l.st.append(ctx, event{T: evUnsent, ID: t.ID}); err != nil {
 			return nil, err
 		}

@@ -147,4 +147,3 @@ func (l *Link) Totals() Totals {
 	defer l.mu.Unlock()
 	return l.st.totals(l.st.Batch())
 }
-

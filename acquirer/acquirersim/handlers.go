@@ -131,6 +131,18 @@ func (s *Sim) dispatch(msg *iso8583.Message, info acquirer.FrameInfo, f acquirer
 	return out
 }
 
+// refuse answers req with code, doing nothing.
+func (s *Sim) refuse(req *iso8583.Message, info acquirer.FrameInfo, code string, rec int) *iso8583.Message {
+	s.mu.Lock()
+	s.received[rec].Response = code
+	s.mu.Unlock()
+	out, err := s.replyTo(req, info, reply(code))
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
 // replyTo builds the reply to req: its MTI + 10, 3 4 11 25 41 42 49 60
 // copied, 12 13 32 37 39 set, 64 when the request had one.
 func (s *Sim) replyTo(req *iso8583.Message, info acquirer.FrameInfo, a *answer) (*iso8583.Message, error) {

@@ -142,6 +142,13 @@ func (s *Sim) Addr() string {
 	return s.addr
 }
 
+// Listening reports whether the simulator accepts connections.
+func (s *Sim) Listening() bool {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	return s.srv != nil
+}
+
 // Close stops listening and drops every connection; the accounts, batches
 // and records stay, so Start (or Restart) picks up where it stopped.
 func (s *Sim) Close() {
@@ -183,10 +190,18 @@ const (
 	Duplicate
 	// Silent lets the issuer act and never replies, keeping the connection.
 	Silent
+	// CrashAfterForward lets the issuer act, then stops the simulator as
+	// a crashed acquirer would: no reply, every connection dropped, no
+	// listener until Start (its records survive, as a real acquirer's
+	// database does).
+	CrashAfterForward
+	// Refuse answers with the fault's Code without acting on the request.
+	Refuse
 )
 
 var faultNames = map[FaultKind]string{DropBeforeForward: "drop before forward", DropAfterForward: "drop after forward",
-	Late: "late reply", BadMAC: "bad MAC", WrongSTAN: "wrong trace number", Duplicate: "duplicate reply", Silent: "silent"}
+	Late: "late reply", BadMAC: "bad MAC", WrongSTAN: "wrong trace number", Duplicate: "duplicate reply", Silent: "silent",
+	CrashAfterForward: "crash after forward", Refuse: "refuse"}
 
 func (k FaultKind) String() string { return faultNames[k] }
 
@@ -196,7 +211,8 @@ type Fault struct {
 	MTI    string
 	Type60 string
 	Kind   FaultKind
-	Delay  time.Duration
+	Delay  time.Duration // Late
+	Code   string        // Refuse
 }
 
 // Inject queues a fault.
@@ -249,7 +265,12 @@ func (s *Sim) handle(c *connection.Connection, req *iso8583.Message) {
 		_ = c.Close()
 		return
 	}
-	reply := s.dispatch(req, info, f60, rec)
+	var reply *iso8583.Message
+	if faulty && fault.Kind == Refuse {
+		reply = s.refuse(req, info, fault.Code, rec)
+	} else {
+		reply = s.dispatch(req, info, f60, rec)
+	}
 	if reply == nil {
 		return
 	}
@@ -271,6 +292,9 @@ func (s *Sim) deliver(c *connection.Connection, reply *iso8583.Message, f Fault)
 		_ = c.Close()
 		return
 	case Silent:
+		return
+	case CrashAfterForward:
+		go s.Close() // not from the handler: Close waits for the handlers
 		return
 	case Late:
 		time.Sleep(f.Delay)
