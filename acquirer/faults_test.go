@@ -72,10 +72,14 @@ func TestNetworkFaultsAndLies(t *testing.T) {
 		{name: "dropped while idle, before the request: the link dials again",
 			fault: func(r *rig) { require.NoError(r.t, r.sim.Restart()); idle() }, amount: online, stood: true},
 		{name: "dropped on arrival, never forwarded: reversal 98, the acquirer has no original",
-			fault:  func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.DropBeforeForward}) },
+			fault: func(r *rig) {
+				r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.DropBeforeForward})
+			},
 			amount: online, reversal: "98"},
 		{name: "dropped after the request was sent: reversal 98 undoes the debit",
-			fault:  func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.DropAfterForward}) },
+			fault: func(r *rig) {
+				r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.DropAfterForward})
+			},
 			amount: online, reversal: "98"},
 		{name: "late reply: reversal 98, the late 0210 is ignored",
 			fault: func(r *rig) {
@@ -115,7 +119,9 @@ func TestNetworkFaultsAndLies(t *testing.T) {
 			between: func(r *rig) { r.restart() },
 			amount:  1234, before: queueState{Uploads: 1}},
 		{name: "upload dropped after the acquirer took it: sent again, counted once",
-			fault: func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "36", Kind: acquirersim.DropAfterForward}) },
+			fault: func(r *rig) {
+				r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "36", Kind: acquirersim.DropAfterForward})
+			},
 			between: func(r *rig) {
 				_ = r.link.Flush(context.Background()) // the upload reaches the acquirer; its reply does not
 				r.restart()

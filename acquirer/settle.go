@@ -89,7 +89,10 @@ func (l *Link) uploadTCs(ctx context.Context, s *Settlement) error {
 	}
 	recs, err := l.clearing.Pending(ctx)
 	if err != nil {
-		return err
+		l.log("clearing records left out of the TC upload", "err", err)
+		if recs == nil {
+			return err
+		}
 	}
 	net := "203"
 	if !s.Balanced {

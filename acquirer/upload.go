@@ -3,6 +3,7 @@ package acquirer
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,6 +63,8 @@ func (r *ClearingRecord) offline() bool {
 // the acquirer said.
 type Clearing interface {
 	// Pending returns, oldest first, the records whose state is not final.
+	// A record it cannot read is left out and named in the error, which
+	// comes with the records that could be read.
 	Pending(ctx context.Context) ([]ClearingRecord, error)
 	// Mark records the upload state of record id: the trace number it
 	// was (or is about to be) sent with and the acquirer's response code.
@@ -79,9 +82,7 @@ type uploadMark struct {
 // the full PAN nor an upload state: the marks are kept in st, and pan
 // recovers a record's PAN (from the vendor's encrypted store; the journal
 // holds only its mask and keyed hash). Records of kinds ec_offline_sale,
-// offline_sale and online_sale are uploaded; a record whose PAN cannot be
-// recovered is skipped and reported by Pending's error only when nothing
-// else is pending.
+// offline_sale and online_sale are uploaded.
 func JournalClearing(j journal.Journal, st *State, pan func(journal.Record) (string, error)) Clearing {
 	return &journalClearing{j: j, st: st, pan: pan}
 }
@@ -98,7 +99,7 @@ func (c *journalClearing) Pending(ctx context.Context) ([]ClearingRecord, error)
 		return nil, err
 	}
 	var out []ClearingRecord
-	var skipped error
+	var skipped []error
 	for _, r := range recs {
 		if r.Kind != journal.KindECOfflineSale && r.Kind != journal.KindOfflineSale && r.Kind != journal.KindOnlineSale {
 			continue
@@ -111,7 +112,7 @@ func (c *journalClearing) Pending(ctx context.Context) ([]ClearingRecord, error)
 		}
 		cr, err := c.record(r)
 		if err != nil {
-			skipped = err
+			skipped = append(skipped, err)
 			continue
 		}
 		cr.State, cr.STAN, cr.Code = m.State, m.STAN, m.Code
@@ -120,10 +121,7 @@ func (c *journalClearing) Pending(ctx context.Context) ([]ClearingRecord, error)
 		}
 		out = append(out, cr)
 	}
-	if len(out) == 0 && skipped != nil {
-		return nil, skipped
-	}
-	return out, nil
+	return out, errors.Join(skipped...)
 }
 
 // record converts a journal record: the field 55 the upload carries is the
@@ -201,7 +199,10 @@ func (l *Link) uploadOffline(ctx context.Context) (int, error) {
 	}
 	recs, err := l.clearing.Pending(ctx)
 	if err != nil {
-		return 0, err
+		l.log("clearing records left out", "err", err)
+		if recs == nil {
+			return 0, err
+		}
 	}
 	n := 0
 	for i := range recs {

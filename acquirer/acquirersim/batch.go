@@ -74,7 +74,7 @@ func (s *Sim) tcUpload(r *request) *answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range s.auths {
-		if a.key.tid == r.tid && a.req.PAN == pan && a.atc == atc && a.code == "00" && !a.reversed {
+		if a.req != nil && a.key.tid == r.tid && a.req.PAN == pan && a.atc == atc && a.code == "00" && !a.reversed {
 			if !a.tc {
 				a.tc = true
 				s.terminal(r.tid).tcUploads++

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/crypto/keys"
@@ -35,34 +36,45 @@ func (s *Sim) authorize(r *request) *answer {
 		return reply("30")
 	}
 	key := authKey{tid: r.tid, batch: r.f60.Batch, stan: str(r.msg, f11)}
+	s.mu.Lock()
+	if _, seen := s.auths[key]; seen {
+		// A repeat, or its reversal came first (on another connection):
+		// nothing is forwarded again.
+		s.mu.Unlock()
+		return reply("25")
+	}
+	a := &auth{key: key, done: make(chan struct{})}
+	s.auths[key] = a
+	s.mu.Unlock()
 	ctx, cancel := issuerCtx()
 	defer cancel()
 	resp, err := s.cfg.Host.Authorize(ctx, req)
-	if err != nil {
-		return reply("91") // issuer unavailable
-	}
 	s.mu.Lock()
-	if _, seen := s.auths[key]; !seen {
-		a := &auth{key: key, req: req, atc: atcOf(req.Field55), code: resp.ResponseCode, authCode: resp.AuthCode}
-		s.auths[key] = a
+	a.req, a.atc = req, atcOf(req.Field55)
+	if err == nil {
+		a.code, a.authCode = resp.ResponseCode, resp.AuthCode
 		if resp.Approved() {
 			s.totals(r.tid, key.batch).add(fin.kind, req.Amount, 1)
 		}
 	}
+	close(a.done)
 	s.mu.Unlock()
+	if err != nil {
+		return reply("91") // issuer unavailable
+	}
 	var icc []byte
 	if len(resp.IssuerAuthData) > 0 {
 		icc = tlv.Append(icc, 0x91, resp.IssuerAuthData)
 	}
 	icc = append(icc, resp.Scripts...)
-	a := reply(resp.ResponseCode)
+	ans := reply(resp.ResponseCode)
 	if len(icc) > 0 {
-		a.extra[f55] = icc
+		ans.extra[f55] = icc
 	}
 	if len(resp.AuthCode) == 6 {
-		a.extra[f38] = resp.AuthCode
+		ans.extra[f38] = resp.AuthCode
 	}
-	return a
+	return ans
 }
 
 // authRequest is the issuer's view of a request: the card fields, field 55
@@ -121,13 +133,27 @@ func (s *Sim) reversal(r *request) *answer {
 	key := authKey{tid: r.tid, batch: r.f60.Batch, stan: str(r.msg, f11)}
 	s.mu.Lock()
 	a, ok := s.auths[key]
-	s.mu.Unlock()
 	if !ok {
+		// No original (yet): remembered, so that an original arriving late
+		// on another connection is never forwarded.
+		done := make(chan struct{})
+		close(done)
+		s.auths[key] = &auth{key: key, done: done, early: true}
+		s.mu.Unlock()
 		return reply("25")
 	}
-	if a.reversed || a.code != "00" {
+	s.mu.Unlock()
+	select {
+	case <-a.done: // the original's issuer answer, if it is in flight
+	case <-time.After(5 * time.Second):
+		return reply("91")
+	}
+	s.mu.Lock()
+	if a.early || a.reversed || a.code != "00" {
+		s.mu.Unlock()
 		return reply("00")
 	}
+	s.mu.Unlock()
 	ctx, cancel := issuerCtx()
 	defer cancel()
 	if err := s.cfg.Host.Reverse(ctx, a.req); err != nil {
@@ -154,11 +180,11 @@ func (s *Sim) advice(r *request) *answer {
 	key := authKey{tid: r.tid, batch: uint32(batch), stan: orig[6:12]}
 	s.mu.Lock()
 	a, ok := s.auths[key]
-	if ok {
+	if ok && a.req != nil {
 		a.advices++
 	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || a.req == nil {
 		return reply("25")
 	}
 	results := tlvValue(bin(r.msg, f55), 0xDF31)

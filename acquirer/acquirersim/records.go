@@ -70,6 +70,11 @@ type auth struct {
 	reversed bool
 	advices  int
 	tc       bool // the final TC was uploaded
+	// done is closed once the issuer answered; a reversal waits for it.
+	done chan struct{}
+	// early: the reversal arrived before the original, which is then
+	// never forwarded.
+	early bool
 }
 
 // Auth is a financial request as Auths reports it.
@@ -98,6 +103,9 @@ func (s *Sim) Auths() []Auth {
 	defer s.mu.Unlock()
 	out := make([]Auth, 0, len(s.auths))
 	for _, a := range s.auths {
+		if a.req == nil {
+			continue // a reversal without its original
+		}
 		out = append(out, Auth{TerminalID: a.key.tid, Batch: a.key.batch, STAN: a.key.stan, Kind: a.req.Kind, TopUp: a.req.TopUp,
 			PAN: tlv.MaskPAN(a.req.PAN), ATC: a.atc, Amount: a.req.Amount, Response: a.code, AuthCode: a.authCode,
 			Reversed: a.reversed, Advices: a.advices, TC: a.tc})
