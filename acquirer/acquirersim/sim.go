@@ -197,11 +197,14 @@ const (
 	CrashAfterForward
 	// Refuse answers with the fault's Code without acting on the request.
 	Refuse
+	// Lie acts on the request and lets the fault's Edit change the reply
+	// before it is MAC'd: the acquirer itself says something false.
+	Lie
 )
 
 var faultNames = map[FaultKind]string{DropBeforeForward: "drop before forward", DropAfterForward: "drop after forward",
 	Late: "late reply", BadMAC: "bad MAC", WrongSTAN: "wrong trace number", Duplicate: "duplicate reply", Silent: "silent",
-	CrashAfterForward: "crash after forward", Refuse: "refuse"}
+	CrashAfterForward: "crash after forward", Refuse: "refuse", Lie: "lie"}
 
 func (k FaultKind) String() string { return faultNames[k] }
 
@@ -211,8 +214,9 @@ type Fault struct {
 	MTI    string
 	Type60 string
 	Kind   FaultKind
-	Delay  time.Duration // Late
-	Code   string        // Refuse
+	Delay  time.Duration                // Late
+	Code   string                       // Refuse
+	Edit   func(reply *iso8583.Message) // Lie
 }
 
 // Inject queues a fault.
@@ -300,6 +304,10 @@ func (s *Sim) deliver(c *connection.Connection, reply *iso8583.Message, f Fault)
 		time.Sleep(f.Delay)
 	case BadMAC:
 		s.codec.CorruptMAC(reply)
+	case Lie:
+		if f.Edit != nil {
+			f.Edit(reply)
+		}
 	case WrongSTAN:
 		stan := str(reply, f11)
 		var n int
