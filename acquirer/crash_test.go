@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,7 +68,10 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(4)
 	}
 	statePath := filepath.Join(dir, "acquirer.state")
+	var mu sync.Mutex // the codec calls the hook from the connection's writer
 	hook := func(step string) {
+		mu.Lock()
+		defer mu.Unlock()
 		seen[step]++
 		if killAt == fmt.Sprintf("%s#%d", step, seen[step]) {
 			die(step)
@@ -205,7 +209,9 @@ func runCrashChild(t *testing.T, dir, addr, mode, killAt string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envCrashChild+"=1", envCrashDir+"="+dir, envCrashAddr+"="+addr,
-		envCrashMode+"="+mode, envCrashKill+"="+killAt)
+		envCrashMode+"="+mode, envCrashKill+"="+killAt,
+		// A race-detector build sleeps a second at exit by default: 66 of them would be a minute.
+		"GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -293,7 +299,15 @@ func TestCrashAtEveryStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
-	req := captureSale(t, nil)
+	// One capture serves every run: the request, and a journal holding an
+	// offline EC sale for the upload runs (copied into each run's dir).
+	seed := t.TempDir()
+	j, err := journal.Open(filepath.Join(seed, "journal.dat"))
+	require.NoError(t, err)
+	req := captureSale(t, j)
+	require.NoError(t, j.Close())
+	seedJournal, err := os.ReadFile(filepath.Join(seed, "journal.dat"))
+	require.NoError(t, err)
 	saleSteps := []string{"before:stan#1", "after:stan#1", "before:armed#1", "torn:armed", "after:armed#1", "wrote:0200#1",
 		"before:reply#1", "after:reply#1"}
 	stood := append(saleSteps, "journal#1", "journaled#1", "before:stood#1", "after:stood#1")
@@ -311,10 +325,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			dir := t.TempDir()
 			w := newCrashWorld(t, req)
 			if sc.mode == "upload" {
-				j, err := journal.Open(filepath.Join(dir, "journal.dat"))
-				require.NoError(t, err)
-				captureSale(t, j)
-				require.NoError(t, j.Close())
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "journal.dat"), seedJournal, 0o600))
 			}
 			b, err := json.Marshal(w.req)
 			require.NoError(t, err)

@@ -94,7 +94,12 @@ func TestNetworkFaultsAndLies(t *testing.T) {
 			amount: online, reversal: "98", ignored: true},
 		{name: "duplicate reply: the first answers, the second is ignored",
 			fault:  func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.Duplicate}) },
-			amount: online, stood: true, ignored: true},
+			// The second reply is never acted on; whether it reaches the
+			// link's handler depends on a race inside iso8583-connection (a
+			// reply arriving while the first Send returns is handed to the
+			// finished request's channel and its goroutine blocks), so the
+			// row does not ask for it.
+			amount: online, stood: true},
 		{name: "the card refuses the second GENERATE AC after the approval: reversal 06",
 			txn: func(r *rig) *kernel.Result { return r.purchaseCardFailsLast(online) }, reversal: "06"},
 		{name: "the acquirer refuses the reversal: kept, sent again as 06",

@@ -21,6 +21,9 @@ func (l *Link) SignIn(ctx context.Context) error {
 }
 
 func (l *Link) signIn(ctx context.Context) error {
+	// Whatever the answer, the keys the acquirer holds for this terminal
+	// may have changed: until a sign-in succeeds, none is in force.
+	l.signedIn = false
 	mode := l.cfg.Variant.Keys
 	reply, err := l.manage(ctx, msgSignIn, mode.Code(), fields{fPrivate63: []byte(l.cfg.Operator)})
 	if err != nil {

@@ -106,3 +106,41 @@ func TestWorkingKeyUnderTMKPublishedVector(t *testing.T) {
 	want, _ := CUPMAC(clearTAK, []byte("any data"))
 	assert.Equal(t, want, mac)
 }
+
+// A reply fits its request only with the reply MTI, the same trace number
+// and, where it carries them, the same terminal, merchant, processing code
+// and amount, and a two-character response code.
+func TestReplyFitsItsRequest(t *testing.T) {
+	spec := newSpec(19)
+	base := fields{fSTAN: "000007", fTerminalID: "12345678", fMerchantID: "123456789012345", fProcessingCode: "000000", fAmount: "000000035000"}
+	req, err := newMessage(spec, "0200", base)
+	require.NoError(t, err)
+	reply := func(mti string, change fields) *iso8583.Message {
+		f := fields{fResponseCode: "00"}
+		for k, v := range base {
+			f[k] = v
+		}
+		for k, v := range change {
+			f[k] = v
+		}
+		m, err := newMessage(spec, mti, f)
+		require.NoError(t, err)
+		return m
+	}
+	assert.NoError(t, fits(req, reply("0210", nil)))
+	for name, m := range map[string]*iso8583.Message{
+		"another MTI":             reply("0410", nil),
+		"another trace number":    reply("0210", fields{fSTAN: "000008"}),
+		"another terminal":        reply("0210", fields{fTerminalID: "87654321"}),
+		"another merchant":        reply("0210", fields{fMerchantID: "999999999999999"}),
+		"another processing code": reply("0210", fields{fProcessingCode: "310000"}),
+		"another amount":          reply("0210", fields{fAmount: "000000000001"}),
+		"a one-letter code":       reply("0210", fields{fResponseCode: "0"}),
+	} {
+		assert.ErrorIs(t, fits(req, m), ErrMismatch, name)
+	}
+	// Fields a reply may leave out.
+	short, err := newMessage(spec, "0210", fields{fSTAN: "000007", fResponseCode: "05"})
+	require.NoError(t, err)
+	assert.NoError(t, fits(req, short))
+}
