@@ -93,7 +93,7 @@ func TestNetworkFaultsAndLies(t *testing.T) {
 			fault:  func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.WrongSTAN}) },
 			amount: online, reversal: "98", ignored: true},
 		{name: "duplicate reply: the first answers, the second is ignored",
-			fault:  func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.Duplicate}) },
+			fault: func(r *rig) { r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.Duplicate}) },
 			// The second reply is never acted on; whether it reaches the
 			// link's handler depends on a race inside iso8583-connection (a
 			// reply arriving while the first Send returns is handed to the
