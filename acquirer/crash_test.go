@@ -23,7 +23,6 @@ import (
 
 	"github.com/go-pboc/pboc/acquirer"
 	"github.com/go-pboc/pboc/acquirer/acquirersim"
-	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/journal"
@@ -260,36 +259,6 @@ func newCrashWorld(t *testing.T, req crashRequest) *crashWorld {
 	require.NoError(t, w.sim.Start("127.0.0.1:0"))
 	t.Cleanup(w.sim.Close)
 	return w
-}
-
-// captureSale runs a purchase of 350.00 (online, with PIN) on the
-// simulated card and keeps the request the kernel sent: its ARQC is real.
-// A sale captured with an offline EC approval is journaled too.
-func captureSale(t *testing.T, j journal.Journal) crashRequest {
-	t.Helper()
-	card, err := cardsim.New(cardsim.DefaultProfile())
-	require.NoError(t, err)
-	cfg := kernel.DefaultConfig()
-	cfg.CAPK = capk.Builtin()
-	cfg.CAPK.Merge(capk.TestKeys())
-	var got kernel.AuthRequest
-	host := kernel.HostFunc(func(_ context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
-		got = *req
-		got.Field55 = append([]byte(nil), req.Field55...)
-		return nil, errors.New("captured")
-	})
-	pad := kernel.PINPadFunc(func(context.Context, string, kernel.Amount) ([]byte, error) { return make([]byte, 8), nil })
-	k, err := kernel.New(cfg, kernel.WithHost(host), kernel.WithPINPad(pad), kernel.WithJournal(j))
-	require.NoError(t, err)
-	_, err = k.Purchase(context.Background(), card, 35000)
-	require.NoError(t, err)
-	require.NotEmpty(t, got.Field55)
-	if j != nil {
-		res, err := k.Purchase(context.Background(), card, 1234) // an offline EC sale, journaled
-		require.NoError(t, err)
-		require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome)
-	}
-	return crashRequest{Req: got, PIN: cardholderPIN}
 }
 
 // crashResult counts the runs of one scenario and what they ended as.

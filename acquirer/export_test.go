@@ -1,5 +1,38 @@
 package acquirer
 
+import (
+	"context"
+	"sync"
+)
+
 // SetStepHook sets the hook the crash test kills the process from (test
 // builds only).
 func SetStepHook(f func(step string)) { stepHook = f }
+
+// memLog is an eventLog in memory.
+type memLog struct {
+	mu sync.Mutex
+	p  [][]byte
+}
+
+func (m *memLog) Append(_ context.Context, p []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.p = append(m.p, append([]byte(nil), p...))
+	return nil
+}
+
+func (m *memLog) Payloads(context.Context) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([][]byte(nil), m.p...), nil
+}
+
+func (m *memLog) Close() error { return nil }
+
+// NewVolatileState is a State in memory, for benchmarks that measure the
+// wire without the disk (test builds only: nothing survives a crash).
+func NewVolatileState(s Sealer) *State {
+	st, _ := newState(context.Background(), &memLog{}, s)
+	return st
+}

@@ -2,6 +2,7 @@ package acquirer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -154,4 +155,34 @@ func (r *rig) purchase(amount kernel.Amount) *kernel.Result {
 	res, err := r.kernel.Purchase(context.Background(), r.card, amount)
 	require.NoError(r.t, err)
 	return res
+}
+
+// captureSale runs a purchase of 350.00 (online, with PIN) on the
+// simulated card and keeps the request the kernel sent: its ARQC is real.
+// A sale captured with an offline EC approval is journaled too.
+func captureSale(t testing.TB, j journal.Journal) crashRequest {
+	t.Helper()
+	card, err := cardsim.New(cardsim.DefaultProfile())
+	require.NoError(t, err)
+	cfg := kernel.DefaultConfig()
+	cfg.CAPK = capk.Builtin()
+	cfg.CAPK.Merge(capk.TestKeys())
+	var got kernel.AuthRequest
+	host := kernel.HostFunc(func(_ context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
+		got = *req
+		got.Field55 = append([]byte(nil), req.Field55...)
+		return nil, errors.New("captured")
+	})
+	pad := kernel.PINPadFunc(func(context.Context, string, kernel.Amount) ([]byte, error) { return make([]byte, 8), nil })
+	k, err := kernel.New(cfg, kernel.WithHost(host), kernel.WithPINPad(pad), kernel.WithJournal(j))
+	require.NoError(t, err)
+	_, err = k.Purchase(context.Background(), card, 35000)
+	require.NoError(t, err)
+	require.NotEmpty(t, got.Field55)
+	if j != nil {
+		res, err := k.Purchase(context.Background(), card, 1234) // an offline EC sale, journaled
+		require.NoError(t, err)
+		require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome)
+	}
+	return crashRequest{Req: got, PIN: cardholderPIN}
 }

@@ -66,7 +66,6 @@ type auth struct {
 	atc      uint16
 	code     string
 	authCode string
-	rrn      string
 	reversed bool
 	advices  int
 	tc       bool // the final TC was uploaded
