@@ -37,7 +37,7 @@ func (l *Link) BalanceInquiry(ctx context.Context, r BalanceRequest) (AccountBal
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.beforeOnline(ctx); err != nil {
+	if err := l.beforeOnline(ctx, true); err != nil {
 		return AccountBalance{}, err
 	}
 	stan, err := l.st.reserveSTAN(ctx)

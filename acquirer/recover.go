@@ -19,6 +19,11 @@ type CardTxn struct {
 	UnpredictableNumber []byte
 }
 
+// key indexes card transactions.
+func (c CardTxn) key() string {
+	return fmt.Sprintf("%s|%d|%X", c.MaskedPAN, c.ATC, c.UnpredictableNumber)
+}
+
 func (c CardTxn) same(o CardTxn) bool {
 	return c.MaskedPAN == o.MaskedPAN && c.ATC == o.ATC && len(c.UnpredictableNumber) == 4 &&
 		bytes.Equal(c.UnpredictableNumber, o.UnpredictableNumber)

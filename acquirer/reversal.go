@@ -96,8 +96,8 @@ func (l *Link) reversalMessage(t *txn) (*iso8583.Message, error) {
 // sendAdvices sends every owed script result advice; one that does not go
 // waits for the next request. The caller holds l.mu.
 func (l *Link) sendAdvices(ctx context.Context) {
-	for _, t := range l.st.txnsIn(TxnApproved, TxnStood, TxnReversalPending, TxnReversed) {
-		if t.Advice == nil || t.AdviceSent {
+	for _, t := range l.st.txnsIn() {
+		if t.Advice == nil || t.AdviceSent || t.State == TxnSent || t.State == TxnUnresolved {
 			continue
 		}
 		if err := l.sendAdvice(ctx, t); err != nil {

@@ -49,7 +49,7 @@ type Settlement struct {
 func (l *Link) Settle(ctx context.Context) (*Settlement, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.beforeOnline(ctx); err != nil {
+	if err := l.beforeOnline(ctx, true); err != nil {
 		return nil, err
 	}
 	if n, err := l.uploadOffline(ctx); err != nil {

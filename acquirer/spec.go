@@ -51,13 +51,13 @@ const (
 // differ).
 func newSpec(field60Max int) *iso8583.MessageSpec {
 	n := func(length int, desc string) field.Field { // fixed numeric, right-aligned
-		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: encoding.BCD, Pref: prefix.BCD.Fixed})
+		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: bcdRight, Pref: prefix.BCD.Fixed})
 	}
 	nl := func(length int, desc string) field.Field { // fixed numeric, left-aligned
-		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: encoding.LBCD, Pref: prefix.BCD.Fixed})
+		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: bcdLeft, Pref: prefix.BCD.Fixed})
 	}
 	nv := func(length int, pref prefix.Prefixer, desc string) field.Field { // variable numeric, left-aligned
-		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: encoding.LBCD, Pref: pref})
+		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: bcdLeft, Pref: pref})
 	}
 	an := func(length int, desc string) field.Field {
 		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed})
@@ -71,10 +71,10 @@ func newSpec(field60Max int) *iso8583.MessageSpec {
 	return &iso8583.MessageSpec{
 		Name: "UnionPay POS (CUP 8583, BCD)",
 		Fields: map[int]field.Field{
-			0: field.NewString(&field.Spec{Length: 4, Description: "Message Type Indicator", Enc: encoding.BCD, Pref: prefix.BCD.Fixed}),
+			0: field.NewString(&field.Spec{Length: 4, Description: "Message Type Indicator", Enc: bcdRight, Pref: prefix.BCD.Fixed}),
 			1: field.NewBitmap(&field.Spec{Length: 8, Description: "Bitmap", Enc: encoding.Binary, Pref: prefix.Binary.Fixed, DisableAutoExpand: true}),
 
-			fPAN:            nv(19, prefix.BCD.LL, "Primary Account Number"),
+			fPAN:            nv(19, bcdLL, "Primary Account Number"),
 			fProcessingCode: n(6, "Processing Code"),
 			fAmount:         n(12, "Amount, Transaction"),
 			fSTAN:           n(6, "System Trace Audit Number"),
@@ -86,26 +86,26 @@ func newSpec(field60Max int) *iso8583.MessageSpec {
 			fPANSequence:    n(3, "Card Sequence Number"),
 			fCondition:      n(2, "Point of Service Condition Code"),
 			fPINCapture:     n(2, "Point of Service PIN Capture Code"),
-			fAcquirerID:     nv(11, prefix.BCD.LL, "Acquiring Institution Identification Code"),
-			fTrack2:         z(37, prefix.BCD.LL, "Track 2 Data"),
-			fTrack3:         z(104, prefix.BCD.LLL, "Track 3 Data"),
+			fAcquirerID:     nv(11, bcdLL, "Acquiring Institution Identification Code"),
+			fTrack2:         z(37, bcdLL, "Track 2 Data"),
+			fTrack3:         z(104, bcdLLL, "Track 3 Data"),
 			fRRN:            an(12, "Retrieval Reference Number"),
 			fAuthCode:       an(6, "Authorization Identification Response"),
 			fResponseCode:   an(2, "Response Code"),
 			fTerminalID:     an(8, "Card Acceptor Terminal Identification"),
 			fMerchantID:     an(15, "Card Acceptor Identification Code"),
-			fAddResponse:    field.NewString(&field.Spec{Length: 25, Description: "Additional Response Data", Enc: encoding.ASCII, Pref: prefix.BCD.LL}),
-			fAdditional:     nv(322, prefix.BCD.LLL, "Additional Data - Private"),
+			fAddResponse:    field.NewString(&field.Spec{Length: 25, Description: "Additional Response Data", Enc: encoding.ASCII, Pref: bcdLL}),
+			fAdditional:     nv(322, bcdLLL, "Additional Data - Private"),
 			fCurrency:       an(3, "Currency Code, Transaction"),
 			fPINBlock:       b(8, prefix.Binary.Fixed, "PIN Data"),
 			fSecurity:       n(16, "Security Related Control Information"),
-			fBalance:        field.NewString(&field.Spec{Length: 20, Description: "Balance Amount", Enc: encoding.ASCII, Pref: prefix.BCD.LLL}),
-			fICC:            b(255, prefix.BCD.LLL, "ICC System Related Data"),
-			fReserved60:     nv(field60Max, prefix.BCD.LLL, "Reserved Private (type, batch, network code, ...)"),
-			fOriginal:       nv(29, prefix.BCD.LLL, "Original Message"),
-			fPrivate62:      b(512, prefix.BCD.LLL, "Reserved Private"),
+			fBalance:        field.NewString(&field.Spec{Length: 20, Description: "Balance Amount", Enc: encoding.ASCII, Pref: bcdLLL}),
+			fICC:            b(255, bcdLLL, "ICC System Related Data"),
+			fReserved60:     nv(field60Max, bcdLLL, "Reserved Private (type, batch, network code, ...)"),
+			fOriginal:       nv(29, bcdLLL, "Original Message"),
+			fPrivate62:      b(512, bcdLLL, "Reserved Private"),
 			// 63 is "ans" but replies carry GBK text: bytes, not ASCII.
-			fPrivate63: b(163, prefix.BCD.LLL, "Reserved Private"),
+			fPrivate63: b(163, bcdLLL, "Reserved Private"),
 			fMAC:       b(8, prefix.Binary.Fixed, "Message Authentication Code"),
 		},
 	}

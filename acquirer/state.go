@@ -25,13 +25,16 @@ type State struct {
 	log    eventLog
 	sealer Sealer
 
-	mu    sync.Mutex
-	stan  uint32 // last trace number used
-	upto  uint32 // reserved up to (inclusive) in the log
-	batch uint32
-	txns  map[string]*txn
-	order []string // txn ids in arming order
-	marks map[string]uploadMark
+	mu      sync.Mutex
+	stan    uint32 // last trace number used
+	upto    uint32 // reserved up to (inclusive) in the log
+	batch   uint32
+	txns    map[string]*txn
+	seq     int               // arming order
+	open    map[string]*txn   // not yet final, or owing an advice
+	batches map[uint32][]*txn // by batch, in arming order
+	cards   map[string]*txn   // by card transaction (cardKey)
+	marks   map[string]uploadMark
 	// offline counts the offline sales the acquirer acknowledged, by batch.
 	offline map[uint32]*Totals
 }
@@ -81,7 +84,8 @@ func OpenState(ctx context.Context, path string, s Sealer) (*State, error) {
 }
 
 func newState(ctx context.Context, l eventLog, s Sealer) (*State, error) {
-	st := &State{log: l, sealer: s, batch: 1, txns: make(map[string]*txn),
+	st := &State{log: l, sealer: s, batch: 1, txns: make(map[string]*txn), open: make(map[string]*txn),
+		batches: make(map[uint32][]*txn), cards: make(map[string]*txn),
 		marks: make(map[string]uploadMark), offline: make(map[uint32]*Totals)}
 	payloads, err := l.Payloads(ctx)
 	if err != nil {
@@ -115,6 +119,7 @@ type event struct {
 	N      uint32     `json:"n,omitempty"`
 	Data   []byte     `json:"data,omitempty"`
 	Amount uint64     `json:"amount,omitempty"`
+	Stood  []string   `json:"stood,omitempty"` // armed: earlier approvals settled as stood
 	At     time.Time  `json:"at"`
 }
 
@@ -122,7 +127,7 @@ type event struct {
 const (
 	evReserve      = "stan"      // N: trace numbers reserved up to N
 	evBatch        = "batch"     // N: the current batch number
-	evArmed        = "armed"     // Txn: a financial request about to be sent
+	evArmed        = "armed"     // Txn: a financial request about to be sent; Stood: approvals settled
 	evReply        = "reply"     // Code, Auth, RRN: its valid reply; Data: script ids
 	evUnsent       = "unsent"    // the request could not be packed: never sent
 	evReverse      = "reverse"   // Reason: a reversal is owed
@@ -184,19 +189,35 @@ func (st *State) apply(e *event) error {
 		if e.Txn == nil || e.Txn.ID == "" {
 			return errors.New("armed event without a transaction")
 		}
+		for _, id := range e.Stood {
+			if err := st.apply(&event{T: evStood, ID: id}); err != nil {
+				return err
+			}
+		}
 		if _, dup := st.txns[e.Txn.ID]; dup {
 			return fmt.Errorf("transaction %s armed twice", e.Txn.ID)
 		}
-		t := &txn{txnRecord: *e.Txn, State: TxnSent}
+		st.seq++
+		t := &txn{txnRecord: *e.Txn, State: TxnSent, seq: st.seq}
 		st.txns[t.ID] = t
-		st.order = append(st.order, t.ID)
+		st.open[t.ID] = t
+		st.batches[t.Batch] = append(st.batches[t.Batch], t)
+		st.cards[t.card().key()] = t
 		return nil
 	}
 	t, ok := st.txns[e.ID]
 	if !ok {
 		return fmt.Errorf("%s event for unknown transaction %q", e.T, e.ID)
 	}
-	return t.apply(e)
+	if err := t.apply(e); err != nil {
+		return err
+	}
+	if t.isOpen() {
+		st.open[t.ID] = t
+	} else {
+		delete(st.open, t.ID)
+	}
+	return nil
 }
 
 // reserveSTAN returns the next trace number (000001 to 999999), making a
@@ -235,16 +256,18 @@ func (st *State) txnByID(id string) (*txn, bool) {
 	return t, ok
 }
 
-// txnsIn returns the transactions in one of the states, in arming order.
+// txnsIn returns the open transactions in one of the states (all open
+// ones when none is named), in arming order.
 func (st *State) txnsIn(states ...TxnState) []*txn {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var out []*txn
-	for _, id := range st.order {
-		if t := st.txns[id]; slices.Contains(states, t.State) {
+	for _, t := range st.open {
+		if len(states) == 0 || slices.Contains(states, t.State) {
 			out = append(out, t)
 		}
 	}
+	slices.SortFunc(out, func(a, b *txn) int { return a.seq - b.seq })
 	return out
 }
 
@@ -252,37 +275,36 @@ func (st *State) txnsIn(states ...TxnState) []*txn {
 func (st *State) txnsInBatch(batch uint32) []*txn {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var out []*txn
-	for _, id := range st.order {
-		if t := st.txns[id]; t.Batch == batch {
-			out = append(out, t)
-		}
-	}
-	return out
+	return slices.Clone(st.batches[batch])
 }
 
-// findByCard returns the most recent transaction of the card transaction
-// c: the same masked PAN, ATC and unpredictable number (a card never
-// repeats an ATC; the terminal's random number tells apart two cards
-// whose masks and ATCs agree).
+// findByCard returns the transaction of the card transaction c: the same
+// masked PAN, ATC and unpredictable number (a card never repeats an ATC;
+// the terminal's random number tells apart two cards whose masks and ATCs
+// agree).
 func (st *State) findByCard(c CardTxn) (*txn, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for i := len(st.order) - 1; i >= 0; i-- {
-		if t := st.txns[st.order[i]]; t.card().same(c) {
-			return t, true
-		}
-	}
-	return nil, false
+	t, ok := st.cards[c.key()]
+	return t, ok && t.card().same(c)
 }
 
-// snapshot returns a copy of every transaction, in arming order.
+// snapshot returns the open transactions and those of the current batch,
+// in arming order.
 func (st *State) snapshot() []Txn {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := make([]Txn, 0, len(st.order))
-	for _, id := range st.order {
-		out = append(out, st.txns[id].view())
+	var all []*txn
+	for _, t := range st.open {
+		if t.Batch != st.batch {
+			all = append(all, t)
+		}
+	}
+	all = append(all, st.batches[st.batch]...)
+	slices.SortFunc(all, func(a, b *txn) int { return a.seq - b.seq })
+	out := make([]Txn, len(all))
+	for i, t := range all {
+		out[i] = t.view()
 	}
 	return out
 }
@@ -339,6 +361,7 @@ const (
 // txn is a financial request with its life so far.
 type txn struct {
 	txnRecord
+	seq         int
 	State       TxnState
 	Reason      string // reversal reason (field 39 of the 0400)
 	Response    string // field 39 of the reply
@@ -348,6 +371,16 @@ type txn struct {
 	ReversalTry int    // reversals the acquirer refused so far
 	Advice      []byte // DF31 owed in a 0620 (nil: none)
 	AdviceSent  bool
+}
+
+// isOpen reports whether t may still need the link: not in a final state,
+// or owing a script advice.
+func (t *txn) isOpen() bool {
+	switch t.State {
+	case TxnDeclined, TxnUnsent, TxnStood, TxnReversed:
+		return t.Advice != nil && !t.AdviceSent
+	}
+	return true
 }
 
 // apply moves t for one event.
