@@ -36,3 +36,19 @@ func NewVolatileState(s Sealer) *State {
 	st, _ := newState(context.Background(), &memLog{}, s)
 	return st
 }
+
+// Connected reports whether the link holds a live connection (test builds
+// only: the fault table waits for the link to notice a hang-up).
+func (l *Link) Connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil {
+		return false
+	}
+	select {
+	case <-l.conn.Done():
+		return false
+	default:
+		return true
+	}
+}

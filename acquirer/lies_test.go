@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-pboc/pboc/acquirer"
 	"github.com/go-pboc/pboc/acquirer/acquirersim"
+	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/kernel"
 )
@@ -151,62 +152,100 @@ func TestReversalReplyWithBadMACIsKept(t *testing.T) {
 	r := newRig(t, rigOptions{timeout: 400 * time.Millisecond})
 	acct := r.account()
 	r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.BadMAC})
+	// The link tries at once, and again when the kernel asks: both replies lie.
+	r.sim.Inject(acquirersim.Fault{MTI: "0400", Kind: acquirersim.BadMAC})
 	r.sim.Inject(acquirersim.Fault{MTI: "0400", Kind: acquirersim.BadMAC})
 	res := r.purchase(35000)
 	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
 	st := r.link.Status()
-	require.Len(t, st.Reversals, 1, "the reversal's reply did not verify: still owed")
+	require.Len(t, st.Reversals, 1, "the reversal's replies did not verify: still owed")
 	assert.Equal(t, "A0", st.Reversals[0].Reason)
 	assert.Equal(t, acct, r.account(), "the acquirer did reverse; the terminal cannot know it")
 	require.NoError(t, r.link.Flush(context.Background()))
 	assert.Empty(t, r.link.Status().Reversals)
-	assert.Equal(t, []string{"A0", "A0"}, r.reversalsReceived(), "sent again; the acquirer takes it twice, undoing once")
+	assert.Equal(t, []string{"A0", "A0", "A0"}, r.reversalsReceived(), "sent again; the acquirer takes it thrice, undoing once")
 	assert.Equal(t, acct, r.account())
 }
 
-// A top-up whose script fails on the card: the sale stands, the refill
-// goes back to the account through the script advice.
-func TestFailedTopUpScriptIsAdvisedAndRefunded(t *testing.T) {
+// scriptFailsAt returns the index of the issuer script's PUT DATA in a
+// clean run of the same transaction: the command after the second
+// GENERATE AC (template 72 runs after it).
+func scriptFailsAt(t *testing.T, run func(r *rig) *kernel.Result) int {
+	t.Helper()
 	probe := newRig(t, rigOptions{ecBalance: "5.00"})
-	clean := probe.purchase(450)
-	require.Equal(t, kernel.OutcomeApprovedOnline, clean.Outcome)
+	clean := run(probe)
+	require.Equal(t, kernel.OutcomeApprovedOnline, clean.Outcome, clean.Detail)
+	return clean.APDUs - 2 // ... PUT DATA, then the balance read back
+}
 
+// A top-up whose script fails on the card: the sale stands; the refill is
+// not given back on the terminal's word (a GET DATA proves nothing). At
+// the card's next presentation, the MACed balance in its cryptogram shows
+// the script without effect; the advice carries that cryptogram, the
+// issuer verifies it, and the refill goes back to the account.
+func TestFailedTopUpScriptIsAdvisedWithTheCardsEvidence(t *testing.T) {
+	ctx := context.Background()
+	topUp := func(r *rig) *kernel.Result { return r.purchase(450) }
+	at := scriptFailsAt(t, topUp)
 	r := newRig(t, rigOptions{ecBalance: "5.00"})
 	acct := r.account()
-	// The second-to-last command of the clean run is the script's PUT DATA
-	// (then the kernel reads the balance back).
-	card := cardsim.NewFaulty(r.card, cardsim.Fault{At: clean.APDUs - 2, Kind: cardsim.FaultSW, SW: 0x6985})
-	res, err := r.kernel.Purchase(context.Background(), card, 450)
+	card := cardsim.NewFaulty(r.card, cardsim.Fault{At: at, Kind: cardsim.FaultSW, SW: 0x6985})
+	res, err := r.kernel.Purchase(ctx, card, 450)
 	require.NoError(t, err)
 	assert.Equal(t, kernel.ReasonScriptFailed, res.Reason, res.Detail)
 	assert.Equal(t, kernel.Amount(500), r.ecBalance(), "the card kept its balance")
-	assert.True(t, res.Reversed, "the advice went at once")
-	var advices []acquirersim.Received
-	for _, m := range r.sim.Received() {
-		if m.MTI == "0620" {
-			advices = append(advices, m)
-		}
-	}
-	require.Len(t, advices, 1)
+	assert.Less(t, r.account(), acct-450, "the refill is still held: nothing proves the script failed")
+	assert.Empty(t, r.advicesReceived())
+
+	// The next presentation: an offline EC sale of 1.00, whose TC carries
+	// the card's MACed balance.
+	next := r.purchase(100)
+	require.Equal(t, kernel.OutcomeApprovedOffline, next.Outcome, next.Detail)
+	require.Len(t, next.Settled, 1, next.Detail)
+	assert.True(t, next.Settled[0].Reversed)
+	require.Len(t, r.advicesReceived(), 1)
 	assert.Equal(t, acct-450, r.account(), "the sale stands, the refill came back")
 	assert.Empty(t, r.reversalsReceived(), "the sale is not reversed")
 }
 
-// A designated load whose script fails on the card is reversed whole.
-func TestFailedLoadScriptIsReversed(t *testing.T) {
+// A designated load whose script fails on the card is kept until the card
+// proves it, then reversed whole with that proof.
+func TestFailedLoadScriptIsReversedWithTheCardsEvidence(t *testing.T) {
 	ctx := context.Background()
-	probe := newRig(t, rigOptions{})
-	clean, err := probe.kernel.Load(ctx, probe.card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 1000})
-	require.NoError(t, err)
-	require.Equal(t, kernel.OutcomeApprovedOnline, clean.Outcome)
-
-	r := newRig(t, rigOptions{})
+	load := func(r *rig, card apdu.Transport) (*kernel.Result, error) {
+		return r.kernel.Load(ctx, card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 1000})
+	}
+	at := scriptFailsAt(t, func(r *rig) *kernel.Result {
+		res, err := load(r, r.card)
+		require.NoError(t, err)
+		return res
+	})
+	r := newRig(t, rigOptions{ecBalance: "5.00"})
 	acct, ec := r.account(), r.ecBalance()
-	card := cardsim.NewFaulty(r.card, cardsim.Fault{At: clean.APDUs - 2, Kind: cardsim.FaultSW, SW: 0x6985})
-	res, err := r.kernel.Load(ctx, card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 1000})
+	res, err := load(r, cardsim.NewFaulty(r.card, cardsim.Fault{At: at, Kind: cardsim.FaultSW, SW: 0x6985}))
 	require.NoError(t, err)
-	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome, res.Detail)
-	assert.Equal(t, []string{"06"}, r.reversalsReceived())
-	assert.Equal(t, acct, r.account())
+	assert.NotEqual(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
 	assert.Equal(t, ec, r.ecBalance())
+	assert.Equal(t, acct-1000, r.account(), "held until the card proves the load did not happen")
+	assert.Empty(t, r.reversalsReceived())
+
+	next := r.purchase(100)
+	require.Equal(t, kernel.OutcomeApprovedOffline, next.Outcome, next.Detail)
+	require.Len(t, next.Settled, 1, next.Detail)
+	assert.True(t, next.Settled[0].Reversed)
+	assert.Equal(t, []string{"06"}, r.reversalsReceived())
+	assert.Equal(t, acct, r.account(), "the load was given back")
+	assert.Equal(t, ec-100, r.ecBalance())
+	assert.Empty(t, r.link.Status().Reversals)
+}
+
+// advicesReceived lists the script advices the acquirer got.
+func (r *rig) advicesReceived() []acquirersim.Received {
+	var out []acquirersim.Received
+	for _, m := range r.sim.Received() {
+		if m.MTI == "0620" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -87,10 +87,31 @@ func (l *Link) reversalMessage(t *txn) (*iso8583.Message, error) {
 	if len(t.AuthCode) == 6 {
 		extra[fAuthCode] = t.AuthCode
 	}
-	if f55 := pick(t.Field55, reversalTags); len(f55) > 0 {
+	if f55 := cardState(t, reversalTags, t.Scripts); len(f55) > 0 {
 		extra[fICC] = f55
 	}
 	return l.build(msgReversal, t.STAN, t.Batch, "", "", extra)
+}
+
+// cardState is the card data of a reversal or advice: with evidence, the
+// cryptogram the card authenticated after the scripts (kernel.Evidence,
+// which the issuer verifies before it gives anything back) and 8A = Y1 when
+// that cryptogram was an offline EC approval; without, the request's tags.
+// The script results (DF31) follow when there are any.
+func cardState(t *txn, tags []tlv.Tag, results []byte) []byte {
+	var out []byte
+	if t.Evidence != nil {
+		out = clone(t.Evidence)
+		if t.Y1 {
+			out = tlv.Append(out, 0x8A, []byte("Y1"))
+		}
+	} else {
+		out = pick(t.Field55, tags)
+	}
+	if results != nil {
+		out = tlv.Append(out, 0xDF31, results)
+	}
+	return out
 }
 
 // sendAdvices sends every owed script result advice; one that does not go
@@ -122,10 +143,16 @@ func (l *Link) sendAdvice(ctx context.Context, t *txn) error {
 	if err := fits(msg, reply); err != nil {
 		return err
 	}
-	if code := str(reply, fResponseCode); code != "00" {
+	// Answered either way: an advice the acquirer refuses (evidence it
+	// could not verify) is not sent again; the issuer reconciles.
+	code := str(reply, fResponseCode)
+	if err := l.st.append(ctx, event{T: evAdviceDone, ID: t.ID, Code: code}); err != nil {
+		return err
+	}
+	if code != "00" {
 		return &ResponseError{Message: "script advice", Code: code}
 	}
-	return l.st.append(ctx, event{T: evAdviceDone, ID: t.ID})
+	return nil
 }
 
 // adviceMessage is the 0620 of t [LY; PB PackICScript]: a new trace number,
@@ -151,7 +178,7 @@ func (l *Link) adviceMessage(ctx context.Context, t *txn) (*iso8583.Message, err
 	if len(t.AuthCode) == 6 {
 		extra[fAuthCode] = t.AuthCode
 	}
-	extra[fICC] = tlv.Append(pick(t.Field55, adviceTags), 0xDF31, t.Advice)
+	extra[fICC] = cardState(t, adviceTags, t.Advice)
 	orig, _ := ParseField60(t.Field60)
 	rest := orig.Rest
 	if len(rest) > 2 {

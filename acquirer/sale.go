@@ -336,7 +336,7 @@ func (l *Link) Reverse(ctx context.Context, req *kernel.AuthRequest) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t, err := l.lookup(req)
-	if err != nil {
+	if err != nil || t == nil {
 		return err
 	}
 	return l.reverseOwed(ctx, t)
@@ -360,27 +360,46 @@ func (l *Link) reverseOwed(ctx context.Context, t *txn) error {
 	return nil
 }
 
-// ReverseScript undoes the EC part of an approved request whose script did
-// not take effect on the card (kernel.ScriptReverser; the kernel calls it
-// only once it has read the card's unchanged balance). A load is reversed
-// whole (0400, reason 06: it gave the card nothing, as LY does when a
-// load's script fails). A top-up's sale stands: the link reports the
-// failed script in a script result advice (0620), from which the issuer
-// takes the refill back.
+// ReverseScript asks the issuer to undo the EC part of an approved request
+// whose balance script did not take effect on the card
+// (kernel.ScriptReverser). With req.Evidence — the card's authenticated
+// state after the script, which the issuer must verify — the scripts are
+// reported failed; without it, not performed (none reached the card). A
+// load is reversed whole (0400, reason 06, the card state and DF31 in
+// field 55: it gave the card nothing); a top-up's sale stands, and the
+// script result advice (0620) carries the same, from which the issuer
+// takes the refill back. ErrQueued (wrapped) when it could not go yet.
 func (l *Link) ReverseScript(ctx context.Context, req *kernel.AuthRequest) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t, err := l.lookup(req)
-	if err != nil {
+	if err != nil || t == nil {
 		return err
 	}
+	var ev []byte
+	y1 := false
+	results := scriptResults(t.ScriptIDs, 0x00) // not performed
+	if req.Evidence != nil {
+		ev, y1 = clone(req.Evidence.Field55), req.Evidence.Deducted > 0
+		results = scriptResults(t.ScriptIDs, 0x10) // failed
+	}
 	if t.Kind != kernel.RequestPurchase {
-		return l.reverseOwed(ctx, t)
+		switch t.State {
+		case TxnDeclined, TxnUnsent, TxnReversed:
+			return nil
+		}
+		if err := l.st.append(ctx, event{T: evReverse, ID: t.ID, Reason: "06", Data: results, Evidence: ev, Y1: y1}); err != nil {
+			return err
+		}
+		if err := l.sendReversal(ctx, t); err != nil {
+			return fmt.Errorf("%w: %w", ErrQueued, err)
+		}
+		return nil
 	}
 	if t.State != TxnApproved && t.State != TxnStood {
 		return nil // declined or reversed: no refill to take back
 	}
-	if err := l.st.append(ctx, event{T: evAdvice, ID: t.ID, Data: failedScripts(t.ScriptIDs)}); err != nil {
+	if err := l.st.append(ctx, event{T: evAdvice, ID: t.ID, Data: results, Evidence: ev, Y1: y1}); err != nil {
 		return err
 	}
 	if err := l.sendAdvice(ctx, t); err != nil {
@@ -389,15 +408,16 @@ func (l *Link) ReverseScript(ctx context.Context, req *kernel.AuthRequest) error
 	return nil
 }
 
-// failedScripts is DF31 for scripts that failed (result 1, sequence
-// unknown), one 5-byte entry per script identifier.
-func failedScripts(ids []byte) []byte {
+// scriptResults is DF31 (the 9F5B layout) for every script of the reply:
+// the result nibble (0 not performed, 1 failed) with sequence 0, then the
+// script identifier.
+func scriptResults(ids []byte, result byte) []byte {
 	if len(ids) == 0 {
 		ids = make([]byte, 4)
 	}
 	var out []byte
 	for i := 0; i+4 <= len(ids); i += 4 {
-		out = append(append(out, 0x10), ids[i:i+4]...)
+		out = append(append(out, result), ids[i:i+4]...)
 	}
 	return out
 }
@@ -422,7 +442,7 @@ func (l *Link) Complete(ctx context.Context, res *kernel.Result) error {
 			return err
 		}
 	}
-	if len(res.ScriptResults) > 0 && (t.State == TxnStood || t.State == TxnApproved) && !t.AdviceSent {
+	if len(res.ScriptResults) > 0 && (t.State == TxnStood || t.State == TxnApproved) && t.Advice == nil {
 		return l.st.append(ctx, event{T: evAdvice, ID: t.ID, Data: clone(res.ScriptResults)})
 	}
 	return nil
@@ -430,7 +450,7 @@ func (l *Link) Complete(ctx context.Context, res *kernel.Result) error {
 
 // lookup finds the transaction of a request the kernel gave Authorize: by
 // the request itself, else by its card transaction (a torn record comes
-// back as a copy).
+// back as a copy). It returns nil, nil for a request never sent.
 func (l *Link) lookup(req *kernel.AuthRequest) (*txn, error) {
 	if req == nil {
 		return nil, fmt.Errorf("%w: nil request", ErrMessage)
@@ -443,7 +463,9 @@ func (l *Link) lookup(req *kernel.AuthRequest) (*txn, error) {
 	if t, ok := l.st.findByCard(cardTxn(maskPAN(req.PAN), req.Field55)); ok {
 		return t, nil
 	}
-	return nil, fmt.Errorf("%w: no request of %s with that ATC was sent", ErrMessage, maskPAN(req.PAN))
+	// The state is written before anything is sent: a request it does not
+	// know never left this terminal, and there is nothing to undo.
+	return nil, nil
 }
 
 // checkPAN accepts 12 to 19 digits.

@@ -120,7 +120,12 @@ type event struct {
 	Data   []byte     `json:"data,omitempty"`
 	Amount uint64     `json:"amount,omitempty"`
 	Stood  []string   `json:"stood,omitempty"` // armed: earlier approvals settled as stood
-	At     time.Time  `json:"at"`
+	// Evidence (reverse, advice) is the card's authenticated state that
+	// supports a script reversal (kernel.Evidence.Field55); Y1 says its
+	// cryptogram was an offline EC approval that deducted 9F02.
+	Evidence []byte    `json:"evidence,omitempty"`
+	Y1       bool      `json:"y1,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // The event types.
@@ -130,13 +135,13 @@ const (
 	evArmed        = "armed"     // Txn: a financial request about to be sent; Stood: approvals settled
 	evReply        = "reply"     // Code, Auth, RRN: its valid reply; Data: script ids
 	evUnsent       = "unsent"    // the request could not be packed: never sent
-	evReverse      = "reverse"   // Reason: a reversal is owed
+	evReverse      = "reverse"   // Reason: a reversal is owed; Data: script results of a load's, Evidence
 	evStood        = "stood"     // the card completed an approved request
 	evReversed     = "reversed"  // Code: the acquirer took the reversal
 	evReversalFail = "rev_fail"  // Code: the acquirer refused the reversal (kept, reason 06)
 	evUnresolved   = "unresolv"  // outcome unknown after a crash; kept for the issuer
-	evAdvice       = "advice"    // Data: script results (DF31) owed in a 0620
-	evAdviceDone   = "advice_ok" // Code: the acquirer took the advice
+	evAdvice       = "advice"    // Data: script results (DF31) owed in a 0620; Evidence
+	evAdviceDone   = "advice_ok" // Code: the acquirer answered the advice (taken or refused, not sent again)
 	evUpload       = "upload"    // ID is a clearing record: N stan, Code, Reason state
 	evCounted      = "counted"   // ID is a clearing record acknowledged in batch N, of Amount
 	evSettled      = "settled"   // N: the batch closed
@@ -371,6 +376,14 @@ type txn struct {
 	ReversalTry int    // reversals the acquirer refused so far
 	Advice      []byte // DF31 owed in a 0620 (nil: none)
 	AdviceSent  bool
+	AdviceCode  string // the acquirer's answer to the advice
+	// Scripts is DF31 of a load's script reversal (nil for a plain one);
+	// Evidence and Y1 the card's authenticated state behind a script
+	// reversal or advice (kernel.Evidence), nil when none of the
+	// request's scripts reached the card.
+	Scripts  []byte
+	Evidence []byte
+	Y1       bool
 }
 
 // isOpen reports whether t may still need the link: not in a final state,
@@ -399,6 +412,9 @@ func (t *txn) apply(e *event) error {
 		}
 	case evReverse:
 		t.State, t.Reason = TxnReversalPending, e.Reason
+		if e.Data != nil {
+			t.Scripts, t.Evidence, t.Y1 = e.Data, e.Evidence, e.Y1
+		}
 	case evStood:
 		t.State = TxnStood
 	case evReversed:
@@ -410,8 +426,11 @@ func (t *txn) apply(e *event) error {
 		t.State = TxnUnresolved
 	case evAdvice:
 		t.Advice, t.AdviceSent = e.Data, false
+		if e.Evidence != nil || t.Evidence == nil {
+			t.Evidence, t.Y1 = e.Evidence, e.Y1
+		}
 	case evAdviceDone:
-		t.AdviceSent = true
+		t.AdviceSent, t.AdviceCode = true, e.Code
 	default:
 		return fmt.Errorf("unknown event %q", e.T)
 	}

@@ -118,8 +118,10 @@ func (t *tracer) learn(resp []byte) {
 		switch o.Tag {
 		case 0x5A:
 			found = appendPANMasks(found, panDigits(o.Value))
-		case 0x57:
+		case 0x57, 0x9F6B:
 			found = appendTrack2Masks(found, o.Value)
+		case 0x56:
+			found = appendTrack1Masks(found, o.Value)
 		}
 		return nil
 	})
@@ -248,6 +250,20 @@ func appendPANMasks(ms []mask, pan string) []mask {
 	return append(ms,
 		mask{pattern: pan, replacement: masked},
 		mask{pattern: asciiHex(pan), replacement: asciiHex(masked)})
+}
+
+// appendTrack1Masks adds the masks for track 1 data (tag 56, ASCII
+// "B" PAN "^" ...): the PAN's digits, as in 5A.
+func appendTrack1Masks(ms []mask, v []byte) []mask {
+	s := string(v)
+	if len(s) < 2 || s[0] != 'B' {
+		return ms
+	}
+	pan, _, ok := strings.Cut(s[1:], "^")
+	if !ok || strings.Trim(pan, "0123456789") != "" {
+		return ms
+	}
+	return appendPANMasks(ms, pan)
 }
 
 // appendTrack2Masks adds the masks for a track 2 equivalent (tag 57): the

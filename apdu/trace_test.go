@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -295,3 +296,24 @@ func BenchmarkTracer(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// A card that sends its PAN only in track 1 (56) or qPBOC track 2 (9F6B)
+// still never has it logged in clear.
+func TestTracerLearnsFromTrack1And9F6B(t *testing.T) {
+	track1 := "B" + testPAN + "^ZHANG/SAN^2512201"
+	for name, answer := range map[string]string{
+		"56":   fmt.Sprintf("70%02X 56%02X", len(track1)+2, len(track1)) + hexOf(track1) + " 9000",
+		"9F6B": "700B 9F6B08" + testPAN + " 9000",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			card := cardFunc(t, map[byte]string{0xB2: answer, 0xAE: "9F2701 80 9000"})
+			tr := NewTracer(card, newTestLogger(&buf, slog.LevelDebug))
+			_, _ = Exchange(context.Background(), tr, ReadRecord(1, 1))
+			_, _ = Exchange(context.Background(), tr, GenerateAC(ACTypeARQC, mustHex(t, testPAN)))
+			out := buf.String()
+			assert.NotContains(t, out, testPAN, "full PAN leaked")
+			assert.NotContains(t, out, hexOf(testPAN), "full PAN leaked as ASCII hex")
+		})
+	}
+}

@@ -3,6 +3,7 @@ package capk_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,6 +50,15 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"keys":[{"rid":"A000000333","index":"01","expiry":"9999-99-99"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := capk.Load(bytes.NewReader(data))
+		// Inspect agrees with Load: a file Load accepts has no problems,
+		// one it refuses for an entry has at least one, and a document
+		// that is not a key file is an error to both.
+		rep, inspectErr := capk.Inspect(bytes.NewReader(data), time.Now())
+		if inspectErr != nil {
+			require.Error(t, err, "Load accepted what Inspect calls no key file")
+		} else {
+			assert.Equal(t, err == nil, rep.Failed() == 0, "Load: %v", err)
+		}
 		if err != nil {
 			assert.Nil(t, s)
 			return

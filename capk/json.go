@@ -1,10 +1,8 @@
 package capk
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,24 +71,9 @@ func nameOf(names map[string]byte, v byte) string {
 // entry and field ("keys[3].checksum: ...") and wrap [ErrFormat],
 // [ErrInvalidKey] or [ErrChecksum].
 func Load(r io.Reader) (*Store, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	f, err := decodeFile(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read: %w", ErrFormat, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%w: input larger than %d bytes", ErrFormat, MaxFileSize)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var f fileJSON
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: data after the top-level object", ErrFormat)
-	}
-	if f.Keys == nil {
-		return nil, fmt.Errorf("%w: \"keys\" missing", ErrFormat)
+		return nil, err
 	}
 	s := NewStore()
 	seen := make(map[keyID]int, len(f.Keys))
@@ -170,37 +153,51 @@ func (s *Store) Save(w io.Writer) error {
 	return nil
 }
 
-// key converts the JSON form to a Key; it does not validate the key.
+// key converts the JSON form to a Key; it does not validate the key. It
+// returns the first field that does not parse.
 func (kj *keyJSON) key() (k Key, field string, err error) {
-	if k.RID, err = ParseRID(kj.RID); err != nil {
-		return k, "rid", err
+	k, p := kj.parse()
+	if len(p) > 0 {
+		return k, p[0].field, p[0].err
 	}
-	if k.Index, err = parseByte(kj.Index); err != nil {
-		return k, "index", err
+	return k, "", nil
+}
+
+// parse converts every field of the JSON form it can and returns every
+// field that does not parse, in file order.
+func (kj *keyJSON) parse() (Key, []fieldProblem) {
+	var k Key
+	var out []fieldProblem
+	check := func(field string, err error) {
+		if err != nil {
+			out = append(out, fieldProblem{field, err})
+		}
 	}
+	var err error
+	k.RID, err = ParseRID(kj.RID)
+	check("rid", err)
+	k.Index, err = parseByte(kj.Index)
+	check("index", err)
 	var ok bool
 	if k.Algorithm, ok = algNames[strings.ToLower(kj.Algorithm)]; !ok {
-		return k, "algorithm", fmt.Errorf("%w: unknown algorithm %q, want \"rsa\" or \"sm2\"", ErrFormat, kj.Algorithm)
+		check("algorithm", fmt.Errorf("%w: unknown algorithm %q, want \"rsa\" or \"sm2\"", ErrFormat, kj.Algorithm))
 	}
 	if k.HashAlg, ok = hashNames[strings.ToLower(kj.Hash)]; !ok {
-		return k, "hash", fmt.Errorf("%w: unknown hash %q, want \"sha1\" or \"sm3\"", ErrFormat, kj.Hash)
+		check("hash", fmt.Errorf("%w: unknown hash %q, want \"sha1\" or \"sm3\"", ErrFormat, kj.Hash))
 	}
-	if k.Modulus, err = parseHex(kj.Modulus); err != nil {
-		return k, "modulus", err
-	}
-	if k.Exponent, err = parseHex(kj.Exponent); err != nil {
-		return k, "exponent", err
-	}
-	if k.Checksum, err = parseHex(kj.Checksum); err != nil {
-		return k, "checksum", err
-	}
+	k.Modulus, err = parseHex(kj.Modulus)
+	check("modulus", err)
+	k.Exponent, err = parseHex(kj.Exponent)
+	check("exponent", err)
+	k.Checksum, err = parseHex(kj.Checksum)
+	check("checksum", err)
 	if kj.Expiry != "" {
 		if k.Expiry, err = time.Parse(expiryLayout, kj.Expiry); err != nil {
-			return k, "expiry", fmt.Errorf("%w: expiry %q, want YYYY-MM-DD", ErrFormat, kj.Expiry)
+			check("expiry", fmt.Errorf("%w: expiry %q, want YYYY-MM-DD", ErrFormat, kj.Expiry))
 		}
 	}
 	k.Note = kj.Note
-	return k, "", nil
+	return k, out
 }
 
 func (rj *revJSON) revocation() (r revocation, field string, err error) {

@@ -87,46 +87,64 @@ func (k *Key) Validate() error {
 // validate is Validate with the name of the offending JSON field returned
 // separately, so Load can say "keys[3].modulus".
 func (k *Key) validate() (field string, err error) {
+	if p := k.problems(); len(p) > 0 {
+		return p[0].field, p[0].err
+	}
+	return "", nil
+}
+
+// fieldProblem is one thing wrong with a key, and the JSON field it is in.
+type fieldProblem struct {
+	field string
+	err   error
+}
+
+// problems checks every rule of Validate independently and returns every
+// one the key breaks, in the order hash, algorithm, modulus, exponent,
+// checksum.
+func (k *Key) problems() []fieldProblem {
+	var out []fieldProblem
+	add := func(field string, sentinel error, format string, args ...any) {
+		out = append(out, fieldProblem{field, fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)})
+	}
 	switch k.HashAlg {
 	case HashSHA1, HashSM3:
 	default:
-		return "hash", fmt.Errorf("%w: unknown hash algorithm %02X", ErrInvalidKey, k.HashAlg)
+		add("hash", ErrInvalidKey, "unknown hash algorithm %02X", k.HashAlg)
 	}
 	switch k.Algorithm {
 	case AlgRSA:
 		n := len(k.Modulus)
-		if n < MinRSAModulusLen || n > MaxRSAModulusLen {
-			return "modulus", fmt.Errorf("%w: RSA modulus is %d bytes, want %d..%d", ErrInvalidKey, n, MinRSAModulusLen, MaxRSAModulusLen)
-		}
-		if k.Modulus[0] == 0 {
-			return "modulus", fmt.Errorf("%w: RSA modulus has a leading zero byte", ErrInvalidKey)
-		}
-		if k.Modulus[n-1]&1 == 0 {
-			return "modulus", fmt.Errorf("%w: RSA modulus is even", ErrInvalidKey)
+		switch {
+		case n < MinRSAModulusLen || n > MaxRSAModulusLen:
+			add("modulus", ErrInvalidKey, "RSA modulus is %d bytes, want %d..%d", n, MinRSAModulusLen, MaxRSAModulusLen)
+		case k.Modulus[0] == 0:
+			add("modulus", ErrInvalidKey, "RSA modulus has a leading zero byte")
+		case k.Modulus[n-1]&1 == 0:
+			add("modulus", ErrInvalidKey, "RSA modulus is even")
 		}
 		if !bytes.Equal(k.Exponent, []byte{0x03}) && !bytes.Equal(k.Exponent, []byte{0x01, 0x00, 0x01}) {
-			return "exponent", fmt.Errorf("%w: RSA exponent %X, want 03 or 010001", ErrInvalidKey, k.Exponent)
+			add("exponent", ErrInvalidKey, "RSA exponent %X, want 03 or 010001", k.Exponent)
 		}
 	case AlgSM2:
-		if len(k.Modulus) != SM2PointLen {
-			return "modulus", fmt.Errorf("%w: SM2 point is %d bytes, want %d", ErrInvalidKey, len(k.Modulus), SM2PointLen)
-		}
-		if !onSM2Curve(k.Modulus) {
-			return "modulus", fmt.Errorf("%w: SM2 point is not on the curve", ErrInvalidKey)
+		switch {
+		case len(k.Modulus) != SM2PointLen:
+			add("modulus", ErrInvalidKey, "SM2 point is %d bytes, want %d", len(k.Modulus), SM2PointLen)
+		case !onSM2Curve(k.Modulus):
+			add("modulus", ErrInvalidKey, "SM2 point is not on the curve")
 		}
 		if len(k.Exponent) != 0 {
-			return "exponent", fmt.Errorf("%w: SM2 key has an exponent", ErrInvalidKey)
+			add("exponent", ErrInvalidKey, "SM2 key has an exponent")
 		}
 	default:
-		return "algorithm", fmt.Errorf("%w: unknown public key algorithm %02X", ErrInvalidKey, k.Algorithm)
+		add("algorithm", ErrInvalidKey, "unknown public key algorithm %02X", k.Algorithm)
 	}
 	if len(k.Checksum) == 0 {
-		return "checksum", fmt.Errorf("%w: checksum missing", ErrChecksum)
+		add("checksum", ErrChecksum, "checksum missing")
+	} else if sum := k.ComputeChecksum(); !bytes.Equal(sum, k.Checksum) {
+		add("checksum", ErrChecksum, "have %X, computed %X", k.Checksum, sum)
 	}
-	if sum := k.ComputeChecksum(); !bytes.Equal(sum, k.Checksum) {
-		return "checksum", fmt.Errorf("%w: have %X, computed %X", ErrChecksum, k.Checksum, sum)
-	}
-	return "", nil
+	return out
 }
 
 // Expired reports whether the key has expired at now. The expiry date is

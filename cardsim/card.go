@@ -47,8 +47,8 @@ type session struct {
 	ecPath   bool               // GPO chose the EC path
 	afl      []byte             // AFL returned by GPO
 	pdolData []byte             // PDOL data of GPO (CDA hash)
-	cdol1    map[tlv.Tag][]byte // data of the first GENERATE AC
-	cdol1Raw []byte             // the same, as sent (CDA hash)
+	cdol1    map[tlv.Tag][]byte // data of the first GENERATE AC, split from cdol1Raw
+	cdol1Raw []byte             // the same, as sent (CDA hash): a copy, never the command buffer
 	// arqc is the ARQC of the first GENERATE AC; issuer scripts are
 	// accepted while it is set (until the next SELECT).
 	arqc       []byte
@@ -511,10 +511,14 @@ func (c *Card) generateAC(cmd apdu.Command) apdu.Response {
 	}
 }
 
-func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
-	if len(data) != a.cdol1.Len() {
+func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response {
+	if len(command) != a.cdol1.Len() {
 		return sw(apdu.SWWrongLength)
 	}
+	// The CDOL1 data outlives this command (the second GENERATE AC, the
+	// load log of a script), and the terminal may reuse its command buffer
+	// once Transmit returns (apdu.Transport): keep a copy and split that.
+	data := append([]byte(nil), command...)
 	d, err := a.cdol1.Split(data)
 	if err != nil {
 		return sw(apdu.SWWrongLength)
@@ -528,14 +532,13 @@ func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	}
 	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00} // 2nd GENERATE AC not requested
 	newBalance := a.balance
-	var idd []byte
 	if typ == acTC {
 		amount, _ := bcd.Decode(d[tagAmount]) // checked by ecAllows
 		newBalance -= amount
-		var err error
-		if idd, err = a.balanceIDD(newBalance); err != nil {
-			return sw(apdu.SWUnknown)
-		}
+	}
+	idd, err := a.balanceIDD(newBalance)
+	if err != nil {
+		return sw(apdu.SWUnknown)
 	}
 	var sig *cdaInput
 	if cda {
@@ -545,8 +548,7 @@ func (c *Card) firstAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
-	c.s.cdol1 = d
-	c.s.cdol1Raw = append([]byte(nil), data...)
+	c.s.cdol1, c.s.cdol1Raw = d, data
 	switch typ {
 	case acTC:
 		a.balance = newBalance
@@ -578,7 +580,12 @@ func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	}
 	arc := d2[tagARC]
 	typ := acAAC
-	if req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed {
+	switch {
+	case req == acTC && string(arc) == "00" && c.s.issuerAuth != issuerAuthFailed:
+		typ = acTC
+	case req == acTC && string(arc) == "Y3":
+		// Unable to go online, approved offline by the terminal's default
+		// action (EMV Book 4 §A6): this card's own rules accept it.
 		typ = acTC
 	}
 	cvr := []byte{0x03, typ | acARQC>>2, 0x00, 0x00}
@@ -599,7 +606,11 @@ func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 	if cda {
 		sig = &cdaInput{un: d2[tagUN], parts: [][]byte{c.s.pdolData, c.s.cdol1Raw, data}}
 	}
-	resp, _, err := a.respond(typ, cvr, nil, merged, sig)
+	idd, err := a.balanceIDD(a.balance)
+	if err != nil {
+		return sw(apdu.SWUnknown)
+	}
+	resp, _, err := a.respond(typ, cvr, idd, merged, sig)
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
@@ -703,10 +714,17 @@ func (a *app) addLog(d map[tlv.Tag][]byte, cid byte) {
 	}
 }
 
-// balanceIDD is the issuer discretionary data an offline EC approval puts
-// in the IAD: 0A 01, the new balance (5 bytes BCD) and its MAC under the
-// session integrity key of the current ATC.
+// balanceIDD is the issuer discretionary data an EC application puts in
+// the IAD of every cryptogram (PBOC: ID 01): 0A 01, the EC balance (5 bytes
+// BCD) — after the deduction for an offline approval, as it stands for an
+// ARQC or AAC — and its MAC under the session integrity key of the current
+// ATC. The cryptogram covers the IAD, so an issuer that verifies the
+// cryptogram also learns the balance the card really holds. An application
+// without EC puts none.
 func (a *app) balanceIDD(balance uint64) ([]byte, error) {
+	if !a.ecEnabled {
+		return nil, nil
+	}
 	bal := bcdN(balance, 6)[1:]
 	sk, err := keys.SessionKey(a.alg, a.cardKeys.SMI, a.atc)
 	if err != nil {

@@ -123,6 +123,9 @@ type Application struct {
 	// IACDefault, IACDenial and IACOnline are the issuer action codes
 	// (tags 9F0D, 9F0E, 9F0F), 5 bytes hex each.
 	IACDefault string `json:"iac_default,omitempty"`
+	// ApplicationVersion is the application version number (tag 9F08), 2
+	// bytes hex; default DefaultApplicationVersion (PBOC 3.0, 0030).
+	ApplicationVersion string `json:"application_version,omitempty"`
 	// IACDenial is the issuer action code - denial (tag 9F0E).
 	IACDenial string `json:"iac_denial,omitempty"`
 	// IACOnline is the issuer action code - online (tag 9F0F).
@@ -250,10 +253,11 @@ type PIN struct {
 
 // Default values applied when a profile leaves a field out.
 const (
-	DefaultPDOL      = "9F7A019F02065F2A02"
-	DefaultCDOL1     = "9F02069F03069F1A0295055F2A029A039C019F37049F21039F4E14"
-	DefaultCDOL2     = "8A029F02069F03069F1A0295055F2A029A039C019F3704"
-	DefaultLogFormat = "9A039F21039F02069F03069F1A025F2A029F4E149C019F3602"
+	DefaultPDOL               = "9F7A019F02065F2A02"
+	DefaultApplicationVersion = "0030"
+	DefaultCDOL1              = "9F02069F03069F1A0295055F2A029A039C019F37049F21039F4E14"
+	DefaultCDOL2              = "8A029F02069F03069F1A0295055F2A029A039C019F3704"
+	DefaultLogFormat          = "9A039F21039F02069F03069F1A025F2A029F4E149C019F3602"
 	// DefaultAIP is the AIP of a card without ODA: cardholder
 	// verification, terminal risk management and issuer authentication
 	// supported. A card with ODA adds its method: SDA 5C00, DDA 3C00,
@@ -517,6 +521,7 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		{"iac_default", &a.IACDefault, DefaultIACDef, 5, &out.iacDefault},
 		{"iac_denial", &a.IACDenial, DefaultIACDenial, 5, &out.iacDenial},
 		{"iac_online", &a.IACOnline, DefaultIACOnline, 5, &out.iacOnline},
+		{"application_version", &a.ApplicationVersion, DefaultApplicationVersion, 2, &out.appVersion},
 	}
 	for _, x := range fixed {
 		if *x.val == "" {

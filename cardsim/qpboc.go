@@ -276,13 +276,12 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 	}
 	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00}
 	balance := a.balance
-	var idd []byte
 	if typ == acTC {
 		balance -= amount
-		var err error
-		if idd, err = a.balanceIDD(balance); err != nil {
-			return sw(apdu.SWUnknown)
-		}
+	}
+	idd, err := a.balanceIDD(balance)
+	if err != nil {
+		return sw(apdu.SWUnknown)
 	}
 	iad := append([]byte{0x07, 0x01, cvnQPBOC}, cvr...)
 	iad = append(iad, a.algID)

@@ -92,8 +92,6 @@ const (
 var (
 	algTDES = keys.TDES
 	algSM4  = keys.SM4
-	// appVersion is the application version number (tag 9F08).
-	appVersion = []byte{0x00, 0x30}
 	// logEntry is the log entry (tag 9F4D): SFI 11, 10 records.
 	logEntry = []byte{logSFI, MaxLogEntries}
 	// loadLogEntry is the load log entry (tag DF4D): SFI 12, 10 records.
@@ -145,6 +143,7 @@ type app struct {
 
 	aid                              []byte
 	aip, auc, cvmList                []byte
+	appVersion                       []byte // 9F08
 	iacDefault, iacDenial, iacOnline []byte
 	currency, country                []byte
 	pdolRaw, cdol1Raw, cdol2Raw      []byte
@@ -249,7 +248,7 @@ func (a *app) build() error {
 		tlv.TLV{Tag: tagIACDefault, Value: a.iacDefault},
 		tlv.TLV{Tag: tagIACDenial, Value: a.iacDenial},
 		tlv.TLV{Tag: tagIACOnline, Value: a.iacOnline},
-		tlv.TLV{Tag: tagAppVersion, Value: appVersion},
+		tlv.TLV{Tag: tagAppVersion, Value: a.appVersion},
 		tlv.TLV{Tag: tagAppCurrency, Value: a.currency},
 	)
 	for _, x := range a.extra {

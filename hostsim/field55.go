@@ -40,7 +40,11 @@ func (f *field55) value(tag uint32) []byte { return f.tags[tag] }
 // parseField55 reads field 55: top-level BER-TLV, each tag at most once, the
 // required tags present with their lengths, the CID an ARQC, 9F02 BCD and
 // the 9F10 algorithm byte TDES or SM4. Errors wrap ErrField55.
-func parseField55(b []byte) (*field55, error) {
+func parseField55(b []byte) (*field55, error) { return parseCryptogramData(b, false) }
+
+// parseCryptogramData is parseField55 for a cryptogram of any type (TC,
+// ARQC or AAC) when anyCryptogram is set: the card's evidence.
+func parseCryptogramData(b []byte, anyCryptogram bool) (*field55, error) {
 	objs, err := tlv.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrField55, err)
@@ -61,7 +65,7 @@ func parseField55(b []byte) (*field55, error) {
 			return nil, fmt.Errorf("%w: tag %v is %d bytes", ErrField55, r.tag, len(v))
 		}
 	}
-	if cid := f.tags[0x9F27][0]; cid&0xC0 != 0x80 {
+	if cid := f.tags[0x9F27][0]; cid&0xC0 != 0x80 && !anyCryptogram {
 		return nil, fmt.Errorf("%w: 9F27 %02X is not an ARQC", ErrField55, cid)
 	}
 	f.alg = keys.Alg(f.tags[0x9F10][7])

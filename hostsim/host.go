@@ -168,6 +168,12 @@ type replayKey struct {
 // Option configures a Host.
 type Option func(*Host)
 
+// WithScriptsBeforeCompletion sends the host's PUT DATA scripts in template
+// 71, run by the terminal before the second GENERATE AC, instead of 72
+// (after it). The card's second cryptogram then carries, in its IAD, the EC
+// balance after the script, which proves the script's outcome at once.
+func WithScriptsBeforeCompletion() Option { return func(h *Host) { h.scriptTemplate = tagScript71 } }
+
 // WithPINKey sets the key online PIN blocks are enciphered with (shared with
 // the PIN pad): keys.TDES with an 8-byte format-0 block or keys.SM4 with the
 // 16-byte block of keys.PINBlock16. The default is keys.TDES with
@@ -192,9 +198,10 @@ func DefaultPINKey() []byte { return append([]byte(nil), defaultPINKey[:]...) }
 // Host is a simulated issuer host. It implements kernel.Host and is safe for
 // concurrent use. Create one with New.
 type Host struct {
-	pinAlg      keys.Alg
-	pinKey      []byte
-	unreachable atomic.Bool
+	pinAlg         keys.Alg
+	pinKey         []byte
+	scriptTemplate tlv.Tag
+	unreachable    atomic.Bool
 
 	mu            sync.Mutex
 	accounts      map[string]*account
@@ -212,11 +219,12 @@ var _ kernel.Host = (*Host)(nil)
 // New returns a host without accounts.
 func New(opts ...Option) *Host {
 	h := &Host{
-		pinAlg:   keys.TDES,
-		pinKey:   DefaultPINKey(),
-		accounts: make(map[string]*account),
-		answered: make(map[replayKey]*kernel.AuthResponse),
-		effects:  make(map[replayKey]effect),
+		pinAlg:         keys.TDES,
+		pinKey:         DefaultPINKey(),
+		scriptTemplate: tagScript72,
+		accounts:       make(map[string]*account),
+		answered:       make(map[replayKey]*kernel.AuthResponse),
+		effects:        make(map[replayKey]effect),
 	}
 	for _, o := range opts {
 		o(h)

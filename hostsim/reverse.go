@@ -2,8 +2,12 @@ package hostsim
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
 	"fmt"
 
+	"github.com/go-pboc/pboc/bcd"
+	"github.com/go-pboc/pboc/crypto/keys"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -30,6 +34,12 @@ var (
 // non-designated source, or the cash drawer to be refunded). The purchase
 // part of a top-up stands. It is idempotent: a second reversal of the same
 // request changes nothing.
+//
+// Money goes back only on what the card proved: with req.Evidence, the
+// cryptogram and the MACed balance in its IAD must verify under the card's
+// keys and show the card still holding the balance before the request
+// (checkEvidence; otherwise ErrEvidence and nothing moves); without it, the
+// terminal states that none of the request's scripts reached the card.
 func (h *Host) ReverseScript(ctx context.Context, req *kernel.AuthRequest) error {
 	if req == nil {
 		return ErrRequest
@@ -39,6 +49,18 @@ func (h *Host) ReverseScript(ctx context.Context, req *kernel.AuthRequest) error
 	}
 	if h.unreachable.Load() {
 		return fmt.Errorf("hostsim: reverse %s: %w", tlv.MaskPAN(req.PAN), ErrUnreachable)
+	}
+	if req.Evidence != nil {
+		orig, err := parseField55(req.Field55)
+		if err != nil {
+			return fmt.Errorf("hostsim: reverse: %w", err)
+		}
+		if err := h.checkEvidence(req, orig); err != nil {
+			h.mu.Lock()
+			h.record(Entry{PAN: tlv.MaskPAN(req.PAN), Kind: req.Kind, Amount: req.Amount, TopUp: req.TopUp, ATC: orig.atc, Note: "script reversal refused: " + err.Error()})
+			h.mu.Unlock()
+			return err
+		}
 	}
 	return h.reverse(req, false)
 }
@@ -92,4 +114,81 @@ func (h *Host) reverse(req *kernel.AuthRequest, all bool) error {
 	h.record(Entry{PAN: tlv.MaskPAN(req.PAN), Kind: eff.kind, Amount: req.Amount, TopUp: req.TopUp, ATC: f.atc,
 		Balance: a.Balance, Credit: back, Note: note})
 	return nil
+}
+
+// ErrEvidence is wrapped by the error ReverseScript returns when the card's
+// evidence does not verify or does not show the script without effect:
+// nothing is given back.
+var ErrEvidence = errors.New("hostsim: the card's evidence does not support a reversal")
+
+// checkEvidence verifies the card's evidence for a script reversal (see
+// kernel.ScriptReverser): the cryptogram verifies under the card's keys,
+// the balance in its IAD carries the card's MAC, its ATC is the request's
+// or the next one, and the balance the card held before it is the balance
+// before the request. The caller holds no lock.
+func (h *Host) checkEvidence(req *kernel.AuthRequest, orig *field55) error {
+	ev := req.Evidence
+	f, err := parseCryptogramData(ev.Field55, true)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	if f.atc != orig.atc && f.atc != orig.atc+1 {
+		return fmt.Errorf("%w: cryptogram of ATC %d for a request of ATC %d", ErrEvidence, f.atc, orig.atc)
+	}
+	h.mu.Lock()
+	acct, ok := h.accounts[req.PAN]
+	var a Account
+	if ok {
+		a = acct.clone()
+	}
+	h.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: no account", ErrEvidence)
+	}
+	ck, err := a.Keys.Derive(a.Alg, a.PAN, a.PSN)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	acSK, err := keys.SessionKey(a.Alg, ck.AC, f.atc)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	if ok, err := keys.VerifyCryptogram(a.Alg, acSK, keys.ACData(f.value), f.arqc); err != nil || !ok {
+		return fmt.Errorf("%w: the cryptogram does not verify", ErrEvidence)
+	}
+	bal, err := h.macedBalance(a, ck, f)
+	if err != nil {
+		return err
+	}
+	before := bal
+	if f.tags[0x9F27][0]&0xC0 == 0x40 && ev.Deducted > 0 && uint64(ev.Deducted) == f.amount {
+		before += f.amount // an offline EC TC: the IAD holds the balance after it
+	}
+	if req.ECBalance == nil || before != uint64(*req.ECBalance) {
+		return fmt.Errorf("%w: the card held %d before its cryptogram, not the request's balance", ErrEvidence, before)
+	}
+	return nil
+}
+
+// macedBalance returns the EC balance of the cryptogram's IAD (issuer
+// discretionary data ID 01: balance 5 ‖ MAC 4) after checking the card's
+// MAC under the integrity session key of the cryptogram's ATC.
+func (h *Host) macedBalance(a Account, ck keys.CardKeys, f *field55) (uint64, error) {
+	iad := f.tags[0x9F10]
+	if len(iad) < 8+11 || iad[8] < 10 || iad[9] != 0x01 {
+		return 0, fmt.Errorf("%w: the IAD carries no EC balance", ErrEvidence)
+	}
+	bal, mac := iad[10:15], iad[15:19]
+	sk, err := keys.SessionKey(a.Alg, ck.SMI, f.atc)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	want, err := keys.ScriptMAC(a.Alg, sk, bal)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	if subtle.ConstantTimeCompare(want, mac) != 1 {
+		return 0, fmt.Errorf("%w: the balance MAC does not verify", ErrEvidence)
+	}
+	return bcd.Decode(bal)
 }

@@ -12,6 +12,7 @@ import (
 
 // Issuer script template tags.
 const (
+	tagScript71   tlv.Tag = 0x71
 	tagScript72   tlv.Tag = 0x72
 	tagScriptID   tlv.Tag = 0x9F18
 	tagScriptCmd  tlv.Tag = 0x86
@@ -232,15 +233,16 @@ func (t *txn) scripts(a *account, ecBalance *kernel.Amount) ([]byte, []uint16, e
 	return out, sent, nil
 }
 
-// appendScript appends one template 72 with script id seq holding a PUT
-// DATA of tag and value.
+// appendScript appends one template (72, or 71 with
+// WithScriptsBeforeCompletion) with script id seq holding a PUT DATA of tag
+// and value.
 func (t *txn) appendScript(dst []byte, seq uint32, tag uint16, value []byte) ([]byte, error) {
 	cmd, err := keys.ECUpdateScript(t.alg, t.smiSK, tag, value, t.f.tags[0x9F36], t.f.arqc)
 	if err != nil {
 		return nil, fmt.Errorf("hostsim: script %04X: %w", tag, err)
 	}
 	id := binary.BigEndian.AppendUint32(nil, seq)
-	return append(dst, tlv.Encode(tlv.Constructed(tagScript72,
+	return append(dst, tlv.Encode(tlv.Constructed(t.h.scriptTemplate,
 		tlv.TLV{Tag: tagScriptID, Value: id},
 		tlv.TLV{Tag: tagScriptCmd, Value: cmd}))...), nil
 }

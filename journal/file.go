@@ -34,6 +34,15 @@ const (
 	stepRecover     = "recover"      // Open: torn tail saved, not yet cut off
 )
 
+// The write steps a WithWriteHook hook sees, in order.
+const (
+	StepBeforeWrite = stepBeforeWrite
+	StepTornWrite   = stepTornWrite
+	StepBeforeSync  = stepBeforeSync
+	StepAfterSync   = stepAfterSync
+	StepRecover     = stepRecover
+)
+
 func hook(step string) {
 	if crashHook != nil {
 		crashHook(step)
@@ -46,6 +55,7 @@ type Option func(*options)
 type options struct {
 	readOnly bool
 	perm     os.FileMode
+	hook     func(step string)
 }
 
 // ReadOnly opens the journal for reading only, for example to export it
@@ -53,6 +63,14 @@ type options struct {
 // cut off, and an unfinished last frame is ignored (Recovered counts it).
 // Append returns ErrReadOnly.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// WithWriteHook calls hook at each step of every write to this journal or
+// log (before the write, after half a frame is on disk, before the fsync,
+// after it; and on Open between saving and cutting a torn tail): the seam
+// through which a crash test in another package kills its child process at
+// every step. A hook that returns lets the write go on. Never set in
+// production.
+func WithWriteHook(hook func(step string)) Option { return func(o *options) { o.hook = hook } }
 
 // WithFileMode sets the permissions of a journal file Open creates
 // (default 0600: the journal is card data).

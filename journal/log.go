@@ -29,6 +29,15 @@ type Log struct {
 	recovered int
 	closed    bool
 	broken    error
+	hook      func(step string) // WithWriteHook
+}
+
+// step reports a write step to the crash hooks.
+func (l *Log) step(s string) {
+	hook(s)
+	if l.hook != nil {
+		l.hook(s)
+	}
 }
 
 // OpenLog opens the log at path, creating it if needed, and scans it. A
@@ -57,7 +66,7 @@ func openLog(path string, opts []Option, check func([]byte) error) (*Log, error)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	l := &Log{sem: make(chan struct{}, 1), f: f, path: path, readOnly: o.readOnly}
+	l := &Log{sem: make(chan struct{}, 1), f: f, path: path, readOnly: o.readOnly, hook: o.hook}
 	if err := l.load(check); err != nil {
 		f.Close()
 		return nil, err
@@ -95,7 +104,7 @@ func (l *Log) load(check func([]byte) error) error {
 		if err := saveTorn(l.path+".torn", data[end:]); err != nil {
 			return err
 		}
-		hook(stepRecover)
+		l.step(stepRecover)
 		if err := l.f.Truncate(l.size); err != nil {
 			return fmt.Errorf("journal: cut torn tail of %s: %w", l.path, err)
 		}
@@ -197,12 +206,12 @@ func (l *Log) writable() error {
 // write appends one frame at the end and fsyncs; what names the frame in
 // errors. The caller holds the lock.
 func (l *Log) write(frame []byte, what string) error {
-	hook(stepBeforeWrite)
-	if crashHook != nil {
+	l.step(stepBeforeWrite)
+	if crashHook != nil || l.hook != nil {
 		// Test only: leave half a frame on disk for the crash test to kill
 		// the process on; if the hook returns, the full write overwrites it.
 		_, _ = l.f.WriteAt(frame[:len(frame)/2], l.size)
-		hook(stepTornWrite)
+		l.step(stepTornWrite)
 	}
 	if _, err := l.f.WriteAt(frame, l.size); err != nil {
 		// Take the partial frame back off; if even that fails, the file's
@@ -212,14 +221,14 @@ func (l *Log) write(frame []byte, what string) error {
 		}
 		return fmt.Errorf("journal: append %s: %w", what, err)
 	}
-	hook(stepBeforeSync)
+	l.step(stepBeforeSync)
 	if err := l.f.Sync(); err != nil {
 		// After a failed fsync the page cache cannot be trusted (the kernel
 		// may have dropped the dirty pages): refuse further writes.
 		l.broken = err
 		return fmt.Errorf("journal: fsync %s: %w", what, err)
 	}
-	hook(stepAfterSync)
+	l.step(stepAfterSync)
 	l.size += int64(len(frame))
 	return nil
 }

@@ -30,8 +30,21 @@ const (
 	KindLoad Kind = "load"
 	// KindTorn is a transaction the card was removed from before the
 	// terminal saw its result; the card may or may not have debited itself.
+	// Written by earlier versions, read still; never uploaded for clearing.
 	KindTorn Kind = "torn"
+	// KindDiscrepancy is money the card's own unauthenticated data says it
+	// paid without the terminal holding the cryptogram: a torn sale found in
+	// the card's log, a balance that changed after a GENERATE AC whose
+	// answer was lost or refused, a TC answering a question the terminal did
+	// not ask. It asks the acquirer for nothing: it is kept for the issuer
+	// to reconcile (Record.Note says what the card showed).
+	KindDiscrepancy Kind = "discrepancy"
 )
+
+// Clearable reports whether records of kind k are money the merchant may
+// ask the acquirer for: each holds the card's cryptogram of the sale.
+// Torn and discrepancy records never are.
+func (k Kind) Clearable() bool { return k != KindTorn && k != KindDiscrepancy && k != "" }
 
 // Record is one clearing record. It is a plain struct with JSON tags so the
 // kernel can fill it and the export can be uploaded as is. Binary card data
@@ -79,6 +92,9 @@ type Record struct {
 	Field55 string `json:"field55,omitempty"`
 	// Outcome is the kernel's outcome, e.g. "approved_offline".
 	Outcome string `json:"outcome"`
+	// Note says, for a discrepancy, what the card showed and why the record
+	// asks for no money.
+	Note string `json:"note,omitempty"`
 }
 
 // MaskPAN returns pan with every digit but the first 6 and the last 4
@@ -123,12 +139,17 @@ func (r *Record) SetPANKeyed(key []byte, pan string) {
 	r.PANHash = HashPANKeyed(key, pan)
 }
 
-// RecordID builds the ID of a record: kind, AID, PAN hash, PSN and ATC. The
-// card never uses an ATC twice, so two records with the same ID are the same
-// transaction written twice. The kind is part of the ID so that a torn
-// record and the sale later recovered with the same ATC are both kept.
+// RecordID builds the ID of a record of a card transaction: AID, PAN hash,
+// PSN and ATC. The card never uses an ATC twice, so two records with the
+// same ID are the same transaction written twice: the same sale appended
+// again is a no-op, and the same ATC journaled under another kind (a
+// discrepancy settled from the card's log for an ATC that already stands
+// for a cleared sale) is ErrConflict, never a second record. kind is not
+// part of the ID; it is kept in the signature for callers of earlier
+// versions, whose records (with the kind in front) still read.
 func RecordID(kind Kind, aid, panHash, psn string, atc uint16) string {
-	return fmt.Sprintf("%s:%s:%s:%s:%d", kind, strings.ToUpper(aid), panHash, strings.ToUpper(psn), atc)
+	_ = kind
+	return fmt.Sprintf("txn:%s:%s:%s:%d", strings.ToUpper(aid), panHash, strings.ToUpper(psn), atc)
 }
 
 // ErrInvalid is wrapped by the error Append returns for a record it refuses.

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -22,9 +23,9 @@ func TestMaskAndHashPAN(t *testing.T) {
 
 func TestRecordID(t *testing.T) {
 	h := HashPAN(testPAN)
-	assert.Equal(t, "ec_offline_sale:A000000333010106:"+h+":01:7", RecordID(KindECOfflineSale, "a000000333010106", h, "01", 7))
-	assert.NotEqual(t, RecordID(KindTorn, "A0", h, "01", 7), RecordID(KindECOfflineSale, "A0", h, "01", 7),
-		"a torn record and the recovered sale are both kept")
+	assert.Equal(t, "txn:A000000333010106:"+h+":01:7", RecordID(KindECOfflineSale, "a000000333010106", h, "01", 7))
+	assert.Equal(t, RecordID(KindDiscrepancy, "A0", h, "01", 7), RecordID(KindECOfflineSale, "A0", h, "01", 7),
+		"one card transaction is one record, whatever its kind")
 	assert.NotEqual(t, RecordID(KindECOfflineSale, "A0", h, "01", 7), RecordID(KindECOfflineSale, "A0", h, "02", 7),
 		"a replacement card (new PSN) restarting its ATC is a different sale")
 }
@@ -74,4 +75,24 @@ func TestSetPANKeyed(t *testing.T) {
 	assert.Equal(t, "623456******7890", r.MaskedPAN)
 	assert.Equal(t, HashPANKeyed([]byte("terminal key"), testPAN), r.PANHash)
 	assert.NotEqual(t, HashPAN(testPAN), r.PANHash)
+}
+
+// A card never uses an ATC twice: the same transaction journaled under
+// another kind — a discrepancy settled from the card's log for an ATC that
+// already stands for a cleared sale — is refused, never a second record.
+func TestOneRecordPerCardTransaction(t *testing.T) {
+	file, _ := openTemp(t)
+	for _, j := range []Journal{NewMemory(), file} {
+		sale := testRecord(3)
+		require.NoError(t, j.Append(context.Background(), sale))
+		again := sale
+		again.Kind, again.Cryptogram, again.CID, again.Outcome = KindDiscrepancy, "", "", "discrepancy"
+		require.ErrorIs(t, j.Append(context.Background(), again), ErrConflict)
+		recs, err := j.Records(context.Background())
+		require.NoError(t, err)
+		assert.Len(t, recs, 1)
+		assert.True(t, KindECOfflineSale.Clearable())
+		assert.False(t, KindDiscrepancy.Clearable())
+		assert.False(t, KindTorn.Clearable())
+	}
 }

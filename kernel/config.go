@@ -32,6 +32,10 @@ type Config struct {
 	// offline-only terminal approves an EC sale below the reset threshold
 	// offline instead of asking for an automatic top-up.
 	OnlineCapable bool
+	// SM reports that the terminal supports the SM algorithms (SM2, SM3,
+	// SM4; PBOC 3.0): the kernel sends DF69 = 01 to a card whose PDOL asks
+	// for it (a PBOC 3.0 SM2 card's PDOL ends DF6001 DF6901), 00 otherwise.
+	SM bool
 	// Applications is the terminal's list of supported applications (AIDs).
 	Applications []Application
 	// ExceptionFile lists PANs (digits) that must not be accepted offline.
@@ -156,6 +160,7 @@ func DefaultConfig() Config {
 		TerminalID:             "PBOC0001",
 		MerchantID:             "123456789012345",
 		OnlineCapable:          true,
+		SM:                     true,
 		Applications:           apps,
 	}
 }

@@ -19,9 +19,11 @@ var ErrNoEC = errors.New("kernel: the application has no electronic cash")
 var ErrNoLog = errors.New("kernel: the application has no transaction log")
 
 // offerEC sets the EC terminal support indicator (9F7A) before GPO
-// (PBOC Book 13): EC enabled for the AID, a goods/services sale, and the
-// amount within the EC terminal transaction limit (9F7B, or the floor limit
-// where 9F7B is not set).
+// (PBOC Book 13 §7.5, as HXEMV EmvModul.c quotes it): EC enabled for the
+// AID, a goods/services sale, the amount below the EC terminal transaction
+// limit (9F7B, or the floor limit where 9F7B is not set), and a card whose
+// PDOL asks for 9F7A — a card that never receives the offer cannot take it,
+// and is not asked why it did not.
 func (t *txn) offerEC(amount Amount) {
 	t.ecOffered, t.ecReason, t.ecDetail = false, "", ""
 	limit, enabled := t.k.cfg.ECLimit(t.aid)
@@ -30,8 +32,10 @@ func (t *txn) offerEC(amount Amount) {
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is not enabled on this terminal for the application"
 	case t.term[0x9C][0] != TxnGoods:
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is only for goods and services"
-	case amount > limit:
-		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is above the terminal's EC transaction limit %s", amount, limit)
+	case amount >= limit:
+		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is not below the terminal's EC transaction limit %s", amount, limit)
+	case !t.pdolAsks(0x9F7A):
+		t.ecReason, t.ecDetail = ReasonECNotSupported, "the card's PDOL does not ask for the EC terminal support indicator (9F7A)"
 	default:
 		t.ecOffered = true
 	}
@@ -42,14 +46,31 @@ func (t *txn) offerEC(amount Amount) {
 	}
 }
 
+// pdolAsks reports whether the selected application's PDOL names tag.
+func (t *txn) pdolAsks(tag tlv.Tag) bool {
+	d, err := tlv.ParseDOL(t.data[0x9F38])
+	if err != nil {
+		return false
+	}
+	for _, e := range d {
+		if e.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
 type decision struct {
 	offline bool
 	// topUp asks the issuer to refill the EC balance: the balance after
 	// the sale would be below the reset threshold (9F6D), whether or not
-	// the sale itself can come from the EC balance.
-	topUp  bool
-	reason Reason
-	detail string
+	// the sale itself can come from the EC balance; offlineWithoutTopUp
+	// that the balance lets the sale itself be paid offline (the top-up is
+	// the only reason to go online).
+	topUp               bool
+	offlineWithoutTopUp bool
+	reason              Reason
+	detail              string
 }
 
 // needsTopUp applies the automatic top-up rule (PBOC Book 13): on an
@@ -61,6 +82,10 @@ func (t *txn) needsTopUp(bal, threshold *Amount, amount Amount) bool {
 
 // ecDecision is the EC step of terminal action analysis (PBOC Book 13).
 func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
+	// What if 9F74 is a lie? A card that claims the EC path it did not
+	// take answers the TC request with an ARQC (online) or a TC whose
+	// balance did not drop (refused in offlineEC); one that hides it goes
+	// online. Only the cryptogram approves.
 	code, ec := t.data[0x9F74]
 	if !ec {
 		if !t.ecOffered {
@@ -72,11 +97,12 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 		return decision{}, fmt.Errorf("%w: EC issuer authorisation code (9F74) of %d bytes", ErrCardData, len(code))
 	}
 	t.res.ECPath = true
+	// What if the balance, the single limit or the threshold is a lie?
+	// They only decide whether to ask for a TC: a card that claims more
+	// than it holds is refused by its own TC check, and the TC it returns
+	// must then deduct exactly the amount from the balance it said
+	// (offlineEC); a card claiming less goes online. No money moves on them.
 	bal, err := t.ecAmount(ctx, 0x9F79, true)
-	if err != nil {
-		return decision{}, err
-	}
-	single, err := t.ecAmount(ctx, 0x9F78, true)
 	if err != nil {
 		return decision{}, err
 	}
@@ -86,13 +112,24 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	}
 	t.res.BalanceBefore = bal
 	topUp := t.needsTopUp(bal, threshold, amount)
+	// The single-transaction limit (9F78) is the card's own check: the
+	// card took the EC path only within it (Book 13 §7.4.2 asks for 9F79
+	// and 9F6D), so it is read only where it is in the records already.
+	if v, ok := t.data[0x9F78]; ok {
+		single, err := decodeAmount(v)
+		if err != nil {
+			return decision{}, fmt.Errorf("%w: 9F78: %w", ErrCardData, err)
+		}
+		if amount > single {
+			return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, single)}, nil
+		}
+	}
 	switch {
 	case amount > *bal:
 		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
-	case amount > *single:
-		return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, *single)}, nil
 	case topUp:
-		return decision{reason: ReasonBelowResetThreshold, topUp: true, detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
+		return decision{reason: ReasonBelowResetThreshold, topUp: true, offlineWithoutTopUp: true,
+			detail: fmt.Sprintf("balance after the sale %s would be below the reset threshold %s: automatic top-up needs online authorisation", *bal-amount, *threshold)}, nil
 	}
 	return decision{offline: true, reason: ReasonECApproved}, nil
 }
@@ -203,11 +240,16 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 			return res, t.record(ctx, journal.KindECOfflineSale)
 		}
 		res.BalanceAfter = after
+		if b := res.BalanceBefore; b != nil && (*b < amount || *after != *b-amount) {
+			// An EC TC deducts exactly the amount. One that did not (what
+			// if a relay turned an ARQC into a TC, or the card approves
+			// without paying?) is not the card's EC approval.
+			res.Outcome, res.Reason = OutcomeDeclined, ReasonAnswerMismatch
+			res.Detail = fmt.Sprintf("the card answered TC but reports balance %s after it, not %s − %s: not an approval", *after, *b, amount)
+			return res, t.declinedTC(ctx, res.Detail)
+		}
 		res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 		res.Detail = "offline EC sale of " + amount.String() + " approved by the card (TC)"
-		if res.BalanceBefore != nil && *res.BalanceBefore >= amount && *after != *res.BalanceBefore-amount {
-			res.Detail += fmt.Sprintf("; the card reports balance %s, not the expected %s", *after, *res.BalanceBefore-amount)
-		}
 		return res, t.record(ctx, journal.KindECOfflineSale)
 	case apdu.ACTypeARQC:
 		return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, reason: ReasonCardRequestedOnline,
@@ -223,11 +265,8 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 // issuer discretionary data of 9F10 (PBOC: 0A 01 ‖ balance 5 ‖ MAC 4) when
 // present, else by GET DATA 9F79.
 func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
-	if iad := t.res.IAD; len(iad) >= 8+11 && iad[0] == 0x07 && iad[8] == 0x0A && iad[9] == 0x01 {
-		if n, err := bcd.Decode(iad[10:15]); err == nil {
-			a := Amount(n)
-			return &a, nil
-		}
+	if a, ok := iadBalance(t.res.IAD); ok {
+		return &a, nil
 	}
 	delete(t.data, 0x9F79)
 	return t.ecAmount(ctx, 0x9F79, true)
@@ -255,117 +294,15 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 		if *f.dst, err = t.ecAmount(ctx, f.tag, false); err != nil {
 			return nil, err
 		}
+		if b.Balance == nil {
+			break // a card that refuses 9F79 has no EC: asking for the limits is pointless
+		}
 	}
 	b.APDUs = t.apdus
 	if b.Balance == nil {
 		return b, fmt.Errorf("%w: GET DATA 9F79 refused", ErrNoEC)
 	}
 	return b, nil
-}
-
-// ReadTransactionLog selects the application and reads its transaction log:
-// the log entry (9F4D) in the FCI names the SFI and the number of records,
-// the log format (9F4F, by GET DATA) names the fields. Record 1 is the newest.
-func (k *Kernel) ReadTransactionLog(ctx context.Context, card apdu.Transport) ([]LogEntry, error) {
-	res := &Result{}
-	t := k.newTxn(card, res)
-	defer t.release()
-	cands, err := t.buildCandidates(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := t.selectApplication(ctx, cands); err != nil {
-		return nil, err
-	}
-	return t.readLog(ctx, 0)
-}
-
-// readLog reads the transaction log of the selected application: the log
-// entry (9F4D) in the FCI names the SFI and the number of records, the log
-// format (9F4F, by GET DATA) names the fields. max bounds the records read
-// (0: as many as 9F4D says).
-func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
-	le, ok := t.data[0x9F4D]
-	if !ok || len(le) != 2 || le[0] < 11 || le[0] > 30 || le[1] == 0 {
-		return nil, fmt.Errorf("%w: log entry (9F4D) %X", ErrNoLog, le)
-	}
-	fr, err := t.mustOK(ctx, apdu.GetData(0x9F4F))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoLog, err)
-	}
-	fv, err := getDataValue(fr, 0x9F4F)
-	if err != nil {
-		return nil, err
-	}
-	format, err := tlv.ParseDOL(fv)
-	if err != nil || format.Len() == 0 {
-		return nil, fmt.Errorf("%w: log format (9F4F): %v", ErrCardData, err)
-	}
-	n := int(le[1])
-	if max > 0 && max < n {
-		n = max
-	}
-	entries := make([]LogEntry, 0, n)
-	for rec := 1; rec <= n; rec++ {
-		r, err := t.exchange(ctx, apdu.ReadRecord(le[0], byte(rec)))
-		if err != nil {
-			return nil, err
-		}
-		if r.SW == apdu.SWRecordNotFound {
-			break
-		}
-		if r.SW != apdu.SWSuccess {
-			return nil, &StatusError{Command: "READ RECORD", SW: r.SW}
-		}
-		e, err := parseLogEntry(format, t.keep(r.Data)) // the entry keeps slices of it
-		if err != nil {
-			return nil, fmt.Errorf("log record %d: %w", rec, err)
-		}
-		entries = append(entries, e)
-	}
-	return entries, nil
-}
-
-// parseLogEntry splits one log record by the log format.
-func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
-	fields, err := format.Split(rec)
-	if err != nil {
-		return LogEntry{}, fmt.Errorf("%w: %w", ErrCardData, err)
-	}
-	e := LogEntry{Fields: make(map[string]HexBytes, len(fields))}
-	for tag, v := range fields {
-		e.Fields[tag.String()] = v
-		switch tag {
-		case 0x9F02:
-			if a, err := decodeAmount(v); err == nil {
-				e.Amount = a
-			}
-		case 0x9F03:
-			if a, err := decodeAmount(v); err == nil {
-				e.OtherAmount = a
-			}
-		case 0x9F1A:
-			if n, err := bcd.Decode(v); err == nil && n <= 999 {
-				e.Country = uint16(n)
-			}
-		case 0x5F2A:
-			if n, err := bcd.Decode(v); err == nil && n <= 999 {
-				e.Currency = uint16(n)
-			}
-		case 0x9F4E:
-			e.Merchant = printable(v)
-		case 0x9C:
-			if len(v) == 1 {
-				e.Type = v[0]
-			}
-		case 0x9F36:
-			if len(v) == 2 {
-				e.ATC = uint16(v[0])<<8 | uint16(v[1])
-			}
-		}
-	}
-	e.Time = logTime(fields[0x9A], fields[0x9F21])
-	return e, nil
 }
 
 // logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
@@ -418,7 +355,7 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 				res.Detail += fmt.Sprintf("; the card deducted its EC balance from %s to %s", *res.BalanceBefore, *after)
 			}
 		}
-		return res, nil
+		return res, t.declinedTC(ctx, "a TC whose CDA signature failed: declined, but the card has deducted")
 	}
 	if res.CID&0xC0 == apdu.ACTypeARQC {
 		t.term[0x8A] = []byte("Z1")
@@ -431,8 +368,9 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 
 // readBalanceAfterFailure reads the EC balance once more after a GENERATE AC
 // whose outcome is unknown, and reports it, so that the terminal's record
-// shows what the card holds. When the card cannot be read the sale is kept
-// as a torn record, to be settled when the card comes back.
+// shows what the card holds. A changed balance is a discrepancy; an
+// unchanged one, or none, keeps the sale as a torn record, settled when the
+// card comes back.
 func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	if !t.res.ECPath {
 		return
@@ -450,11 +388,21 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	}
 	t.res.BalanceAfter = after
 	if b := t.res.BalanceBefore; b != nil && *after != *b {
-		t.res.Detail += fmt.Sprintf("; the card's EC balance went from %s to %s: the card completed the sale but the terminal did not get its answer", *b, *after)
-		s := Settlement{Happened: true, Record: TornRecord{PAN: t.res.PAN, AID: t.keep(t.aid), Amount: amount, BalanceBefore: *b}}
-		if err := t.journalSettled(context.WithoutCancel(ctx), s); err != nil {
+		// A GENERATE AC the card refused or whose answer was lost, followed
+		// by a balance change: the card says it paid, the terminal holds no
+		// cryptogram. A discrepancy to keep for reconciliation, never a
+		// completed sale (and never an approval).
+		note := fmt.Sprintf("the card's EC balance went from %s to %s after a GENERATE AC whose answer the terminal did not accept", *b, *after)
+		t.res.Detail += "; " + note + ": kept as a discrepancy for the issuer to reconcile"
+		t.res.Discrepancy = true
+		if err := t.journalDiscrepancy(context.WithoutCancel(ctx), amount, 0, time.Time{}, note); err != nil {
 			t.res.Detail += "; journal: " + err.Error()
 		}
-		t.res.Settled = append(t.res.Settled, s)
+		return
 	}
+	// The balance looks unchanged — by the card's unauthenticated word (a
+	// relay can answer GET DATA with the old balance after the card paid):
+	// the sale is kept as torn until the card's log settles it.
+	t.res.Detail += "; the card reports its EC balance unchanged"
+	t.recordTorn(context.WithoutCancel(ctx), amount)
 }

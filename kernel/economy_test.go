@@ -98,7 +98,9 @@ func TestRedundanciesAreFound(t *testing.T) {
 
 // The contact EC purchase of the default card: PSE directory (its end is
 // the 6A83 of record 2), final SELECT, GPO, the six records the AFL names,
-// DDA, the three EC amounts the records do not carry, and one GENERATE AC
+// DDA, the EC balance and reset threshold the records do not carry (the
+// single limit is the card's own check on the EC path: PBOC Book 13 §7.4.2
+// asks for 9F79 and 9F6D, as HXEMV quotes it), and one GENERATE AC
 // whose TC carries the new balance in 9F10 (no GET DATA afterwards).
 var contactECPurchase = []string{
 	"SELECT 1PAY.SYS.DDF01", "READ RECORD 1/1", "READ RECORD 1/2",
@@ -106,7 +108,7 @@ var contactECPurchase = []string{
 	"READ RECORD 1/1", "READ RECORD 2/1", "READ RECORD 2/2",
 	"READ RECORD 3/1", "READ RECORD 3/2", "READ RECORD 3/3",
 	"INTERNAL AUTHENTICATE",
-	"GET DATA 9F79", "GET DATA 9F78", "GET DATA 9F6D",
+	"GET DATA 9F79", "GET DATA 9F6D",
 	"GENERATE AC TC",
 }
 
@@ -160,7 +162,7 @@ func TestEconomyAutomaticTopUp(t *testing.T) {
 		"READ RECORD 1/1", "READ RECORD 2/1", "READ RECORD 2/2",
 		"READ RECORD 3/1", "READ RECORD 3/2", "READ RECORD 3/3",
 		"INTERNAL AUTHENTICATE",
-		"GET DATA 9F79", "GET DATA 9F78", "GET DATA 9F6D", "GET DATA 9F77",
+		"GET DATA 9F79", "GET DATA 9F6D", "GET DATA 9F77",
 		"GENERATE AC ARQC", "EXTERNAL AUTHENTICATE", "GENERATE AC TC",
 		"PUT DATA 9F79", "GET DATA 9F79",
 	}, seq)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/hostile"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
@@ -65,88 +66,102 @@ func approved(o kernel.Outcome) bool {
 }
 
 // TestOfflinePurchaseFaultAtEveryAPDU walks every APDU of an offline EC sale
-// with every fault, then presents the card again: the sale is charged once
-// if the card completed it and not at all otherwise, and the terminal's
-// record agrees with the card.
+// with every fault, honest and with a relay that answers GET DATA 9F79 with
+// the balance before, then presents the card again: the sale is charged
+// once if the card completed it and not at all otherwise, the terminal's
+// record agrees with the card, and the journal clears nothing without a TC.
 func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 	const amount = 1234
 	clean, err := newKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), amount)
 	require.NoError(t, err)
 	require.Equal(t, kernel.OutcomeApprovedOffline, clean.Outcome, clean.Detail)
-	for _, fc := range everyFault(clean.APDUs) {
-		t.Run(fc.String(), func(t *testing.T) {
-			card := loadCard(t, "default.json")
-			before := card.Balance(debitAID)
-			faulty := cardsim.NewFaulty(card, cardsim.Fault{At: fc.at, Kind: fc.kind, SW: fc.sw})
-			torn := &kernel.MemoryTornLog{}
-			jr := journal.NewMemory()
-			k := newKernel(t, kernel.WithTornLog(torn), kernel.WithJournal(jr))
-			res, _ := k.Purchase(withDeadline(t), faulty, amount)
-			require.NotNil(t, res)
-			after := card.Balance(debitAID)
-			charged := after != before
-			if charged {
-				require.Equal(t, before-amount, after, "the card deducts exactly the amount or nothing")
-			}
-			switch {
-			case res.Outcome == kernel.OutcomeApprovedOffline:
-				assert.True(t, charged, "never approved without the card's deduction")
-				assert.Equal(t, byte(0x40), res.CID&0xC0, "never approved without a TC")
-				if res.BalanceAfter != nil {
-					assert.Equal(t, after, uint64(*res.BalanceAfter))
-				}
-			case charged:
-				// The card completed the sale but the terminal did not see
-				// the TC: it is settled now or kept as torn.
-				settled := len(res.Settled) == 1 && res.Settled[0].Happened
-				assert.True(t, settled || res.Torn, "a deduction the terminal missed is settled or torn: %s", res.Detail)
-			default:
-				assert.False(t, approved(res.Outcome))
-			}
-			if res.BalanceAfter != nil {
-				assert.Equal(t, after, uint64(*res.BalanceAfter), "never a balance the card did not report")
-			}
-			// Present the card again (reinserted): a torn sale settles to
-			// exactly what the card did.
-			// recorded counts the sales of `amount` in the journal.
-			recorded := func() int {
-				recs, err := jr.Records(context.Background())
-				require.NoError(t, err)
-				n := 0
-				for _, r := range recs {
-					if r.Amount == amount {
-						n++
-					}
-				}
-				return n
-			}
-			if !res.Torn {
-				assert.Zero(t, torn.Len())
-				want := 0
-				if charged {
-					want = 1
-				}
-				assert.Equal(t, want, recorded(), "the journal holds the sale once if the card made it, else not at all")
-				return
-			}
-			assert.Zero(t, recorded(), "a torn sale is not recorded before it is settled")
-			faulty.Reinsert()
-			res2, err := k.Purchase(withDeadline(t), faulty, 100)
-			require.NoError(t, err)
-			require.Len(t, res2.Settled, 1, res2.Detail)
-			assert.Equal(t, charged, res2.Settled[0].Happened, "settled from the card's log")
-			assert.Equal(t, kernel.Amount(amount), res2.Settled[0].Record.Amount)
-			assert.Zero(t, torn.Len(), "settled once")
-			want := 0
-			if charged {
-				want = 1
-			}
-			assert.Equal(t, want, recorded(), "recorded once if it happened, not at all if it did not")
-			res3, err := k.Purchase(withDeadline(t), faulty, 100)
-			require.NoError(t, err)
-			assert.Empty(t, res3.Settled, "never settled twice")
-		})
+	for _, variant := range []string{"honest", "stale-balance"} {
+		for _, fc := range everyFault(clean.APDUs) {
+			t.Run(variant+"/"+fc.String(), func(t *testing.T) { offlineFaultCase(t, fc, variant == "stale-balance") })
+		}
 	}
+}
+
+func offlineFaultCase(t *testing.T, fc faultCase, stale bool) {
+	const amount = 1234
+	card := loadCard(t, "default.json")
+	before := card.Balance(debitAID)
+	faulty := cardsim.NewFaulty(card, cardsim.Fault{At: fc.at, Kind: fc.kind, SW: fc.sw})
+	var first apdu.Transport = faulty
+	if stale {
+		first = hostile.NewCard(faulty, hostile.GetData(0x9F79, bcdN(before, 6)))
+	}
+	torn := &kernel.MemoryTornLog{}
+	jr := journal.NewMemory()
+	k := newKernel(t, kernel.WithTornLog(torn), kernel.WithJournal(jr))
+	res, _ := k.Purchase(withDeadline(t), first, amount)
+	require.NotNil(t, res)
+	after := card.Balance(debitAID)
+	charged := after != before
+	if charged {
+		require.Equal(t, before-amount, after, "the card deducts exactly the amount or nothing")
+	}
+	switch {
+	case res.Outcome == kernel.OutcomeApprovedOffline:
+		assert.True(t, charged, "never approved without the card's deduction")
+		assert.Equal(t, byte(0x40), res.CID&0xC0, "never approved without a TC")
+		if res.BalanceAfter != nil {
+			assert.Equal(t, after, uint64(*res.BalanceAfter))
+		}
+	case charged:
+		// The card completed the sale but the terminal did not see
+		// the TC: it is settled now or kept as torn.
+		// The card completed the sale but the terminal did not accept
+		// its answer: a discrepancy now (its balance changed) or a
+		// torn record settled at the next presentation.
+		assert.True(t, res.Discrepancy || res.Torn, "a deduction the terminal missed is a discrepancy or torn: %s", res.Detail)
+	default:
+		assert.False(t, approved(res.Outcome))
+	}
+	if res.BalanceAfter != nil && !stale {
+		assert.Equal(t, after, uint64(*res.BalanceAfter), "never a balance the card did not report")
+	}
+	// Present the card again (reinserted): a torn sale settles to
+	// exactly what the card did.
+	// recorded counts the sales of `amount` in the journal.
+	recorded := func() int {
+		recs, err := jr.Records(context.Background())
+		require.NoError(t, err)
+		n := 0
+		for _, r := range recs {
+			if r.Amount == amount {
+				n++
+			}
+		}
+		return n
+	}
+	if !res.Torn {
+		assert.Zero(t, torn.Len())
+		want := 0
+		if charged {
+			want = 1
+		}
+		assert.Equal(t, want, recorded(), "the journal holds the sale once if the card made it, else not at all")
+		assertNoClearingWithoutTC(t, jr)
+		return
+	}
+	assert.Zero(t, recorded(), "a torn sale is not recorded before it is settled")
+	faulty.Reinsert()
+	res2, err := k.Purchase(withDeadline(t), faulty, 100)
+	require.NoError(t, err)
+	require.Len(t, res2.Settled, 1, res2.Detail)
+	assert.Equal(t, charged, res2.Settled[0].Happened, "settled from the card's log")
+	assert.Equal(t, kernel.Amount(amount), res2.Settled[0].Record.Amount)
+	assert.Zero(t, torn.Len(), "settled once")
+	want := 0
+	if charged {
+		want = 1
+	}
+	assert.Equal(t, want, recorded(), "recorded once if it happened, not at all if it did not")
+	assertNoClearingWithoutTC(t, jr)
+	res3, err := k.Purchase(withDeadline(t), faulty, 100)
+	require.NoError(t, err)
+	assert.Empty(t, res3.Settled, "never settled twice")
 }
 
 // TestOnlineMoneyPathsFaultAtEveryAPDU walks every APDU of an automatic
@@ -233,5 +248,23 @@ func TestOnlineMoneyPathsFaultAtEveryAPDU(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// assertNoClearingWithoutTC checks the journal asks the acquirer for no
+// money it cannot prove: every clearable record holds a TC (CID 40), every
+// other one is a discrepancy kept for reconciliation.
+func assertNoClearingWithoutTC(t *testing.T, jr journal.Journal) {
+	t.Helper()
+	recs, err := jr.Records(context.Background())
+	require.NoError(t, err)
+	for _, r := range recs {
+		if r.Kind.Clearable() {
+			assert.True(t, isTC(r.CID), "clearable record %s without a TC (CID %s)", r.ID, r.CID)
+			assert.Len(t, r.Cryptogram, 16, "clearable record %s without a cryptogram", r.ID)
+			continue
+		}
+		assert.Equal(t, journal.KindDiscrepancy, r.Kind, r.ID)
+		assert.NotEmpty(t, r.Note, "a discrepancy says what the card showed")
 	}
 }

@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -71,7 +73,11 @@ func (m *mutator) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // FuzzPurchase runs whole purchases against the simulated card with its
 // answers mutated, and checks the invariants a payment terminal must keep
 // whatever the card says: no panic, no hang, a defined outcome, no offline
-// approval without the card's TC, and no balance the card did not report.
+// approval without the card's TC, no balance the card did not report — and
+// the accounting: the journal asks for money only with a TC the card sent,
+// a sale the card really paid is in the journal (as a sale or a
+// discrepancy) or in the torn log, once, and a sale it did not pay is
+// never cleared.
 func FuzzPurchase(f *testing.F) {
 	f.Add([]byte{}, uint16(1234))
 	f.Add([]byte{5, 0, 3}, uint16(100))   // GPO answer flipped
@@ -87,10 +93,12 @@ func FuzzPurchase(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, err := kernel.New(testConfig(), kernel.WithTornLog(&kernel.MemoryTornLog{}))
+		torn, jr := &kernel.MemoryTornLog{}, journal.NewMemory()
+		k, err := kernel.New(testConfig(), kernel.WithTornLog(torn), kernel.WithJournal(jr))
 		if err != nil {
 			t.Fatal(err)
 		}
+		before := card.Balance(debitAID)
 		amount := kernel.Amount(amountSeed%40000) + 1
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -126,7 +134,63 @@ func FuzzPurchase(f *testing.F) {
 				t.Fatalf("balance %s was never reported by the card", *b)
 			}
 		}
+		checkAccounts(t, jr, torn, trace, before-card.Balance(debitAID), amount)
 	})
+}
+
+// checkAccounts is the accounting invariant: every clearable record holds
+// a TC the card sent; the card's real deduction is recorded once (a
+// clearable sale, a discrepancy, or a torn record), and without one there
+// is no clearable sale.
+func checkAccounts(t *testing.T, jr journal.Journal, torn *kernel.MemoryTornLog, trace []kernel.Exchange, deducted uint64, amount kernel.Amount) {
+	t.Helper()
+	recs, err := jr.Records(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sales, discrepancies := 0, 0
+	for _, r := range recs {
+		switch {
+		case r.Kind.Clearable():
+			sales++
+			if !isTC(r.CID) || !sentCryptogram(trace, r.Cryptogram) {
+				t.Fatalf("clearable record %s without a TC the card sent (CID %s, AC %s)", r.ID, r.CID, r.Cryptogram)
+			}
+		case r.Kind == journal.KindDiscrepancy:
+			discrepancies++
+		default:
+			t.Fatalf("record of kind %s", r.Kind)
+		}
+	}
+	switch {
+	case deducted != 0 && deducted != uint64(amount):
+		t.Fatalf("the card deducted %d for a sale of %s", deducted, amount)
+	case deducted == 0 && sales > 0:
+		t.Fatalf("a clearable sale the card did not pay")
+	case deducted != 0 && sales+discrepancies+torn.Len() != 1:
+		t.Fatalf("the card paid: %d sales, %d discrepancies, %d torn records (want exactly one)", sales, discrepancies, torn.Len())
+	}
+}
+
+// isTC reports a CID (hex) of type TC (bits 8-7 01).
+func isTC(cid string) bool {
+	b, err := hex.DecodeString(cid)
+	return err == nil && len(b) == 1 && b[0]&0xC0 == 0x40
+}
+
+// sentCryptogram reports whether the card sent the cryptogram (hex) in a
+// GENERATE AC answer.
+func sentCryptogram(trace []kernel.Exchange, ac string) bool {
+	b, err := hex.DecodeString(ac)
+	if err != nil || len(b) != 8 {
+		return false
+	}
+	for _, e := range trace {
+		if len(e.Command) >= 2 && e.Command[1] == 0xAE && bytes.Contains(e.Response, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // sawTC reports whether the card answered a GENERATE AC with a TC.

@@ -56,6 +56,9 @@ type AuthRequest struct {
 	// ECBalance and ECLimit are the card's EC balance (9F79) and balance
 	// limit (9F77) as read from the card, for top-ups and loads; nil when not read.
 	ECBalance, ECLimit *Amount
+	// Evidence, on a script reversal, is the card's authenticated state
+	// that shows the script did not take effect (see ScriptReverser).
+	Evidence *Evidence
 }
 
 // String describes the request without sensitive data.
@@ -92,9 +95,23 @@ type Host interface {
 
 // ScriptReverser is implemented by hosts that can undo the EC part of an
 // approved request whose balance script did not take effect on the card
-// (the refill of an automatic top-up, or a load). The kernel calls it only
-// when it has read the card's balance afterwards and seen that the script
-// did not change it, so a reversal never gives money back twice.
+// (the refill of an automatic top-up, or a load). The kernel calls it in two
+// cases only, and req says which:
+//
+//   - req.Evidence is nil: no balance script of the issuer (no PUT DATA of
+//     this request) was transmitted to the card, so the card cannot hold
+//     the refill or the load;
+//   - req.Evidence is set: a script was sent, and a cryptogram of a
+//     presentation in which the card authenticated itself (DDA, CDA, fDDA)
+//     carries, in its IAD, the EC balance the card MACs, equal to the
+//     balance before the request. The host must verify that cryptogram and
+//     that MAC with the card's keys, and that its ATC is the request's or
+//     the next one, before it gives anything back; evidence that does not
+//     verify is refused with an error.
+//
+// A bare GET DATA of the balance is never evidence: a relay or an emulator
+// can answer it. A host may rely on the kernel never calling twice for one
+// request after success, and should be idempotent anyway.
 type ScriptReverser interface {
 	ReverseScript(ctx context.Context, req *AuthRequest) error
 }

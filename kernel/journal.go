@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-pboc/pboc/journal"
 )
@@ -86,22 +87,74 @@ func (t *txn) record(ctx context.Context, kind journal.Kind) error {
 	return nil
 }
 
-// journalSettled records a settled torn sale that the card completed. Its
-// cryptogram is unknown (the terminal never received the TC).
-func (t *txn) journalSettled(ctx context.Context, s Settlement) error {
+// journalDiscrepancy records money the card's own data says it paid
+// without the terminal holding the cryptogram to clear it (see
+// journal.KindDiscrepancy): it asks the acquirer for nothing and keeps the
+// sale for the issuer to reconcile. atc is the card's ATC when known (the
+// record is then the card transaction's, and an ATC already journaled is
+// journal.ErrConflict); when it is not, the record is named by the
+// terminal's date and time of the attempt. when is the card's time of the
+// sale, zero when unknown.
+func (t *txn) journalDiscrepancy(ctx context.Context, amount Amount, atc uint16, when time.Time, note string) error {
 	if t.k.journal == nil {
 		return nil
 	}
-	r, ok := t.journalRecord(journal.KindTorn, s.Record.Amount, s.ATC)
+	r, ok := t.journalRecord(journal.KindDiscrepancy, amount, atc)
 	if !ok {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
-	r.Cryptogram, r.CID, r.Field55, r.Outcome = "", "", "", "settled_from_card_log"
-	if s.Record.BalanceBefore > 0 { // 0: unknown (a tap torn before the card said)
-		b := uint64(s.Record.BalanceBefore)
-		r.BalanceBefore = &b
+	if atc == 0 {
+		r.ID = fmt.Sprintf("%s:attempt:%X%X:%d", r.ID, t.term[0x9A], t.term[0x9F21], amount)
 	}
-	r.Time = s.Record.Created
+	if atc != t.res.ATC || t.res.Cryptogram == nil {
+		r.Cryptogram, r.CID, r.Field55 = "", "", ""
+	}
+	r.Outcome, r.Note = "discrepancy", note
+	if !when.IsZero() {
+		r.Time = when
+	}
+	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
+		if errors.Is(err, journal.ErrConflict) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrJournal, err)
+	}
+	return nil
+}
+
+// declinedTC keeps a TC the terminal declined — its CDA or fDDA failed,
+// it answered a question the terminal did not ask, the card's dates or the
+// cardholder verification do not allow it — on a path where the card
+// deducts when it answers TC: the card has paid, the merchant must not be
+// paid on it, so the sale is a discrepancy record (with the TC, for the
+// issuer), never forgotten and never cleared.
+func (t *txn) declinedTC(ctx context.Context, note string) error {
+	t.res.Discrepancy = true
+	t.res.Detail += "; kept as a discrepancy for the issuer to reconcile"
+	err := t.journalDiscrepancy(ctx, t.res.Amount, t.res.ATC, time.Time{}, note)
+	if errors.Is(err, journal.ErrConflict) {
+		return fmt.Errorf("%w: %w", ErrJournal, err)
+	}
+	return err
+}
+
+// journalSettledLoad records a load whose script the card's authenticated
+// balance has now shown took effect, with the load's own completion (the
+// TC kept in the torn record).
+func (t *txn) journalSettledLoad(ctx context.Context, p TornRecord) error {
+	if t.k.journal == nil || p.Request == nil || p.Request.Kind == RequestPurchase || p.Cryptogram == nil {
+		return nil
+	}
+	r, ok := t.journalRecord(journal.KindLoad, p.Amount, p.ATC)
+	if !ok {
+		return fmt.Errorf("%w: no PAN", ErrJournal)
+	}
+	r.Time = p.Created
+	r.Cryptogram, r.CID = hex.EncodeToString(p.Cryptogram), fmt.Sprintf("%02X", p.CID)
+	r.Field55, r.Outcome = hex.EncodeToString(p.Field55), OutcomeApprovedOnline.String()
+	r.TVR = ""
+	b, a := uint64(p.BalanceBefore), uint64(p.Expected)
+	r.BalanceBefore, r.BalanceAfter = &b, &a
 	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
 		return fmt.Errorf("%w: %w", ErrJournal, err)
 	}

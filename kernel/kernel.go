@@ -28,6 +28,7 @@ type Kernel struct {
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
 	pool       txnPool // recycled transactions (see release)
+	taps       recentTaps
 }
 
 // Option configures a Kernel.
@@ -81,6 +82,11 @@ func New(cfg Config, opts ...Option) (*Kernel, error) {
 	}
 	for _, o := range opts {
 		o(k)
+	}
+	if _, ok := k.torn.(interface{ durable() }); ok && len(cfg.PANHashKey) == 0 {
+		// A durable torn log outlives the process; its records must match
+		// the card after a restart.
+		return nil, fmt.Errorf("%w: a durable torn log needs Config.PANHashKey (a secret kept across restarts)", ErrConfig)
 	}
 	return k, nil
 }

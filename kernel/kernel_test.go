@@ -319,7 +319,7 @@ func TestMalformedCardResponses(t *testing.T) {
 				require.NotNil(t, res.BalanceAfter)
 				assert.Equal(t, card.Balance(debitAID), uint64(*res.BalanceAfter))
 				assert.Equal(t, before-1234, card.Balance(debitAID))
-				assert.Contains(t, res.Detail, "did not get its answer")
+				assert.Contains(t, res.Detail, "kept as a discrepancy")
 				return
 			}
 			assert.Equal(t, before, card.Balance(debitAID))

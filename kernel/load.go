@@ -85,10 +85,12 @@ func (k *Kernel) Load(ctx context.Context, card apdu.Transport, req LoadRequest)
 	if err := t.checkMandatory(); err != nil {
 		return t.fail(err)
 	}
-	if err := t.settleTorn(ctx); err != nil {
+	if err := t.performODA(ctx); err != nil {
 		return t.fail(err)
 	}
-	if err := t.performODA(ctx); err != nil {
+	// After ODA: what the card may settle depends on whether it is the
+	// card its certificates name.
+	if err := t.settleTorn(ctx); err != nil {
 		return t.fail(err)
 	}
 	t.processingRestrictions()

@@ -50,6 +50,10 @@ const (
 
 // chooseODA picks the method both sides support: CDA, then DDA, then SDA
 // (EMV Book 3 §10.3), from the AIP and terminal capabilities byte 3.
+//
+// What if the AIP is a lie? A card that hides its ODA support gets "ODA not
+// performed" (TAC-online sends it online); one that claims a method it
+// cannot do fails it. Both end in the action codes, never in an approval.
 func (t *txn) chooseODA() ODAMethod {
 	caps := t.k.cfg.Capabilities[2]
 	switch {
@@ -68,7 +72,7 @@ func (m ODAMethod) failedBit() TVRBit {
 	switch m {
 	case ODASDA:
 		return TVRSDAFailed
-	case ODADDA:
+	case ODADDA, ODAfDDA:
 		return TVRDDAFailed
 	default:
 		return TVRCDAFailed
@@ -94,11 +98,25 @@ func (t *txn) performODA(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
-		t.res.TVR.Set(m.failedBit())
-		t.res.ODAError, t.res.ODAErr = err.Error(), err
+		t.odaFailed(m, err)
 	}
 	return nil
 }
+
+// odaFailed records an ODA failure: the method's TVR bit, and "ICC data
+// missing" when the card lacks a data object ODA needs (EMV Book 3 §10.3;
+// HXEMV EmvDAuth.c:210-220, 265-272, 423-433): 8F, 90, 9F32, 93, 9F46,
+// 9F47, or a remainder its certificate needs.
+func (t *txn) odaFailed(m ODAMethod, err error) {
+	t.res.TVR.Set(m.failedBit())
+	t.res.ODAError, t.res.ODAErr = err.Error(), err
+	if errors.Is(err, oda.ErrMissing) || errors.Is(err, errICCDataMissing) {
+		t.res.TVR.Set(TVRICCDataMissing)
+	}
+}
+
+// errICCDataMissing marks an ODA failure for lack of a data object.
+var errICCDataMissing = errors.New("kernel: ICC data missing")
 
 // CA public key errors of offline data authentication (in Result.ODAErr).
 var (
@@ -130,12 +148,18 @@ func (t *txn) odaSteps(ctx context.Context, m ODAMethod) error {
 		return err
 	}
 	if m == ODASDA {
+		if t.data[0x93] == nil {
+			return odaFail("SDA: %w: no signed static application data (93)", errICCDataMissing)
+		}
 		dac, err := oda.VerifySSAD(issuer, t.data[0x93], static)
 		if err != nil {
 			return odaFail("SDA: signed static application data: %w", err)
 		}
 		t.data[0x9F45] = dac
 		return nil
+	}
+	if t.data[0x9F46] == nil {
+		return odaFail("%s: %w: no ICC public key certificate (9F46)", m, errICCDataMissing)
 	}
 	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
 		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],

@@ -36,12 +36,15 @@ func (t *txn) field55(tags []tlv.Tag) []byte {
 
 // onlineRequest says what goes to the host.
 type onlineRequest struct {
-	kind     RequestKind
-	amount   Amount
-	topUp    bool
-	pinBlock []byte
-	reason   Reason
-	detail   string
+	kind   RequestKind
+	amount Amount
+	topUp  bool
+	// offlineWithoutTopUp: the EC balance could have paid the sale offline
+	// (only the top-up took it online).
+	offlineWithoutTopUp bool
+	pinBlock            []byte
+	reason              Reason
+	detail              string
 }
 
 // goOnline performs online processing: the first GENERATE AC (ARQC) unless
@@ -88,11 +91,19 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 	res.Field55 = req.Field55
 	resp, err := t.k.host.Authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
+		// The issuer may have acted on a request whose answer the terminal
+		// never got: undo it (nothing reached the card, so nothing there
+		// can hold what the issuer gave).
+		t.reverse(ctx, req, "no answer from the host")
 		if ctx.Err() != nil {
 			return t.fail(ctx.Err())
 		}
 		return t.unableToGoOnline(ctx, r, err)
 	}
+	// What if the host lies? Its approval still needs the card's TC in the
+	// second GENERATE AC (a card that refuses an unauthenticated ARPC
+	// declines); its scripts are only sent to the card, which checks their
+	// MAC, and the result is what the card then holds (settleBalance).
 	res.ResponseCode = resp.ResponseCode
 	t.term[0x8A] = []byte(resp.ResponseCode)
 	if len(resp.AuthCode) == 6 {
@@ -107,37 +118,59 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 	if err := t.secondGenAC(ctx, want); err != nil {
 		res, err := t.fail(err)
 		if resp.Approved() {
-			t.reverse(ctx, req, "the card went away before completing")
+			t.undoApproval(ctx, req, r, "the card went away before completing")
 		}
 		return res, err
 	}
-	if resp.Approved() && res.CID&0xC0 != apdu.ACTypeTC {
-		// Reversed at the host: the balance scripts must not run, or the
+	completed := resp.Approved() && res.CID&0xC0 == apdu.ACTypeTC
+	if resp.Approved() && !completed {
+		// Undone at the host: the balance scripts must not run, or the
 		// card would be credited with money the issuer gave back.
-		t.reverse(ctx, req, "the card declined after the issuer approved")
+		t.undoApproval(ctx, req, r, "the card declined after the issuer approved")
 	} else {
 		t.runScripts(ctx, resp.Scripts, 0x72)
 	}
-	if r.topUp || r.kind != RequestPurchase {
+	if completed && (r.topUp || r.kind != RequestPurchase) {
 		t.settleBalance(ctx, r, req, resp)
-		t.reverseIfNotCredited(ctx, req, r)
 	}
-	// Notes added along the way (reversal, script outcome) follow the
-	// main sentence.
+	t.onlineOutcome(r, resp)
+	if res.Outcome == OutcomeApprovedOnline {
+		kind := journal.KindOnlineSale
+		if r.kind != RequestPurchase {
+			kind = journal.KindLoad
+		}
+		return res, t.record(ctx, kind)
+	}
+	return res, nil
+}
+
+// onlineOutcome sets the outcome of an answered online request. Notes
+// added along the way (reversal, script outcome) follow the main sentence.
+func (t *txn) onlineOutcome(r onlineRequest, resp *AuthResponse) {
+	res := t.res
 	notes := res.Detail
+	load := r.kind != RequestPurchase
 	switch {
-	case res.Torn && r.kind != RequestPurchase:
-		// Whether the load reached the card is unknown until the card
-		// comes back: not an approval yet.
-		res.Outcome = OutcomeTerminated
-		res.Detail = fmt.Sprintf("%s; approved online (response code %s) but the card went away before its balance could be read", r.detail, resp.ResponseCode)
-	case res.Reversed && r.kind != RequestPurchase:
-		// A load whose script did not reach the card was given back.
+	case load && res.Reason == ReasonScriptFailed && res.Reversed:
+		// A load whose script did not reach the card, given back.
 		res.Outcome = OutcomeDeclined
 		res.Detail = fmt.Sprintf("%s; approved online (response code %s) but the load did not reach the card", r.detail, resp.ResponseCode)
+	case load && res.Reason == ReasonScriptFailed:
+		// Whether the load reached the card is not proven until the card
+		// comes back: not an approval.
+		res.Outcome = OutcomeTerminated
+		res.Detail = fmt.Sprintf("%s; approved online (response code %s) but the card has not proven the load", r.detail, resp.ResponseCode)
 	case resp.ResponseCode == "55":
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonPINIncorrect
 		res.Detail = r.detail + "; the issuer declined: incorrect PIN (response code 55)"
+		if r.topUp {
+			res.TopUpFailed = true
+			res.Detail += "; the top-up failed for the PIN"
+			if r.offlineWithoutTopUp {
+				res.ECCouldPayOffline = true
+				res.Detail += "; the EC balance can still pay this sale offline: present the card again without the top-up"
+			}
+		}
 	case !resp.Approved():
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonIssuerDeclined
 		res.Detail = fmt.Sprintf("%s; the issuer declined (response code %s)", r.detail, resp.ResponseCode)
@@ -152,14 +185,28 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		res.Detail = fmt.Sprintf("%s; approved online (response code %s)", r.detail, resp.ResponseCode)
 	}
 	res.Detail += notes
-	if res.Outcome == OutcomeApprovedOnline {
-		kind := journal.KindOnlineSale
-		if r.kind != RequestPurchase {
-			kind = journal.KindLoad
-		}
-		return res, t.record(ctx, kind)
+}
+
+// undoApproval handles an approval the card did not complete. When no
+// balance script of the issuer reached the card, the approval moved nothing
+// onto it and is reversed at the host: the merchant delivers nothing, the
+// account is charged nothing. When one did (a script before the second
+// GENERATE AC), the card may hold the refill or the load: nothing is given
+// back on the terminal's word; the request is kept pending, to be settled
+// from the card's authenticated balance when it comes back.
+func (t *txn) undoApproval(ctx context.Context, req *AuthRequest, r onlineRequest, why string) {
+	if !t.balanceScriptSent() {
+		t.reverse(ctx, req, why)
+		return
 	}
-	return res, nil
+	t.res.Detail += "; " + why + " after a balance script reached it: not reversed"
+	if r.topUp || r.kind != RequestPurchase {
+		expected := t.res.Amount
+		if t.res.BalanceBefore != nil {
+			expected += *t.res.BalanceBefore
+		}
+		t.recordTornScript(context.WithoutCancel(ctx), req, expected)
+	}
 }
 
 // reverse asks the host to undo an approved request the card did not
@@ -178,87 +225,167 @@ func (t *txn) reverse(ctx context.Context, req *AuthRequest, why string) {
 	t.res.Detail += "; " + why + ": reversed at the host"
 }
 
-// reverseIfNotCredited asks the host to undo the EC part of an approved
-// top-up or load when the card's balance shows that the script did not
-// take effect. When the balance is unknown (the card went away) nothing is
-// reversed: the torn state is reported instead.
-func (t *txn) reverseIfNotCredited(ctx context.Context, req *AuthRequest, r onlineRequest) {
-	res := t.res
-	if res.Reason != ReasonScriptFailed || res.BalanceAfter == nil || res.BalanceBefore == nil {
-		return
-	}
-	if *res.BalanceAfter != *res.BalanceBefore {
-		return // the card changed: do not guess
-	}
+// reverseScript asks the host to undo the EC part of an approved request,
+// with the card's authenticated evidence (nil when no balance script
+// reached the card, which then cannot hold it). It reports success.
+func (t *txn) reverseScript(ctx context.Context, req *AuthRequest, ev *Evidence) bool {
 	rev, ok := t.k.host.(ScriptReverser)
 	if !ok {
-		res.Detail += "; the host cannot reverse: the issuer must be told"
-		return
+		t.res.Detail += "; the host cannot reverse: the issuer must be told"
+		return false
 	}
-	if err := rev.ReverseScript(ctx, req); err != nil {
-		res.Detail += "; the reversal failed: " + err.Error()
-		return
+	r := *req
+	r.Evidence = ev
+	if err := rev.ReverseScript(context.WithoutCancel(ctx), &r); err != nil {
+		t.res.Detail += "; the reversal failed: " + err.Error()
+		return false
 	}
-	res.Reversed = true
-	res.Detail += "; the EC part was reversed at the host"
+	t.res.Reversed = true
+	t.res.Detail += "; the EC part was reversed at the host"
+	return true
 }
 
-// settleBalance reads the EC balance the card holds after a top-up or a
-// load and says whether the issuer's script did what was asked. The card's
-// word is what the result reports.
+// settleBalance decides, after an approved and completed top-up or load,
+// what the card really holds and what that means at the host (PBOC Book 13;
+// the money rules in the README):
+//
+//   - no balance script reached the card (the issuer sent none, or none
+//     could be sent): the card cannot hold the refill or the load, so it is
+//     reversed at once;
+//   - the card holds exactly what the script set (a load: previous +
+//     amount, whatever the host said): done;
+//   - otherwise the top-up or load failed. It is reversed now only on
+//     authenticated evidence — a script before the second GENERATE AC, so
+//     that the second cryptogram's IAD carries the balance after it, from
+//     a card that authenticated itself — showing the card unchanged;
+//     anything less (a GET DATA, which a relay can forge; a card gone) keeps
+//     the request pending, settled from the card's authenticated balance at
+//     its next presentation, or by the issuer.
 func (t *txn) settleBalance(ctx context.Context, r onlineRequest, req *AuthRequest, resp *AuthResponse) {
 	res := t.res
-	after, err := t.readCardBalance(ctx)
+	if !t.balanceScriptSent() {
+		res.Reason = ReasonScriptFailed
+		res.Detail = "; no balance script of the issuer reached the card"
+		if after, err := t.readCardBalance(ctx); err == nil {
+			res.BalanceAfter = after
+		}
+		t.reverseScript(ctx, req, nil)
+		return
+	}
+	want := t.wantedBalance(r, resp.Scripts)
+	after, authenticated, err := t.balanceAfterScripts(ctx)
 	if err != nil {
 		res.Reason = ReasonScriptFailed
 		res.Detail = "; the EC balance could not be read after the script: " + err.Error()
-		if resp.Approved() && res.CID&0xC0 == apdu.ACTypeTC && res.BalanceBefore != nil {
-			expected := *res.BalanceBefore + r.amount
-			if r.topUp && t.ecLimit != nil {
-				expected = *t.ecLimit
-			}
-			if r.topUp && !hasTemplate(resp.Scripts, 0x72) {
-				return // nothing was to change on the card
-			}
-			t.recordTornScript(context.WithoutCancel(ctx), req, expected)
-		}
+		t.recordTornScript(context.WithoutCancel(ctx), req, amountOr0(want))
 		return
 	}
 	res.BalanceAfter = after
-	var want *Amount
-	switch {
-	case !resp.Approved() || res.CID&0xC0 != apdu.ACTypeTC:
-		return
-	case r.topUp && !hasTemplate(resp.Scripts, 0x72) && !hasTemplate(resp.Scripts, 0x71):
-		res.Detail = "; the issuer approved the sale without a top-up (no script)"
-		return
-	case r.topUp:
-		want = t.ecLimit
-	case res.BalanceBefore != nil:
-		w := *res.BalanceBefore + r.amount
-		want = &w
-	}
-	if want == nil {
-		return
-	}
-	if *after == *want {
+	if want != nil && *after == *want {
 		if r.topUp {
 			res.Detail = fmt.Sprintf("; EC balance topped up to %s", *after)
 		}
 		return
 	}
 	res.Reason = ReasonScriptFailed
-	res.Detail = fmt.Sprintf("; the issuer's script did not update the card: the card holds %s, not %s (script results %X)", *after, *want, []byte(res.ScriptResults))
+	res.Detail = fmt.Sprintf("; the issuer's script did not set the card to %s: the card holds %s (script results %X)", amountText(want), *after, []byte(res.ScriptResults))
+	if ev := t.evidence(); authenticated && ev != nil && res.BalanceBefore != nil && ev.BalanceBefore() == *res.BalanceBefore {
+		t.reverseScript(ctx, req, ev)
+		return
+	}
+	t.recordTornScript(context.WithoutCancel(ctx), req, amountOr0(want))
+}
+
+// amountOr0 is *a, or 0 (no balance expected) for nil.
+func amountOr0(a *Amount) Amount {
+	if a == nil {
+		return 0
+	}
+	return *a
+}
+
+// wantedBalance is the balance the card must hold after the scripts: for a
+// load, previous + amount (whatever the host said); for a top-up, the value
+// the issuer's script sets (the issuer's choice), else the balance limit.
+func (t *txn) wantedBalance(r onlineRequest, scripts []byte) *Amount {
+	if r.kind != RequestPurchase {
+		if t.res.BalanceBefore == nil {
+			return nil
+		}
+		w := *t.res.BalanceBefore + r.amount
+		return &w
+	}
+	if v, ok := scriptBalance(scripts); ok {
+		return &v
+	}
+	return t.ecLimit
+}
+
+// balanceAfterScripts is the card's EC balance after the issuer's scripts:
+// from the second cryptogram's IAD when every balance script ran before it
+// (authenticated: the card MACs it), else by GET DATA 9F79.
+func (t *txn) balanceAfterScripts(ctx context.Context) (*Amount, bool, error) {
+	if !t.balanceScript[1] {
+		if a, ok := iadBalance(t.res.IAD); ok {
+			return &a, true, nil
+		}
+	}
+	a, err := t.readCardBalance(ctx)
+	return a, false, err
+}
+
+// balanceScriptSent reports that an issuer script command that changes
+// card data (PUT DATA) was transmitted to the card in this transaction.
+func (t *txn) balanceScriptSent() bool { return t.balanceScript[0] || t.balanceScript[1] }
+
+func amountText(a *Amount) string {
+	if a == nil {
+		return "the expected balance"
+	}
+	return a.String()
+}
+
+// scriptBalance returns the EC balance (9F79) a script of the issuer sets:
+// the value of a PUT DATA 9F79 command (04 DA 9F 79 Lc value(6) MAC(4)).
+// What if it is a lie? It only names what the card should hold; success is
+// still what the card reports.
+func scriptBalance(scripts []byte) (Amount, bool) {
+	var found Amount
+	ok := false
+	_ = tlv.Walk(scripts, func(_ int, o tlv.TLV) error {
+		if o.Tag != 0x86 {
+			return nil
+		}
+		c, err := apdu.ParseCommand(o.Value)
+		if err != nil || c.INS != 0xDA || c.P1 != 0x9F || c.P2 != 0x79 || len(c.Data) < 6 {
+			return nil
+		}
+		if a, err := decodeAmount(c.Data[:6]); err == nil {
+			found, ok = a, true
+		}
+		return nil
+	})
+	return found, ok
 }
 
 // unableToGoOnline applies the default action codes (EMV Book 3 §10.7)
 // when the host could not be reached.
 func (t *txn) unableToGoOnline(ctx context.Context, r onlineRequest, cause error) (*Result, error) {
 	res := t.res
-	t.term[0x8A] = []byte("Z3")
 	want := t.defaultAction()
-	if r.kind != RequestPurchase || r.topUp {
-		want = apdu.ACTypeAAC // a load or a top-up without the issuer is nothing
+	if r.kind != RequestPurchase {
+		want = apdu.ACTypeAAC // a load without the issuer is nothing
+	}
+	if r.topUp {
+		// The top-up fails without the issuer; the sale itself follows the
+		// default action codes, as any sale whose host is unreachable.
+		res.TopUpFailed = true
+	}
+	// Unable to go online: Y3 when asking for a TC, Z3 with an AAC (EMV
+	// Book 4 §A6; HXEMV EmvModul.c:2239-2250).
+	t.term[0x8A] = []byte("Z3")
+	if want == apdu.ACTypeTC {
+		t.term[0x8A] = []byte("Y3")
 	}
 	if err := t.secondGenAC(ctx, want); err != nil {
 		return t.fail(err)
@@ -354,7 +481,7 @@ func (t *txn) runScripts(ctx context.Context, scripts []byte, template tlv.Tag) 
 			continue
 		}
 		t.res.TSI.Set(TSIScriptPerformed)
-		sr := t.runScript(ctx, o.Value)
+		sr := t.runScript(ctx, o.Value, template)
 		sr.Template = byte(template)
 		if !sr.OK {
 			t.res.TVR.Set(failBit)
@@ -364,7 +491,7 @@ func (t *txn) runScripts(ctx context.Context, scripts []byte, template tlv.Tag) 
 	}
 }
 
-func (t *txn) runScript(ctx context.Context, script []byte) ScriptResult {
+func (t *txn) runScript(ctx context.Context, script []byte, template tlv.Tag) ScriptResult {
 	var sr ScriptResult
 	objs, err := tlv.Parse(script)
 	if err != nil {
@@ -389,6 +516,11 @@ func (t *txn) runScript(ctx context.Context, script []byte) ScriptResult {
 			if err != nil {
 				sr.Failed, sr.Err = n, err.Error()
 				return sr
+			}
+			if cmd.INS == 0xDA || cmd.INS == 0xDB {
+				// From here on the card may hold what the script sets,
+				// whatever its answer (or its absence) says.
+				t.balanceScript[template-0x71] = true
 			}
 			r, err := t.exchange(ctx, cmd)
 			if err != nil {
@@ -431,18 +563,4 @@ func (sr ScriptResult) resultBytes() []byte {
 func (t *txn) readCardBalance(ctx context.Context) (*Amount, error) {
 	delete(t.data, 0x9F79)
 	return t.ecAmount(ctx, 0x9F79, true)
-}
-
-// hasTemplate reports whether scripts hold a template with the tag.
-func hasTemplate(scripts []byte, tag tlv.Tag) bool {
-	objs, err := tlv.Parse(scripts)
-	if err != nil {
-		return len(scripts) > 0
-	}
-	for _, o := range objs {
-		if o.Tag == tag {
-			return true
-		}
-	}
-	return false
 }

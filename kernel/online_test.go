@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
@@ -76,6 +77,9 @@ func TestAutomaticTopUp(t *testing.T) {
 	assert.Contains(t, res.Detail, "topped up to 1000.00")
 }
 
+// A PIN the issuer rejects ends that online transaction as EMV says, and
+// the result says the top-up failed for the PIN and that the EC balance
+// could still pay the sale offline (issue 13 item 3).
 func TestAutomaticTopUpWrongPIN(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
 	res, err := b.kernel(t, "999999", nil).Purchase(context.Background(), b.card, 450)
@@ -83,20 +87,69 @@ func TestAutomaticTopUpWrongPIN(t *testing.T) {
 	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
 	assert.Equal(t, kernel.ReasonPINIncorrect, res.Reason)
 	assert.Equal(t, "55", res.ResponseCode)
+	assert.True(t, res.TopUpFailed)
+	assert.True(t, res.ECCouldPayOffline, res.Detail)
 	assert.Equal(t, uint64(500), b.card.Balance(debitAID), "the EC balance is untouched")
 	assert.Equal(t, kernel.Amount(200000), b.account(t), "the account is untouched")
 	assert.Empty(t, res.Scripts)
 }
 
-func TestAutomaticTopUpPINBypassed(t *testing.T) {
+// A failed top-up PIN fails only the top-up (the card manual in the
+// mission: "the top-up fails, but other transactions that need no PIN are
+// not affected"; HXEMV EmvModul.c:803-817): the sale goes on as it would
+// have without it — offline from the EC balance when that allows, else
+// online with the CVM list (issue 13 item 3).
+func TestAutomaticTopUpPINBypassedFailsOnlyTheTopUp(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
 	res, err := b.kernel(t, "", nil).Purchase(context.Background(), b.card, 450)
 	require.NoError(t, err)
-	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
-	assert.Equal(t, kernel.ReasonPINNotEntered, res.Reason)
-	assert.True(t, res.TVR.Has(kernel.TVRPINNotEntered))
-	assert.Equal(t, uint64(500), b.card.Balance(debitAID))
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ReasonECApproved, res.Reason)
+	assert.True(t, res.TopUpFailed)
+	assert.False(t, res.TopUp)
+	assert.True(t, res.TVR.Has(kernel.TVRPINNotEntered), "what happened is in the TVR")
+	assert.Equal(t, uint64(50), b.card.Balance(debitAID), "paid from the EC balance")
 	assert.Empty(t, b.host.Ledger(), "nothing went online")
+
+	// No PIN pad at all: the same.
+	b = newBank(t, "low-balance.json", 200000)
+	res, err = newKernel(t, kernel.WithHost(b.host)).Purchase(context.Background(), b.card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.True(t, res.TopUpFailed)
+
+	// Above the balance the sale needs the issuer anyway: online without
+	// the top-up, the CVM list deciding (the default card's list asks for
+	// an online PIN, not entered: the issuer declines it).
+	b = newBank(t, "low-balance.json", 200000)
+	res, err = b.kernel(t, "", nil).Purchase(context.Background(), b.card, 600)
+	require.NoError(t, err)
+	assert.True(t, res.TopUpFailed, res.Detail)
+	assert.False(t, res.TopUp)
+	assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
+	for _, e := range b.host.Ledger() {
+		assert.False(t, e.TopUp, "no top-up was asked of the issuer")
+	}
+}
+
+// An unreachable host applies the default action codes to a top-up sale;
+// it does not force an AAC (issue 13 item 3).
+func TestAutomaticTopUpHostUnreachableAppliesTheDefaultAction(t *testing.T) {
+	// Action codes whose default action approves what this sale's TVR says.
+	card := newCard(t, profileWith(t, "low-balance.json", func(a *cardsim.Application) { a.IACDefault = "0000000000" }))
+	cfg := testConfig()
+	for i := range cfg.Applications {
+		cfg.Applications[i].TACDefault = [5]byte{}
+	}
+	h := hostsim.New()
+	h.SetUnreachable(true)
+	k := kernelFrom(t, cfg, kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}))
+	res, err := k.Purchase(context.Background(), card, 450)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ReasonUnableToGoOnline, res.Reason)
+	assert.True(t, res.TopUpFailed)
+	assert.Equal(t, byte(0x40), res.CID&0xC0, "the card's TC")
 }
 
 // scriptBreaker corrupts the MAC of every script the host returns; the
@@ -113,33 +166,93 @@ func (h scriptBreaker) Authorize(ctx context.Context, req *kernel.AuthRequest) (
 	return resp, err
 }
 
-func TestAutomaticTopUpScriptFailsOnCard(t *testing.T) {
-	b := newBank(t, "low-balance.json", 200000)
-	res, err := b.kernel(t, testPIN, scriptBreaker{b.host}).Purchase(context.Background(), b.card, 450)
-	require.NoError(t, err)
-	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, "the sale itself was approved online")
-	assert.Equal(t, kernel.ReasonScriptFailed, res.Reason, res.Detail)
-	require.Len(t, res.Scripts, 1)
-	assert.False(t, res.Scripts[0].OK)
-	assert.Equal(t, byte(0x11), res.ScriptResults[0], "9F5B: first command failed")
-	assert.True(t, res.TVR.Has(kernel.TVRScriptFailedAfter))
-	require.NotNil(t, res.BalanceAfter)
-	assert.Equal(t, kernel.Amount(500), *res.BalanceAfter, "the result says what the card really holds")
-	assert.Equal(t, uint64(500), b.card.Balance(debitAID))
-	assert.True(t, res.Reversed, "the refill is reversed at the host: %s", res.Detail)
-	assert.Equal(t, kernel.Amount(200000-450), b.account(t), "only the sale is charged")
+// A script the card refuses leaves the top-up or load unproven: a GET
+// DATA saying "unchanged" is not evidence (a relay or an emulator can say
+// it), so nothing is given back on it. The request is kept pending and
+// settled at the card's next presentation from the balance the card MACs
+// into its first cryptogram: reversed at the host, which verifies that
+// cryptogram, and only then.
+func TestScriptRefusedIsReversedOnlyOnTheCardsEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		profile string
+		run     func(k *kernel.Kernel, card apdu.Transport) (*kernel.Result, error)
+		before  kernel.Amount
+		charged kernel.Amount // what the account keeps paying for after the reversal
+		outcome kernel.Outcome
+	}{
+		{"top-up", "low-balance.json", func(k *kernel.Kernel, card apdu.Transport) (*kernel.Result, error) {
+			return k.Purchase(context.Background(), card, 450)
+		}, 500, 450, kernel.OutcomeApprovedOnline},
+		{"designated load", "default.json", func(k *kernel.Kernel, card apdu.Transport) (*kernel.Result, error) {
+			return k.Load(context.Background(), card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
+		}, 50000, 0, kernel.OutcomeTerminated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBank(t, tc.profile, 200000)
+			torn := &kernel.MemoryTornLog{}
+			k := newKernel(t, kernel.WithHost(scriptBreaker{b.host}), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}), kernel.WithTornLog(torn))
+			res, err := tc.run(k, b.card)
+			require.NoError(t, err)
+			assert.Equal(t, tc.outcome, res.Outcome, res.Detail)
+			assert.Equal(t, kernel.ReasonScriptFailed, res.Reason, res.Detail)
+			require.Len(t, res.Scripts, 1)
+			assert.Equal(t, byte(0x11), res.ScriptResults[0], "9F5B: first command failed")
+			assert.True(t, res.TVR.Has(kernel.TVRScriptFailedAfter))
+			require.NotNil(t, res.BalanceAfter)
+			assert.Equal(t, tc.before, *res.BalanceAfter, "the result says what the card reports")
+			assert.False(t, res.Reversed, "not given back on a GET DATA: %s", res.Detail)
+			assert.True(t, res.Torn, "kept pending")
+			assert.Less(t, b.account(t), kernel.Amount(200000-tc.charged), "the EC part is still charged")
+
+			// The card comes back: its first cryptogram's MACed balance
+			// shows the script did not take effect; the host verifies it.
+			res2, err := k.Purchase(context.Background(), b.card, 100)
+			require.NoError(t, err)
+			require.Len(t, res2.Settled, 1, res2.Detail)
+			assert.True(t, res2.Settled[0].Reversed, res2.Detail)
+			assert.Zero(t, torn.Len())
+			spent := kernel.Amount(0)
+			if res2.Outcome == kernel.OutcomeApprovedOnline {
+				spent = 100
+			}
+			assert.Equal(t, kernel.Amount(200000)-tc.charged-spent, b.account(t), "nothing lost: the account got the EC part back")
+			assert.Equal(t, uint64(tc.before)-uint64(100-spent), b.card.Balance(debitAID))
+		})
+	}
 }
 
-func TestLoadScriptFailsIsReversed(t *testing.T) {
+// With the issuer's script before the second GENERATE AC (template 71),
+// the second cryptogram's IAD carries the card's MACed balance after it:
+// a refused script is proven at once and reversed on that evidence.
+func TestScriptBeforeCompletionIsProvenByTheSecondCryptogram(t *testing.T) {
 	b := newBank(t, "default.json", 200000)
-	res, err := b.kernel(t, testPIN, scriptBreaker{b.host}).Load(context.Background(), b.card,
-		kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
+	h := hostsim.New(hostsim.WithScriptsBeforeCompletion())
+	acc, ok := b.host.Account(b.pan)
+	require.True(t, ok)
+	require.NoError(t, h.AddAccount(acc))
+	b.host = h
+
+	// Refused: reversed now, on the card's authenticated balance.
+	k := newKernel(t, kernel.WithHost(scriptBreaker{h}), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}), kernel.WithTornLog(&kernel.MemoryTornLog{}))
+	res, err := k.Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
 	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome, res.Detail)
 	assert.Equal(t, kernel.ReasonScriptFailed, res.Reason)
-	assert.Equal(t, kernel.Amount(50000), *res.BalanceAfter)
+	assert.True(t, res.TVR.Has(kernel.TVRScriptFailedBefore))
+	assert.True(t, res.Reversed, res.Detail)
+	assert.False(t, res.Torn)
+	assert.Equal(t, kernel.Amount(200000), b.account(t))
 	assert.Equal(t, uint64(50000), b.card.Balance(debitAID))
-	assert.True(t, res.Reversed)
-	assert.Equal(t, kernel.Amount(200000), b.account(t), "nothing lost: the account got its money back")
+
+	// Taken: proven by the same cryptogram.
+	k = newKernel(t, kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}))
+	res, err = k.Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadDesignated, Amount: 10000})
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.Amount(60000), *res.BalanceAfter)
+	assert.Equal(t, uint64(60000), b.card.Balance(debitAID))
+	assert.Equal(t, kernel.Amount(190000), b.account(t))
 }
 
 // bankWith is newBank with the default card's EC balance and threshold set.

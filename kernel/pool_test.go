@@ -110,7 +110,7 @@ var keptFlows = map[string]flow{
 	"torn sale settled": func(t *testing.T, cfg kernel.Config) any {
 		card := loadCard(t, "default.json")
 		// The 16th command is GENERATE AC: the card deducts, the answer is lost.
-		faulty := cardsim.NewFaulty(card, cardsim.Fault{At: 15, Kind: cardsim.FaultTorn})
+		faulty := cardsim.NewFaulty(card, cardsim.Fault{At: genACIndex, Kind: cardsim.FaultTorn})
 		k := kernelFrom(t, cfg, kernel.WithTornLog(&kernel.MemoryTornLog{}))
 		first, _ := k.Purchase(context.Background(), faulty, 1234)
 		require.True(t, first.Torn, first.Detail)

@@ -40,10 +40,12 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 	if err := t.checkMandatory(); err != nil {
 		return t.fail(err)
 	}
-	if err := t.settleTorn(ctx); err != nil {
+	if err := t.performODA(ctx); err != nil {
 		return t.fail(err)
 	}
-	if err := t.performODA(ctx); err != nil {
+	// After ODA: what the card may settle depends on whether it is the
+	// card its certificates name.
+	if err := t.settleTorn(ctx); err != nil {
 		return t.fail(err)
 	}
 	t.processingRestrictions()
@@ -62,22 +64,10 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			return t.fail(err)
 		}
 	}
-	if d.offline {
-		// An offline EC sale needs no cardholder verification (PBOC
-		// Book 13: small-value offline payment).
-		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-	} else {
-		// Without a host the top-up cannot happen: do not ask for a PIN
-		// nobody will verify.
-		cvm, err := t.cardholderVerification(ctx, amount, topUp && t.k.host != nil)
-		if err != nil && !isPINFailure(err) {
-			return t.fail(err)
-		}
-		if err != nil { // the top-up needs a PIN that was not given
-			return t.decline(ctx, ReasonPINNotEntered, d.detail+"; online PIN not entered: "+err.Error())
-		}
-		t.pinBlock = cvm.pinBlock
+	if err := t.verifyCardholder(ctx, amount, &d); err != nil {
+		return t.fail(err)
 	}
+	topUp = d.topUp
 	if err := t.terminalRiskManagement(ctx, amount, d.offline); err != nil {
 		return t.fail(err)
 	}
@@ -96,7 +86,42 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 		}
 	}
 	return t.goOnline(ctx, onlineRequest{kind: RequestPurchase, amount: amount, topUp: topUp,
-		pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+		offlineWithoutTopUp: d.offlineWithoutTopUp, pinBlock: t.pinBlock, reason: d.reason, detail: d.detail})
+}
+
+// verifyCardholder is cardholder verification for a sale (EMV Book 3
+// §10.5). An offline EC sale needs none (PBOC Book 13: small-value offline
+// payment). A top-up needs the online PIN whatever the CVM list says
+// (without a host nobody would verify it, so it is not asked for then). When
+// that PIN cannot be had — bypassed, no PIN pad, the pad fails — only the
+// top-up fails (the card manual in the mission; HXEMV EmvModul.c:803-817):
+// the sale goes on as it would have without it, offline from the EC balance
+// when the balance and limits allow, else on the online path with the CVM
+// list.
+func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) error {
+	if d.offline {
+		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
+		return nil
+	}
+	cvm, err := t.cardholderVerification(ctx, amount, d.topUp && t.k.host != nil)
+	if err != nil && !isPINFailure(err) {
+		return err
+	}
+	if err != nil {
+		d.topUp, t.res.TopUp, t.res.TopUpFailed, t.ecLimit = false, false, true, nil
+		d.detail += "; the top-up's online PIN was not entered (" + err.Error() + "): the top-up failed, the sale goes on without it"
+		if d.offlineWithoutTopUp {
+			d.offline, d.reason = true, ReasonECApproved
+			t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
+			return nil
+		}
+		if cvm, err = t.cardholderVerification(ctx, amount, false); err != nil && !isPINFailure(err) {
+			return err
+		}
+	}
+	t.pinBlock = cvm.pinBlock
+	t.res.SignatureRequired = cvm.signature
+	return nil
 }
 
 func isPINFailure(err error) bool {
@@ -166,6 +191,21 @@ func panDigits(b []byte) (string, error) {
 		return "", fmt.Errorf("%w: PAN of %d digits", ErrCardData, len(out))
 	}
 	return string(out), nil
+}
+
+// cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
+// PBOC card verification results (9F10: 07 DKI CVN CVR…, CVN 01): CVR byte
+// 2 bits 6-5 are the type of the first GENERATE AC (00 AAC, 01 TC, 10
+// ARQC), bits 8-7 that of the second (00 AAC, 01 TC). IADs of other layouts
+// are not checked.
+func cvrAgrees(iad []byte, cidType byte, second bool) bool {
+	if len(iad) < 8 || iad[0] != 0x07 || iad[2] != 0x01 {
+		return true
+	}
+	if second {
+		return iad[4]&0xC0 == cidType
+	}
+	return iad[4]&0x30 == cidType>>2
 }
 
 // genAC sends GENERATE AC with the given CDOL and parses the response.
@@ -243,7 +283,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 			var signedAC []byte
 			signedAC, err = t.verifyCDA(o.Value, cid, cdolTag == 0x8D)
 			if err == nil {
-				ac = signedAC
+				ac, t.cdaVerified = signedAC, true
 			}
 		}
 		if err != nil {
@@ -253,6 +293,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		}
 	}
 	t.res.CID = cid
+	t.secondAC = cdolTag == 0x8D
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	t.res.Cryptogram = t.keep(ac)
 	t.res.IAD = t.keep(iad)
@@ -264,6 +305,19 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	got, want := cid&0xC0, p1&0xC0
 	if got == 0xC0 || (got == apdu.ACTypeTC && want != apdu.ACTypeTC) || (got == apdu.ACTypeARQC && want == apdu.ACTypeAAC) {
 		return cid, fmt.Errorf("%w: card answered CID %02X to a request for %02X", ErrCardData, cid, p1)
+	}
+	if !cvrAgrees(iad, got, t.secondAC) {
+		// What if a relay turned an ARQC into a TC? The card's own CVR in
+		// the IAD still says what it computed.
+		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
+	}
+	if !t.secondAC {
+		// The first cryptogram of this presentation carries the balance
+		// the card MACs: the evidence that settles its torn scripts; with
+		// CDA it is also what authenticates the card.
+		if err := t.settleAfterFirstAC(ctx); err != nil {
+			return cid, err
+		}
 	}
 	return cid, nil
 }

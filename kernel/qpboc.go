@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-pboc/pboc/apdu"
@@ -23,11 +24,13 @@ const (
 	ttqOfflineOnly = 0x08 // byte 1: offline-only terminal
 	ttqOnlineAC    = 0x80 // byte 2: online cryptogram required
 	ttqCVM         = 0x40 // byte 2: CVM required
+	ttqSignature   = 0x02 // byte 1: signature supported
 )
 
 // CTQ (9F6C) byte 1 bits.
 const (
 	ctqOnlinePIN      = 0x80 // online PIN required
+	ctqSignature      = 0x40 // signature required
 	ctqOnlineIfODA    = 0x20 // go online if offline data authentication fails
 	ctqContactIfODA   = 0x10 // switch interface if offline data authentication fails
 	swUseContact      = apdu.SW(0x6984)
@@ -43,9 +46,8 @@ type tap struct {
 	amount Amount
 	ttq    [4]byte
 	// settle are torn taps found in the card's log, to be journaled once
-	// the PAN is known; drop are torn taps the card did not complete.
+	// the PAN is known.
 	settle []Settlement
-	drop   []TornRecord
 }
 
 // PurchaseContactless runs a qPBOC quick EC sale (闪付) with a card in the
@@ -86,7 +88,53 @@ func (k *Kernel) PurchaseContactless(ctx context.Context, card apdu.Transport, a
 	defer q.release()
 	out, err := q.run(ctx)
 	res.KernelTime = max(time.Since(start)-q.inCard, 0)
+	if res.Outcome != OutcomeTryAgain && res.ATC != 0 && res.Reason != ReasonTornRecovered {
+		k.taps.add(q.txn)
+	}
 	return out, err
+}
+
+// recentTaps remembers the taps this Kernel completed (not torn), as the
+// card's log shows them (AID, amount, date, time, ATC), so that a torn tap
+// kept by AID alone is never settled by the log entry of a sale this
+// terminal saw through: another card's tap of the same amount in the same
+// second, on another lane. In memory: after a restart the journal's
+// transaction IDs still refuse such an entry, later.
+type recentTaps struct {
+	mu   sync.Mutex
+	ring [64]tapMark
+	next int
+}
+
+type tapMark struct {
+	aid        string
+	amount     Amount
+	date, time [3]byte
+	atc        uint16
+}
+
+func (r *recentTaps) add(t *txn) {
+	m := tapMark{aid: string(t.aid), amount: t.res.Amount, atc: t.res.ATC}
+	copy(m.date[:], t.term[0x9A])
+	copy(m.time[:], t.term[0x9F21])
+	r.mu.Lock()
+	r.ring[r.next%len(r.ring)] = m
+	r.next++
+	r.mu.Unlock()
+}
+
+// completed reports whether a log entry of aid is a tap this Kernel saw
+// through.
+func (r *recentTaps) completed(aid []byte, e LogEntry) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.ring {
+		if m.atc == e.ATC && m.amount == e.Amount && m.aid == string(aid) &&
+			bytes.Equal(e.Fields["9A"], m.date[:]) && bytes.Equal(e.Fields["9F21"], m.time[:]) {
+			return true
+		}
+	}
+	return false
 }
 
 func (q *tap) run(ctx context.Context) (*Result, error) {
@@ -417,6 +465,8 @@ func (q *tap) parseGPO(b []byte) (byte, error) {
 	res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	res.Cryptogram, res.IAD = t.keep(ac), t.keep(iad)
 	res.CTQ = t.keep(t.data[0x9F6C])
+	// What if 9F5D is a lie? It is reported as the card's word, never
+	// used to approve (the TC and fDDA do) or to move money.
 	if v, ok := t.data[0x9F5D]; ok {
 		a, err := decodeAmount(v)
 		if err != nil {
@@ -488,22 +538,27 @@ func panFromTrack2(t2 []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// offline finishes a TC: fDDA, then approval or the fDDA failure path.
+// offline finishes a TC: the checks that the TC answers what the terminal
+// asked, then fDDA, then approval or the fDDA failure path. The card has
+// deducted when it answered TC, so every decline here keeps the sale as a
+// discrepancy (declinedTC): never forgotten, never cleared.
 func (q *tap) offline(ctx context.Context) (*Result, error) {
 	t, res := q.txn, q.res
-	pan, _ := panDigits(t.data[0x5A])
-	if t.k.onExceptionFile(pan) {
-		res.TVR.Set(TVRCardOnExceptionFile)
-		res.Outcome, res.Reason = OutcomeDeclined, ReasonTerminalDecision
-		res.Detail = "the card is on the terminal's exception file" + q.deducted()
-		return res, nil
+	if reason, why, ok := q.tcFits(); !ok {
+		res.Outcome, res.Reason = OutcomeDeclined, reason
+		res.Detail = why + q.deducted()
+		return res, t.declinedTC(ctx, why)
 	}
 	res.ODA = ODAfDDA
 	res.TSI.Set(TSIODAPerformed)
 	if err := q.fdda(); err != nil {
-		res.TVR.Set(TVRDDAFailed)
-		res.ODAError, res.ODAErr = err.Error(), err
-		return q.fddaFailed(ctx)
+		t.odaFailed(ODAfDDA, err)
+		out, err := q.fddaFailed(ctx)
+		if err == nil && out.Outcome != OutcomeApprovedOnline {
+			// The card paid at GPO and nobody approved it: a discrepancy.
+			err = t.declinedTC(ctx, "fDDA failed on the card's TC: "+res.ODAError)
+		}
+		return out, err
 	}
 	res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 	res.Detail = fmt.Sprintf("offline EC tap of %s approved by the card (TC, fDDA verified)", q.amount)
@@ -515,6 +570,56 @@ func (q *tap) offline(ctx context.Context) (*Result, error) {
 		}
 	}
 	return res, t.record(ctx, journal.KindECOfflineSale)
+}
+
+// tcFits checks that a TC answers the question the terminal asked (what if
+// a relay cleared TTQ bits on the way to the card, or the card ignores
+// them?): no online cryptogram was required, the card is not on the
+// exception file, its dates allow the sale, and the cardholder
+// verification the terminal required — or the card asks for — is one the
+// terminal performs offline (a signature, when the TTQ offers it).
+func (q *tap) tcFits() (Reason, string, bool) {
+	t, res := q.txn, q.res
+	if q.ttq[1]&ttqOnlineAC != 0 {
+		return ReasonAnswerMismatch, "the card answered TC to a tap that required an online cryptogram (TTQ " + hexUpper(q.ttq[:]) + "): not an offline approval", false
+	}
+	pan, _ := panDigits(t.data[0x5A])
+	if t.k.onExceptionFile(pan) {
+		res.TVR.Set(TVRCardOnExceptionFile)
+		return ReasonTerminalDecision, "the card is on the terminal's exception file", false
+	}
+	today3 := bcdDate3(t.now)
+	if eff := t.data[0x5F25]; len(eff) == 3 && dateAfter(eff, today3[:]) {
+		res.TVR.Set(TVRNotYetEffective)
+		return ReasonCardExpired, "the application is not yet effective (5F25 " + hexUpper(eff) + ")", false
+	}
+	if exp := t.data[0x5F24]; len(exp) == 3 && dateAfter(today3[:], exp) {
+		res.TVR.Set(TVRExpiredApplication)
+		return ReasonCardExpired, "the application expired (5F24 " + hexUpper(exp) + ")", false
+	}
+	var ctq byte
+	v := t.data[0x9F6C]
+	if len(v) >= 1 {
+		ctq = v[0]
+	} else if q.ttq[1]&ttqCVM != 0 {
+		// No CTQ on a tap that requires cardholder verification: a
+		// signature (JR/T 0025.12 §7.6/7.8, as HXEMV PbocCtls.c quotes it).
+		ctq = ctqSignature
+	}
+	switch {
+	case ctq&ctqOnlinePIN != 0:
+		res.TVR.Set(TVRCVMFailed)
+		return ReasonCVMNotPerformed, "the card asks for an online PIN on an offline approval", false
+	case ctq&ctqSignature != 0 && q.ttq[0]&ttqSignature != 0:
+		res.SignatureRequired = true
+	case ctq&ctqSignature != 0:
+		res.TVR.Set(TVRCVMFailed)
+		return ReasonCVMNotPerformed, "the card asks for a signature and the terminal takes none", false
+	case q.ttq[1]&ttqCVM != 0:
+		res.TVR.Set(TVRCVMFailed)
+		return ReasonCVMNotPerformed, "the terminal required cardholder verification (TTQ " + hexUpper(q.ttq[:]) + ") and the card performed none", false
+	}
+	return "", "", true
 }
 
 // fdda recovers the ICC key from the records and verifies the fDDA
@@ -531,6 +636,9 @@ func (q *tap) fdda() error {
 	if err != nil {
 		return err
 	}
+	if t.data[0x9F46] == nil {
+		return odaFail("fDDA: %w: no ICC public key certificate (9F46)", errICCDataMissing)
+	}
 	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
 		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
 		PAN: t.data[0x5A], StaticData: static, Now: t.now,
@@ -541,6 +649,15 @@ func (q *tap) fdda() error {
 	sdad, ok := t.data[0x9F4B]
 	if !ok {
 		return odaFail("fDDA: no signed dynamic application data (9F4B)")
+	}
+	// fDDA version 00 signs neither amount nor currency: a terminal that
+	// supports version 01 (TTQ byte 4 bit 8) refuses it from a card of
+	// application version 0030 or later (PBOC公告03, as HXEMV
+	// EmvDAuth.c:1090-1103 applies it).
+	if cad := t.data[0x9F69]; (len(cad) == 0 || cad[0] == 0x00) && q.ttq[3]&0x80 != 0 {
+		if v := t.data[0x9F08]; len(v) == 2 && (uint16(v[0])<<8|uint16(v[1])) >= 0x0030 {
+			return odaFail("fDDA: version 00 from a card of application version %X while the terminal supports version 01", v)
+		}
 	}
 	num, err := oda.VerifyFDDA(oda.FDDAInput{
 		ICC: icc, SDAD: sdad, UnpredictableNumber: t.term[0x9F37],
@@ -553,16 +670,21 @@ func (q *tap) fdda() error {
 	return nil
 }
 
-// fddaFailed handles a TC whose fDDA failed: online when the terminal is
-// online capable and the CTQ (if any) allows it, another interface when the
-// CTQ asks for that, else declined.
+// fddaFailed handles a TC whose fDDA failed: declined when the card sent no
+// CTQ; online when the terminal is online capable and the CTQ allows it;
+// another interface when the CTQ asks for that; else declined.
 func (q *tap) fddaFailed(ctx context.Context) (*Result, error) {
 	res := q.res
 	ctq, haveCTQ := q.data[0x9F6C]
 	haveCTQ = haveCTQ && len(ctq) >= 1
 	detail := "fDDA failed (" + res.ODAError + ")"
 	switch {
-	case q.ttq[0]&ttqOfflineOnly == 0 && (!haveCTQ || ctq[0]&ctqOnlineIfODA != 0):
+	case !haveCTQ:
+		// fDDA failed and the card sent no CTQ: declined
+		// (qpboc-kernel QfDDAProcess.java:32-35).
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonODAFailed
+		res.Detail = detail + ": declined (the card sent no CTQ)" + q.deducted()
+	case q.ttq[0]&ttqOfflineOnly == 0 && ctq[0]&ctqOnlineIfODA != 0:
 		return q.online(ctx, ReasonODAFailed, detail+": online authorisation of the card's TC")
 	case haveCTQ && ctq[0]&ctqContactIfODA != 0 && q.ttq[0]&ttqContact != 0:
 		res.Outcome, res.Reason = OutcomeTryAnotherInterface, ReasonODAFailed
@@ -603,7 +725,24 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 		psn = v[0]
 	}
 	var pin []byte
-	if ctq := t.data[0x9F6C]; len(ctq) >= 1 && ctq[0]&ctqOnlinePIN != 0 && t.k.pinPad != nil {
+	ctq := t.data[0x9F6C]
+	wantsPIN := len(ctq) >= 1 && ctq[0]&ctqOnlinePIN != 0
+	if wantsPIN && t.k.pinPad == nil {
+		// The card requires an online PIN that this terminal cannot take:
+		// no approval without it (what if a relay cleared the TTQ's
+		// online-PIN bit? the card's own answer still says PIN).
+		res.TVR.Set(TVRPINPadNotWorking)
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonCVMNotPerformed
+		res.Detail = detail + "; the card requires an online PIN and the terminal has no PIN pad" + q.deducted()
+		return res, nil
+	}
+	if !wantsPIN && q.ttq[1]&ttqCVM != 0 && (len(ctq) == 0 || ctq[0]&ctqSignature == 0) && res.CID == apdu.ACTypeARQC {
+		res.TVR.Set(TVRCVMFailed)
+		res.Outcome, res.Reason = OutcomeDeclined, ReasonCVMNotPerformed
+		res.Detail = detail + "; the terminal required cardholder verification (TTQ " + hexUpper(q.ttq[:]) + ") and the card asks for none"
+		return res, nil
+	}
+	if wantsPIN {
 		block, err := t.k.pinPad.OnlinePIN(ctx, pan, q.amount)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -621,6 +760,7 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 		Field55: res.Field55, PINBlock: pin, ECBalance: res.BalanceBefore}
 	resp, err := t.k.host.Authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
+		t.reverse(ctx, req, "no answer from the host")
 		if ctx.Err() != nil {
 			return t.fail(ctx.Err())
 		}
@@ -700,26 +840,39 @@ func (q *tap) removed(ctx context.Context, err error, mayHaveCharged bool) (*Res
 	res.Outcome, res.Reason = OutcomeTryAgain, ReasonCardRemoved
 	res.Detail = "the card left the field: present the card again (" + err.Error() + ")"
 	if mayHaveCharged && q.k.torn != nil && q.aid != nil {
-		r := TornRecord{PAN: res.PAN, AID: append([]byte(nil), q.aid...), Amount: q.amount, ATC: res.ATC, Created: q.now}
+		r := TornRecord{Kind: TornTap, PAN: res.PAN, AID: append([]byte(nil), q.aid...), Amount: q.amount, ATC: res.ATC, Created: q.now}
 		q.addTorn(context.WithoutCancel(ctx), r, "torn tap",
 			"; the card may have completed the sale: kept as a torn tap, settled from the card's log at the next tap")
 	}
 	return res, nil
 }
 
-// findTornTaps looks, before GPO, for torn taps of this application (kept
-// without PAN) in the card's transaction log. It returns the torn tap this
-// tap repeats (same amount) when the card completed it. Torn taps found in
-// the log are settled once the PAN is known; a torn tap of the same amount
-// that is not in the log did not happen on this card and is dropped; others
-// are kept for tornTapLifetime.
+// findTornTaps looks, before GPO, for the torn taps of this application
+// in the card's transaction log, and returns the one this tap repeats (the
+// same amount, shown completed in the log): this tap must not charge the
+// card again. Torn taps are kept by AID alone (the card may have left
+// before saying its PAN); those the log shows are settled, as
+// discrepancies, once the PAN is known. One the log does not show is kept:
+// another card may be the one that was torn, and the card's log is its own
+// unauthenticated word. Only taps younger than tornTapLifetime are looked
+// for, so that a lane does not read every card's log for ever; older ones
+// stay in the torn log for the back office to reconcile.
 func (q *tap) findTornTaps(ctx context.Context) (*Settlement, error) {
 	t := q.txn
 	if t.k.torn == nil {
 		return nil, nil
 	}
 	pending, err := t.k.torn.Pending(ctx, [32]byte{}, t.aid)
-	if err != nil || len(pending) == 0 {
+	if err != nil {
+		return nil, nil
+	}
+	fresh := pending[:0:0]
+	for _, p := range pending {
+		if p.Kind == TornTap && t.now.Sub(p.Created) <= tornTapLifetime {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
 		return nil, nil
 	}
 	log, err := t.readLog(ctx, 0)
@@ -729,55 +882,62 @@ func (q *tap) findTornTaps(ctx context.Context) (*Settlement, error) {
 		}
 		return nil, nil // no readable log: the torn taps stay pending
 	}
-	var again *Settlement
-	for _, p := range pending {
-		s := Settlement{Record: p}
-		for _, e := range log {
-			if e.Amount == p.Amount && bytes.Equal(e.Fields["9A"], p.Date[:]) && bytes.Equal(e.Fields["9F21"], p.Time[:]) {
-				s.Happened, s.ATC = true, e.ATC
-				break
-			}
+	capacity := 0
+	if le := t.data[0x9F4D]; len(le) == 2 {
+		capacity = int(le[1])
+	}
+	used := make([]bool, len(log))
+	for i, e := range log {
+		used[i] = t.k.taps.completed(t.aid, e)
+	}
+	again := -1
+	for _, p := range fresh {
+		i, v := matchLog(p, log, used, capacity)
+		if v != logHappened {
+			continue
 		}
-		switch {
-		case s.Happened:
-			q.settle = append(q.settle, s)
-			if again == nil && p.Amount == q.amount {
-				again = &s
-			}
-		case p.Amount == q.amount || t.now.Sub(p.Created) > tornTapLifetime:
-			q.drop = append(q.drop, p)
+		used[i] = true
+		q.settle = append(q.settle, Settlement{Record: p, Happened: true, ATC: log[i].ATC, Time: log[i].Time,
+			Evidence: fmt.Sprintf("the card's log shows it (ATC %d): journaled as a discrepancy, no cryptogram", log[i].ATC)})
+		if again < 0 && p.Amount == q.amount {
+			again = len(q.settle) - 1
 		}
 	}
-	return again, nil
+	if again < 0 {
+		return nil, nil
+	}
+	s := q.settle[again]
+	return &s, nil
 }
 
 // settleTornTaps journals the torn taps found in the card's log (now that
-// the PAN is known) and forgets them, and forgets those that did not happen.
+// the PAN is known) as discrepancies and forgets them. A log entry whose
+// ATC already stands for a journaled sale settles nothing: the tap stays.
 func (q *tap) settleTornTaps(ctx context.Context) error {
 	t := q.txn
 	for _, s := range q.settle {
-		if err := t.journalSettled(ctx, s); err != nil {
+		err := t.journalDiscrepancy(ctx, s.Record.Amount, s.ATC, s.Time, "torn tap found in the card's transaction log; the terminal never received its cryptogram")
+		if errors.Is(err, journal.ErrConflict) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		if err := t.k.torn.Remove(ctx, s.Record); err != nil {
-			return fmt.Errorf("kernel: torn log: %w", err)
+		if err := t.forget(ctx, s); err != nil {
+			return err
 		}
-		t.res.Settled = append(t.res.Settled, s)
 	}
-	for _, p := range q.drop {
-		if err := t.k.torn.Remove(ctx, p); err != nil {
-			return fmt.Errorf("kernel: torn log: %w", err)
-		}
-		t.res.Settled = append(t.res.Settled, Settlement{Record: p})
-	}
-	q.settle, q.drop = nil, nil
+	q.settle = nil
 	return nil
 }
 
-// recover completes a tap whose torn predecessor of the same amount the
-// card's log shows completed: the card is identified with a GPO that
-// cannot approve offline (zero amount, online cryptogram required, no EC),
-// so nothing is charged twice, and the sale is settled from the log.
+// recover ends a tap whose torn predecessor of the same amount the card's
+// log shows completed. The card is identified with a GPO that cannot
+// approve offline (zero amount, online cryptogram required, no EC), so it
+// is not charged twice, and the torn tap is settled from the log. The log
+// is not a cryptogram: the torn tap is a discrepancy for the issuer to
+// reconcile, and this tap is not an approval either — the merchant holds
+// no proof of payment and must take payment another way.
 func (q *tap) recover(ctx context.Context, dol tlv.DOL, s Settlement) (*Result, error) {
 	t, res := q.txn, q.res
 	ttq := q.ttq
@@ -807,13 +967,15 @@ func (q *tap) recover(ctx context.Context, dol tlv.DOL, s Settlement) (*Result, 
 	if err := q.settleTornTaps(ctx); err != nil {
 		return t.fail(err)
 	}
-	res.ECPath = true
-	res.ATC = s.ATC
+	if atc := t.data[0x9F36]; len(atc) == 2 {
+		res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
+	}
 	delete(t.data, 0x9F79)
 	if after, err := t.ecAmount(ctx, 0x9F79, false); err == nil && after != nil {
 		res.BalanceAfter = after
 	}
-	res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonTornRecovered
-	res.Detail = fmt.Sprintf("the torn tap of %s (ATC %d) is in the card's log: the card completed it; not charged again", s.Record.Amount, s.ATC)
+	res.Outcome, res.Reason = OutcomeDeclined, ReasonTornRecovered
+	res.Detail = fmt.Sprintf("the card's log shows the torn tap of %s (ATC %d) completed, but without its cryptogram the terminal cannot approve it: "+
+		"kept as a discrepancy for the issuer to reconcile; this tap was not charged", s.Record.Amount, s.ATC)
 	return res, nil
 }

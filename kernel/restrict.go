@@ -119,6 +119,9 @@ func (t *txn) velocity(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// EMV Book 3 §10.6.3 (HXEMV EmvModul.c:1309-1322): the card's
+		// data is missing, and both limits count as exceeded.
+		t.res.TVR.Set(TVRICCDataMissing)
 		t.res.TVR.Set(TVRLCOLExceeded)
 		t.res.TVR.Set(TVRUCOLExceeded)
 		return nil

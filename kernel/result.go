@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -88,7 +90,10 @@ const (
 	ReasonNoContactless         Reason = "contactless_not_supported" // no PPSE or no qPBOC application on the card
 	ReasonCardRequestedContact  Reason = "card_requested_contact"    // the card asked for the contact interface (6984)
 	ReasonCardRemoved           Reason = "card_removed"              // the card left the field during the tap
-	ReasonTornRecovered         Reason = "torn_tap_recovered"        // a torn tap of this sale was found in the card's log
+	ReasonTornRecovered         Reason = "torn_tap_recovered"        // a torn tap of this sale was found in the card's log: not charged again, not approved
+	ReasonAnswerMismatch        Reason = "card_answer_mismatch"      // the card's answer does not fit what the terminal asked (a TC where an online cryptogram was required)
+	ReasonCVMNotPerformed       Reason = "cvm_not_performed"         // the cardholder verification required cannot be performed
+	ReasonCardExpired           Reason = "card_expired"              // the application is expired or not yet effective
 )
 
 // Result is everything a transaction produced.
@@ -129,13 +134,29 @@ type Result struct {
 	TSI    TSI   `json:"tsi"`
 	// ResponseCode is the issuer's authorisation response code (8A).
 	ResponseCode string `json:"response_code,omitempty"`
+	// SignatureRequired reports that the card (CTQ, CVM list) asks for the
+	// cardholder's signature on the receipt.
+	SignatureRequired bool `json:"signature_required,omitempty"`
 	// TopUp reports that the sale went online for an automatic top-up.
 	TopUp bool `json:"top_up,omitempty"`
+	// TopUpFailed reports an automatic top-up that was due and did not
+	// happen (its online PIN was not entered or was wrong, the host could
+	// not be reached): the sale went on without it. ECCouldPayOffline says,
+	// when the issuer refused the PIN, that the EC balance could have paid
+	// the sale offline.
+	TopUpFailed       bool `json:"top_up_failed,omitempty"`
+	ECCouldPayOffline bool `json:"ec_could_pay_offline,omitempty"`
 	// Torn reports that the card went away (or its answer was lost) after
 	// GENERATE AC: the sale's outcome is unknown and was kept as a torn
 	// record. Settled lists torn sales of this card settled now.
 	Torn    bool         `json:"torn,omitempty"`
 	Settled []Settlement `json:"settled,omitempty"`
+	// Discrepancy reports that the card's data says it paid money the
+	// terminal cannot clear (a TC the terminal declined, a balance that
+	// changed after a GENERATE AC whose answer was not accepted): the sale
+	// is kept as a journal.KindDiscrepancy record for the issuer to
+	// reconcile.
+	Discrepancy bool `json:"discrepancy,omitempty"`
 	// Reversed reports that the host undid the EC part of the request
 	// because its balance script did not take effect on the card.
 	Reversed bool `json:"reversed,omitempty"`
@@ -178,6 +199,21 @@ type HexBytes []byte
 // MarshalText encodes as hex.
 func (h HexBytes) MarshalText() ([]byte, error) { return []byte(hexUpper(h)), nil }
 
+// UnmarshalText decodes hex (empty: nil), so that what MarshalText wrote
+// reads back.
+func (h *HexBytes) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*h = nil
+		return nil
+	}
+	b := make([]byte, hex.DecodedLen(len(text)))
+	if _, err := hex.Decode(b, text); err != nil {
+		return fmt.Errorf("kernel: hex: %w", err)
+	}
+	*h = b
+	return nil
+}
+
 // Balance is the EC data read from a card.
 type Balance struct {
 	AID   HexBytes `json:"aid"`
@@ -203,8 +239,23 @@ type LogEntry struct {
 	Merchant    string `json:"merchant,omitempty"`
 	Type        byte   `json:"type"`
 	ATC         uint16 `json:"atc"`
-	// Fields holds every field of the entry by tag (hex), as the log format names them.
+	// PAN is the masked PAN (first 6, last 4) when the log format names
+	// the PAN or track 2 data.
+	PAN string `json:"pan,omitempty"`
+	// Fields holds every field of the entry by tag (hex), as the log
+	// format names them — except the PAN and track data (5A, 56, 57, 9F6B,
+	// 9F1F, 9F20), which never leave the kernel in clear (see PAN).
 	Fields map[string]HexBytes `json:"fields"`
+}
+
+// LoadLogEntry is one record of the card's load log (DF4D / DF4F): which
+// tag a PUT DATA updated (9F79 for the EC balance), the value before and
+// after, and the fields of the load log format.
+type LoadLogEntry struct {
+	Tag    string `json:"tag"`
+	Before Amount `json:"before"`
+	After  Amount `json:"after"`
+	LogEntry
 }
 
 // JSON returns the result as indented JSON.

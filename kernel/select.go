@@ -44,56 +44,108 @@ func (t *txn) buildCandidates(ctx context.Context) ([]Candidate, error) {
 // yields no candidates and no error: the terminal falls back to the list of
 // AIDs. Only a blocked card (6A81) ends the transaction.
 func (t *txn) candidatesFromPSE(ctx context.Context) ([]Candidate, error) {
-	r, err := t.exchange(ctx, apdu.Select(pseName))
-	if err != nil {
+	d := &directoryWalk{}
+	ok, err := t.readDirectory(ctx, pseName, d, 0)
+	if err != nil || !ok {
 		return nil, err
 	}
-	if r.SW == apdu.SWFuncNotSupported {
-		return nil, fmt.Errorf("%w: card blocked or SELECT not supported", &StatusError{Command: "SELECT", SW: r.SW})
+	return d.cands, nil
+}
+
+// directoryWalk is what reading the PSE and its DDFs has found so far.
+type directoryWalk struct {
+	cands   []Candidate
+	records int // directory records read, across every directory
+	ddfs    int // DDFs selected
+}
+
+// Bounds of the directory walk: a card cannot make the terminal walk a
+// deep or wide tree of DDFs.
+const (
+	maxDDFDepth = 2 // DDFs below the PSE
+	maxDDFs     = 8
+)
+
+// readDirectory selects a DDF (the PSE at depth 0), reads its directory
+// (the SFI in its FCI, 88) and then, depth-bounded, the DDFs its entries
+// name (9D; EMV Book 1 §12.3.2, HXEMV EmvSele.c:559-650). ok is false for a
+// directory that cannot be used; the candidates found before it are kept.
+func (t *txn) readDirectory(ctx context.Context, name []byte, d *directoryWalk, depth int) (bool, error) {
+	r, err := t.exchange(ctx, apdu.Select(name))
+	if err != nil {
+		return false, err
+	}
+	if r.SW == apdu.SWFuncNotSupported && depth == 0 {
+		return false, fmt.Errorf("%w: card blocked or SELECT not supported", &StatusError{Command: "SELECT", SW: r.SW})
 	}
 	if r.SW != apdu.SWSuccess {
-		return nil, nil
+		return false, nil
 	}
 	sfiVal, ok, err := tlv.Find(r.Data, 0x88)
 	if err != nil || !ok || len(sfiVal) != 1 || sfiVal[0] < 1 || sfiVal[0] > 10 {
-		return nil, nil
+		return false, nil
 	}
-	sfi := sfiVal[0]
-	var cands []Candidate
-	for rec := 1; rec <= maxDirectoryRecords; rec++ {
-		r, err := t.exchange(ctx, apdu.ReadRecord(sfi, byte(rec)))
+	var ddfs [][]byte
+	for rec := 1; d.records < maxDirectoryRecords; rec++ {
+		r, err := t.exchange(ctx, apdu.ReadRecord(sfiVal[0], byte(rec)))
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		if r.SW == apdu.SWRecordNotFound {
 			break
 		}
+		d.records++
 		if r.SW != apdu.SWSuccess {
-			return nil, nil // a broken directory: use the list of AIDs
+			return false, nil // a broken directory: use the list of AIDs
 		}
-		rec70, err := tlv.ParseSingle(r.Data)
-		if err != nil || rec70.Tag != 0x70 {
-			return nil, nil
+		more, ok := t.directoryRecord(r.Data, d)
+		if !ok {
+			return false, nil
 		}
-		var buf [8]tlv.TLV // a directory record holds a few entries
-		entries, err := tlv.ParseAppend(buf[:0], rec70.Value)
-		if err != nil {
-			return nil, nil
+		ddfs = append(ddfs, more...)
+	}
+	for _, ddf := range ddfs {
+		if depth >= maxDDFDepth || d.ddfs >= maxDDFs {
+			break
 		}
-		for _, e := range entries {
-			if e.Tag != 0x61 {
-				continue
-			}
-			c, ok := parseDirectoryEntry(e.Value)
-			if !ok {
-				continue
-			}
-			if _, match := t.k.cfg.application(c.AID); match && len(cands) < maxCandidates {
-				cands = append(cands, c)
-			}
+		d.ddfs++
+		if _, err := t.readDirectory(ctx, ddf, d, depth+1); err != nil {
+			return false, err
 		}
 	}
-	return cands, nil
+	return true, nil
+}
+
+// directoryRecord adds the ADF entries of one directory record (70[61…])
+// to d and returns the DDF names its entries give (9D).
+func (t *txn) directoryRecord(b []byte, d *directoryWalk) ([][]byte, bool) {
+	rec70, err := tlv.ParseSingle(b)
+	if err != nil || rec70.Tag != 0x70 {
+		return nil, false
+	}
+	var buf [8]tlv.TLV // a directory record holds a few entries
+	entries, err := tlv.ParseAppend(buf[:0], rec70.Value)
+	if err != nil {
+		return nil, false
+	}
+	var ddfs [][]byte
+	for _, e := range entries {
+		if e.Tag != 0x61 {
+			continue
+		}
+		if name, ok, err := tlv.Find(e.Value, 0x9D); err == nil && ok && len(name) >= 5 && len(name) <= 16 {
+			ddfs = append(ddfs, name)
+			continue
+		}
+		c, ok := parseDirectoryEntry(e.Value)
+		if !ok {
+			continue
+		}
+		if _, match := t.k.cfg.application(c.AID); match && len(d.cands) < maxCandidates {
+			d.cands = append(d.cands, c)
+		}
+	}
+	return ddfs, true
 }
 
 func parseDirectoryEntry(b []byte) (Candidate, bool) {

@@ -3,20 +3,28 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
 )
 
-// TornRecord remembers an offline EC sale whose outcome the terminal does not
-// know: the card went away (or its answer was lost) after GENERATE AC was
-// sent, so the card may or may not have deducted its balance.
+// TornRecord remembers a transaction whose outcome on the card the
+// terminal does not know: the card went away (or its answer was lost) after
+// a command that moves money, so the card may or may not have done it.
+//
+// A torn record is kept until evidence settles it (see settleTorn and
+// settleScripts): never dropped because another card tapped, because time
+// passed, because the card's log rolled over or logs no time.
 type TornRecord struct {
-	// Kind is TornSale (an offline sale) or TornScript (an issuer's
-	// balance script whose effect on the card is unknown).
+	// ID identifies the record in its TornLog; Add assigns one when empty.
+	ID string
+	// Kind is TornSale, TornTap or TornScript.
 	Kind TornKind
 	// PANHash is the keyed hash of the PAN digits (see Config.PANHashKey);
-	// the PAN itself is not kept.
+	// the PAN itself is not kept. Zero for a tap torn before the card said
+	// its PAN.
 	PANHash [32]byte
 	// PAN is the masked PAN, for people.
 	PAN string
@@ -26,14 +34,22 @@ type TornRecord struct {
 	Amount        Amount
 	BalanceBefore Amount
 	Date, Time    [3]byte
-	// ATC is the card's ATC for the torn sale when known (0 otherwise).
+	// ATC is the card's ATC of the torn transaction when known (0
+	// otherwise): a TornScript always has it (from the online request).
 	ATC     uint16
 	Created time.Time
 	// For TornScript: the balance the card holds if the script took
 	// effect, and the approved request to reverse at the host if it did
-	// not. The request holds the PAN: a durable TornLog must protect it.
+	// not. The request is kept without the PAN (Request.PAN is empty): at
+	// settlement it is taken from the card, whose PAN hash matched.
 	Expected Amount
 	Request  *AuthRequest
+	// For a TornScript of a load: the clearing data of the load's
+	// completion (the card's TC), journaled as a load once the card's
+	// authenticated balance shows that the script took effect.
+	Cryptogram HexBytes
+	CID        byte
+	Field55    HexBytes
 }
 
 // TornKind says what a torn record is about.
@@ -41,32 +57,55 @@ type TornKind int
 
 // The torn kinds.
 const (
+	// TornSale is a contact offline sale whose GENERATE AC answer was lost.
 	TornSale TornKind = iota
+	// TornScript is an issuer's balance script (top-up refill, load) whose
+	// effect on the card is not proven.
 	TornScript
+	// TornTap is a contactless tap whose GPO answer (or what followed) was
+	// lost; PANHash is zero when the card left before saying its PAN.
+	TornTap
 )
 
-// Settlement is how a torn sale was settled when the card came back.
+// Settlement is how a torn record was settled when the card came back.
 type Settlement struct {
 	Record TornRecord
-	// Happened reports that the card completed the sale (it is in the
-	// card's log): it must be recorded once. Otherwise nothing was charged.
+	// Happened reports that the card completed the torn operation: for a
+	// sale, its log shows it (unauthenticated: the sale is journaled as a
+	// discrepancy, never as an approval); for a script, its authenticated
+	// balance shows it.
 	Happened bool
-	// ATC is the ATC of the card's log entry when Happened.
-	ATC uint16
+	// ATC and Time are the card's log entry's ATC and time when a sale
+	// Happened (Time zero when the log keeps no time).
+	ATC  uint16
+	Time time.Time `json:",omitzero"`
 	// Reversed reports, for a TornScript that did not take effect, that
-	// the host gave the money back.
+	// the host gave the money back on the card's authenticated evidence.
 	Reversed bool
+	// Evidence says what settled the record.
+	Evidence string
 }
 
-// TornLog keeps torn records until the card is presented again. An
-// implementation must be safe for concurrent use; a vendor may make it
-// durable (the journal package can).
+// TornLog keeps torn records until evidence settles them. An
+// implementation must be safe for concurrent use; OpenTornLog is the
+// durable one.
 type TornLog interface {
+	// Add keeps r (assigning r.ID when it is empty).
 	Add(ctx context.Context, r TornRecord) error
-	// Pending returns the records for one card application.
+	// Pending returns the records for one card application (panHash zero:
+	// the torn taps whose PAN is unknown).
 	Pending(ctx context.Context, panHash [32]byte, aid []byte) ([]TornRecord, error)
-	// Remove forgets a settled record.
+	// Remove forgets a settled record (by ID).
 	Remove(ctx context.Context, r TornRecord) error
+}
+
+// tornID names a record by what identifies it: two records of the same
+// kind, card application, amount, ATC and terminal date and time are the
+// same torn operation.
+func tornID(r TornRecord) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%X|%X|%d|%d|%X|%X", r.Kind, r.PANHash, r.AID, r.Amount, r.ATC, r.Date, r.Time)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // MemoryTornLog is an in-memory TornLog (lost when the process ends).
@@ -77,6 +116,9 @@ type MemoryTornLog struct {
 
 // Add keeps r.
 func (m *MemoryTornLog) Add(_ context.Context, r TornRecord) error {
+	if r.ID == "" {
+		r.ID = tornID(r)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.recs = append(m.recs, r)
@@ -101,7 +143,7 @@ func (m *MemoryTornLog) Remove(_ context.Context, r TornRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, x := range m.recs {
-		if x.Kind == r.Kind && x.PANHash == r.PANHash && bytes.Equal(x.AID, r.AID) && x.Date == r.Date && x.Time == r.Time && x.Amount == r.Amount {
+		if x.ID == r.ID {
 			m.recs = append(m.recs[:i], m.recs[i+1:]...)
 			return nil
 		}
@@ -116,6 +158,13 @@ func (m *MemoryTornLog) Len() int {
 	return len(m.recs)
 }
 
+// Records returns a copy of every pending record.
+func (m *MemoryTornLog) Records() []TornRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]TornRecord(nil), m.recs...)
+}
+
 // recordTorn keeps a torn record for the sale in progress.
 func (t *txn) recordTorn(ctx context.Context, amount Amount) {
 	tl := t.k.torn
@@ -126,7 +175,7 @@ func (t *txn) recordTorn(ctx context.Context, amount Amount) {
 	if !ok {
 		return
 	}
-	r := TornRecord{PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...), Amount: amount,
+	r := TornRecord{Kind: TornSale, PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...), Amount: amount,
 		BalanceBefore: *t.res.BalanceBefore, Created: t.now}
 	t.addTorn(ctx, r, "torn record", "; kept as a torn sale: present the card again to settle it")
 }
@@ -146,9 +195,36 @@ func (t *txn) addTorn(ctx context.Context, r TornRecord, what, note string) {
 	t.res.Detail += note
 }
 
-// settleTorn settles the torn sales of this card: a sale is in the card's
-// transaction log (same amount, date and time as the terminal sent) if and
-// only if the card completed it.
+// recordTornScript keeps an approved top-up or load whose script outcome
+// the card has not proven: the card went away, refused the script, or
+// reports a balance that is neither. It is settled at a later presentation
+// from the card's authenticated balance (settleScripts).
+func (t *txn) recordTornScript(ctx context.Context, req *AuthRequest, expected Amount) {
+	tl := t.k.torn
+	ph, ok := t.panHash()
+	if tl == nil || !ok || t.res.BalanceBefore == nil {
+		t.res.Detail += "; no torn log: the issuer must reconcile the script"
+		return
+	}
+	kept := *req
+	kept.PAN, kept.PINBlock = "", nil // the PAN is taken from the card at settlement; the PIN block is never kept
+	r := TornRecord{Kind: TornScript, PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...),
+		Amount: t.res.Amount, BalanceBefore: *t.res.BalanceBefore, Expected: expected, Request: &kept,
+		ATC: t.res.ATC, Created: t.now}
+	if req.Kind != RequestPurchase && t.res.CID&0xC0 == 0x40 {
+		r.Cryptogram, r.CID, r.Field55 = t.res.Cryptogram, t.res.CID, t.res.Field55
+	}
+	t.addTorn(ctx, r, "torn record", "; kept as pending: present the card again to settle the script")
+}
+
+// settleTorn settles the torn records of this card after offline data
+// authentication. Torn sales are settled from the card's log (settleSales):
+// what the log shows happened becomes a discrepancy record whatever the
+// card; what it shows absent is forgotten only for a card that
+// authenticated itself dynamically (an emulator carrying a real card's PAN
+// cannot make the terminal forget money). Torn scripts wait for this
+// transaction's first cryptogram, whose IAD carries the balance the card
+// MACs (settleScripts).
 func (t *txn) settleTorn(ctx context.Context) error {
 	tl := t.k.torn
 	if tl == nil {
@@ -162,90 +238,16 @@ func (t *txn) settleTorn(ctx context.Context) error {
 	if err != nil || len(pending) == 0 {
 		return nil
 	}
-	var log []LogEntry
-	logRead := false
+	var sales []TornRecord
 	for _, p := range pending {
 		if p.Kind == TornScript {
-			if err := t.settleScript(ctx, p); err != nil {
-				return err
-			}
-			continue
+			t.scriptsDue = append(t.scriptsDue, p)
+		} else {
+			sales = append(sales, p)
 		}
-		if !logRead {
-			if log, err = t.readLog(ctx, 0); err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
-				return nil // cannot settle now: keep the records
-			}
-			logRead = true
-		}
-		s := Settlement{Record: p}
-		for _, e := range log {
-			if e.Amount == p.Amount && bytes.Equal(e.Fields["9A"], p.Date[:]) && bytes.Equal(e.Fields["9F21"], p.Time[:]) {
-				s.Happened, s.ATC = true, e.ATC
-				break
-			}
-		}
-		if s.Happened {
-			if err := t.journalSettled(ctx, s); err != nil {
-				return err
-			}
-		}
-		if err := tl.Remove(ctx, p); err != nil {
-			return fmt.Errorf("kernel: torn log: %w", err)
-		}
-		t.res.Settled = append(t.res.Settled, s)
 	}
-	return nil
-}
-
-// settleScript settles a balance script whose effect was unknown: the card's
-// balance now says whether it took effect; if it did not, the approved
-// request is reversed at the host. A balance that is neither (the card was
-// used in between) leaves the record pending for the issuer to reconcile.
-func (t *txn) settleScript(ctx context.Context, p TornRecord) error {
-	delete(t.data, 0x9F79)
-	bal, err := t.ecAmount(ctx, 0x9F79, true)
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
+	if len(sales) == 0 {
 		return nil
 	}
-	delete(t.data, 0x9F79) // the purchase reads it again
-	s := Settlement{Record: p}
-	switch *bal {
-	case p.Expected:
-		s.Happened = true
-	case p.BalanceBefore:
-		rev, ok := t.k.host.(ScriptReverser)
-		if !ok || p.Request == nil {
-			return nil
-		}
-		if err := rev.ReverseScript(ctx, p.Request); err != nil {
-			return nil // try again at the next presentation
-		}
-		s.Reversed = true
-	default:
-		return nil
-	}
-	if err := t.k.torn.Remove(ctx, p); err != nil {
-		return fmt.Errorf("kernel: torn log: %w", err)
-	}
-	t.res.Settled = append(t.res.Settled, s)
-	return nil
-}
-
-// recordTornScript keeps an approved top-up or load whose script outcome is
-// unknown because the card went away.
-func (t *txn) recordTornScript(ctx context.Context, req *AuthRequest, expected Amount) {
-	tl := t.k.torn
-	ph, ok := t.panHash()
-	if tl == nil || !ok || t.res.BalanceBefore == nil {
-		return
-	}
-	r := TornRecord{Kind: TornScript, PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...),
-		Amount: t.res.Amount, BalanceBefore: *t.res.BalanceBefore, Expected: expected, Request: req, Created: t.now}
-	t.addTorn(ctx, r, "torn record", "; kept as torn: present the card again to settle the script")
+	return t.settleSales(ctx, sales)
 }

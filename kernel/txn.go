@@ -35,9 +35,19 @@ type txn struct {
 	ecOffered  bool    // 9F7A = 01 was sent
 	ecReason   Reason  // why EC was not offered
 	ecDetail   string
-	apdus      int
-	bytes      int
-	inCard     time.Duration // time spent in the card's round trips
+	// scriptsDue are this card's torn scripts, settled from the first
+	// cryptogram of this presentation (settleScripts); secondAC says the
+	// last GENERATE AC was the second; balanceScript that an issuer script
+	// command changing card data (PUT DATA) was transmitted in template 71
+	// ([0]) or 72 ([1]) of this transaction.
+	scriptsDue    []TornRecord
+	forgetDue     []Settlement // absent from the log, forgotten once CDA verifies
+	secondAC      bool
+	balanceScript [2]bool
+	cdaVerified   bool // a CDA signature on a cryptogram of this presentation verified
+	apdus         int
+	bytes         int
+	inCard        time.Duration // time spent in the card's round trips
 
 	// arena holds the bytes the transaction owns (the card's responses,
 	// terminal data, DOL data) in a few blocks instead of one allocation
@@ -355,6 +365,12 @@ func (t *txn) setTerminalData(amount Amount, txnType byte) error {
 	t.term[0x9F1C] = t.ownString(cfg.TerminalID)
 	t.term[0x9F16] = t.ownString(cfg.MerchantID)
 	t.term[0x9F7A] = t.own([]byte{0x00})
+	// PBOC 3.0 SM algorithm support indicator; a PDOL tag the terminal
+	// does not know stays zeros (the DOL rules).
+	t.term[0xDF69] = t.own([]byte{0x00})
+	if cfg.SM {
+		t.term[0xDF69][0] = 0x01
+	}
 	ifd := cfg.IFDSerial
 	if ifd == "" {
 		ifd = cfg.TerminalID

@@ -228,6 +228,8 @@ var dictTable = [...]Info{
 	{0xDF31, "Issuer Script Results", FormatB, 0, 0},
 	{0xDF4D, "Load Log Entry", FormatB, 2, 2},
 	{0xDF4F, "Load Log Format", FormatB, 0, 0},
+	{0xDF60, "Card Transaction Attribute (PBOC 3.0)", FormatB, 1, 1},
+	{0xDF69, "SM Algorithm Supported Indicator", FormatB, 1, 1},
 	{0xDF71, "Second Application Currency Code", FormatN, 2, 2},
 	{0xDF76, "Second Currency EC Reset Threshold", FormatN, 6, 6},
 	{0xDF77, "Second Currency EC Balance Limit", FormatN, 6, 6},

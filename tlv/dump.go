@@ -59,6 +59,32 @@ func maskTrack2(s string) string {
 	return MaskPAN(pan) + "D" + rest[:keep] + strings.Repeat("*", len(rest)-keep)
 }
 
+// maskTrack1 masks track 1 data (56, ASCII "B" PAN "^" name "^" YYMM
+// service-code discretionary): the PAN by MaskPAN, the name kept, the
+// expiry date and service code kept, the discretionary data replaced by
+// '*'. Anything not of that shape is masked whole.
+func maskTrack1(v []byte) string {
+	s := string(v)
+	fields := strings.SplitN(s, "^", 3)
+	if len(fields) != 3 || len(fields[0]) < 2 {
+		return strings.Repeat("*", len(s))
+	}
+	pan := MaskPAN(fields[0][1:])
+	keep := min(7, len(fields[2]))
+	return fields[0][:1] + pan + "^" + printableASCII(fields[1]) + "^" + fields[2][:keep] + strings.Repeat("*", len(fields[2])-keep)
+}
+
+// printableASCII replaces bytes outside printable ASCII with '.'.
+func printableASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7E {
+			b[i] = '.'
+		}
+	}
+	return string(b)
+}
+
 // Dump writes an indented tree of the objects in b to w, one object a line:
 // two spaces of indentation per nesting level, the tag, the dictionary name
 // (or "?") and, for a primitive object, the value. Text formats (a, an, ans)
@@ -70,9 +96,11 @@ func maskTrack2(s string) string {
 //	9F02 Amount, Authorised (Numeric): 000000001234 (12.34)
 //	95 Terminal Verification Results (TVR): 8000000000 (offline data authentication was not performed)
 //
-// The PAN (5A) and track 2 equivalent data (57) are masked (see
-// MaskPAN; in track 2 the discretionary data after the expiry date and service
-// code is masked as well). Constructed objects are followed by their children.
+// The PAN (5A), track 2 equivalent data (57, and qPBOC's 9F6B) and track 1
+// data (56) are masked (see MaskPAN; in the tracks the discretionary data
+// after the expiry date and service code is masked as well), and the track
+// discretionary data objects (9F1F, 9F20) are not shown at all.
+// Constructed objects are followed by their children.
 //
 // On malformed input Dump writes the objects before the fault and returns the
 // decoding error; it also returns the first error from w.
@@ -108,8 +136,13 @@ func appendDumpValue(dst []byte, o TLV, f Format) []byte {
 		return append(dst, "(empty)"...)
 	case o.Tag == 0x5A:
 		return append(dst, MaskPAN(bcdDigits(o.Value))...)
-	case o.Tag == 0x57:
+	case o.Tag == 0x57 || o.Tag == 0x9F6B:
 		return append(dst, maskTrack2(bcdDigits(o.Value))...)
+	case o.Tag == 0x56:
+		return append(dst, maskTrack1(o.Value)...)
+	case o.Tag == 0x9F1F || o.Tag == 0x9F20:
+		// Track 1 and track 2 discretionary data: nothing of it is shown.
+		return append(dst, strings.Repeat("*", 2*len(o.Value))...)
 	case f.text():
 		dst = append(dst, '"')
 		for _, c := range o.Value {

@@ -2,7 +2,9 @@ package tlv
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -187,4 +189,28 @@ func TestDescribeNamesEveryTVRBitOnce(t *testing.T) {
 		assert.Equal(t, b.name, Describe(0x95, v))
 	}
 	assert.Len(t, tvrBitNames, 27)
+}
+
+// No full PAN leaves a dump: not in the PAN, not in track 1 (56), track 2
+// (57, 9F6B), nor in the tracks' discretionary data (9F1F, 9F20).
+func TestDumpMasksEveryTrack(t *testing.T) {
+	const pan = "6222021000123456781"
+	track1 := []byte("B" + pan + "^ZHANG/SAN^3512201123456789")
+	track2, err := hex.DecodeString(pan + "D35122011234567890F")
+	require.NoError(t, err)
+	var b []byte
+	b = Append(b, 0x56, track1)
+	b = Append(b, 0x57, track2)
+	b = Append(b, 0x9F6B, track2)
+	b = Append(b, 0x9F1F, []byte("1234567890"))
+	b = Append(b, 0x9F20, []byte{0x12, 0x34, 0x56})
+	var out strings.Builder
+	require.NoError(t, Dump(&out, b))
+	s := out.String()
+	assert.NotContains(t, s, pan)
+	assert.NotContains(t, s, "1234567890")
+	assert.NotContains(t, s, "123456")
+	assert.Contains(t, s, "B622202*********6781^ZHANG/SAN^3512201", "track 1: PAN masked, name, expiry and service code kept")
+	assert.Contains(t, s, "622202*********6781D3512201", "track 2 (57 and 9F6B): PAN masked, expiry and service code kept")
+	assert.Equal(t, 2, strings.Count(s, "622202*********6781D3512201"))
 }

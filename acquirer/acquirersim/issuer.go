@@ -1,14 +1,17 @@
 package acquirersim
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/crypto/keys"
+	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -128,35 +131,27 @@ func doubleLength(k []byte) []byte {
 
 // reversal undoes a financial request at the issuer: matched by terminal,
 // the original's batch (its 60 is the original's) and trace number. An
-// unknown original is 25; a reversal repeated changes nothing.
+// unknown original is 25; a reversal repeated changes nothing. A load's
+// reversal that carries script results (DF31) is a script reversal: see
+// undoScript.
 func (s *Sim) reversal(r *request) *answer {
 	key := authKey{tid: r.tid, batch: r.f60.Batch, stan: str(r.msg, f11)}
-	s.mu.Lock()
-	a, ok := s.auths[key]
-	if !ok {
-		// No original (yet): remembered, so that an original arriving late
-		// on another connection is never forwarded.
-		done := make(chan struct{})
-		close(done)
-		s.auths[key] = &auth{key: key, done: done, early: true}
-		s.mu.Unlock()
-		return reply("25")
+	a, code := s.original(key)
+	if a == nil {
+		return reply(code)
 	}
-	s.mu.Unlock()
-	select {
-	case <-a.done: // the original's issuer answer, if it is in flight
-	case <-time.After(5 * time.Second):
-		return reply("91")
-	}
-	s.mu.Lock()
-	if a.early || a.reversed || a.code != "00" {
-		s.mu.Unlock()
-		return reply("00")
-	}
-	s.mu.Unlock()
 	ctx, cancel := issuerCtx()
 	defer cancel()
-	if err := s.cfg.Host.Reverse(ctx, a.req); err != nil {
+	f55 := bin(r.msg, f55)
+	var err error
+	if tlvValue(f55, 0xDF31) != nil && a.req.Kind != kernel.RequestPurchase {
+		err = s.undoScript(ctx, a, f55)
+	} else {
+		err = s.cfg.Host.Reverse(ctx, a.req)
+	}
+	if errors.Is(err, hostsim.ErrEvidence) {
+		return reply("A5") // the card's evidence does not verify: nothing given back
+	} else if err != nil {
 		return reply("91")
 	}
 	s.mu.Lock()
@@ -166,8 +161,85 @@ func (s *Sim) reversal(r *request) *answer {
 	return reply("00")
 }
 
-// advice records a script result advice; a failed script of an approved
-// top-up has its refill taken back at the issuer.
+// original returns the approved original of a reversal, waiting for its
+// issuer answer if it is in flight; nil and the code to answer when there
+// is nothing to undo (25: unknown, remembered so that a late original is
+// never forwarded; 00: declined or already reversed).
+func (s *Sim) original(key authKey) (*auth, string) {
+	s.mu.Lock()
+	a, ok := s.auths[key]
+	if !ok {
+		done := make(chan struct{})
+		close(done)
+		s.auths[key] = &auth{key: key, done: done, early: true}
+		s.mu.Unlock()
+		return nil, "25"
+	}
+	s.mu.Unlock()
+	select {
+	case <-a.done:
+	case <-time.After(5 * time.Second):
+		return nil, "91"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.early || a.reversed || a.code != "00" {
+		return nil, "00"
+	}
+	return a, ""
+}
+
+// undoScript gives back the EC part of an approved top-up or load whose
+// script did not take effect, as the script results say: "not performed"
+// (no script reached the card) is the terminal's word, which the issuer
+// takes; "failed" needs the card's evidence — the cryptogram in field 55,
+// which the issuer verifies with the card's keys, and 8A Y1 when it was an
+// offline EC approval that deducted 9F02. Successful scripts move nothing.
+func (s *Sim) undoScript(ctx context.Context, a *auth, f55 []byte) error {
+	results := tlvValue(f55, 0xDF31)
+	failed, notPerformed := false, false
+	for i := 0; i+5 <= len(results); i += 5 {
+		switch results[i] >> 4 {
+		case 0:
+			notPerformed = true
+		case 1:
+			failed = true
+		}
+	}
+	req := *a.req
+	switch {
+	case failed:
+		ev := &kernel.Evidence{Field55: without(f55, 0xDF31, 0x8A)}
+		if string(tlvValue(f55, 0x8A)) == "Y1" {
+			if v, err := bcd.Decode(tlvValue(f55, 0x9F02)); err == nil {
+				ev.Deducted = kernel.Amount(v)
+			}
+		}
+		req.Evidence = ev
+	case !notPerformed:
+		return nil
+	}
+	return s.cfg.Host.ReverseScript(ctx, &req)
+}
+
+// without returns data's top-level objects but those with the tags.
+func without(data []byte, tags ...tlv.Tag) []byte {
+	objs, err := tlv.Parse(data)
+	if err != nil {
+		return nil
+	}
+	var out []byte
+	for _, o := range objs {
+		if !slices.Contains(tags, o.Tag) {
+			out = tlv.Append(out, o.Tag, o.Value)
+		}
+	}
+	return out
+}
+
+// advice records a script result advice; the scripts of an approved
+// top-up that did not take effect have their refill taken back at the
+// issuer (undoScript).
 func (s *Sim) advice(r *request) *answer {
 	orig := str(r.msg, f61)
 	if len(orig) < 12 {
@@ -187,17 +259,15 @@ func (s *Sim) advice(r *request) *answer {
 	if !ok || a.req == nil {
 		return reply("25")
 	}
-	results := tlvValue(bin(r.msg, f55), 0xDF31)
-	failed := false
-	for i := 0; i+5 <= len(results); i += 5 {
-		failed = failed || results[i]>>4 == 1
+	if a.code != "00" || a.reversed {
+		return reply("00")
 	}
-	if failed && a.code == "00" && !a.reversed {
-		ctx, cancel := issuerCtx()
-		defer cancel()
-		if err := s.cfg.Host.ReverseScript(ctx, a.req); err != nil {
-			return reply("91")
-		}
+	ctx, cancel := issuerCtx()
+	defer cancel()
+	if err := s.undoScript(ctx, a, bin(r.msg, f55)); errors.Is(err, hostsim.ErrEvidence) {
+		return reply("A5")
+	} else if err != nil {
+		return reply("91")
 	}
 	return reply("00")
 }

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-pboc/pboc/journal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/journal"
 )
 
 func TestJournalCommand(t *testing.T) {
@@ -23,43 +22,100 @@ func TestJournalCommand(t *testing.T) {
 	require.NoError(t, err)
 	for i := range 2 {
 		r := journal.Record{Time: time.Date(2026, 3, 1, 8, 0, i, 0, time.UTC), Kind: journal.KindECOfflineSale,
-			Amount: uint64(1234 + i), Currency: "0156", AID: "A000000333010106", PSN: "01", ATC: uint16(i + 1), Outcome: "approved_offline"}
+			Amount: uint64(1234 + i), Currency: "0156", AID: "a000000333010106", PSN: "01", ATC: uint16(i + 1),
+			CID: "40", Cryptogram: "0102030405060708", Outcome: "approved_offline"}
 		r.SetPAN("6234561234567890")
 		r.ID = journal.RecordID(r.Kind, r.AID, r.PANHash, r.PSN, r.ATC)
 		require.NoError(t, j.Append(ctx, r))
 	}
-	// the terminal keeps the journal open while we read it
-	var out bytes.Buffer
-	require.NoError(t, cmdJournal(ctx, []string{"list", "--file", path}, &out))
-	t.Log("\n" + out.String())
-	assert.Equal(t, 2, strings.Count(out.String(), "\n"))
-	assert.Contains(t, out.String(), "12.34")
-	assert.Contains(t, out.String(), "623456******7890")
-	assert.NotContains(t, out.String(), "6234561234567890")
+	// The terminal keeps the journal open while it is read.
+	code, out, errOut := runCLI(t, "journal", "list", "--file", path)
+	require.Equal(t, 0, code, errOut)
+	t.Log("\n" + out)
+	assert.Equal(t, 2, strings.Count(out, "\n"))
+	assert.Contains(t, out, "12.34")
+	assert.Contains(t, out, "623456******7890")
+	assert.Contains(t, out, "A000000333010106", "card data in upper-case hex")
+	assert.Contains(t, out, "CID 40")
+	assert.NotContains(t, out, "6234561234567890")
 
-	out.Reset()
-	require.NoError(t, cmdJournal(ctx, []string{"export", "--file", path}, &out))
-	t.Log("\n" + out.String())
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	code, out, _ = runCLI(t, "journal", "export", "--journal", path)
+	require.Equal(t, 0, code)
+	t.Log("\n" + out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2)
-	var r journal.Record
+	var r map[string]any
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &r))
-	assert.Equal(t, uint64(1235), r.Amount)
+	assert.Equal(t, "12.35", r["amount"], "amounts in yuan, as every other output")
+	assert.Equal(t, "40", r["cid"])
+	assert.Equal(t, "A000000333010106", r["aid"])
+	assert.Equal(t, "0102030405060708", r["cryptogram"])
+	assert.EqualValues(t, 2, r["atc"])
+	assert.NotContains(t, out, "6234561234567890")
 
-	for _, args := range [][]string{nil, {"bogus"}, {"list", "extra"}, {"export", "--nope"}} {
-		var ue usageError
-		assert.True(t, errors.As(cmdJournal(ctx, args, &out), &ue), "%q", args)
+	for _, args := range [][]string{{"journal"}, {"journal", "bogus"}, {"journal", "list", "extra"}, {"journal", "export", "--nope"}} {
+		code, _, errOut := runCLI(t, args...)
+		assert.Equal(t, 2, code, "%q: %s", args, errOut)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.dat")
 	require.NoError(t, os.WriteFile(empty, nil, 0o600))
-	out.Reset()
-	require.NoError(t, cmdJournal(ctx, []string{"list", "--file", empty}, &out))
-	assert.Contains(t, out.String(), "is empty")
+	code, out, _ = runCLI(t, "journal", "list", "--journal", empty)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "is empty")
+
+	t.Chdir(t.TempDir())
+	code, _, errOut = runCLI(t, "journal", "list")
+	assert.Equal(t, 2, code, "a missing journal is bad input")
+	assert.Equal(t, "pboc journal: --journal pboc-journal.dat: no such file or directory\n", errOut)
+
+	require.NoError(t, os.WriteFile("pboc-journal.dat", []byte("PJ\x01\x00garbage that is not a frame, and then more"), 0o600))
+	code, _, errOut = runCLI(t, "journal", "list")
+	assert.Equal(t, 2, code, "a damaged journal is bad input: %s", errOut)
+}
+
+// --journal on purchase and load: every approved sale and load is in the
+// journal, once, written the way every other output writes it; the PAN
+// hash key lives beside the journal, so two runs match the same card.
+func TestJournalFlag(t *testing.T) {
 	dir := t.TempDir()
-	wd, _ := os.Getwd()
-	require.NoError(t, os.Chdir(dir))
-	defer os.Chdir(wd)
-	err = cmdJournal(ctx, []string{"list"}, &out)
-	require.ErrorIs(t, err, os.ErrNotExist)
-	t.Log(err)
+	path := filepath.Join(dir, "terminal.dat")
+	// One card across the runs (--save): a card never uses an ATC twice,
+	// and the journal names each record by the card's transaction.
+	card := filepath.Join(dir, "card.json")
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "default.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(card, b, 0o600))
+	p1 := purchase(t, "--amount", "12.34", "--journal", path, "--card", card, "--save")
+	require.Equal(t, "approved_offline", p1.Outcome)
+	code, _, errOut := runCLI(t, "load", "--amount", "100", "--type", "cash", "--journal", path, "--json", "--card", card, "--save")
+	require.Equal(t, 0, code, errOut)
+	p3 := purchase(t, "--amount", "300.01", "--offline", "--journal", path, "--card", card, "--save")
+	require.Equal(t, "online_required", p3.Outcome, "not approved: no record")
+
+	key, err := os.ReadFile(path + ".key")
+	require.NoError(t, err)
+	assert.Len(t, key, 32)
+	fi, err := os.Stat(path + ".key")
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	code, out, errOut := runCLI(t, "journal", "export", "--journal", path)
+	require.Equal(t, 0, code, errOut)
+	var recs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		recs = append(recs, r)
+	}
+	require.Len(t, recs, 2, out)
+	assert.Equal(t, "ec_offline_sale", recs[0]["kind"])
+	assert.Equal(t, "12.34", recs[0]["amount"])
+	assert.Equal(t, "500.00", recs[0]["balance_before"])
+	assert.Equal(t, "487.66", recs[0]["balance_after"])
+	assert.Equal(t, "40", recs[0]["cid"], "a TC")
+	assert.Equal(t, p1.Cryptogram, recs[0]["cryptogram"], "the cryptogram the result reported")
+	assert.Equal(t, "load", recs[1]["kind"])
+	assert.Equal(t, "100.00", recs[1]["amount"])
+	assert.Equal(t, recs[0]["pan_hash"], recs[1]["pan_hash"], "the same card matched across two runs")
+	assert.NotContains(t, out, "6222021000123456781")
 }

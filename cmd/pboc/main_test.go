@@ -108,10 +108,17 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"frobnicate"},
 		{},
 		{"decode", "zz"},
+		{"decode", "9F7906000000"},
+		{"decode", ""},
+		{"capk", "check", "/nonexistent/keys.json"},
+		{"journal", "list", "--journal", "/nonexistent/j.dat"},
+		{"scenario", "run", "/nonexistent"},
+		{"purchase", "--amount", "1", "--pin", "12"},
 	} {
 		code, _, errOut := runCLI(t, args...)
 		assert.Equal(t, 2, code, "%v", args)
-		assert.NotEmpty(t, errOut, "%v", args)
+		assert.Equal(t, 1, strings.Count(errOut, "\n"), "one error line: %q", errOut)
+		assert.True(t, strings.HasPrefix(errOut, "pboc"), "%q", errOut)
 	}
 }
 
@@ -173,14 +180,34 @@ func TestCAPKCommands(t *testing.T) {
 	code, out, _ := runCLI(t, "capk", "list")
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "A000000333/08 rsa-1152 e=3 sha1 checksum ok")
-	code, out, _ = runCLI(t, "capk", "check", filepath.Join("..", "..", "testdata", "capk", "unionpay.json"))
-	assert.Equal(t, 1, code, "the file holds expired keys (01-04)")
-	assert.Contains(t, out, "EXPIRED")
+	code, out, errOut := runCLI(t, "capk", "check", filepath.Join("..", "..", "testdata", "capk", "unionpay.json"))
+	assert.Equal(t, 0, code, "expired keys (01-04) are warnings: %s", errOut)
+	assert.Contains(t, out, "warn keys[0] A000000333/01 rsa-1024 e=3 sha1 checksum ok EXPIRED 2009-12-31\n")
+	assert.Contains(t, out, "ok   keys[4] A000000333/08 ")
+	assert.Contains(t, out, "9 keys: 5 ok, 4 expired (warning), 0 failed\n")
+	assert.Empty(t, errOut)
+
+	// Every problem of every key, then one error line and exit status 1.
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	require.NoError(t, os.WriteFile(bad, []byte(`{"keys":[{"rid":"A000000333","index":"01","algorithm":"rsa","hash":"sha1","modulus":"C0","exponent":"03","checksum":"00"}]}`), 0o644))
-	code, _, errOut := runCLI(t, "capk", "check", bad)
+	require.NoError(t, os.WriteFile(bad, []byte(`{"keys":[
+	  {"rid":"A000000333","index":"01","algorithm":"rsa","hash":"sha1","modulus":"C0","exponent":"05","checksum":"00"},
+	  {"rid":"A000000333","index":"02","algorithm":"rsa","hash":"md5","modulus":"XY","checksum":"00"}]}`), 0o644))
+	code, out, errOut = runCLI(t, "capk", "check", bad)
 	assert.Equal(t, 1, code)
-	assert.NotEmpty(t, errOut)
+	assert.Contains(t, out, "FAIL keys[0] ")
+	assert.Contains(t, out, "modulus: capk: invalid key: RSA modulus is 1 bytes")
+	assert.Contains(t, out, "exponent: capk: invalid key: RSA exponent 05")
+	assert.Contains(t, out, "checksum: capk: checksum mismatch: have 00")
+	assert.Contains(t, out, "FAIL keys[1] ")
+	assert.Contains(t, out, "hash: capk: bad format: unknown hash \"md5\"")
+	assert.Contains(t, out, "modulus: capk: bad format: bad hex")
+	assert.Contains(t, out, "2 keys: 0 ok, 0 expired (warning), 2 failed\n")
+	assert.Equal(t, "pboc capk: "+bad+": 2 problem entries (listed above)\n", errOut)
+
+	require.NoError(t, os.WriteFile(bad, []byte(`{"keys": 1}`), 0o644))
+	code, _, errOut = runCLI(t, "capk", "check", bad)
+	assert.Equal(t, 2, code, "not a CA key file")
+	assert.Contains(t, errOut, "not a CA key file")
 	code, _, _ = runCLI(t, "capk")
 	assert.Equal(t, 2, code)
 }
@@ -190,8 +217,8 @@ func TestDecode(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "EC Balance")
 	code, _, errOut := runCLI(t, "decode", "9F7906000000")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "offset")
+	assert.Equal(t, 2, code, "truncated TLV is bad input")
+	assert.Equal(t, "pboc decode: not BER-TLV: truncated at byte 3 of 6\n", errOut)
 }
 
 func TestPurchaseContactlessCLI(t *testing.T) {

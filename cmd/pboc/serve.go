@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -17,48 +15,51 @@ import (
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/vpcd"
 	"github.com/go-pboc/pboc/kernel"
-	"github.com/go-pboc/pboc/transport/pcsc"
 )
 
 // cmdServeCard implements
 //
 //	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--atr HEX | --t1] [--trace]
 //
-// It puts the simulated card into vsmartcard's "Virtual PCD" reader, so any
-// PC/SC application (pcsc_scan, this CLI's --reader, a real POS stack) can
-// use it, and serves it until interrupted (SIGINT, SIGTERM) or ctx is done,
-// which is a clean exit. vpcd being absent is not an error: the card waits
-// and connects when pcscd starts.
-func cmdServeCard(ctx context.Context, args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("serve-card", flag.ContinueOnError)
-	profile := fs.String("profile", "", "card profile JSON file (default: the built-in default card)")
-	addr := fs.String("addr", vpcd.DefaultAddr, `vpcd's address: 127.0.0.1:35963 is the reader "Virtual PCD 00 00", :35964 "... 00 01"`)
-	atrHex := fs.String("atr", "", "answer to reset in hex (default: a T=0 PBOC ATR)")
-	t1 := fs.Bool("t1", false, "present an ATR offering T=1 instead of T=0")
-	trace := fs.Bool("trace", false, "log every APDU (PAN masked)")
-	if err := parseFlags(fs, args); err != nil {
+// It serves until interrupted (SIGINT, SIGTERM) or ctx is done, which is a
+// clean exit.
+func cmdServeCard(ctx context.Context, e *env, args []string) error {
+	f := newFlags(e, "serve-card", "[--profile FILE] [--addr 127.0.0.1:35963] [--atr HEX | --t1] [--trace]", `
+Puts the simulated card into vsmartcard's "Virtual PCD" reader, so any
+PC/SC application (pcsc_scan, this CLI's --reader, a real POS stack) can
+use it, until Ctrl-C takes it out. vpcd being absent is not an error: the
+card waits and connects when pcscd starts (sudo bash .ci/pcsc.sh installs
+and starts it). The card is signed by the simulator's test CA: a terminal
+trusts it only with its test keys (pboc --reader NAME --test-ca).`)
+	profile := f.fs.String("profile", "", "card profile JSON `FILE` (default: the built-in default card)")
+	addr := f.fs.String("addr", vpcd.DefaultAddr, "vpcd's `ADDRESS`: 127.0.0.1:35963 is the reader \"Virtual PCD 00 00\", :35964 \"... 00 01\"")
+	atrHex := f.fs.String("atr", "", "answer to reset in `HEX` (default: a T=0 PBOC ATR)")
+	t1 := f.fs.Bool("t1", false, "present an ATR offering T=1 instead of T=0")
+	trace := f.fs.Bool("trace", false, "log every APDU (PAN masked)")
+	if err := f.parseNoArgs(args); err != nil {
 		return err
 	}
+	w := e.stdout
 	atr := vpcd.DefaultATR()
 	switch {
 	case *atrHex != "" && *t1:
-		return usageError{"--atr and --t1 exclude each other"}
+		return badInput("--atr and --t1 exclude each other")
 	case *t1:
 		atr = vpcd.T1ATR()
 	case *atrHex != "":
 		var err error
 		if atr, err = hex.DecodeString(strings.ReplaceAll(*atrHex, " ", "")); err != nil {
-			return usageError{"--atr: " + err.Error()}
+			return badInput("--atr %q: %v", *atrHex, err)
 		}
 		if err := vpcd.CheckATR(atr); err != nil {
-			return usageError{"--atr: " + err.Error()}
+			return badInput("--atr %q: %v", *atrHex, err)
 		}
 	}
 	p := cardsim.DefaultProfile()
 	if *profile != "" {
 		var err error
-		if p, err = cardsim.LoadProfile(*profile); err != nil {
-			return usageError{err.Error()}
+		if p, err = loadProfile("profile", *profile); err != nil {
+			return err
 		}
 	}
 	card, err := cardsim.New(p)
@@ -87,16 +88,4 @@ func cmdServeCard(ctx context.Context, args []string, w io.Writer) error {
 		return nil
 	}
 	return err
-}
-
-// openReader opens the card in the PC/SC reader name (matched exactly or
-// as a unique case-insensitive part of a reader's name; "" takes the first
-// reader holding a card) for the --reader flag. The function returned
-// ends the connection, leaving the card in the reader as it is.
-func openReader(ctx context.Context, name string) (apdu.Transport, func() error, error) {
-	c, err := pcsc.Open(ctx, name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--reader %q: %w", name, err)
-	}
-	return c, c.Close, nil
 }

@@ -116,6 +116,9 @@ func openRSACert(parent PublicKey, cert []byte, format byte, idLen int, remainde
 	if err := checkModulus(field, remainder, n, nParent); err != nil {
 		return c, err
 	}
+	if len(exponent) == 0 {
+		return c, errorf(ErrMissing, "no exponent (%s)", expTag)
+	}
 	if eLen != len(exponent) {
 		return c, errorf(ErrFormat, "exponent length %d in certificate, %d in %s", eLen, len(exponent), expTag)
 	}
@@ -149,6 +152,9 @@ func checkModulus(field, remainder []byte, n, parent int) error {
 			return errorf(ErrFormat, "remainder of %d bytes for a key that fits the certificate", len(remainder))
 		}
 		return nil
+	}
+	if len(remainder) == 0 {
+		return errorf(ErrMissing, "no remainder for a key of %d bytes (%d in the certificate)", n, len(field))
 	}
 	if len(remainder) != n-len(field) {
 		return errorf(ErrFormat, "remainder of %d bytes, want %d", len(remainder), n-len(field))

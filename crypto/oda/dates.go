@@ -2,6 +2,8 @@ package oda
 
 import (
 	"time"
+
+	"github.com/go-pboc/pboc/tlv"
 )
 
 // bcdByte returns the value of a BCD byte, or -1 if a nibble is not a digit.
@@ -79,7 +81,26 @@ func checkPAN(certPAN, pan []byte) error {
 	cd, ok1 := digits(certPAN)
 	pd, ok2 := digits(pan)
 	if !ok1 || !ok2 || len(pan) > 10 || len(pd) == 0 || !equal(cd, pd) {
-		return errorf(ErrPAN, "certificate PAN %X, application PAN %X", certPAN, pan)
+		// Never the PANs themselves: this text reaches logs and results.
+		return errorf(ErrPAN, "certificate PAN %s, application PAN %s", maskedDigits(certPAN), maskedDigits(pan))
 	}
 	return nil
+}
+
+// maskedDigits shows a BCD account number (F-padded) as its first 6 and
+// last 4 digits, the rest '*' (the PAN leading digits of an issuer
+// certificate, 4 to 8 digits, show none of the middle either).
+func maskedDigits(b []byte) string {
+	d := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		for _, n := range [2]byte{c >> 4, c & 0x0F} {
+			switch {
+			case n <= 9:
+				d = append(d, '0'+n)
+			case n != 0x0F:
+				d = append(d, '?')
+			}
+		}
+	}
+	return tlv.MaskPAN(string(d))
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/sm2/sm2ec"
 )
 
 // RSA modulus limits in bytes (512 to 1984 bits).
@@ -122,24 +121,27 @@ func rsaRecover(pk PublicKey, data []byte) (w *rsaWork, block []byte, err error)
 	return w, out, nil
 }
 
-// sm2Key converts a 64-byte X‖Y point into a validated SM2 public key.
+// sm2Key converts a 64-byte X‖Y point into a validated SM2 public key: a
+// point not on the curve (or the point at infinity) is refused.
 func sm2Key(point []byte) (*ecdsa.PublicKey, error) {
 	if len(point) != SM2PointLen {
 		return nil, errorf(ErrKeyLength, "SM2 point of %d bytes", len(point))
 	}
-	enc := make([]byte, 1+SM2PointLen)
-	enc[0] = 4
+	var enc [1 + SM2PointLen]byte
+	enc[0] = 4 // uncompressed
 	copy(enc[1:], point)
-	curve := sm2.P256()
-	x, y := sm2ec.Unmarshal(curve, enc)
-	if x == nil {
+	pub, err := sm2.NewPublicKey(enc[:])
+	if err != nil {
 		return nil, errorf(ErrKeyLength, "SM2 point not on the curve")
 	}
-	return &ecdsa.PublicKey{Curve: curve, X: x, Y: y}, nil
+	return pub, nil
 }
 
 // sm2Verify checks an r‖s SM2 signature over msg (SM3 with Z over the
-// default user ID).
+// default user ID, GB/T 32918.2). The card sends r‖s as two 32-byte
+// integers; gmsm verifies the DER form, built here without allocating. r or
+// s of zero cannot be encoded and is refused: a valid signature has both in
+// [1, n-1].
 func sm2Verify(pk PublicKey, msg, sig []byte) error {
 	if pk.Alg != SM2 {
 		return errorf(ErrAlgorithm, "want an SM2 key, have %s", pk.Alg)
@@ -151,12 +153,43 @@ func sm2Verify(pk PublicKey, msg, sig []byte) error {
 	if len(sig) != SM2SignatureLen {
 		return errorf(ErrKeyLength, "SM2 signature of %d bytes", len(sig))
 	}
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:])
-	if !sm2.VerifyWithSM2(pub, nil, msg, r, s) {
+	var buf [2 + 2*(2+33)]byte
+	der, ok := sm2DER(buf[:0], sig[:32], sig[32:])
+	if !ok || !sm2.VerifyASN1WithSM2(pub, nil, msg, der) {
 		return errorf(ErrSignature, "SM2 signature does not verify")
 	}
 	return nil
+}
+
+// sm2DER appends the DER SEQUENCE { INTEGER r, INTEGER s } of two
+// big-endian 32-byte integers to b. ok is false when r or s is zero.
+func sm2DER(b, r, s []byte) ([]byte, bool) {
+	r, s = trimZeros(r), trimZeros(s)
+	if len(r) == 0 || len(s) == 0 {
+		return b, false
+	}
+	n := derIntLen(r) + derIntLen(s)
+	b = append(b, 0x30, byte(n)) // n ≤ 70: short-form length
+	return appendDERInt(appendDERInt(b, r), s), true
+}
+
+func trimZeros(x []byte) []byte {
+	for len(x) > 0 && x[0] == 0 {
+		x = x[1:]
+	}
+	return x
+}
+
+// derIntLen is the encoded length of the positive integer x (no leading
+// zeros): tag, length, a 00 when the top bit is set, and x.
+func derIntLen(x []byte) int { return 2 + int(x[0]>>7) + len(x) }
+
+func appendDERInt(b, x []byte) []byte {
+	b = append(b, 0x02, byte(derIntLen(x)-2))
+	if x[0]&0x80 != 0 {
+		b = append(b, 0)
+	}
+	return append(b, x...)
 }
 
 // checkRecovered checks header, trailer and format byte of recovered RSA data.

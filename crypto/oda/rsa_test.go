@@ -70,11 +70,11 @@ func TestIssuerCertRSANegative(t *testing.T) {
 		{"hash of body", func(in *oda.IssuerCertInput) { in.Cert = mut(func(r []byte) { r[20] ^= 1 }) }, oda.ErrHash},
 		{"hash field", func(in *oda.IssuerCertInput) { in.Cert = mut(func(r []byte) { r[nCA-2] ^= 1 }) }, oda.ErrHash},
 		{"altered remainder", func(in *oda.IssuerCertInput) { in.Remainder = flip(in.Remainder, 0) }, oda.ErrHash},
-		{"missing remainder", func(in *oda.IssuerCertInput) { in.Remainder = nil }, oda.ErrFormat},
+		{"missing remainder", func(in *oda.IssuerCertInput) { in.Remainder = nil }, oda.ErrMissing},
 		{"short remainder", func(in *oda.IssuerCertInput) { in.Remainder = in.Remainder[1:] }, oda.ErrFormat},
 		{"huge remainder", func(in *oda.IssuerCertInput) { in.Remainder = make([]byte, 1<<20) }, oda.ErrFormat},
 		{"altered exponent", func(in *oda.IssuerCertInput) { in.Exponent = []byte{0x01, 0x00, 0x01} }, oda.ErrFormat},
-		{"missing exponent", func(in *oda.IssuerCertInput) { in.Exponent = nil }, oda.ErrFormat},
+		{"missing exponent", func(in *oda.IssuerCertInput) { in.Exponent = nil }, oda.ErrMissing},
 		{"key longer than CA", func(in *oda.IssuerCertInput) {
 			in.Cert = mut(func(r []byte) { r[13] = byte(nCA + 1); reseal(r, c.issRem, c.issExp) })
 		}, oda.ErrKeyLength},
@@ -199,7 +199,7 @@ func TestICCCertRSANegative(t *testing.T) {
 		{"altered static data", func(in *oda.ICCCertInput) { in.StaticData = flip(in.StaticData, 3) }, oda.ErrHash},
 		{"missing static data", func(in *oda.ICCCertInput) { in.StaticData = nil }, oda.ErrHash},
 		{"altered remainder", func(in *oda.ICCCertInput) { in.Remainder = flip(in.Remainder, 5) }, oda.ErrHash},
-		{"missing remainder", func(in *oda.ICCCertInput) { in.Remainder = nil }, oda.ErrFormat},
+		{"missing remainder", func(in *oda.ICCCertInput) { in.Remainder = nil }, oda.ErrMissing},
 		{"exponent neither 3 nor 65537", func(in *oda.ICCCertInput) { in.Exponent = []byte{0x01, 0x00, 0x03} }, oda.ErrAlgorithm},
 		{"PAN mismatch", func(in *oda.ICCCertInput) { in.PAN = flip(in.PAN, 8) }, oda.ErrPAN},
 		{"PAN prefix only", func(in *oda.ICCCertInput) { in.PAN = in.PAN[:8] }, oda.ErrPAN},

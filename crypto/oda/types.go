@@ -38,6 +38,10 @@ var (
 	// ErrCID: the cryptogram information data signed by the card (CDA) is not
 	// the 9F27 the card returned.
 	ErrCID = errors.New("oda: CID mismatch")
+	// ErrMissing: a data object the certificate needs is absent: the
+	// remainder (92, 9F48) of a key longer than the certificate holds, or
+	// the exponent (9F32, 9F47). A terminal sets "ICC data missing" for it.
+	ErrMissing = errors.New("oda: data missing")
 )
 
 // PKAlg is a public key algorithm indicator.

@@ -18,6 +18,7 @@ package pki
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +66,9 @@ func seeded(label, seed string, bits, exp int) io.Reader {
 
 // GenerateRSA returns the RSA key derived from seed, of exactly bits bits
 // (1024 to 1984, a multiple of 8) with public exponent exp (3 or 65537).
-// Keys are cached, so repeated calls are cheap and return the same *KeyPair.
+// Keys are cached, so repeated calls are cheap and return the same *KeyPair;
+// the keys the simulator's profiles and this module's tests use are
+// precomputed (precomputed.json), so even the first call is.
 func GenerateRSA(seed string, bits int, exp int) (*KeyPair, error) {
 	if bits < 1024 || bits > 1984 || bits%8 != 0 {
 		return nil, fmt.Errorf("%w: RSA key of %d bits (want 1024–1984, multiple of 8)", ErrKeySize, bits)
@@ -77,34 +80,50 @@ func GenerateRSA(seed string, bits int, exp int) (*KeyPair, error) {
 	if k, ok := rsaCache.Load(ck); ok {
 		return k.(*KeyPair), nil
 	}
-	r := seeded("rsa", seed, bits, exp)
-	e := big.NewInt(int64(exp))
-	one := big.NewInt(1)
+	k, ok := precomputedKey(ck)
+	if !ok {
+		k = generateRSA(ck)
+	}
+	actual, _ := rsaCache.LoadOrStore(ck, k)
+	return actual.(*KeyPair), nil
+}
+
+// generateRSA derives the key of ck from its seed: the slow path (tens of
+// milliseconds), taken for a key that is not precomputed.
+func generateRSA(ck cacheKey) *KeyPair {
+	r := seeded("rsa", ck.seed, ck.bits, ck.exp)
+	e := big.NewInt(int64(ck.exp))
 	for {
-		p := prime(r, bits/2, e)
-		q := prime(r, bits-bits/2, e)
+		p := prime(r, ck.bits/2, e)
+		q := prime(r, ck.bits-ck.bits/2, e)
 		if p.Cmp(q) == 0 {
 			continue
 		}
-		n := new(big.Int).Mul(p, q)
-		if n.BitLen() != bits {
-			continue
+		if k := rsaKeyPair(p, q, ck.bits, ck.exp); k != nil {
+			return k
 		}
-		pm1 := new(big.Int).Sub(p, one)
-		qm1 := new(big.Int).Sub(q, one)
-		phi := new(big.Int).Mul(pm1, qm1)
-		d := new(big.Int).ModInverse(e, phi)
-		if d == nil {
-			continue
-		}
-		k := &KeyPair{
-			alg: oda.RSA, n: n, d: d, p: p, q: q, e: exp, bits: bits,
-			dp:   new(big.Int).Mod(d, pm1),
-			dq:   new(big.Int).Mod(d, qm1),
-			qinv: new(big.Int).ModInverse(q, p),
-		}
-		actual, _ := rsaCache.LoadOrStore(ck, k)
-		return actual.(*KeyPair), nil
+	}
+}
+
+// rsaKeyPair completes the key of the primes p and q: nil when p·q is not
+// exactly bits long or e has no inverse mod (p−1)(q−1).
+func rsaKeyPair(p, q *big.Int, bits, exp int) *KeyPair {
+	one := big.NewInt(1)
+	n := new(big.Int).Mul(p, q)
+	if n.BitLen() != bits {
+		return nil
+	}
+	pm1 := new(big.Int).Sub(p, one)
+	qm1 := new(big.Int).Sub(q, one)
+	phi := new(big.Int).Mul(pm1, qm1)
+	d := new(big.Int).ModInverse(big.NewInt(int64(exp)), phi)
+	qinv := new(big.Int).ModInverse(q, p)
+	if d == nil || qinv == nil {
+		return nil
+	}
+	return &KeyPair{
+		alg: oda.RSA, n: n, d: d, p: p, q: q, e: exp, bits: bits,
+		dp: new(big.Int).Mod(d, pm1), dq: new(big.Int).Mod(d, qm1), qinv: qinv,
 	}
 }
 
@@ -133,13 +152,21 @@ func prime(r io.Reader, bits int, e *big.Int) *big.Int {
 	}
 }
 
-// GenerateSM2 returns the SM2 key derived from seed.
+// GenerateSM2 returns the SM2 key derived from seed: the private key d is
+// the first 32-byte block of the seeded stream with 1 ≤ d ≤ n−2 (GB/T
+// 32918.1), so the same seed always gives the same key. (gmsm's GenerateKey
+// no longer derives its key from the bytes it reads.)
 func GenerateSM2(seed string) (*KeyPair, error) {
-	priv, err := sm2.GenerateKey(seeded("sm2", seed, 256, 0))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeySize, err)
+	r := seeded("sm2", seed, 256, 0)
+	var d [32]byte
+	for {
+		_, _ = io.ReadFull(r, d[:]) // ChaCha8 never fails
+		priv, err := sm2.NewPrivateKey(d[:])
+		if err == nil {
+			return &KeyPair{alg: oda.SM2, sm2: priv, bits: 256}, nil
+		}
+		// d = 0 or d ≥ n−1: draw again (probability about 2⁻³²).
 	}
-	return &KeyPair{alg: oda.SM2, sm2: priv, bits: 256}, nil
 }
 
 // Alg returns the key's algorithm.
@@ -185,14 +212,18 @@ func (k *KeyPair) SignRaw(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: no key", ErrInput)
 	}
 	if k.alg == oda.SM2 {
-		r, s, err := sm2.SignWithSM2(rand.Reader, &k.sm2.PrivateKey, nil, data)
+		der, err := k.sm2.Sign(rand.Reader, data, sm2.DefaultSM2SignerOpts)
 		if err != nil {
 			return nil, err
 		}
-		sig := make([]byte, oda.SM2SignatureLen)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		return sig, nil
+		var sig struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) > 0 {
+			return nil, fmt.Errorf("pki: SM2 signature %X: not DER r, s", der)
+		}
+		out := make([]byte, oda.SM2SignatureLen)
+		sig.R.FillBytes(out[:32])
+		sig.S.FillBytes(out[32:])
+		return out, nil
 	}
 	if len(data) != k.bits/8 {
 		return nil, fmt.Errorf("%w: %d bytes to sign with a %d-byte modulus", ErrInput, len(data), k.bits/8)

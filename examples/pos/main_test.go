@@ -100,13 +100,15 @@ func TestWrongPIN(t *testing.T) {
 
 // The cardholder bypasses PIN entry: a top-up needs the PIN, so the
 // terminal declines without going online.
+// A bypassed top-up PIN fails only the top-up: the EC balance pays the sale
+// offline (issue 13 item 3).
 func TestPINBypassed(t *testing.T) {
 	s, err := runPOS(t, "--pin", "")
 	require.NoError(t, err)
-	assert.Equal(t, "declined", s.field("outcome"))
-	assert.Equal(t, "pin_not_entered", s.field("reason"))
+	assert.Equal(t, "approved_offline", s.field("outcome"))
+	assert.Equal(t, "ec_approved", s.field("reason"))
 	assert.Empty(t, s.host.Ledger(), "nothing went online")
-	assert.Equal(t, "5.00", s.balance())
+	assert.Equal(t, "0.50", s.balance())
 	assert.Equal(t, "2000.00", s.account(t))
 }
 
