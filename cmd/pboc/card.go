@@ -147,6 +147,10 @@ type saleFlags struct {
 	account string // --account
 	offline bool   // --offline
 	journal string // --journal
+	acq     acquirerFlags
+	// finish, when set, is told the result after the transaction (the
+	// acquirer link: advices, then close).
+	finish func(context.Context, *kernel.Result)
 }
 
 func (s *saleFlags) register(f *flags) {
@@ -157,6 +161,7 @@ func (s *saleFlags) register(f *flags) {
 	f.fs.StringVar(&s.account, "account", "2000.00", "balance of the card's back-office account at the simulated issuer, in yuan (`AMOUNT`)")
 	f.fs.BoolVar(&s.offline, "offline", false, "no online host: a sale that needs one ends online_required")
 	f.fs.StringVar(&s.journal, "journal", "", "append the clearing record of an approved sale or load to the journal `FILE` (created if missing; read it with pboc journal list)")
+	s.acq.register(f)
 }
 
 // check validates the flags that do not need the card, before any APDU.
@@ -176,11 +181,12 @@ func (s *saleFlags) check() error {
 // kernel builds the kernel for the card: the simulated issuer and PIN pad
 // unless --offline or the card's keys are unknown, and the --journal. The
 // function returned closes the journal.
-func (s *saleFlags) kernel() (*kernel.Kernel, func(), error) {
+func (s *saleFlags) kernel(ctx context.Context) (*kernel.Kernel, func(), error) {
 	cfg := s.config()
 	cfg.Trace = !s.json || s.trace // the trace is printed unless only JSON is asked for
 	var opts []kernel.Option
 	closeJournal := func() {}
+	var jr journal.Journal
 	if s.journal != "" {
 		j, key, err := openJournal(s.journal)
 		if err != nil {
@@ -189,8 +195,22 @@ func (s *saleFlags) kernel() (*kernel.Kernel, func(), error) {
 		cfg.PANHashKey = key
 		opts = append(opts, kernel.WithJournal(j))
 		closeJournal = func() { j.Close() }
+		jr = j
 	}
-	if !s.offline && s.profile != nil {
+	switch {
+	case !s.offline && s.acq.addr != "":
+		pan := ""
+		if s.profile != nil {
+			pan = s.profile.Applications[0].PAN
+		}
+		finish, err := s.acq.open(ctx, cfg, jr, pan)
+		if err != nil {
+			closeJournal()
+			return nil, nil, err
+		}
+		s.finish = finish
+		opts = append(opts, kernel.WithHost(s.acq.link), kernel.WithPINPad(s.acq.module.PINPad(s.pin)))
+	case !s.offline && s.profile != nil:
 		h, err := s.issuer()
 		if err != nil {
 			closeJournal()
