@@ -29,6 +29,16 @@
 // Without --card there is no issuer host, and a sale that must go online
 // ends online_required.
 //
+// The online request goes to the acquirer over ISO 8583, as a POS does: by
+// default the example starts the loopback acquirer simulator (package
+// acquirer/acquirersim) in front of the simulated issuer, and the kernel's
+// host is an acquirer.Link to it over TCP — sign-in with working keys under
+// the terminal master key, the PIN enciphered under the PIK, the 0200 with
+// its MAC, the script result advice after it; the program prints the
+// messages the acquirer received. --acquirer HOST:PORT sends them to
+// another acquirer (pboc serve-acquirer); --acquirer direct calls the
+// simulated issuer in process, without the link.
+//
 // Exit status: 0 when the transaction ran (a decline is still a result), 1
 // when it could not run (bad flags, unreadable card profile, no card in the
 // reader, terminated).
@@ -78,6 +88,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	cf.Fallback = seedCard
 	pinFlag := fs.String("pin", demo.CardholderPIN, "PIN the cardholder types on the PIN pad (empty: bypass PIN entry)")
 	accountFlag := fs.String("account", "2000.00", "balance of the card's back-office account at the issuer, in yuan")
+	acquirerFlag := fs.String("acquirer", "", `the acquirer: "" starts the loopback simulator, HOST:PORT is another (pboc serve-acquirer), "direct" calls the simulated issuer without the link`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,7 +121,18 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	}
 	cfg := kernel.DefaultConfig()
 	cfg.CAPK = cf.CAPK()
-	k, err := kernel.New(cfg, demo.Terminal(host, *pinFlag)...)
+	opts := demo.Terminal(host, *pinFlag)
+	var acq *link
+	if *acquirerFlag != "direct" && (host != nil || *acquirerFlag != "") {
+		if acq, err = openLink(ctx, *acquirerFlag, host, cfg); err != nil {
+			return err
+		}
+		defer acq.close()
+		// The whole integration: the link is the kernel's host, and the
+		// PIN pad enciphers under the PIK the sign-in installed.
+		opts = []kernel.Option{kernel.WithHost(acq.Link), kernel.WithPINPad(acq.module.PINPad(*pinFlag))}
+	}
+	k, err := kernel.New(cfg, opts...)
 	if err != nil {
 		return err
 	}
@@ -119,6 +141,9 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	demo.Field(w, "card", "%s", card.Describe())
 	demo.Field(w, "CA keys", "%s", cf.TrustNote())
 	demo.PrintIssuer(w, card, host)
+	if acq != nil {
+		demo.Field(w, "acquirer", "%s", acq.describe)
+	}
 
 	// 1. Card inserted: the EC parameters that decide the path.
 	bal, err := k.ReadBalance(ctx, card)
@@ -163,6 +188,15 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	}
 	demo.Field(w, "balance after", "%s (as the card reports it)", demo.AmountOrDash(res.BalanceAfter))
 	demo.Field(w, "back-office account", "%s", demo.AccountBalance(host, pan))
+	if acq != nil {
+		if err := acq.Complete(ctx, res); err != nil { // the script results go in an advice
+			return err
+		}
+		if err := acq.Flush(ctx); err != nil {
+			demo.Field(w, "WARNING", "not yet sent to the acquirer: %v", err)
+		}
+		acq.printMessages(w)
+	}
 	if res.Reason == kernel.ReasonScriptFailed {
 		demo.Field(w, "WARNING", "the EC balance was not topped up as the issuer approved")
 	}

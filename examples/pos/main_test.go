@@ -224,3 +224,24 @@ func TestReader(t *testing.T) {
 		assert.ErrorContains(t, err, `--reader "no such reader"`)
 	})
 }
+
+// The online request goes through the loopback acquirer over ISO 8583:
+// sign-in, the sale, then the script result advice; --acquirer direct
+// calls the simulated issuer without the link.
+func TestThroughTheAcquirer(t *testing.T) {
+	s, err := runPOS(t)
+	require.NoError(t, err)
+	assert.Contains(t, s.field("acquirer"), "loopback simulator at 127.0.0.1:")
+	assert.Equal(t, []string{
+		"0800 stan 000001 60.1 00 60.3 001, answered 00",
+		"0200 stan 000002 60.1 22 60.3 000, answered 00",
+		"0620 stan 000003 60.1 00 60.3 951, answered 00",
+	}, s.Fields["acquirer received"])
+
+	s, err = runPOS(t, "--acquirer", "direct")
+	require.NoError(t, err)
+	assert.Empty(t, s.Fields["acquirer"])
+	assert.Empty(t, s.Fields["acquirer received"])
+	assert.Equal(t, "approved_online", s.field("outcome"))
+	assert.Equal(t, "1000.50", s.account(t))
+}
