@@ -24,6 +24,20 @@ type queueState struct {
 	Uploads   int
 }
 
+func (q queueState) String() string {
+	var parts []string
+	if q.Reversals != "" {
+		parts = append(parts, "reversal "+q.Reversals)
+	}
+	if q.Uploads > 0 {
+		parts = append(parts, fmt.Sprintf("%d upload", q.Uploads))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (r *rig) queue() queueState {
 	r.t.Helper()
 	var q queueState
@@ -169,9 +183,14 @@ func TestNetworkFaultsAndLies(t *testing.T) {
 				assert.Contains(t, reversals, tc.reversal)
 			}
 			r.checkAgreement(ec, acct, res, tc.stood)
-			report = append(report, fmt.Sprintf("%-88s outcome %-16s before %-9v after %-9v reversals %v", tc.name, res.Outcome, before, after, reversals))
+			agree := "agree"
+			if t.Failed() {
+				agree = "DISAGREE"
+			}
+			report = append(report, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", tc.name, res.Outcome, before, after, strings.Join(reversals, " "), agree))
 		})
 	}
+	t.Log("| row | outcome | owed after it | owed after the drain | reversals the acquirer got | account, card, journal, acquirer |")
 	for _, l := range report {
 		t.Log(l)
 	}
