@@ -40,7 +40,7 @@ func (l *Link) BalanceInquiry(ctx context.Context, r BalanceRequest) (AccountBal
 	if err := l.beforeOnline(ctx, true); err != nil {
 		return AccountBalance{}, err
 	}
-	stan, err := l.st.reserveSTAN(ctx)
+	stan, batch, err := l.number(ctx, 0, 0)
 	if err != nil {
 		return AccountBalance{}, err
 	}
@@ -52,7 +52,7 @@ func (l *Link) BalanceInquiry(ctx context.Context, r BalanceRequest) (AccountBal
 	if len(r.Field55) > 0 {
 		extra[fICC] = r.Field55
 	}
-	msg, err := l.build(msgBalance, stan, l.st.Batch(), "", l.rest60(false), extra)
+	msg, err := l.build(msgBalance, stan, batch, "", l.rest60(false), extra)
 	if err != nil {
 		return AccountBalance{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-pboc/pboc/acquirer/acquirersim"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -66,11 +67,11 @@ func benchLink(b *testing.B, durable bool) (*acquirer.Link, *acquirer.SoftModule
 	b.Cleanup(sim.Close)
 	module, err := acquirer.NewSoftModule(testTMK)
 	require.NoError(b, err)
-	sealer, err := acquirer.NewAESSealer(testDataKey)
+	key, err := journal.NewAESGCMKey(testDataKey)
 	require.NoError(b, err)
-	state := acquirer.NewVolatileState(sealer)
+	state := acquirer.NewVolatileState(key)
 	if durable {
-		state, err = acquirer.OpenState(context.Background(), filepath.Join(b.TempDir(), "state"), sealer)
+		state, err = acquirer.OpenState(context.Background(), filepath.Join(b.TempDir(), "state"), key)
 		require.NoError(b, err)
 	}
 	b.Cleanup(func() { state.Close() })

@@ -74,8 +74,10 @@
 //
 // State keeps every change as an event in a journal.Log, with the
 // journal's crash guarantees; full PANs (for field 2 of a reversal or
-// advice) are sealed with a Sealer (NewAESSealer). Trace numbers are
-// reserved 100 at a time: a crash skips some, never reuses one.
+// advice) are sealed under the terminal's data key (journal.DataKey). Trace
+// numbers come from the Counter the kernel numbers from (the journal's);
+// the State's own, without one, reserves 100 at a time: a crash skips some,
+// never reuses one.
 //
 // # What the link needs of the terminal (keys.go, upload.go, recover.go)
 //

@@ -3,6 +3,8 @@ package acquirer
 import (
 	"context"
 	"sync"
+
+	"github.com/go-pboc/pboc/journal"
 )
 
 // SetStepHook sets the hook the crash test kills the process from (test
@@ -32,8 +34,8 @@ func (m *memLog) Close() error { return nil }
 
 // NewVolatileState is a State in memory, for benchmarks that measure the
 // wire without the disk (test builds only: nothing survives a crash).
-func NewVolatileState(s Sealer) *State {
-	st, _ := newState(context.Background(), &memLog{}, s)
+func NewVolatileState(key journal.DataKey) *State {
+	st, _ := newState(context.Background(), &memLog{}, key)
 	return st
 }
 

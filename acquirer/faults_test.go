@@ -46,7 +46,7 @@ func (r *rig) queue() queueState {
 		reasons = append(reasons, x.Reason)
 	}
 	q.Reversals = strings.Join(reasons, ",")
-	pending, err := acquirer.JournalClearing(r.journal, r.state, r.panOf).Pending(context.Background())
+	pending, err := acquirer.JournalClearing(r.journal, r.dataKey).Pending(context.Background())
 	require.NoError(r.t, err)
 	for _, p := range pending {
 		if p.Kind != journal.KindOnlineSale {
@@ -286,5 +286,7 @@ func (r *rig) checkAgreement(ec0, acct0 kernel.Amount, res *kernel.Result, stood
 	st := r.link.Status()
 	assert.Empty(t, st.Reversals)
 	assert.Empty(t, st.Unresolved)
-	assert.Equal(t, acquirersim.Totals(r.link.Totals()), r.sim.Totals(terminalID, st.Batch), "terminal and acquirer totals")
+	tot, err := r.link.Totals(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, tot, r.sim.Totals(terminalID, st.Batch), "terminal and acquirer totals")
 }

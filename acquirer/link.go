@@ -120,6 +120,7 @@ type Link struct {
 	codec    *codec
 	clearing Clearing
 	evidence Evidence
+	counter  Counter
 	logger   *slog.Logger
 	now      func() time.Time
 
@@ -172,6 +173,9 @@ func Open(ctx context.Context, cfg Config, sec SecurityModule, st *State, opts .
 		byReq: make(map[*kernel.AuthRequest]string)}
 	for _, o := range opts {
 		o(l)
+	}
+	if l.counter == nil {
+		l.counter = stateCounter{st}
 	}
 	l.codec = newCodec(l.spec, cfg.Variant.TPDU, cfg.Variant.TPDU.Swapped(), cfg.Variant.Header, !cfg.Variant.LooseTPDU,
 		func(*iso8583.Message) (macFunc, error) { return backgroundMAC(sec), nil })
@@ -386,7 +390,8 @@ type Status struct {
 // Status returns the link's state.
 func (l *Link) Status() Status {
 	l.mu.Lock()
-	s := Status{Batch: l.st.Batch(), SignedIn: l.signedIn, Ignored: int(l.ignored.Load())}
+	batch, _ := l.counter.OpenBatch(context.Background())
+	s := Status{Batch: batch, SignedIn: l.signedIn, Ignored: int(l.ignored.Load())}
 	l.mu.Unlock()
 	s.Txns = l.st.snapshot()
 	for _, t := range s.Txns {

@@ -17,6 +17,9 @@ type CardTxn struct {
 	MaskedPAN           string
 	ATC                 uint16
 	UnpredictableNumber []byte
+	// STAN and Batch are the request's numbers (0 when the kernel gave
+	// none): with them a journal record names its request exactly.
+	STAN, Batch uint32
 }
 
 // key indexes card transactions.
@@ -39,7 +42,11 @@ func cardTxn(maskedPAN string, f55 []byte) CardTxn {
 }
 
 // card is the card transaction of t's request.
-func (t *txn) card() CardTxn { return cardTxn(t.MaskedPAN, t.Field55) }
+func (t *txn) card() CardTxn {
+	c := cardTxn(t.MaskedPAN, t.Field55)
+	c.STAN, c.Batch = t.STAN, t.Batch
+	return c
+}
 
 // Evidence answers, after a crash, whether the card completed an approved
 // request: a journal holds the clearing record of every approval the
@@ -52,7 +59,8 @@ type Evidence interface {
 
 // JournalEvidence is the Evidence of a journal the kernel writes
 // (kernel.WithJournal): a record of kind online_sale or load of the same
-// card transaction (masked PAN, ATC, and 9F37 in its field 55).
+// card transaction (masked PAN, ATC, and 9F37 in its field 55), and, when
+// both carry one, the same STAN and batch.
 func JournalEvidence(j journal.Journal) Evidence { return journalEvidence{j} }
 
 type journalEvidence struct{ j journal.Journal }
@@ -68,6 +76,9 @@ func (e journalEvidence) Completed(ctx context.Context, c CardTxn) (bool, error)
 		}
 		f55, err := hex.DecodeString(r.Field55)
 		if err != nil {
+			continue
+		}
+		if c.STAN != 0 && r.STAN != 0 && (c.STAN != r.STAN || c.Batch != r.Batch) {
 			continue
 		}
 		if c.same(CardTxn{MaskedPAN: r.MaskedPAN, ATC: r.ATC, UnpredictableNumber: valueOf(f55, 0x9F37)}) {

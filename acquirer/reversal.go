@@ -46,7 +46,7 @@ func (l *Link) sendReversals(ctx context.Context) error {
 // sendReversal sends the 0400 of t once. It returns nil only when the
 // acquirer took it.
 func (l *Link) sendReversal(ctx context.Context, t *txn) error {
-	msg, err := l.reversalMessage(t)
+	msg, err := l.reversalMessage(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -75,8 +75,8 @@ func (l *Link) sendReversal(ctx context.Context, t *txn) error {
 // 4, 22, 23, 25, 60 and authorisation code, the reason in 39 and the
 // card's reversal data in 55. Fields 26, 35, 36, 52 and 53 are dropped
 // [LY]: no PIN block is kept after the request.
-func (l *Link) reversalMessage(t *txn) (*iso8583.Message, error) {
-	pan, err := l.st.sealer.Open(t.SealedPAN, []byte(t.ID))
+func (l *Link) reversalMessage(ctx context.Context, t *txn) (*iso8583.Message, error) {
+	pan, err := l.st.openPAN(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +160,11 @@ func (l *Link) sendAdvice(ctx context.Context, t *txn) error {
 // 61 = original batch ‖ trace number ‖ MMDD, 55 with the script results
 // (DF31).
 func (l *Link) adviceMessage(ctx context.Context, t *txn) (*iso8583.Message, error) {
-	stan, err := l.st.reserveSTAN(ctx)
+	stan, batch, err := l.number(ctx, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	pan, err := l.st.sealer.Open(t.SealedPAN, []byte(t.ID))
+	pan, err := l.st.openPAN(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (l *Link) adviceMessage(ctx context.Context, t *txn) (*iso8583.Message, err
 	if len(rest) > 2 {
 		rest = rest[:2]
 	}
-	return l.build(msgScriptAdvice, stan, l.st.Batch(), "", rest, extra)
+	return l.build(msgScriptAdvice, stan, batch, "", rest, extra)
 }
 
 // pick returns the top-level objects of data with one of the tags, in the

@@ -136,11 +136,12 @@ func (l *Link) arm(ctx context.Context, req *kernel.AuthRequest, stood []string)
 		return nil, nil, err
 	}
 	contactless := hasTag(req.Field55, 0x9F66) // the qPBOC request carries the TTQ
-	stan, err := l.st.reserveSTAN(ctx)
+	// The kernel's STAN when it numbers its transactions: the journal
+	// record and the reversal carry the same.
+	stan, batch, err := l.number(ctx, req.STAN, req.Batch)
 	if err != nil {
 		return nil, nil, err
 	}
-	batch := l.st.Batch()
 	rec := txnRecord{ID: fmt.Sprintf("%06d:%06d", batch, stan), Kind: req.Kind, TopUp: req.TopUp, Contactless: contactless,
 		STAN: stan, Batch: batch, Time: l.now(), MaskedPAN: maskPAN(req.PAN), PSN: req.PANSequence, Amount: req.Amount,
 		Field55: clone(req.Field55)}
@@ -155,7 +156,7 @@ func (l *Link) arm(ctx context.Context, req *kernel.AuthRequest, stood []string)
 		return nil, nil, err
 	}
 	rec.Processing, rec.Condition, rec.EntryMode, rec.Field60 = str(msg, fProcessingCode), str(msg, fCondition), str(msg, fEntryMode), str(msg, fReserved60)
-	if rec.SealedPAN, err = l.st.sealer.Seal([]byte(req.PAN), []byte(rec.ID)); err != nil {
+	if rec.SealedPAN, err = l.st.sealPAN(ctx, rec.ID, req.PAN); err != nil {
 		return nil, nil, err
 	}
 	if err := l.st.append(ctx, event{T: evArmed, Txn: &rec, Stood: stood}); err != nil {
@@ -204,17 +205,22 @@ func (l *Link) rest60(contactless bool) string {
 }
 
 // requestField55 is the kernel's field 55, with, for a top-up or a load,
-// the EC balance (9F79) and limit (9F77) the terminal read: the issuer
-// needs both to set the new balance. No source shows how the UnionPay
+// the EC balance (9F79) and limit (9F77) the terminal read (DF79 and DF77
+// in the card's second currency): the issuer needs both to set the new
+// balance. No source shows how the UnionPay
 // message carries a top-up request; this link says it with those two
 // tags, and the simulator reads it so.
 func requestField55(req *kernel.AuthRequest) ([]byte, error) {
 	f55 := clone(req.Field55)
 	if req.TopUp || req.Kind != kernel.RequestPurchase {
+		balance, limit := tlv.Tag(0x9F79), tlv.Tag(0x9F77)
+		if req.ECBalanceTag == 0xDF79 { // the card's second EC currency (PBOC 3.0)
+			balance, limit = 0xDF79, 0xDF77
+		}
 		for _, ec := range []struct {
 			tag tlv.Tag
 			v   *kernel.Amount
-		}{{0x9F79, req.ECBalance}, {0x9F77, req.ECLimit}} {
+		}{{balance, req.ECBalance}, {limit, req.ECLimit}} {
 			if ec.v != nil && !hasTag(f55, ec.tag) {
 				f55 = tlv.Append(f55, ec.tag, n12(*ec.v))
 			}

@@ -8,32 +8,15 @@ import (
 	"github.com/go-pboc/pboc/kernel"
 )
 
-// Totals are a batch's sums as the settlement reports them (field 48):
-// debits are the sales that stood (online) and the offline sales the
-// acquirer acknowledged; credits are the EC loads that stood. Reversed
-// and unresolved requests are not counted.
-type Totals struct {
-	DebitCount   int
-	DebitAmount  kernel.Amount
-	CreditCount  int
-	CreditAmount kernel.Amount
-}
-
-// field48 encodes the totals for a 0500: debit amount n12, count n3,
-// credit amount n12, count n3, code 0, for domestic cards, then zeros for
-// foreign ones.
-func (t Totals) field48() string {
-	return fmt.Sprintf("%012d%03d%012d%03d0", uint64(t.DebitAmount), t.DebitCount%1000, uint64(t.CreditAmount), t.CreditCount%1000) +
-		"000000000000000000000000000000" + "0"
-}
-
 // Settlement is the outcome of Settle.
 type Settlement struct {
 	Batch uint32
-	// Totals are what the terminal reported; Balanced whether the acquirer
-	// agreed (settlement reply code 1).
-	Totals   Totals
+	// Totals are what the terminal reported (journal.BatchTotals of its
+	// records); Balanced whether the acquirer agreed (reply code 1 on both
+	// sides). Next is the batch opened after it.
+	Totals   journal.Totals
 	Balanced bool
+	Next     uint32
 	// TCUploads counts the final TCs uploaded (60.3 203, or 205 after an
 	// unbalanced settlement); Skipped those left out because issuer
 	// authentication had failed (TVR byte 5 bit 7) [LY; TW].
@@ -55,18 +38,31 @@ func (l *Link) Settle(ctx context.Context) (*Settlement, error) {
 	if n, err := l.uploadOffline(ctx); err != nil {
 		return nil, fmt.Errorf("acquirer: settlement: offline uploads (%d sent): %w", n, err)
 	}
-	batch := l.st.Batch()
-	s := &Settlement{Batch: batch, Totals: l.st.totals(batch)}
-	reply, err := l.manage(ctx, msgSettlement, "", fields{fAdditional: s.Totals.field48(), fPrivate63: []byte(l.cfg.Operator)})
+	batch, err := l.counter.OpenBatch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	switch f48 := str(reply, fAdditional); {
-	case len(f48) >= 31 && f48[30] == '1':
+	s := &Settlement{Batch: batch}
+	if s.Totals, err = l.totals(ctx, batch); err != nil {
+		return nil, err
+	}
+	f48, err := s.Totals.Field48()
+	if err != nil {
+		return nil, err
+	}
+	reply, err := l.manageIn(ctx, msgSettlement, batch, "", fields{fAdditional: f48, fPrivate63: []byte(l.cfg.Operator)})
+	if err != nil {
+		return nil, err
+	}
+	// What if the reply lies? Its totals are not ours to take: only its
+	// reconciliation codes are read, and one that is neither 1 nor 2 is no
+	// answer.
+	_, dom, foreign, err := journal.ParseField48(str(reply, fAdditional))
+	switch {
+	case err != nil || dom < '1' || dom > '2' || foreign < '1' || foreign > '2':
+		return nil, fmt.Errorf("%w: settlement reply field 48 has no reconciliation code", ErrMismatch)
+	case dom == '1' && foreign == '1':
 		s.Balanced = true
-	case len(f48) >= 31 && f48[30] == '2':
-	default:
-		return nil, fmt.Errorf("%w: settlement reply field 48 %q has no reconciliation code", ErrMismatch, f48)
 	}
 	if err := l.uploadTCs(ctx, s); err != nil {
 		return nil, err
@@ -75,10 +71,15 @@ func (l *Link) Settle(ctx context.Context) (*Settlement, error) {
 	if !s.Balanced && !l.cfg.Variant.BatchEnd207Always {
 		end = "202"
 	}
-	if _, err := l.manage(ctx, msgBatchEnd, end, fields{fAdditional: fmt.Sprintf("%04d", s.TCUploads%10000)}); err != nil {
+	if _, err := l.manageIn(ctx, msgBatchEnd, batch, end, fields{fAdditional: fmt.Sprintf("%04d", s.TCUploads%10000)}); err != nil {
 		return nil, err
 	}
-	return s, l.st.append(ctx, event{T: evSettled, N: batch})
+	result := "balanced"
+	if !s.Balanced {
+		result = "unbalanced, TCs uploaded again"
+	}
+	s.Next, err = l.counter.CloseBatch(ctx, journal.BatchClose{Batch: batch, Time: l.now(), Totals: s.Totals, Result: result})
+	return s, err
 }
 
 // uploadTCs sends the final TC of every online approval not yet
@@ -103,11 +104,13 @@ func (l *Link) uploadTCs(ctx context.Context, s *Settlement) error {
 		if r.Kind != journal.KindOnlineSale {
 			continue
 		}
-		if r.TVR[4]&0x40 != 0 { // issuer authentication failed: not uploaded [LY; TW]
+		if r.Batch != s.Batch {
+			continue // another batch's: its settlement uploads it
+		}
+		if r.TVR[4]&0x40 != 0 {
+			// Issuer authentication failed: not uploaded [LY; TW]. It stays
+			// pending in the journal, for the back office to see.
 			s.Skipped++
-			if err := l.clearing.Mark(ctx, r.ID, UploadSkipped, r.STAN, ""); err != nil {
-				return err
-			}
 			continue
 		}
 		// 62: "61", card organisation 00 (CUP), 00, the amount, the currency.
@@ -120,33 +123,36 @@ func (l *Link) uploadTCs(ctx context.Context, s *Settlement) error {
 	return nil
 }
 
-// totals are the batch's totals from the state.
-func (st *State) totals(batch uint32) Totals {
-	var t Totals
-	for _, x := range st.txnsInBatch(batch) {
-		if x.State != TxnStood {
-			continue
-		}
-		if x.Kind == kernel.RequestPurchase {
-			t.DebitCount++
-			t.DebitAmount += x.Amount
-		} else {
-			t.CreditCount++
-			t.CreditAmount += x.Amount
+// totals are what the terminal reports for a batch: its clearing records'
+// (journal.BatchTotals), or without a Clearing the state's own count of
+// the same rule — the sales that stood are debits, the cash loads that
+// stood credits.
+func (l *Link) totals(ctx context.Context, batch uint32) (journal.Totals, error) {
+	if l.clearing != nil {
+		return l.clearing.Totals(ctx, batch)
+	}
+	t := journal.Totals{Batch: batch}
+	for _, x := range l.st.txnsInBatch(batch) {
+		switch {
+		case x.State != TxnStood:
+		case x.Kind == kernel.RequestPurchase:
+			t.Domestic.DebitCount++
+			t.Domestic.DebitAmount += uint64(x.Amount)
+		case x.Kind == kernel.RequestLoadCash:
+			t.Domestic.CreditCount++
+			t.Domestic.CreditAmount += uint64(x.Amount)
 		}
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if o := st.offline[batch]; o != nil {
-		t.DebitCount += o.DebitCount
-		t.DebitAmount += o.DebitAmount
-	}
-	return t
+	return t, nil
 }
 
-// Totals returns the open batch's totals as the terminal counts them.
-func (l *Link) Totals() Totals {
+// Totals returns the open batch's totals as the terminal reports them.
+func (l *Link) Totals(ctx context.Context) (journal.Totals, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.st.totals(l.st.Batch())
+	batch, err := l.counter.OpenBatch(ctx)
+	if err != nil {
+		return journal.Totals{}, err
+	}
+	return l.totals(ctx, batch)
 }

@@ -2,9 +2,12 @@ package acquirer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/moov-io/iso8583"
+
+	"github.com/go-pboc/pboc/journal"
 )
 
 // SignIn signs the terminal in (0800, 60.3 001 or 004): the acquirer
@@ -36,14 +39,12 @@ func (l *Link) signIn(ctx context.Context) error {
 	if err := l.sec.LoadWorkingKeys(ctx, w); err != nil {
 		return fmt.Errorf("acquirer: sign-in: %w", err)
 	}
-	if f60, err := ParseField60(str(reply, fReserved60)); err == nil && f60.Batch != 0 && f60.Batch != l.st.Batch() {
+	if f60, err := ParseField60(str(reply, fReserved60)); err == nil && f60.Batch != 0 {
 		// The acquirer's batch number is taken only while the terminal's
-		// batch is empty: a number changed under open transactions would
-		// split them between two settlements.
-		if len(l.st.txnsInBatch(l.st.Batch())) == 0 {
-			if err := l.st.append(ctx, event{T: evBatch, N: f60.Batch}); err != nil {
-				return err
-			}
+		// batch is empty (the counter refuses otherwise): a number changed
+		// under open transactions would split them between two settlements.
+		if err := l.counter.SetBatch(ctx, f60.Batch); err != nil && !errors.Is(err, journal.ErrBatchInUse) {
+			return fmt.Errorf("acquirer: sign-in batch %06d: %w", f60.Batch, err)
 		}
 	}
 	l.signedIn = true
@@ -71,11 +72,19 @@ func (l *Link) Echo(ctx context.Context) error {
 // manage sends a management message without MAC and returns its reply when
 // it fits and approves. The caller holds l.mu.
 func (l *Link) manage(ctx context.Context, k msgKind, net603 string, extra fields) (*iso8583.Message, error) {
-	stan, err := l.st.reserveSTAN(ctx)
+	return l.manageIn(ctx, k, 0, net603, extra)
+}
+
+// manageIn is manage with 60.2 the given batch (0: the trace number's).
+func (l *Link) manageIn(ctx context.Context, k msgKind, batch uint32, net603 string, extra fields) (*iso8583.Message, error) {
+	stan, stanBatch, err := l.number(ctx, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	msg, err := l.build(k, stan, l.st.Batch(), net603, "", extra)
+	if batch == 0 {
+		batch = stanBatch
+	}
+	msg, err := l.build(k, stan, batch, net603, "", extra)
 	if err != nil {
 		return nil, err
 	}

@@ -18,12 +18,14 @@ import (
 // marks. Every change is an event appended to a journal.Log (fsync'd before
 // the link acts on it), so a crash at any point leaves a state the next
 // OpenState rebuilds exactly. Full PANs, which a reversal needs for field
-// 2, are stored only sealed by the Sealer.
+// 2, are stored only sealed under the terminal's data key (the journal's
+// journal.DataKey, so that one key, wherever the vendor keeps it, protects
+// every PAN at rest).
 //
 // A State belongs to one Link at a time; it is safe for concurrent use.
 type State struct {
-	log    eventLog
-	sealer Sealer
+	log eventLog
+	key journal.DataKey
 
 	mu      sync.Mutex
 	stan    uint32 // last trace number used
@@ -34,9 +36,6 @@ type State struct {
 	open    map[string]*txn   // not yet final, or owing an advice
 	batches map[uint32][]*txn // by batch, in arming order
 	cards   map[string]*txn   // by card transaction (cardKey)
-	marks   map[string]uploadMark
-	// offline counts the offline sales the acquirer acknowledged, by batch.
-	offline map[uint32]*Totals
 }
 
 // eventLog is what State needs of journal.Log.
@@ -44,16 +43,6 @@ type eventLog interface {
 	Append(ctx context.Context, payload []byte) error
 	Payloads(ctx context.Context) ([][]byte, error)
 	Close() error
-}
-
-// Sealer protects the full PANs the state must keep (for field 2 of a
-// reversal or an advice): Seal encrypts and authenticates, Open reverses it
-// and fails on anything Seal did not produce. ad binds a sealed value to
-// its record. NewAESSealer is AES-256-GCM; a vendor can put an HSM behind
-// the interface.
-type Sealer interface {
-	Seal(plain, ad []byte) ([]byte, error)
-	Open(sealed, ad []byte) ([]byte, error)
 }
 
 // ErrState reports a state log that cannot be used: unreadable, or holding
@@ -64,18 +53,19 @@ var ErrState = errors.New("acquirer: state log")
 // crash skips at most that many, and never reuses one.
 const stanReserve = 100
 
-// OpenState opens (or creates) the state log at path. The Log gives the
+// OpenState opens (or creates) the state log at path; key seals the full
+// PANs it keeps (journal.NewAESGCMKey, or the vendor's). The Log gives the
 // journal's guarantees: a torn last frame is cut, damage elsewhere is
 // journal.ErrCorrupt.
-func OpenState(ctx context.Context, path string, s Sealer) (*State, error) {
-	if s == nil {
-		return nil, fmt.Errorf("%w: a Sealer is required (full PANs are stored only sealed)", ErrState)
+func OpenState(ctx context.Context, path string, key journal.DataKey) (*State, error) {
+	if key == nil {
+		return nil, fmt.Errorf("%w: a data key is required (full PANs are stored only sealed)", ErrState)
 	}
 	l, err := journal.OpenLog(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := newState(ctx, l, s)
+	st, err := newState(ctx, l, key)
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -83,10 +73,9 @@ func OpenState(ctx context.Context, path string, s Sealer) (*State, error) {
 	return st, nil
 }
 
-func newState(ctx context.Context, l eventLog, s Sealer) (*State, error) {
-	st := &State{log: l, sealer: s, batch: 1, txns: make(map[string]*txn), open: make(map[string]*txn),
-		batches: make(map[uint32][]*txn), cards: make(map[string]*txn),
-		marks: make(map[string]uploadMark), offline: make(map[uint32]*Totals)}
+func newState(ctx context.Context, l eventLog, key journal.DataKey) (*State, error) {
+	st := &State{log: l, key: key, batch: 1, txns: make(map[string]*txn), open: make(map[string]*txn),
+		batches: make(map[uint32][]*txn), cards: make(map[string]*txn)}
 	payloads, err := l.Payloads(ctx)
 	if err != nil {
 		return nil, err
@@ -118,7 +107,6 @@ type event struct {
 	Reason string     `json:"reason,omitempty"`
 	N      uint32     `json:"n,omitempty"`
 	Data   []byte     `json:"data,omitempty"`
-	Amount uint64     `json:"amount,omitempty"`
 	Stood  []string   `json:"stood,omitempty"` // armed: earlier approvals settled as stood
 	// Evidence (reverse, advice) is the card's authenticated state that
 	// supports a script reversal (kernel.Evidence.Field55); Y1 says its
@@ -142,8 +130,6 @@ const (
 	evUnresolved   = "unresolv"  // outcome unknown after a crash; kept for the issuer
 	evAdvice       = "advice"    // Data: script results (DF31) owed in a 0620; Evidence
 	evAdviceDone   = "advice_ok" // Code: the acquirer answered the advice (taken or refused, not sent again)
-	evUpload       = "upload"    // ID is a clearing record: N stan, Code, Reason state
-	evCounted      = "counted"   // ID is a clearing record acknowledged in batch N, of Amount
 	evSettled      = "settled"   // N: the batch closed
 )
 
@@ -177,18 +163,6 @@ func (st *State) apply(e *event) error {
 		return nil
 	case evSettled:
 		st.batch = e.N%999999 + 1
-		return nil
-	case evCounted:
-		t := st.offline[e.N]
-		if t == nil {
-			t = &Totals{}
-			st.offline[e.N] = t
-		}
-		t.DebitCount++
-		t.DebitAmount += kernel.Amount(e.Amount)
-		return nil
-	case evUpload:
-		st.marks[e.ID] = uploadMark{STAN: e.N, State: UploadState(e.Reason), Code: e.Code}
 		return nil
 	case evArmed:
 		if e.Txn == nil || e.Txn.ID == "" {
@@ -325,7 +299,7 @@ type txnRecord struct {
 	Batch       uint32             `json:"batch"`
 	Time        time.Time          `json:"time"`
 	MaskedPAN   string             `json:"masked_pan"`
-	SealedPAN   []byte             `json:"sealed_pan"`
+	SealedPAN   []byte             `json:"sealed_pan"` // under the data key, bound to the ID
 	PSN         byte               `json:"psn"`
 	Amount      kernel.Amount      `json:"amount"`
 	Processing  string             `json:"processing"` // field 3
@@ -465,3 +439,24 @@ func (t *txn) view() Txn {
 // stepHook is called on either side of every state write and after every
 // message sent; only the crash test sets it, to kill the process there.
 var stepHook = func(string) {}
+
+// statePANAAD binds a sealed PAN to its request.
+func statePANAAD(id string) []byte { return []byte("pboc acquirer pan\x00" + id) }
+
+// sealPAN seals a request's PAN under the data key.
+func (st *State) sealPAN(ctx context.Context, id, pan string) ([]byte, error) {
+	b, err := st.key.Seal(ctx, []byte(pan), statePANAAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("acquirer: seal the PAN of %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// openPAN opens the PAN of t; the caller clears it after use.
+func (st *State) openPAN(ctx context.Context, t *txn) ([]byte, error) {
+	b, err := st.key.Open(ctx, t.SealedPAN, statePANAAD(t.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the sealed PAN of %s does not open: %v", ErrState, t.ID, err)
+	}
+	return b, nil
+}

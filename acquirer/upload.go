@@ -5,34 +5,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/moov-io/iso8583"
 
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
-	"github.com/go-pboc/pboc/tlv"
 )
-
-// UploadState is where a clearing record stands with the acquirer.
-type UploadState string
-
-// The upload states.
-const (
-	UploadPending      UploadState = "pending"      // not yet sent
-	UploadSent         UploadState = "sent"         // sent, no answer recorded: sent again, same trace number
-	UploadAcknowledged UploadState = "acknowledged" // the acquirer took it (00, or 94: it already had it)
-	UploadRefused      UploadState = "refused"      // the acquirer refused it: not sent again
-	UploadSkipped      UploadState = "skipped"      // not uploaded: issuer authentication failed (TVR byte 5 bit 7)
-)
-
-// final reports a state after which the record is not sent again.
-func (s UploadState) final() bool {
-	return s == UploadAcknowledged || s == UploadRefused || s == UploadSkipped
-}
 
 // ClearingRecord is a sale the acquirer must be told of: an offline
-// approval (EC or by the default action codes), uploaded before the next
+// approval (EC, or by the default action codes), uploaded before the next
 // online request, or an online approval whose final TC goes up at
 // settlement.
 type ClearingRecord struct {
@@ -40,17 +22,17 @@ type ClearingRecord struct {
 	Kind   journal.Kind
 	PAN    string // full: field 2. Never logged or stored in clear.
 	PSN    byte
+	Expiry string // YYMM, field 14; "" when unknown
 	Amount kernel.Amount
 	// Field55 is the upload's ICC data: the card's final cryptogram (TC)
-	// in 9F26/9F27 and, for an EC offline sale, 8A = "Y1".
-	Field55 []byte
-	TVR     [5]byte
-	Time    time.Time
-	// State, STAN and Code are the upload's history: STAN is kept from
-	// the first attempt so that a retry is the same message.
-	State UploadState
-	STAN  uint32
-	Code  string
+	// and, for an EC offline sale, 8A = "Y1" and 9F74.
+	Field55   []byte
+	TVR       [5]byte
+	EntryMode string // field 22; "" means IC without PIN
+	// STAN and Batch are the sale's own numbers (0 for a record that has
+	// none: the link draws one for each attempt).
+	STAN, Batch uint32
+	State       journal.UploadState
 }
 
 // offline reports a record uploaded before online requests.
@@ -59,38 +41,30 @@ func (r *ClearingRecord) offline() bool {
 }
 
 // Clearing is what the link needs of the terminal's clearing records (the
-// journal): the records not yet acknowledged, and a durable mark of what
-// the acquirer said.
+// journal): the records still to upload, a durable mark of what the
+// acquirer said, and a batch's totals for the settlement.
 type Clearing interface {
-	// Pending returns, oldest first, the records whose state is not final.
-	// A record it cannot read is left out and named in the error, which
-	// comes with the records that could be read.
+	// Pending returns, oldest first, the records to upload (pending, or
+	// sent without an answer). A record it cannot read is left out and
+	// named in the error, which comes with the records that could be read.
 	Pending(ctx context.Context) ([]ClearingRecord, error)
-	// Mark records the upload state of record id: the trace number it
-	// was (or is about to be) sent with and the acquirer's response code.
-	Mark(ctx context.Context, id string, s UploadState, stan uint32, code string) error
+	// Mark records a change of a record's upload state.
+	Mark(ctx context.Context, id string, e journal.UploadEvent) error
+	// Totals adds up a batch as the settlement reports it (field 48).
+	Totals(ctx context.Context, batch uint32) (journal.Totals, error)
 }
 
-// uploadMark is a Clearing mark kept in the State.
-type uploadMark struct {
-	STAN  uint32
-	State UploadState
-	Code  string
-}
-
-// JournalClearing is a Clearing over today's journal, which holds neither
-// the full PAN nor an upload state: the marks are kept in st, and pan
-// recovers a record's PAN (from the vendor's encrypted store; the journal
-// holds only its mask and keyed hash). Records of kinds ec_offline_sale,
-// offline_sale and online_sale are uploaded.
-func JournalClearing(j journal.Journal, st *State, pan func(journal.Record) (string, error)) Clearing {
-	return &journalClearing{j: j, st: st, pan: pan}
+// JournalClearing is the Clearing of a journal the kernel writes with a
+// data key (kernel.WithDataKey): the records of kinds ec_offline_sale,
+// offline_sale and online_sale, their PANs opened with key, their upload
+// states in the journal, the totals by journal.BatchTotals.
+func JournalClearing(j journal.Journal, key journal.DataKey) Clearing {
+	return &journalClearing{j: j, key: key}
 }
 
 type journalClearing struct {
 	j   journal.Journal
-	st  *State
-	pan func(journal.Record) (string, error)
+	key journal.DataKey
 }
 
 func (c *journalClearing) Pending(ctx context.Context) ([]ClearingRecord, error) {
@@ -98,93 +72,62 @@ func (c *journalClearing) Pending(ctx context.Context) ([]ClearingRecord, error)
 	if err != nil {
 		return nil, err
 	}
-	var out []ClearingRecord
+	out := []ClearingRecord{} // read, even if every record is left out
 	var skipped []error
-	for _, r := range recs {
+	for i := range recs {
+		r := &recs[i]
 		if r.Kind != journal.KindECOfflineSale && r.Kind != journal.KindOfflineSale && r.Kind != journal.KindOnlineSale {
 			continue
 		}
-		c.st.mu.Lock()
-		m := c.st.marks[r.ID]
-		c.st.mu.Unlock()
-		if m.State.final() {
+		if st := r.UploadState(); st != journal.UploadPending && st != journal.UploadSent {
 			continue
 		}
-		cr, err := c.record(r)
+		cr, err := c.record(ctx, r)
 		if err != nil {
 			skipped = append(skipped, err)
 			continue
-		}
-		cr.State, cr.STAN, cr.Code = m.State, m.STAN, m.Code
-		if cr.State == "" {
-			cr.State = UploadPending
 		}
 		out = append(out, cr)
 	}
 	return out, errors.Join(skipped...)
 }
 
-// record converts a journal record: the field 55 the upload carries is the
-// record's, with the final cryptogram and, offline on EC, 8A = Y1.
-func (c *journalClearing) record(r journal.Record) (ClearingRecord, error) {
-	pan, err := c.pan(r)
+// record converts a journal record for its upload.
+func (c *journalClearing) record(ctx context.Context, r *journal.Record) (ClearingRecord, error) {
+	if c.key == nil {
+		return ClearingRecord{}, fmt.Errorf("acquirer: record %s: no data key to open its PAN", r.ID)
+	}
+	pan, err := r.OpenPAN(ctx, c.key)
 	if err != nil {
 		return ClearingRecord{}, fmt.Errorf("acquirer: record %s: PAN: %w", r.ID, err)
 	}
-	cr := ClearingRecord{ID: r.ID, Kind: r.Kind, PAN: pan, Amount: kernel.Amount(r.Amount), Time: r.Time}
+	cr := ClearingRecord{ID: r.ID, Kind: r.Kind, PAN: pan, Amount: kernel.Amount(r.Amount), EntryMode: r.EntryMode,
+		STAN: r.STAN, Batch: r.Batch, State: r.UploadState()}
+	if len(r.Expiry) >= 4 {
+		cr.Expiry = r.Expiry[:4] // YYMMDD: field 14 is YYMM
+	}
 	if b, err := hex.DecodeString(r.PSN); err == nil && len(b) == 1 {
 		cr.PSN = b[0]
 	}
 	if b, err := hex.DecodeString(r.TVR); err == nil && len(b) == 5 {
 		copy(cr.TVR[:], b)
 	}
-	f55, err := hex.DecodeString(r.Field55)
-	if err != nil {
-		return ClearingRecord{}, fmt.Errorf("acquirer: record %s: field 55: %w", r.ID, err)
-	}
-	tc, err1 := hex.DecodeString(r.Cryptogram)
-	cid, err2 := hex.DecodeString(r.CID)
-	if err1 != nil || err2 != nil || len(tc) != 8 || len(cid) != 1 {
-		return ClearingRecord{}, fmt.Errorf("acquirer: record %s: no final cryptogram", r.ID)
-	}
-	arc := ""
-	if r.Kind == journal.KindECOfflineSale {
-		arc = "Y1" // offline approved [EMV Book 4]: the EC offline upload's 8A [LY]
-	}
-	if cr.Field55, err = uploadField55(f55, tc, cid[0], arc); err != nil {
-		return ClearingRecord{}, fmt.Errorf("acquirer: record %s: %w", r.ID, err)
+	if cr.Field55, err = hex.DecodeString(r.Field55); err != nil || !hasTag(cr.Field55, 0x9F26) {
+		return ClearingRecord{}, fmt.Errorf("acquirer: record %s: field 55 without the final cryptogram", r.ID)
 	}
 	return cr, nil
 }
 
-// uploadField55 replaces 9F26 and 9F27 of a request's field 55 with the
-// final cryptogram and appends 8A when arc is set and 8A is missing.
-func uploadField55(f55, tc []byte, cid byte, arc string) ([]byte, error) {
-	objs, err := tlv.Parse(f55)
-	if err != nil {
-		return nil, fmt.Errorf("field 55: %w", err)
-	}
-	var out []byte
-	seen8A := false
-	for _, o := range objs {
-		switch o.Tag {
-		case 0x9F26:
-			out = tlv.Append(out, o.Tag, tc)
-		case 0x9F27:
-			out = tlv.Append(out, o.Tag, []byte{cid})
-		default:
-			seen8A = seen8A || o.Tag == 0x8A
-			out = tlv.Append(out, o.Tag, o.Value)
-		}
-	}
-	if arc != "" && !seen8A {
-		out = tlv.Append(out, 0x8A, []byte(arc))
-	}
-	return out, nil
+func (c *journalClearing) Mark(ctx context.Context, id string, e journal.UploadEvent) error {
+	return c.j.Mark(ctx, id, e)
 }
 
-func (c *journalClearing) Mark(ctx context.Context, id string, s UploadState, stan uint32, code string) error {
-	return c.st.append(ctx, event{T: evUpload, ID: id, N: stan, Reason: string(s), Code: code})
+func (c *journalClearing) Totals(ctx context.Context, batch uint32) (journal.Totals, error) {
+	recs, err := c.j.Records(ctx)
+	if err != nil {
+		return journal.Totals{}, err
+	}
+	return journal.BatchTotals(recs, batch), nil
 }
 
 // uploadOffline sends the offline sales not yet acknowledged (EC offline
@@ -225,24 +168,25 @@ func offlineExtra(currency string) fields {
 	return fields{fCondition: "00", fCurrency: currency, fPrivate63: []byte("CUP")}
 }
 
-// upload sends one record as message k and records the answer. A reply
-// without a valid MAC (when the message carries one) or that does not fit
-// leaves the record sent, to go again.
+// upload sends one record as message k and records the answer: marked
+// sent before it leaves (with its own trace number, so a retry is the same
+// message), acknowledged on 00 or 94 (a copy the acquirer has), refused on
+// any other code. A reply without a valid MAC (when the message carries
+// one) or that does not fit leaves the record sent, to go again.
 func (l *Link) upload(ctx context.Context, r *ClearingRecord, k msgKind, net603 string, extra fields) error {
-	if r.STAN == 0 || r.State == UploadPending {
-		stan, err := l.st.reserveSTAN(ctx)
-		if err != nil {
-			return err
-		}
-		if err := l.clearing.Mark(ctx, r.ID, UploadSent, stan, ""); err != nil {
-			return err
-		}
-		r.STAN, r.State = stan, UploadSent
-	}
-	msg, err := l.uploadMessage(r, k, net603, extra)
+	stan, batch, err := l.number(ctx, r.STAN, r.Batch)
 	if err != nil {
 		return err
 	}
+	msg, err := l.uploadMessage(r, k, stan, batch, net603, extra)
+	if err != nil {
+		return err
+	}
+	stepHook("mark:sent")
+	if err := l.clearing.Mark(ctx, r.ID, journal.UploadEvent{State: journal.UploadSent, Time: l.now(), Detail: fmt.Sprintf("stan %06d", stan)}); err != nil {
+		return err
+	}
+	stepHook("marked:sent")
 	reply, in, err := l.exchange(ctx, msg)
 	if err != nil {
 		return err
@@ -254,24 +198,22 @@ func (l *Link) upload(ctx context.Context, r *ClearingRecord, k msgKind, net603 
 		return err
 	}
 	code := str(reply, fResponseCode)
-	s := UploadRefused
+	s := journal.UploadRefused
 	if code == "00" || code == "94" { // 94: a duplicate, the acquirer has it [LY]
-		s = UploadAcknowledged
+		s = journal.UploadAcknowledged
 	}
-	r.State, r.Code = s, code
-	if err := l.clearing.Mark(ctx, r.ID, s, r.STAN, code); err != nil {
+	r.State = s
+	stepHook("mark:" + string(s))
+	if err := l.clearing.Mark(ctx, r.ID, journal.UploadEvent{State: s, Time: l.now(), Detail: "response code " + code}); err != nil {
 		return err
 	}
-	if s == UploadAcknowledged && r.offline() {
-		// Counted for settlement in the batch the acquirer took it in.
-		return l.st.append(ctx, event{T: evCounted, ID: r.ID, N: l.st.Batch(), Amount: uint64(r.Amount)})
-	}
+	stepHook("marked:" + string(s))
 	return nil
 }
 
-// uploadMessage builds the upload of r: 2 4 11 22 23 41 42 55 60 and
+// uploadMessage builds the upload of r: 2 4 11 14 22 23 41 42 55 60 and
 // those of extra.
-func (l *Link) uploadMessage(r *ClearingRecord, k msgKind, net603 string, extra fields) (*iso8583.Message, error) {
+func (l *Link) uploadMessage(r *ClearingRecord, k msgKind, stan, batch uint32, net603 string, extra fields) (*iso8583.Message, error) {
 	if err := checkPAN(r.PAN); err != nil {
 		return nil, err
 	}
@@ -284,12 +226,18 @@ func (l *Link) uploadMessage(r *ClearingRecord, k msgKind, net603 string, extra 
 	}
 	f[fAmount] = fmt.Sprintf("%012d", uint64(r.Amount))
 	f[fICC] = r.Field55
+	if len(r.EntryMode) == 3 {
+		f[fEntryMode] = r.EntryMode
+	}
+	if len(r.Expiry) == 4 {
+		f[fExpiry] = r.Expiry
+	}
 	for id, v := range extra {
 		f[id] = v
 	}
 	rest := ""
 	if messages[k].financial {
-		rest = l.rest60(false)
+		rest = l.rest60(strings.HasPrefix(r.EntryMode, "07"))
 	}
-	return l.build(k, r.STAN, l.st.Batch(), net603, rest, f)
+	return l.build(k, stan, batch, net603, rest, f)
 }

@@ -21,10 +21,13 @@ type limiter struct {
 	next               Transport
 	maxAPDUs, maxBytes int
 
-	mu       sync.Mutex
-	apdus    int
-	bytes    int
-	exceeded error
+	mu    sync.Mutex
+	apdus int
+	bytes int
+	// exceeded fails every later command; bytesExceeded also the response
+	// of a command already sent (a command that passed the APDU budget
+	// gets its answer even when another one tripped that budget since).
+	exceeded, bytesExceeded error
 }
 
 func (l *limiter) Transmit(ctx context.Context, command []byte) ([]byte, error) {
@@ -42,11 +45,15 @@ func (l *limiter) Transmit(ctx context.Context, command []byte) ([]byte, error) 
 }
 
 // charge adds apdus and n bytes to the counters, or fails (stickily) when
-// that would exceed a budget.
+// that would exceed a budget. A response (apdus 0) fails only on the byte
+// budget.
 func (l *limiter) charge(apdus, n int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.exceeded != nil {
+	if l.bytesExceeded != nil {
+		return l.bytesExceeded
+	}
+	if apdus > 0 && l.exceeded != nil {
 		return l.exceeded
 	}
 	if l.maxAPDUs > 0 && l.apdus+apdus > l.maxAPDUs {
@@ -54,8 +61,9 @@ func (l *limiter) charge(apdus, n int) error {
 		return l.exceeded
 	}
 	if l.maxBytes > 0 && n > l.maxBytes-l.bytes {
-		l.exceeded = fmt.Errorf("%w: more than %d bytes exchanged", ErrLimitExceeded, l.maxBytes)
-		return l.exceeded
+		l.bytesExceeded = fmt.Errorf("%w: more than %d bytes exchanged", ErrLimitExceeded, l.maxBytes)
+		l.exceeded = l.bytesExceeded
+		return l.bytesExceeded
 	}
 	l.apdus += apdus
 	l.bytes += n

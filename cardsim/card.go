@@ -168,6 +168,17 @@ func (c *Card) Balance(aid string) uint64 {
 	return 0
 }
 
+// SecondBalance returns the second-currency EC balance (DF79) of the
+// application with the given AID (hex), or 0 if there is none.
+func (c *Card) SecondBalance(aid string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a := c.find(aid); a != nil && a.second != nil {
+		return a.second.balance
+	}
+	return 0
+}
+
 // ATC returns the application transaction counter of the application with
 // the given AID (hex), or 0 if there is none.
 func (c *Card) ATC(aid string) uint16 {
@@ -214,6 +225,11 @@ func (c *Card) Snapshot() *Profile {
 		ap.EC.BalanceLimit = bcd.FormatAmount(a.limit)
 		ap.EC.SingleLimit = bcd.FormatAmount(a.single)
 		ap.EC.ResetThreshold = bcd.FormatAmount(a.threshold)
+		if s := a.second; s != nil && ap.EC.SecondCurrency != nil {
+			sc := ap.EC.SecondCurrency
+			sc.Balance, sc.BalanceLimit = bcd.FormatAmount(s.balance), bcd.FormatAmount(s.limit)
+			sc.SingleLimit, sc.ResetThreshold = bcd.FormatAmount(s.single), bcd.FormatAmount(s.threshold)
+		}
 		ap.Log = nil
 		for _, r := range a.log {
 			ap.Log = append(ap.Log, strings.ToUpper(hex.EncodeToString(r)))
@@ -437,10 +453,8 @@ func (a *app) ecAllows(data map[tlv.Tag][]byte) bool {
 	if err != nil {
 		return false
 	}
-	if cur, ok := data[tagTxnCurrency]; ok && !bytes.Equal(cur, a.currency) {
-		return false
-	}
-	return amount <= a.balance && amount <= a.single
+	p := a.purse(data[tagTxnCurrency])
+	return p != nil && amount <= p.balance && amount <= p.single
 }
 
 // getData implements GET DATA for the EC amounts, the counters, the log
@@ -462,6 +476,18 @@ func (c *Card) getData(cmd apdu.Command) apdu.Response {
 		}
 		amt := map[tlv.Tag]uint64{tagECBalance: a.balance, tagECLimit: a.limit,
 			tagECSingle: a.single, tagECThreshold: a.threshold}[tag]
+		v = bcdN(amt, 6)
+	case tagEC2Currency, tagEC2Balance, tagEC2Limit, tagEC2Single, tagEC2Threshold:
+		s := a.second
+		if !a.ecEnabled || s == nil {
+			return sw(apdu.SWRefDataNotFound)
+		}
+		if tag == tagEC2Currency {
+			v = s.cur
+			break
+		}
+		amt := map[tlv.Tag]uint64{tagEC2Balance: s.balance, tagEC2Limit: s.limit,
+			tagEC2Single: s.single, tagEC2Threshold: s.threshold}[tag]
 		v = bcdN(amt, 6)
 	case tagATC:
 		v = []byte{byte(a.atc >> 8), byte(a.atc)}
@@ -531,12 +557,21 @@ func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response
 		typ = acTC
 	}
 	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00} // 2nd GENERATE AC not requested
-	newBalance := a.balance
+	p := a.purse(d[tagTxnCurrency])
+	if p == nil {
+		p = &a.ecPurse // only a TC (ecAllows) deducts, and it found one
+	}
+	newBalance := p.balance
 	if typ == acTC {
 		amount, _ := bcd.Decode(d[tagAmount]) // checked by ecAllows
 		newBalance -= amount
 	}
-	idd, err := a.balanceIDD(newBalance)
+	// The IDD (ID 01) carries the application currency's balance.
+	iddBalance := a.balance
+	if p == &a.ecPurse {
+		iddBalance = newBalance
+	}
+	idd, err := a.balanceIDD(iddBalance)
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
@@ -551,7 +586,7 @@ func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response
 	c.s.cdol1, c.s.cdol1Raw = d, data
 	switch typ {
 	case acTC:
-		a.balance = newBalance
+		p.balance = newBalance
 		a.addLog(d, typ)
 		c.s.phase = phaseDone
 	case acAAC:

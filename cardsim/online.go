@@ -131,8 +131,13 @@ func (c *Card) putData(cmd apdu.Command) apdu.Response {
 	}
 	a := c.apps[c.s.app]
 	tag := tlv.Tag(uint32(cmd.P1)<<8 | uint32(cmd.P2))
+	pur := &a.ecPurse
 	switch tag {
 	case tagECBalance, tagECLimit, tagECSingle, tagECThreshold:
+	case tagEC2Balance, tagEC2Limit, tagEC2Single, tagEC2Threshold:
+		if pur = a.second; pur == nil {
+			return sw(apdu.SWRefDataNotFound)
+		}
 	default:
 		return sw(apdu.SWRefDataNotFound)
 	}
@@ -165,24 +170,24 @@ func (c *Card) putData(cmd apdu.Command) apdu.Response {
 		return sw(apdu.SWWrongData)
 	}
 	switch tag {
-	case tagECBalance:
-		if v > a.limit {
+	case tagECBalance, tagEC2Balance:
+		if v > pur.limit {
 			return sw(apdu.SWWrongData)
 		}
-		before := a.balance
-		a.balance = v
+		before := pur.balance
+		pur.balance = v
 		if v != before {
 			a.addLoadLog(cmd.P1, cmd.P2, before, v, c.s.cdol1)
 		}
-	case tagECLimit:
-		if v < a.balance {
+	case tagECLimit, tagEC2Limit:
+		if v < pur.balance {
 			return sw(apdu.SWWrongData)
 		}
-		a.limit = v
-	case tagECSingle:
-		a.single = v
-	case tagECThreshold:
-		a.threshold = v
+		pur.limit = v
+	case tagECSingle, tagEC2Single:
+		pur.single = v
+	case tagECThreshold, tagEC2Threshold:
+		pur.threshold = v
 	}
 	return sw(apdu.SWSuccess)
 }

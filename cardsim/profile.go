@@ -227,6 +227,21 @@ type EC struct {
 	// IssuerAuthCode is the EC issuer authorisation code (tag 9F74), six
 	// ASCII letters or digits; default "ECC001".
 	IssuerAuthCode string `json:"issuer_auth_code,omitempty"`
+	// SecondCurrency is the EC purse of a second currency (PBOC 3.0: DF71
+	// currency, DF79 balance, DF77 limit, DF78 single limit, DF76 reset
+	// threshold): a sale in that currency (5F2A) is paid from it.
+	SecondCurrency *SecondCurrencyEC `json:"second_currency,omitempty"`
+}
+
+// SecondCurrencyEC is the second-currency EC purse of an application.
+type SecondCurrencyEC struct {
+	// Currency is the ISO 4217 numeric code (e.g. 840); it must differ
+	// from the application currency.
+	Currency       int    `json:"currency"`
+	Balance        string `json:"balance"`
+	BalanceLimit   string `json:"balance_limit"`
+	SingleLimit    string `json:"single_limit"`
+	ResetThreshold string `json:"reset_threshold,omitempty"`
 }
 
 // Keys holds 16-byte test issuer master keys in hex. Empty fields take the
@@ -385,6 +400,10 @@ func (p *Profile) clone() *Profile {
 		}
 		if a.EC != nil {
 			e := *a.EC
+			if a.EC.SecondCurrency != nil {
+				s := *a.EC.SecondCurrency
+				e.SecondCurrency = &s
+			}
 			n.EC = &e
 		}
 		if a.Keys != nil {
@@ -762,6 +781,41 @@ func compileEC(e *EC, path string, out *app) error {
 	}
 	out.ecEnabled = e.Enabled
 	out.authCode = []byte(e.IssuerAuthCode)
+	if e.SecondCurrency != nil {
+		return compileSecondCurrency(e.SecondCurrency, f("second_currency"), out)
+	}
+	return nil
+}
+
+// compileSecondCurrency checks and compiles the second-currency EC purse.
+func compileSecondCurrency(s *SecondCurrencyEC, path string, out *app) error {
+	f := func(name string) string { return path + "." + name }
+	if s.Currency <= 0 || s.Currency > 999 {
+		return fieldErr(f("currency"), "%d is not a 3-digit ISO 4217 code", s.Currency)
+	}
+	p := &ecPurse{cur: bcdN(uint64(s.Currency), 2)}
+	if bytes.Equal(p.cur, out.currency) {
+		return fieldErr(f("currency"), "%d is the application currency", s.Currency)
+	}
+	if s.ResetThreshold == "" {
+		s.ResetThreshold = "0.00"
+	}
+	for _, x := range []struct {
+		name string
+		val  *string
+		dst  *uint64
+	}{{"balance", &s.Balance, &p.balance}, {"balance_limit", &s.BalanceLimit, &p.limit},
+		{"single_limit", &s.SingleLimit, &p.single}, {"reset_threshold", &s.ResetThreshold, &p.threshold}} {
+		v, err := bcd.ParseAmount(*x.val)
+		if err != nil {
+			return &ProfileError{Field: f(x.name), Msg: "invalid amount", Err: err}
+		}
+		*x.dst, *x.val = v, bcd.FormatAmount(v)
+	}
+	if p.balance > p.limit {
+		return fieldErr(f("balance"), "%s exceeds balance_limit %s", s.Balance, s.BalanceLimit)
+	}
+	out.second = p
 	return nil
 }
 

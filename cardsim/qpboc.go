@@ -251,9 +251,9 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 	contact := ttq[0]&ttqContact != 0
 	offlineAsked := ttq[1]&(ttqOnlineAC|ttqCVM) == 0
 	ecTerm := bytes.Equal(pd[tagECTermSupprt], []byte{0x01})
-	ec := a.ecEnabled && ecTerm && bytes.Equal(pd[tagTxnCurrency], a.currency) &&
-		amount > 0 && amount <= a.balance && amount <= a.single
-	belowThreshold := ec && a.balance-amount < a.threshold
+	pur := a.purse(pd[tagTxnCurrency])
+	ec := a.ecEnabled && ecTerm && pur != nil && amount > 0 && amount <= pur.balance && amount <= pur.single
+	belowThreshold := ec && pur.balance-amount < pur.threshold
 	if ec && offlineAsked && belowThreshold && onlineCapable && contact {
 		// The automatic top-up needs an online PIN and a script: contact.
 		return sw(swUseContact)
@@ -275,11 +275,18 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 		ctq[0] |= ctqOnlinePIN
 	}
 	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00}
-	balance := a.balance
+	if pur == nil {
+		pur = &a.ecPurse
+	}
+	balance := pur.balance
 	if typ == acTC {
 		balance -= amount
 	}
-	idd, err := a.balanceIDD(balance)
+	iddBalance := a.balance // the IDD (ID 01) is the application currency's
+	if pur == &a.ecPurse {
+		iddBalance = balance
+	}
+	idd, err := a.balanceIDD(iddBalance)
 	if err != nil {
 		return sw(apdu.SWUnknown)
 	}
@@ -334,7 +341,7 @@ func (c *Card) qpbocGPO(cmd apdu.Command) apdu.Response {
 	}
 	c.s.afl = objs[1].Value
 	if typ == acTC {
-		a.balance = balance
+		pur.balance = balance
 		a.addLog(pd, acTC)
 	}
 	return apdu.Response{Data: out, SW: apdu.SWSuccess}

@@ -1,6 +1,7 @@
 package cardsim
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 
@@ -57,6 +58,11 @@ const (
 	tagLogEntry     tlv.Tag = 0x9F4D
 	tagLogFormat    tlv.Tag = 0x9F4F
 	tagECThreshold  tlv.Tag = 0x9F6D
+	tagEC2Currency  tlv.Tag = 0xDF71
+	tagEC2Balance   tlv.Tag = 0xDF79
+	tagEC2Limit     tlv.Tag = 0xDF77
+	tagEC2Single    tlv.Tag = 0xDF78
+	tagEC2Threshold tlv.Tag = 0xDF76
 	tagECAuthCode   tlv.Tag = 0x9F74
 	tagECLimit      tlv.Tag = 0x9F77
 	tagECSingle     tlv.Tag = 0x9F78
@@ -137,6 +143,28 @@ func (a *app) record(sfi, rec int) []byte {
 
 // app is the compiled, personalised image of one application plus its
 // persistent counters.
+// ecPurse is the EC data of one currency: balance, balance limit,
+// single-transaction limit and reset threshold (9F79 9F77 9F78 9F6D, or for
+// the second currency DF79 DF77 DF78 DF76), and the currency (DF71 for the
+// second one).
+type ecPurse struct {
+	cur                               []byte
+	balance, limit, single, threshold uint64
+}
+
+// purse returns the EC purse of a transaction currency (5F2A): the
+// application's when cur is its currency (or absent), the second
+// currency's when cur is DF71; nil otherwise.
+func (a *app) purse(cur []byte) *ecPurse {
+	switch {
+	case cur == nil || bytes.Equal(cur, a.currency):
+		return &a.ecPurse
+	case a.second != nil && bytes.Equal(cur, a.second.cur):
+		return a.second
+	}
+	return nil
+}
+
 type app struct {
 	prof *Application
 	lang string // card language preference (5F2D)
@@ -179,14 +207,15 @@ type app struct {
 	icc        *pki.KeyPair // ICC private key (DDA, CDA)
 
 	// Persistent state.
-	ecEnabled                         bool
-	balance, limit, single, threshold uint64
-	atc, lastOnlineATC                uint16
-	log                               [][]byte // newest first
-	loadLog                           [][]byte // newest first
-	dynCounter                        uint32   // ICC dynamic numbers issued
-	pinTries                          byte
-	cardKeys                          keys.CardKeys
+	ecEnabled          bool
+	ecPurse                     // the EC amounts of the application currency
+	second             *ecPurse // the second EC currency (PBOC 3.0, DF71), nil when none
+	atc, lastOnlineATC uint16
+	log                [][]byte // newest first
+	loadLog            [][]byte // newest first
+	dynCounter         uint32   // ICC dynamic numbers issued
+	pinTries           byte
+	cardKeys           keys.CardKeys
 }
 
 // build produces the FCI, directory entry and records of a.

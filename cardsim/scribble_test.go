@@ -165,4 +165,5 @@ func checkLog(t *testing.T, f flow, log []kernel.LogEntry) {
 	assert.Equal(t, amount, e.Amount)
 	assert.Equal(t, scribbleNow.Format("2006-01-02 15:04:05"), e.Time.Format("2006-01-02 15:04:05"), "the terminal's date and time")
 	assert.Equal(t, uint16(156), e.Currency)
+	assert.Equal(t, kernel.DefaultConfig().MerchantName, e.Merchant, "9F4E as sent")
 }

@@ -48,6 +48,8 @@ const (
 const (
 	// TagECBalance is 9F79, the EC balance.
 	TagECBalance uint16 = 0x9F79
+	// TagSecondECBalance is DF79, the second-currency EC balance (PBOC 3.0).
+	TagSecondECBalance uint16 = 0xDF79
 	// TagECBalanceLimit is 9F77, the EC balance limit.
 	TagECBalanceLimit uint16 = 0x9F77
 	// TagECSingleLimit is 9F78, the EC single-transaction limit.

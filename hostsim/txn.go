@@ -217,7 +217,11 @@ func (t *txn) scripts(a *account, ecBalance *kernel.Amount) ([]byte, []uint16, e
 			return nil, nil, err
 		}
 		seq++
-		if out, err = t.appendScript(out, seq, TagECBalance, v); err != nil {
+		tag := TagECBalance
+		if t.req.ECBalanceTag == TagSecondECBalance {
+			tag = TagSecondECBalance // the sale is in the card's second EC currency
+		}
+		if out, err = t.appendScript(out, seq, tag, v); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -70,8 +70,8 @@ func BenchmarkScan(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		res, err := scan(data, "bench")
-		if err != nil || len(res.recs) != 1000 {
+		st, _, err := scan(data, "bench", 0)
+		if err != nil || len(st.recs) != 1000 {
 			b.Fatal(err)
 		}
 	}
@@ -85,4 +85,43 @@ func benchRecords(n int) []Record {
 		recs[i].ID = fmt.Sprintf("bench:%d", i)
 	}
 	return recs
+}
+
+// BenchmarkNextSTAN draws STANs from a File: with the default block one
+// write and fsync per 100 STANs, with block 1 one per STAN.
+func BenchmarkNextSTAN(b *testing.B) {
+	for _, block := range []uint32{defaultSTANBlock, 1} {
+		b.Run(fmt.Sprintf("block=%d", block), func(b *testing.B) {
+			j, err := Open(b.TempDir()+"/journal.dat", WithSTANBlock(block))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			b.ReportAllocs()
+			for range b.N {
+				if _, _, err := j.NextSTAN(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				if j.st.lastCount > maxSTAN-2 { // keep the batch from filling up
+					j.st.lastCount, j.st.topCount = 0, 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMark is one durable upload state change.
+func BenchmarkMark(b *testing.B) {
+	j, _ := openTemp(b)
+	r := testRecord(0)
+	if err := j.Append(context.Background(), r); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := j.Mark(context.Background(), r.ID, UploadEvent{State: UploadSent}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

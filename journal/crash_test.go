@@ -93,35 +93,54 @@ type childResult struct {
 // SIGKILLs it when it reports the kill point.
 func runChild(t *testing.T, path string, n int, killAt string) childResult {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envChild+"=1", envPath+"="+path, envCount+"="+strconv.Itoa(n), envKillAt+"="+killAt)
+	c := spawn(t, "TestHelperProcess", envChild+"=1", envPath+"="+path, envCount+"="+strconv.Itoa(n), envKillAt+"="+killAt)
+	return childResult{acked: c.acks, killed: c.killed}
+}
+
+// child is what the parent saw of a child process.
+type child struct {
+	acks   []string // "ACK …" lines, without "ACK "
+	killed string   // the step of the "KILL step" line, "" if none
+	other  []string // the other lines
+}
+
+// spawn runs this test binary's test as a child with env added, collects
+// its lines, SIGKILLs it when it says "KILL", reports its "ERR" lines and
+// checks that it ended by the SIGKILL or, without one, cleanly.
+func spawn(t *testing.T, test string, env ...string) child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	// GORACE: a race-enabled child otherwise sleeps a second at exit.
+	cmd.Env = append(append(os.Environ(), env...), "GORACE=atexit_sleep_ms=0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	var res childResult
+	var c child
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, "ACK "):
-			res.acked = append(res.acked, strings.TrimPrefix(line, "ACK "))
+			c.acks = append(c.acks, strings.TrimPrefix(line, "ACK "))
 		case strings.HasPrefix(line, "KILL "):
-			res.killed = strings.TrimPrefix(line, "KILL ")
+			c.killed = strings.TrimPrefix(line, "KILL ")
 			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		case strings.HasPrefix(line, "ERR "):
-			t.Errorf("child (kill at %q): %s", killAt, line)
+			t.Errorf("child %s %q: %s", test, env, line)
+		default:
+			c.other = append(c.other, line)
 		}
 	}
 	err = cmd.Wait()
-	if res.killed != "" {
+	if c.killed != "" {
 		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		require.True(t, ok)
 		require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "child ended by %v, want SIGKILL", err)
 	} else {
 		require.NoError(t, err, "child without a kill point")
 	}
-	return res
+	return c
 }
 
 // checkJournal reopens path and checks the crash invariants: it opens (no

@@ -3,7 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
-	"fmt"
+
 	"os"
 )
 
@@ -53,9 +53,10 @@ func hook(step string) {
 type Option func(*options)
 
 type options struct {
-	readOnly bool
-	perm     os.FileMode
-	hook     func(step string)
+	readOnly  bool
+	perm      os.FileMode
+	hook      func(step string)
+	stanBlock uint32
 }
 
 // ReadOnly opens the journal for reading only, for example to export it
@@ -63,6 +64,14 @@ type options struct {
 // cut off, and an unfinished last frame is ignored (Recovered counts it).
 // Append returns ErrReadOnly.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// WithSTANBlock sets how many STANs one write reserves ahead (default
+// 100; 1 to 999999). A larger block writes less often; after a restart the
+// STANs reserved but not handed out are skipped (a gap in the numbering,
+// never a repeat). OpenLog ignores it.
+func WithSTANBlock(n uint32) Option {
+	return func(o *options) { o.stanBlock = min(max(n, 1), maxSTAN) }
+}
 
 // WithWriteHook calls hook at each step of every write to this journal or
 // log (before the write, after half a frame is on disk, before the fsync,
@@ -76,14 +85,17 @@ func WithWriteHook(hook func(step string)) Option { return func(o *options) { o.
 // (default 0600: the journal is card data).
 func WithFileMode(perm os.FileMode) Option { return func(o *options) { o.perm = perm } }
 
-// File is the embedded Journal: a Log of clearing records, each frame's
-// payload one Record as JSON (see the package documentation for the
-// format), fsync'd before Append returns. It is safe for concurrent use by
-// many goroutines: appends are serialised, and a flock keeps a second
-// process (or a second File in this one) from writing the same path.
+// File is the embedded Journal and Counter: a Log whose frames hold the
+// clearing records (each one Record as JSON, see the package
+// documentation) and the events that change them (upload states, STAN
+// reservations, batches opened and closed), each fsync'd before the call
+// returns. It is safe for concurrent use by many goroutines: writes are
+// serialised, and a flock keeps a second process (or a second File in this
+// one) from writing the same path.
 type File struct {
-	log *Log
-	ids map[string]fingerprint
+	book
+	log   *Log
+	block uint32
 }
 
 // Recovered returns the number of bytes of an unfinished last frame that
@@ -97,70 +109,69 @@ func (j *File) Path() string { return j.log.Path() }
 // first.
 func (j *File) Close() error { return j.log.Close() }
 
-// Open opens the journal at path, creating it if needed, and scans it. A
-// torn tail (an unfinished last frame) is copied to path+".torn" and cut
+// Open opens the journal at path, creating it if needed, and replays it.
+// A torn tail (an unfinished last frame) is copied to path+".torn" and cut
 // off; Recovered says how many bytes. Damage anywhere else fails with an
-// error wrapping ErrCorrupt, and a journal another writer holds with one
-// wrapping ErrLocked.
+// error wrapping ErrCorrupt (and ErrNewerFormat for entries of a newer
+// version of this package), and a journal another writer holds with one
+// wrapping ErrLocked. A new journal's open batch is 1.
 func Open(path string, opts ...Option) (*File, error) {
-	j := &File{}
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	j := &File{block: o.stanBlock}
 	l, err := openLog(path, opts, func(data []byte) error {
-		res, err := scan(data, path)
-		j.ids = res.ids
+		st, _, err := scan(data, path, j.block)
+		j.st = st
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	j.log = l
+	j.log, j.sink = l, l
 	return j, nil
 }
 
-// Append validates r, writes it as one frame with a single write and
-// fsyncs the file. When it returns nil the record is durable. A record whose
-// ID is already in the journal is not written again (nil, or ErrConflict if
-// it is a different sale). Once the write has started, ctx no longer stops
-// it.
-func (j *File) Append(ctx context.Context, r Record) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("journal: append %s: %w", r.ID, err)
-	}
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	frame, err := encodeRecord(&r)
-	if err != nil {
-		return err
-	}
-	l := j.log
-	if err := l.lock(ctx); err != nil {
-		return fmt.Errorf("journal: append %s: %w", r.ID, err)
-	}
-	defer l.unlock()
-	if err := l.writable(); err != nil {
-		return err
-	}
-	if fp, ok := j.ids[r.ID]; ok {
-		return checkDuplicate(fp, &r)
-	}
-	if err := l.write(frame, r.ID); err != nil {
-		return err
-	}
-	j.ids[r.ID] = fingerprintOf(&r)
-	return nil
-}
-
-// Records reads the journal back from disk and returns every record once,
-// oldest first. On a ReadOnly File, an unfinished last frame (a write in
-// progress in another process) is left out.
-func (j *File) Records(ctx context.Context) ([]Record, error) {
+// replay reads the journal back from disk. On a ReadOnly File, an
+// unfinished last frame (a write in progress in another process) is left
+// out.
+func (j *File) replay(ctx context.Context) (*state, error) {
 	data, err := j.log.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := scan(data, j.log.path)
+	st, _, err := scan(data, j.log.path, j.block)
 	if err != nil {
 		return nil, err
 	}
-	return res.recs, nil
+	return st, nil
+}
+
+// Records reads the journal back from disk and returns every record once,
+// oldest first, with its upload state.
+func (j *File) Records(ctx context.Context) ([]Record, error) {
+	st, err := j.replay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.records(), nil
+}
+
+// OpenBatch returns the open batch, as read from disk.
+func (j *File) OpenBatch(ctx context.Context) (uint32, error) {
+	st, err := j.replay(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return st.batch, nil
+}
+
+// Batches returns the closed batches, oldest first, as read from disk.
+func (j *File) Batches(ctx context.Context) ([]BatchClose, error) {
+	st, err := j.replay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.batches(), nil
 }

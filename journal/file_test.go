@@ -125,7 +125,7 @@ func TestFrameLayout(t *testing.T) {
 	assert.Equal(t, []byte{'P', 'J', 1, 0}, b[:4])
 	n := int(b[4])<<24 | int(b[5])<<16 | int(b[6])<<8 | int(b[7])
 	assert.Equal(t, len(b), 8+n+4)
-	assert.True(t, bytes.HasPrefix(b[8:], []byte(`{"id":"txn:A000000333010106:`)), "payload is the JSON record")
+	assert.True(t, bytes.HasPrefix(b[8:], []byte(`{"format":2,"id":"txn:A000000333010106:`)), "payload is the JSON record, format 2")
 	assert.NotContains(t, string(b), testPAN, "the full PAN is never written")
 }
 

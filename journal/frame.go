@@ -35,6 +35,7 @@ type CorruptError struct {
 	Path   string // the file, when known
 	Offset int64  // byte offset of the damaged frame
 	Reason string // what is wrong with it
+	Err    error  // the cause, when there is one (e.g. ErrNewerFormat)
 }
 
 // Error describes the damage.
@@ -45,6 +46,9 @@ func (e *CorruptError) Error() string {
 // Is reports whether target is ErrCorrupt.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
+// Unwrap returns the cause.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
 // frame errors, internal to the scanner.
 var (
 	errShort   = errors.New("frame runs past the end of the file")
@@ -52,7 +56,7 @@ var (
 	errFlags   = errors.New("frame flags not 0")
 	errLength  = errors.New("frame length out of range")
 	errCRC     = errors.New("frame checksum mismatch")
-	errPayload = errors.New("frame payload is not a record")
+	errPayload = errors.New("frame payload is not a record or an event")
 )
 
 // appendFrame appends the frame holding payload to dst.
@@ -64,16 +68,28 @@ func appendFrame(dst, payload []byte) []byte {
 	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnol))
 }
 
-// encodeRecord returns the frame for r.
-func encodeRecord(r *Record) ([]byte, error) {
-	payload, err := json.Marshal(r)
+// encodeEntry returns the frame for e: the record or the event as JSON.
+func encodeEntry(e *entry) ([]byte, error) {
+	var v any = e.ev
+	what := "event"
+	if e.rec != nil {
+		v, what = e.rec, e.rec.ID
+	}
+	payload, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrInvalid, r.ID, err)
+		return nil, fmt.Errorf("%w %s: %w", ErrInvalid, what, err)
 	}
 	if len(payload) > MaxPayload {
-		return nil, fmt.Errorf("%w %s: %d bytes encoded, more than %d", ErrInvalid, r.ID, len(payload), MaxPayload)
+		return nil, fmt.Errorf("%w %s: %d bytes encoded, more than %d", ErrInvalid, what, len(payload), MaxPayload)
 	}
 	return appendFrame(make([]byte, 0, len(payload)+frameOver), payload), nil
+}
+
+// encodeRecord returns the frame for r as Append writes it.
+func encodeRecord(r *Record) ([]byte, error) {
+	c := *r
+	c.Format, c.Upload = FormatVersion, nil
+	return encodeEntry(&entry{rec: &c})
 }
 
 // decodeFrame checks the frame at the start of b and returns its payload
@@ -104,16 +120,48 @@ func decodeFrame(b []byte) (payload []byte, n int, err error) {
 	return b[headerLen : n-trailerLen], n, nil
 }
 
-// decodePayload turns a checked payload into a record.
-func decodePayload(p []byte) (Record, error) {
+// ErrNewerFormat is wrapped by the error for a journal entry written by a
+// newer version of this package (a record format above FormatVersion, an
+// unknown event): rather than drop what it cannot read, the reader stops.
+var ErrNewerFormat = errors.New("journal: entry of a newer format")
+
+// decodeEntry turns a checked payload into a record or an event. A payload
+// without "event" is a record: without "format" it is format 1, the
+// records written before format 2 (read the same way, their new fields
+// empty).
+func decodeEntry(p []byte) (*entry, error) {
+	var head struct {
+		Event  string `json:"event"`
+		Format int    `json:"format"`
+	}
+	if err := json.Unmarshal(p, &head); err != nil {
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
+	}
+	if head.Event != "" {
+		var e event
+		if err := json.Unmarshal(p, &e); err != nil {
+			return nil, fmt.Errorf("%w: %w", errPayload, err)
+		}
+		return &entry{ev: &e}, nil
+	}
+	switch {
+	case head.Format > FormatVersion:
+		return nil, fmt.Errorf("%w: record format %d (this reader knows 1 to %d)", ErrNewerFormat, head.Format, FormatVersion)
+	case head.Format < 0:
+		return nil, fmt.Errorf("%w: record format %d", errPayload, head.Format)
+	}
 	var r Record
 	if err := json.Unmarshal(p, &r); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", errPayload, err)
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
 	}
 	if r.ID == "" {
-		return Record{}, fmt.Errorf("%w: empty id", errPayload)
+		return nil, fmt.Errorf("%w: empty id", errPayload)
 	}
-	return r, nil
+	if r.Format == 0 {
+		r.Format = 1
+	}
+	r.Upload = nil // never stored with the record: upload events carry it
+	return &entry{rec: &r}, nil
 }
 
 // frameAt is one valid frame found by scanFrames.
@@ -132,10 +180,10 @@ func scanFrames(b []byte, path string) (frames []frameAt, end int, err error) {
 		payload, n, err := decodeFrame(b[off:])
 		if err != nil {
 			if next := findFrame(b, off+1); next >= 0 {
-				return frames, off, &CorruptError{path, int64(off), fmt.Sprintf("%v; a valid frame follows at offset %d", err, next)}
+				return frames, off, &CorruptError{Path: path, Offset: int64(off), Reason: fmt.Sprintf("%v; a valid frame follows at offset %d", err, next)}
 			}
 			if !tornShaped(b[off:]) {
-				return frames, off, &CorruptError{path, int64(off), fmt.Sprintf("%v; %d bytes to the end are not an unfinished frame", err, len(b)-off)}
+				return frames, off, &CorruptError{Path: path, Offset: int64(off), Reason: fmt.Sprintf("%v; %d bytes to the end are not an unfinished frame", err, len(b)-off)}
 			}
 			return frames, off, nil
 		}
@@ -145,38 +193,28 @@ func scanFrames(b []byte, path string) (frames []frameAt, end int, err error) {
 	return frames, off, nil
 }
 
-// scanResult is what a scan of a journal's bytes found.
-type scanResult struct {
-	recs []Record
-	ids  map[string]fingerprint
-	end  int // the end of the last valid frame; len(b)-end bytes are a torn tail
-}
-
-// scan decodes every frame of b as a record (see scanFrames for damage). A
-// record stored twice with the same data is returned once; with different
-// data it is corruption. scan never panics, whatever b holds.
-func scan(b []byte, path string) (scanResult, error) {
-	res := scanResult{ids: make(map[string]fingerprint)}
+// scan replays every frame of b into a new state (see scanFrames for
+// damage) and returns it with the end of the last valid frame (len(b)-end
+// bytes are a torn tail). A record stored twice with the same data counts
+// once; with different data, or an entry that does not apply, it is
+// corruption. scan never panics, whatever b holds.
+func scan(b []byte, path string, block uint32) (*state, int, error) {
+	st := newState(block)
 	frames, end, err := scanFrames(b, path)
 	if err != nil {
-		return res, err
+		return st, end, err
 	}
 	for _, fr := range frames {
-		r, err := decodePayload(fr.payload)
+		e, err := decodeEntry(fr.payload)
+		if err == nil {
+			err = st.apply(e)
+		}
 		if err != nil {
-			return res, &CorruptError{path, int64(fr.off), err.Error()}
+			return st, end, &CorruptError{Path: path, Offset: int64(fr.off), Reason: err.Error(), Err: err}
 		}
-		if fp, ok := res.ids[r.ID]; ok {
-			if err := checkDuplicate(fp, &r); err != nil {
-				return res, &CorruptError{path, int64(fr.off), err.Error()}
-			}
-			continue
-		}
-		res.ids[r.ID] = fingerprintOf(&r)
-		res.recs = append(res.recs, r)
 	}
-	res.end = end
-	return res, nil
+	st.loaded()
+	return st, end, nil
 }
 
 // findFrame returns the offset of the first valid frame in b at or after

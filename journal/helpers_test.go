@@ -19,6 +19,7 @@ func testRecord(i int) Record {
 	before := uint64(100000 - 1000*i)
 	after := before - uint64(100+i)
 	r := Record{
+		Format:        FormatVersion,
 		Time:          time.Date(2026, 3, 1, 8, 0, i, 0, time.UTC),
 		Kind:          KindECOfflineSale,
 		Amount:        uint64(100 + i),

@@ -280,7 +280,7 @@ func (l *Log) read(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	if !l.readOnly && end != len(data) {
-		return nil, &CorruptError{l.path, int64(end), "log changed under its writer"}
+		return nil, &CorruptError{Path: l.path, Offset: int64(end), Reason: "log changed under its writer"}
 	}
 	return data[:end], nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-pboc/pboc/capk"
@@ -22,12 +23,26 @@ type Config struct {
 	CountryCode uint16
 	// CurrencyCode is the transaction currency code (5F2A), ISO 4217 numeric (156 CNY).
 	CurrencyCode uint16
-	// MerchantName is tag 9F4E (used in the card's transaction log).
+	// MerchantName is tag 9F4E, merchant name and location, which the card
+	// keeps in its transaction log: at most 20 bytes (a longer name is a
+	// configuration error, never cut) and no control characters. The bytes
+	// are sent as given. Write the name in UTF-8 (six Chinese characters
+	// fit) — LogEntry.Merchant reads UTF-8 back — or, for cards whose logs
+	// GBK terminals print (what PBOC terminals commonly write in 9F4E), put
+	// the GBK bytes of the name in the string: the kernel converts nothing,
+	// the standard library having no GBK table. A card whose DOL asks for
+	// fewer bytes gets the first ones (EMV fits an ans value on the right),
+	// which may end inside a character.
 	MerchantName string
-	// TerminalID is tag 9F1C (8 characters).
+	// TerminalID is tag 9F1C: exactly 8 printable ASCII characters.
 	TerminalID string
-	// MerchantID is tag 9F16 (15 characters).
+	// MerchantID is tag 9F16: exactly 15 printable ASCII characters.
 	MerchantID string
+	// Location is the terminal's time zone; nil means time.Local. The date
+	// and time the terminal sends (9A, 9F21) are its wall clock there, and
+	// the card's transaction log entries, which hold those, are read back
+	// in it (LogEntry.Time).
+	Location *time.Location
 	// OnlineCapable reports whether the terminal can go online at all. An
 	// offline-only terminal approves an EC sale below the reset threshold
 	// offline instead of asking for an automatic top-up.
@@ -109,6 +124,18 @@ type Application struct {
 	// for qPBOC; zero means DefaultTTQ. See PurchaseContactless for the
 	// bits the kernel sets per transaction.
 	TTQ [4]byte
+	// DefaultDDOL is the terminal's default dynamic data authentication
+	// data object list, used for DDA when the card has no DDOL (9F49)
+	// (EMV Book 2 §6.5.1); the UnionPay AID parameter record's DF14. Nil
+	// means none.
+	DefaultDDOL []byte
+	// TDOL is the terminal's default transaction certificate data object
+	// list, used when the card's CDOL asks for the TC hash value (98) and
+	// the card has no TDOL (97) (EMV Book 3 §5.4). Nil means none.
+	TDOL []byte
+	// OnlinePIN reports that the terminal supports online PIN for this
+	// application (the AID parameter record's DF18 = 01).
+	OnlinePIN bool
 }
 
 // DefaultTTQ is the base terminal transaction qualifiers (9F66): qPBOC
@@ -148,6 +175,9 @@ func DefaultConfig() Config {
 			ContactlessFloorLimit: 50000,
 			CVMRequiredLimit:      30000,
 			TTQ:                   DefaultTTQ,
+
+			DefaultDDOL: []byte{0x9F, 0x37, 0x04}, // the unpredictable number (EMV's usual default)
+			OnlinePIN:   true,
 		})
 	}
 	return Config{
@@ -156,7 +186,7 @@ func DefaultConfig() Config {
 		AdditionalCapabilities: [5]byte{0x6F, 0x00, 0xF0, 0xF0, 0x01},
 		CountryCode:            156,
 		CurrencyCode:           156,
-		MerchantName:           "GO-PBOC TEST MERCHANT",
+		MerchantName:           "GO-PBOC TEST SHOP",
 		TerminalID:             "PBOC0001",
 		MerchantID:             "123456789012345",
 		OnlineCapable:          true,
@@ -190,6 +220,9 @@ func (c *Config) validate() error {
 	if c.CountryCode > 999 || c.CurrencyCode > 999 {
 		return fmt.Errorf("%w: country/currency code must be 3 digits", ErrConfig)
 	}
+	if err := c.validateTerminalFields(); err != nil {
+		return err
+	}
 	if c.MaxAPDUs < 0 || c.MaxResponseBytes < 0 || c.APDUTimeout < 0 {
 		return fmt.Errorf("%w: negative limit", ErrConfig)
 	}
@@ -201,6 +234,41 @@ func (c *Config) validate() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Location == nil {
+		c.Location = time.Local
+	}
+	// The terminal's dates and times are its wall clock in Location.
+	now, loc := c.Now, c.Location
+	c.Now = func() time.Time { return now().In(loc) }
+	return nil
+}
+
+// Lengths of the terminal fields (EMV Book 3 Annex A; PBOC).
+const (
+	maxMerchantNameLen = 20 // 9F4E, as the card's log format holds it
+	terminalIDLen      = 8  // 9F1C, an 8
+	merchantIDLen      = 15 // 9F16, ans 15
+)
+
+// validateTerminalFields checks 9F4E, 9F1C and 9F16, naming the field.
+func (c *Config) validateTerminalFields() error {
+	if n := len(c.MerchantName); n > maxMerchantNameLen {
+		return fmt.Errorf("%w: MerchantName (9F4E): %d bytes, at most %d", ErrConfig, n, maxMerchantNameLen)
+	}
+	if i := strings.IndexFunc(c.MerchantName, func(r rune) bool { return r < 0x20 || r == 0x7F }); i >= 0 {
+		return fmt.Errorf("%w: MerchantName (9F4E): control character %02X at byte %d", ErrConfig, c.MerchantName[i], i)
+	}
+	for _, f := range []struct {
+		name, value string
+		n           int
+	}{{"TerminalID (9F1C)", c.TerminalID, terminalIDLen}, {"MerchantID (9F16)", c.MerchantID, merchantIDLen}} {
+		if len(f.value) != f.n {
+			return fmt.Errorf("%w: %s: %q is %d characters, want %d", ErrConfig, f.name, f.value, len(f.value), f.n)
+		}
+		if i := strings.IndexFunc(f.value, func(r rune) bool { return r < 0x20 || r > 0x7E }); i >= 0 {
+			return fmt.Errorf("%w: %s: %q: byte %d is not printable ASCII", ErrConfig, f.name, f.value, i)
+		}
 	}
 	return nil
 }

@@ -395,3 +395,59 @@ func TestConformance07LoadLog(t *testing.T) {
 		hostile.Answer(func(c apdu.Command) bool { return c.INS == hostile.INSGetData && c.P1 == 0xDF && c.P2 == 0x4F }, []byte{0x6A, 0x88})))
 	require.ErrorIs(t, err, kernel.ErrNoLog)
 }
+
+// Item 6: second-currency EC (PBOC 3.0). When the card's second EC
+// currency (DF71) is the transaction currency, the terminal decides and
+// reports on DF79 (balance) and DF76 (reset threshold), and the card pays
+// from that purse; the application currency's balance is untouched. Below
+// DF76 the top-up refills DF79.
+func TestConformance06SecondCurrencyEC(t *testing.T) {
+	usd := func() kernel.Config {
+		cfg := testConfig()
+		cfg.CurrencyCode = 840
+		cfg.Trace = true
+		return cfg
+	}
+	card := loadCard(t, "dual-currency.json")
+	res, err := kernelFrom(t, usd()).Purchase(context.Background(), card, 1234)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Equal(t, uint16(840), res.ECCurrency)
+	require.NotNil(t, res.BalanceBefore)
+	assert.Equal(t, kernel.Amount(10000), *res.BalanceBefore, "DF79")
+	require.NotNil(t, res.BalanceAfter)
+	assert.Equal(t, kernel.Amount(10000-1234), *res.BalanceAfter)
+	assert.Equal(t, uint64(10000-1234), card.SecondBalance(debitAID))
+	assert.Equal(t, uint64(50000), card.Balance(debitAID), "the CNY purse is untouched")
+	assert.Positive(t, commandsOf(res, 0xCA, 0xDF, 0x79))
+	assert.Zero(t, commandsOf(res, 0xCA, 0x9F, 0x79))
+
+	// In CNY the same card pays from 9F79 and is not asked for DF71.
+	res, err = tracedKernel(t).Purchase(context.Background(), card, 100)
+	require.NoError(t, err)
+	assert.Zero(t, res.ECCurrency)
+	assert.Zero(t, commandsOf(res, 0xCA, 0xDF, 0x71))
+	assert.Equal(t, uint64(50000-100), card.Balance(debitAID))
+
+	// ReadBalance reports both purses.
+	bal, err := newKernel(t).ReadBalance(context.Background(), card)
+	require.NoError(t, err)
+	require.NotNil(t, bal.Second)
+	assert.Equal(t, uint16(840), bal.Second.Currency)
+	assert.Equal(t, kernel.Amount(10000-1234), *bal.Second.Balance)
+	assert.Equal(t, kernel.Amount(20000), *bal.Second.Limit)
+
+	// Below DF76: an automatic top-up of the USD purse.
+	p := profileWith(t, "dual-currency.json", func(a *cardsim.Application) { a.EC.SecondCurrency.ResetThreshold = "90.00" })
+	c2 := newCard(t, p)
+	h := hostsim.New()
+	acc, err := hostsim.AccountFromProfile(p.Applications[0], 200000, testPIN)
+	require.NoError(t, err)
+	require.NoError(t, h.AddAccount(acc))
+	res, err = kernelFrom(t, usd(), kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN})).Purchase(context.Background(), c2, 1234)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.True(t, res.TopUp, res.Detail)
+	assert.Equal(t, uint64(20000), c2.SecondBalance(debitAID), "DF79 refilled to DF77")
+	assert.Equal(t, uint64(50000), c2.Balance(debitAID))
+}

@@ -1,10 +1,13 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
@@ -102,11 +105,14 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	// than it holds is refused by its own TC check, and the TC it returns
 	// must then deduct exactly the amount from the balance it said
 	// (offlineEC); a card claiming less goes online. No money moves on them.
-	bal, err := t.ecAmount(ctx, 0x9F79, true)
+	if err := t.chooseECCurrency(ctx); err != nil {
+		return decision{}, err
+	}
+	bal, err := t.ecAmount(ctx, t.ec.balance, true)
 	if err != nil {
 		return decision{}, err
 	}
-	threshold, err := t.ecAmount(ctx, 0x9F6D, true)
+	threshold, err := t.ecAmount(ctx, t.ec.threshold, true)
 	if err != nil {
 		return decision{}, err
 	}
@@ -115,10 +121,10 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	// The single-transaction limit (9F78) is the card's own check: the
 	// card took the EC path only within it (Book 13 §7.4.2 asks for 9F79
 	// and 9F6D), so it is read only where it is in the records already.
-	if v, ok := t.data[0x9F78]; ok {
+	if v, ok := t.data[t.ec.single]; ok {
 		single, err := decodeAmount(v)
 		if err != nil {
-			return decision{}, fmt.Errorf("%w: 9F78: %w", ErrCardData, err)
+			return decision{}, fmt.Errorf("%w: %s: %w", ErrCardData, t.ec.single, err)
 		}
 		if amount > single {
 			return decision{reason: ReasonAboveSingleLimit, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC single-transaction limit %s", amount, single)}, nil
@@ -137,7 +143,10 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 // whyNotEC finds out, when the terminal offered EC and the card did not take
 // the EC path, which of the card's limits refused it.
 func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
-	bal, err := t.ecAmount(ctx, 0x9F79, false)
+	if err := t.chooseECCurrency(ctx); err != nil {
+		return decision{}, err
+	}
+	bal, err := t.ecAmount(ctx, t.ec.balance, false)
 	if err != nil {
 		return decision{}, err
 	}
@@ -147,7 +156,7 @@ func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
 	t.res.BalanceBefore = bal
 	var threshold *Amount
 	if t.k.cfg.OnlineCapable {
-		if threshold, err = t.ecAmount(ctx, 0x9F6D, false); err != nil {
+		if threshold, err = t.ecAmount(ctx, t.ec.threshold, false); err != nil {
 			return decision{}, err
 		}
 	}
@@ -155,7 +164,7 @@ func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
 	if amount > *bal {
 		return decision{reason: ReasonInsufficientBalance, topUp: topUp, detail: fmt.Sprintf("amount %s is above the EC balance %s", amount, *bal)}, nil
 	}
-	single, err := t.ecAmount(ctx, 0x9F78, false)
+	single, err := t.ecAmount(ctx, t.ec.single, false)
 	if err != nil {
 		return decision{}, err
 	}
@@ -265,11 +274,11 @@ func (t *txn) offlineEC(ctx context.Context, amount Amount) (*Result, error) {
 // issuer discretionary data of 9F10 (PBOC: 0A 01 ‖ balance 5 ‖ MAC 4) when
 // present, else by GET DATA 9F79.
 func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
-	if a, ok := iadBalance(t.res.IAD); ok {
-		return &a, nil
+	if a, ok := iadBalance(t.res.IAD); ok && !t.ec.second {
+		return &a, nil // the IDD's ID 01 is the balance of the card's EC currency
 	}
-	delete(t.data, 0x9F79)
-	return t.ecAmount(ctx, 0x9F79, true)
+	delete(t.data, t.ec.balance)
+	return t.ecAmount(ctx, t.ec.balance, true)
 }
 
 // ReadBalance selects the EC application and reads the EC balance (9F79),
@@ -298,6 +307,11 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 			break // a card that refuses 9F79 has no EC: asking for the limits is pointless
 		}
 	}
+	if b.Balance != nil {
+		if err := t.readSecondCurrency(ctx, b); err != nil {
+			return nil, err
+		}
+	}
 	b.APDUs = t.apdus
 	if b.Balance == nil {
 		return b, fmt.Errorf("%w: GET DATA 9F79 refused", ErrNoEC)
@@ -305,8 +319,11 @@ func (k *Kernel) ReadBalance(ctx context.Context, card apdu.Transport) (*Balance
 	return b, nil
 }
 
-// logTime combines YYMMDD and HHMMSS (BCD) into a time in UTC+8, or zero.
-func logTime(date, clock []byte) time.Time {
+// logTime combines YYMMDD and HHMMSS (BCD) into a time, or zero. They
+// are the terminal's wall clock when it sent them (9A, 9F21 of its own
+// Config.Location, which is where a card's log entries come from), so they
+// are read in loc.
+func logTime(date, clock []byte, loc *time.Location) time.Time {
 	if len(date) != 3 {
 		return time.Time{}
 	}
@@ -325,10 +342,20 @@ func logTime(date, clock []byte) time.Time {
 	if m < 1 || m > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
 		return time.Time{}
 	}
-	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, chinaTime)
+	return time.Date(2000+y, time.Month(m), day, hh, mm, ss, 0, loc)
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
+// merchantName is a log entry's 9F4E for display: its bytes without the
+// padding (trailing 00 and spaces) when they are UTF-8 text, else — GBK,
+// or a card's lie — only their printable ASCII (LogEntry.Fields keeps the
+// bytes). Control characters never reach a display.
+func merchantName(v []byte) string {
+	v = bytes.TrimRight(v, "\x00 ")
+	if utf8.Valid(v) && !bytes.ContainsFunc(v, unicode.IsControl) {
+		return string(v)
+	}
+	return printable(v)
+}
 
 // decline closes the card's transaction with an AAC (first GENERATE AC) and
 // reports the terminal's reason.
@@ -378,8 +405,8 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	var after *Amount
 	var err error = ctx.Err()
 	if err == nil {
-		delete(t.data, 0x9F79)
-		after, err = t.ecAmount(ctx, 0x9F79, true)
+		delete(t.data, t.ec.balance)
+		after, err = t.ecAmount(ctx, t.ec.balance, true)
 	}
 	if err != nil {
 		t.res.Detail += "; the EC balance could not be read afterwards: the card may have deducted the amount"
@@ -405,4 +432,86 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	// the sale is kept as torn until the card's log settles it.
 	t.res.Detail += "; the card reports its EC balance unchanged"
 	t.recordTorn(context.WithoutCancel(ctx), amount)
+}
+
+// readSecondCurrency adds the card's second EC currency (DF71) and its
+// amounts to b, when the card has one (PBOC 3.0).
+func (t *txn) readSecondCurrency(ctx context.Context, b *Balance) error {
+	r, err := t.exchange(ctx, apdu.GetData(0xDF71))
+	if err != nil || r.SW != apdu.SWSuccess {
+		return err
+	}
+	cur, err := getDataValue(r.Data, 0xDF71)
+	if err != nil || len(cur) != 2 {
+		return nil // not a second currency the terminal can read
+	}
+	s := &SecondBalance{Currency: uint16(bcdValue(cur))}
+	for _, f := range []struct {
+		tag tlv.Tag
+		dst **Amount
+	}{{0xDF79, &s.Balance}, {0xDF77, &s.Limit}, {0xDF78, &s.SingleLimit}, {0xDF76, &s.ResetThreshold}} {
+		if *f.dst, err = t.ecAmount(ctx, f.tag, false); err != nil {
+			return err
+		}
+	}
+	b.Second = s
+	return nil
+}
+
+// ecTags names the EC data of the currency a sale is in: the card's EC
+// currency (9F79 balance, 9F77 limit, 9F78 single limit, 9F6D reset
+// threshold) or, PBOC 3.0, its second EC currency (DF71: DF79, DF77, DF78,
+// DF76).
+type ecTags struct {
+	balance, limit, single, threshold tlv.Tag
+	second                            bool
+}
+
+var (
+	firstCurrencyEC  = ecTags{balance: 0x9F79, limit: 0x9F77, single: 0x9F78, threshold: 0x9F6D}
+	secondCurrencyEC = ecTags{balance: 0xDF79, limit: 0xDF77, single: 0xDF78, threshold: 0xDF76, second: true}
+)
+
+// chooseECCurrency decides which EC data a sale uses: the second EC
+// currency's when the card's application currency (9F51 in PBOC EC, else
+// EMV's 9F42) is not the transaction currency (5F2A) and its second EC
+// currency (DF71) is. A card whose application currency is the
+// transaction's is not asked for DF71.
+func (t *txn) chooseECCurrency(ctx context.Context) error {
+	t.ec = firstCurrencyEC
+	cur, ok := t.data[0x9F51]
+	if !ok {
+		cur, ok = t.data[0x9F42]
+	}
+	if !ok || bytes.Equal(cur, t.term[0x5F2A]) {
+		return nil
+	}
+	second, ok := t.data[0xDF71]
+	if !ok {
+		r, err := t.exchange(ctx, apdu.GetData(0xDF71))
+		if err != nil {
+			return err
+		}
+		if r.SW != apdu.SWSuccess {
+			return nil
+		}
+		if second, err = getDataValue(r.Data, 0xDF71); err != nil {
+			return err
+		}
+		t.data[0xDF71] = second
+	}
+	if bytes.Equal(second, t.term[0x5F2A]) {
+		t.ec = secondCurrencyEC
+		t.res.ECCurrency = uint16(bcdValue(second))
+	}
+	return nil
+}
+
+// bcdValue is a BCD number's value (0 for anything that is not BCD).
+func bcdValue(b []byte) uint64 {
+	n, err := bcd.Decode(b)
+	if err != nil {
+		return 0
+	}
+	return n
 }

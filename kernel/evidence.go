@@ -101,7 +101,7 @@ var evidenceTags = []tlv.Tag{
 // this presentation, or nil when there is none worth the name: ODA did not
 // pass, no GENERATE AC answered, or the IAD carries no balance.
 func (t *txn) evidence() *Evidence {
-	if !t.cardAuthenticated() || t.res.Cryptogram == nil {
+	if !t.cardAuthenticated() || t.res.Cryptogram == nil || t.ec.second {
 		return nil
 	}
 	bal, ok := iadBalance(t.res.IAD)

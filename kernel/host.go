@@ -56,6 +56,16 @@ type AuthRequest struct {
 	// ECBalance and ECLimit are the card's EC balance (9F79) and balance
 	// limit (9F77) as read from the card, for top-ups and loads; nil when not read.
 	ECBalance, ECLimit *Amount
+	// ECBalanceTag is the tag of the EC balance a top-up or load script
+	// sets: 9F79, or DF79 when the sale is in the card's second EC
+	// currency (PBOC 3.0, DF71).
+	ECBalanceTag uint16
+	// STAN is the transaction's system trace audit number (field 11,
+	// 1-999999) and Batch its batch number (field 60.2), drawn from the
+	// Counter given with WithCounter; 0 when the kernel has none. The
+	// request's reversal carries the same STAN, and so does the
+	// transaction's journal record.
+	STAN, Batch uint32
 	// Evidence, on a script reversal, is the card's authenticated state
 	// that shows the script did not take effect (see ScriptReverser).
 	Evidence *Evidence
@@ -63,7 +73,7 @@ type AuthRequest struct {
 
 // String describes the request without sensitive data.
 func (r *AuthRequest) String() string {
-	return fmt.Sprintf("%s %s pan=%s pin=%t top-up=%t", r.Kind, r.Amount, tlv.MaskPAN(r.PAN), r.PINBlock != nil, r.TopUp)
+	return fmt.Sprintf("%s %s pan=%s pin=%t top-up=%t stan=%06d batch=%06d", r.Kind, r.Amount, tlv.MaskPAN(r.PAN), r.PINBlock != nil, r.TopUp, r.STAN, r.Batch)
 }
 
 // AuthResponse is the issuer's answer.

@@ -37,8 +37,11 @@ func (t *txn) panHash() ([32]byte, bool) {
 	return out, true
 }
 
-// journalRecord builds the clearing record of the current transaction.
-func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16) (journal.Record, bool) {
+// journalRecord builds the clearing record of the current transaction
+// (binary card data in upper-case hex, as journal.Record says) with its
+// clearing fields (fillClearing). appendRecord seals its PAN once its ID is
+// final.
+func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16, stan, batch uint32) (journal.Record, bool) {
 	ph, ok := t.panHash()
 	if !ok {
 		return journal.Record{}, false
@@ -51,13 +54,12 @@ func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16) (journ
 		Currency:   fmt.Sprintf("%04d", t.k.cfg.CurrencyCode),
 		MaskedPAN:  res.PAN,
 		PANHash:    hex.EncodeToString(ph[:]),
-		PSN:        hex.EncodeToString(t.data[0x5F34]),
-		AID:        hex.EncodeToString(t.aid),
+		PSN:        hexUpper(t.data[0x5F34]),
+		AID:        hexUpper(t.aid),
 		ATC:        atc,
-		Cryptogram: hex.EncodeToString(res.Cryptogram),
+		Cryptogram: hexUpper(res.Cryptogram),
 		CID:        fmt.Sprintf("%02X", res.CID),
-		TVR:        hex.EncodeToString(res.TVR[:]),
-		Field55:    hex.EncodeToString(res.Field55),
+		TVR:        hexUpper(res.TVR[:]),
 		Outcome:    res.Outcome.String(),
 	}
 	if res.BalanceBefore != nil {
@@ -69,22 +71,34 @@ func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16) (journ
 		r.BalanceAfter = &v
 	}
 	r.ID = journal.RecordID(r.Kind, r.AID, r.PANHash, r.PSN, r.ATC)
+	t.fillClearing(&r, stan, batch)
 	return r, true
 }
 
-// record writes the transaction's clearing record, if a journal is set.
+// record writes the transaction's clearing record, if a journal is set,
+// with the transaction's STAN. The record is written even when its STAN or
+// its sealed PAN is missing; the error then says so.
 func (t *txn) record(ctx context.Context, kind journal.Kind) error {
 	if t.k.journal == nil {
 		return nil
 	}
-	r, ok := t.journalRecord(kind, t.res.Amount, t.res.ATC)
+	ctx = context.WithoutCancel(ctx)
+	stanErr := t.traceNumbers(ctx)
+	r, ok := t.journalRecord(kind, t.res.Amount, t.res.ATC, t.res.STAN, t.res.Batch)
 	if !ok {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
-	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
-		return fmt.Errorf("%w: %w", ErrJournal, err)
+	return t.appendRecord(ctx, r, stanErr)
+}
+
+// appendRecord seals r's PAN (its ID is final now), journals r and
+// reports, with the journal's failure, what the record lacks.
+func (t *txn) appendRecord(ctx context.Context, r journal.Record, lacks ...error) error {
+	lacks = append(lacks, t.sealPAN(ctx, &r))
+	if err := t.k.journal.Append(ctx, r); err != nil {
+		lacks = append(lacks, fmt.Errorf("%w: %w", ErrJournal, err))
 	}
-	return nil
+	return errors.Join(lacks...)
 }
 
 // journalDiscrepancy records money the card's own data says it paid
@@ -94,12 +108,18 @@ func (t *txn) record(ctx context.Context, kind journal.Kind) error {
 // record is then the card transaction's, and an ATC already journaled is
 // journal.ErrConflict); when it is not, the record is named by the
 // terminal's date and time of the attempt. when is the card's time of the
-// sale, zero when unknown.
+// sale, zero when unknown. It is sent nowhere, so it draws no STAN; it
+// carries the transaction's when it is the transaction's own.
 func (t *txn) journalDiscrepancy(ctx context.Context, amount Amount, atc uint16, when time.Time, note string) error {
 	if t.k.journal == nil {
 		return nil
 	}
-	r, ok := t.journalRecord(journal.KindDiscrepancy, amount, atc)
+	ctx = context.WithoutCancel(ctx)
+	var stan, batch uint32
+	if atc == t.res.ATC {
+		stan, batch = t.res.STAN, t.res.Batch
+	}
+	r, ok := t.journalRecord(journal.KindDiscrepancy, amount, atc, stan, batch)
 	if !ok {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
@@ -113,13 +133,14 @@ func (t *txn) journalDiscrepancy(ctx context.Context, amount Amount, atc uint16,
 	if !when.IsZero() {
 		r.Time = when
 	}
-	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
+	sealErr := t.sealPAN(ctx, &r)
+	if err := t.k.journal.Append(ctx, r); err != nil {
 		if errors.Is(err, journal.ErrConflict) {
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrJournal, err)
+		return errors.Join(fmt.Errorf("%w: %w", ErrJournal, err), sealErr)
 	}
-	return nil
+	return sealErr
 }
 
 // declinedTC keeps a TC the terminal declined — its CDA or fDDA failed,
@@ -140,23 +161,24 @@ func (t *txn) declinedTC(ctx context.Context, note string) error {
 
 // journalSettledLoad records a load whose script the card's authenticated
 // balance has now shown took effect, with the load's own completion (the
-// TC kept in the torn record).
+// TC kept in the torn record) and the STAN and batch its online request
+// carried; the load's transaction type and entry mode come from that
+// request too, not from the transaction that settles it.
 func (t *txn) journalSettledLoad(ctx context.Context, p TornRecord) error {
 	if t.k.journal == nil || p.Request == nil || p.Request.Kind == RequestPurchase || p.Cryptogram == nil {
 		return nil
 	}
-	r, ok := t.journalRecord(journal.KindLoad, p.Amount, p.ATC)
+	ctx = context.WithoutCancel(ctx)
+	r, ok := t.journalRecord(journal.KindLoad, p.Amount, p.ATC, p.Request.STAN, p.Request.Batch)
 	if !ok {
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
 	r.Time = p.Created
-	r.Cryptogram, r.CID = hex.EncodeToString(p.Cryptogram), fmt.Sprintf("%02X", p.CID)
-	r.Field55, r.Outcome = hex.EncodeToString(p.Field55), OutcomeApprovedOnline.String()
-	r.TVR = ""
+	r.Cryptogram, r.CID = hexUpper(p.Cryptogram), fmt.Sprintf("%02X", p.CID)
+	r.Field55, r.Outcome = hexUpper(p.Field55), OutcomeApprovedOnline.String()
+	r.TVR, r.ResponseCode, r.AuthCode = "", "", ""
+	r.TransactionType, r.EntryMode = fmt.Sprintf("%02X", p.Request.Kind.txnType()), requestEntryMode(p.Request)
 	b, a := uint64(p.BalanceBefore), uint64(p.Expected)
 	r.BalanceBefore, r.BalanceAfter = &b, &a
-	if err := t.k.journal.Append(context.WithoutCancel(ctx), r); err != nil {
-		return fmt.Errorf("%w: %w", ErrJournal, err)
-	}
-	return nil
+	return t.appendRecord(ctx, r)
 }

@@ -23,12 +23,15 @@ type Kernel struct {
 	pinPad     PINPad
 	torn       TornLog
 	journal    journal.Journal
+	counter    Counter         // STAN and batch numbers (clearing.go)
+	dataKey    journal.DataKey // encrypts the PAN in journal records (clearing.go)
 	panKey     []byte
 	rand       io.Reader     // unpredictable numbers; crypto/rand unless set
 	seq        atomic.Uint64 // transaction sequence counter (9F41)
 	logger     *slog.Logger
 	pool       txnPool // recycled transactions (see release)
 	taps       recentTaps
+	issuers    issuerCache // opened issuer certificates (see issuercache.go)
 }
 
 // Option configures a Kernel.

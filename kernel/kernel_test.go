@@ -24,6 +24,7 @@ var fixedNow = time.Date(2026, 11, 30, 10, 30, 0, 0, time.FixedZone("CST", 8*360
 func testConfig() kernel.Config {
 	cfg := kernel.DefaultConfig()
 	cfg.Now = func() time.Time { return fixedNow }
+	cfg.Location = fixedNow.Location() // the terminal's wall clock is fixedNow's, whatever time.Local is
 	cfg.CAPK = simCAPK()
 	return cfg
 }
@@ -358,7 +359,7 @@ func TestReadBalanceAndLog(t *testing.T) {
 	assert.Equal(t, kernel.Amount(222), log[1].Amount)
 	assert.Equal(t, kernel.Amount(111), log[2].Amount)
 	assert.Equal(t, uint16(156), log[0].Currency)
-	assert.Equal(t, fixedNow.Format("20060102 1504"), log[0].Time.Format("20060102 1504"))
+	assert.True(t, fixedNow.Equal(log[0].Time), "the instant the terminal sent: %v, want %v", log[0].Time, fixedNow)
 
 	_, err = k.ReadBalance(context.Background(), loadCard(t, "no-ec.json"))
 	assert.ErrorIs(t, err, kernel.ErrNoEC)

@@ -94,11 +94,14 @@ func (k *Kernel) Load(ctx context.Context, card apdu.Transport, req LoadRequest)
 		return t.fail(err)
 	}
 	t.processingRestrictions()
-	bal, err := t.ecAmount(ctx, 0x9F79, false)
+	if err := t.chooseECCurrency(ctx); err != nil {
+		return t.fail(err)
+	}
+	bal, err := t.ecAmount(ctx, t.ec.balance, false)
 	if err != nil {
 		return t.fail(err)
 	}
-	limit, err := t.ecAmount(ctx, 0x9F77, false)
+	limit, err := t.ecAmount(ctx, t.ec.limit, false)
 	if err != nil {
 		return t.fail(err)
 	}

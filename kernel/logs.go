@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
@@ -52,7 +53,7 @@ func (k *Kernel) ReadLoadLog(ctx context.Context, card apdu.Transport) ([]LoadLo
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("%w: load log amounts %X", ErrCardData, rec[2:14])
 		}
-		e, err := parseLogEntry(format, rec[14:])
+		e, err := parseLogEntry(format, rec[14:], t.k.cfg.Location)
 		if err != nil {
 			return err
 		}
@@ -77,7 +78,7 @@ func (t *txn) selectForRead(ctx context.Context) error {
 func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
 	var entries []LogEntry
 	err := t.logRecords(ctx, 0x9F4D, 0x9F4F, max, func(format tlv.DOL, rec []byte) error {
-		e, err := parseLogEntry(format, rec)
+		e, err := parseLogEntry(format, rec, t.k.cfg.Location)
 		if err == nil {
 			entries = append(entries, e)
 		}
@@ -129,8 +130,9 @@ func (t *txn) logRecords(ctx context.Context, entryTag, formatTag tlv.Tag, max i
 	return nil
 }
 
-// parseLogEntry splits one log record by the log format.
-func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
+// parseLogEntry splits one log record by the log format; its date and
+// time are read in loc, the terminal's Config.Location.
+func parseLogEntry(format tlv.DOL, rec []byte, loc *time.Location) (LogEntry, error) {
 	fields, err := format.Split(rec)
 	if err != nil {
 		return LogEntry{}, fmt.Errorf("%w: %w", ErrCardData, err)
@@ -162,7 +164,7 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 				e.Currency = uint16(n)
 			}
 		case 0x9F4E:
-			e.Merchant = printable(v)
+			e.Merchant = merchantName(v)
 		case 0x9C:
 			if len(v) == 1 {
 				e.Type = v[0]
@@ -173,7 +175,7 @@ func parseLogEntry(format tlv.DOL, rec []byte) (LogEntry, error) {
 			}
 		}
 	}
-	e.Time = logTime(fields[0x9A], fields[0x9F21])
+	e.Time = logTime(fields[0x9A], fields[0x9F21], loc)
 	return e, nil
 }
 

@@ -203,10 +203,11 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	if pub.Alg == oda.SM2 {
 		pub = oda.PublicKey{Alg: oda.SM2, Point: key.Modulus}
 	}
-	issuer, err := oda.RecoverIssuerKey(oda.IssuerCertInput{
-		CA: pub, Cert: cert, Remainder: t.data[0x92], Exponent: t.data[0x9F32], PAN: t.data[0x5A], Now: t.now,
-		Revoked: func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) },
-	})
+	ic, err := t.k.issuers.open(pub, cert, t.data[0x92], t.data[0x9F32])
+	if err != nil {
+		return nil, nil, odaFail("issuer public key certificate: %w", err)
+	}
+	issuer, err := ic.Check(t.data[0x5A], t.now, func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) })
 	if err != nil {
 		return nil, nil, odaFail("issuer public key certificate: %w", err)
 	}

@@ -13,7 +13,9 @@ import (
 	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/crypto/oda"
+	"github.com/go-pboc/pboc/hostile"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/tlv"
 )
 
 func TestODAMethodsApproveOffline(t *testing.T) {
@@ -261,4 +263,52 @@ func TestDefaultConfigTrustsNoTestKey(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, res.ODAErr, kernel.ErrCAKeyNotFound)
 	assert.NotEqual(t, kernel.OutcomeApprovedOffline, res.Outcome)
+}
+
+// The issuer certificate of the last card of an issuer is kept (its RSA
+// recovery is a quarter of a purchase), keyed by the exact bytes it came
+// from; what depends on the transaction is still checked every time: a
+// serial revoked after the first sale, a date past the certificate's
+// expiry, and a certificate whose bytes differ all fail ODA on the next
+// card.
+func TestIssuerCacheStillChecksEachTransaction(t *testing.T) {
+	rid, err := capk.ParseRID("A000000333")
+	require.NoError(t, err)
+	store := simCAPK()
+	cfg := testConfig()
+	cfg.CAPK = store
+	now := fixedNow
+	cfg.Now = func() time.Time { return now }
+	k := kernelFrom(t, cfg)
+	res, err := k.Purchase(context.Background(), loadCard(t, "default.json"), 100)
+	require.NoError(t, err)
+	require.Empty(t, res.ODAError, "the first card opens the certificate")
+
+	store.Revoke(rid, 0xF1, [3]byte{0, 0, 1})
+	res, err = k.Purchase(context.Background(), loadCard(t, "default.json"), 100)
+	require.NoError(t, err)
+	assert.ErrorIs(t, res.ODAErr, oda.ErrRevoked, "revoked after it was kept")
+
+	// A fresh cache, then a date past the certificates' expiry.
+	store = simCAPK()
+	cfg.CAPK = store
+	k = kernelFrom(t, cfg)
+	_, err = k.Purchase(context.Background(), loadCard(t, "default.json"), 100)
+	require.NoError(t, err)
+	now = time.Date(2036, 1, 1, 10, 0, 0, 0, fixedNow.Location())
+	res, err = k.Purchase(context.Background(), loadCard(t, "default.json"), 100)
+	require.NoError(t, err)
+	assert.ErrorIs(t, res.ODAErr, oda.ErrExpired)
+
+	now = fixedNow
+	flip := hostile.Rewrite(func(c apdu.Command) bool { return c.INS == hostile.INSReadRecord }, func(d []byte) []byte {
+		if v, ok, _ := tlv.Find(d, 0x90); ok && len(v) > 20 {
+			i := bytes.Index(d, v)
+			d[i+len(v)/2] ^= 0x01
+		}
+		return d
+	})
+	res, err = k.Purchase(context.Background(), hostile.NewCard(loadCard(t, "default.json"), flip), 100)
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.ODAError, "a certificate of other bytes is opened again, and fails")
 }

@@ -86,10 +86,10 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 	req := &AuthRequest{
 		Kind: r.kind, Amount: r.amount, TopUp: r.topUp, PAN: pan, PANSequence: psn,
 		Field55: t.field55(field55Tags), PINBlock: r.pinBlock,
-		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit,
+		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit, ECBalanceTag: uint16(t.ec.balance),
 	}
 	res.Field55 = req.Field55
-	resp, err := t.k.host.Authorize(ctx, req)
+	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
 		// The issuer may have acted on a request whose answer the terminal
 		// never got: undo it (nothing reached the card, so nothing there
@@ -212,6 +212,9 @@ func (t *txn) undoApproval(ctx context.Context, req *AuthRequest, r onlineReques
 // reverse asks the host to undo an approved request the card did not
 // complete.
 func (t *txn) reverse(ctx context.Context, req *AuthRequest, why string) {
+	if !t.sent(req) {
+		return // no STAN could be drawn: the request never left (clearing.go)
+	}
 	rev, ok := t.k.host.(Reverser)
 	if !ok {
 		t.res.Detail += "; " + why + ": the host cannot reverse, the issuer must be told"
@@ -315,7 +318,7 @@ func (t *txn) wantedBalance(r onlineRequest, scripts []byte) *Amount {
 		w := *t.res.BalanceBefore + r.amount
 		return &w
 	}
-	if v, ok := scriptBalance(scripts); ok {
+	if v, ok := scriptBalance(scripts, t.ec.balance); ok {
 		return &v
 	}
 	return t.ecLimit
@@ -345,11 +348,11 @@ func amountText(a *Amount) string {
 	return a.String()
 }
 
-// scriptBalance returns the EC balance (9F79) a script of the issuer sets:
-// the value of a PUT DATA 9F79 command (04 DA 9F 79 Lc value(6) MAC(4)).
-// What if it is a lie? It only names what the card should hold; success is
-// still what the card reports.
-func scriptBalance(scripts []byte) (Amount, bool) {
+// scriptBalance returns the EC balance (tag: 9F79, or DF79 for the second
+// currency) a script of the issuer sets: the value of a PUT DATA command
+// (04 DA 9F 79 Lc value(6) MAC(4)). What if it is a lie? It only names
+// what the card should hold; success is still what the card reports.
+func scriptBalance(scripts []byte, tag tlv.Tag) (Amount, bool) {
 	var found Amount
 	ok := false
 	_ = tlv.Walk(scripts, func(_ int, o tlv.TLV) error {
@@ -357,7 +360,7 @@ func scriptBalance(scripts []byte) (Amount, bool) {
 			return nil
 		}
 		c, err := apdu.ParseCommand(o.Value)
-		if err != nil || c.INS != 0xDA || c.P1 != 0x9F || c.P2 != 0x79 || len(c.Data) < 6 {
+		if err != nil || c.INS != 0xDA || c.P1 != byte(tag>>8) || c.P2 != byte(tag) || len(c.Data) < 6 {
 			return nil
 		}
 		if a, err := decodeAmount(c.Data[:6]); err == nil {
@@ -561,6 +564,6 @@ func (sr ScriptResult) resultBytes() []byte {
 
 // readCardBalance reads the EC balance the card holds now (after scripts).
 func (t *txn) readCardBalance(ctx context.Context) (*Amount, error) {
-	delete(t.data, 0x9F79)
-	return t.ecAmount(ctx, 0x9F79, true)
+	delete(t.data, t.ec.balance)
+	return t.ecAmount(ctx, t.ec.balance, true)
 }

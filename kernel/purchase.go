@@ -60,7 +60,7 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 			d.detail += "; the balance would fall below the reset threshold: automatic top-up requested"
 		}
 		// Automatic top-up: the issuer refills the balance up to 9F77.
-		if t.ecLimit, err = t.ecAmount(ctx, 0x9F77, false); err != nil {
+		if t.ecLimit, err = t.ecAmount(ctx, t.ec.limit, false); err != nil {
 			return t.fail(err)
 		}
 	}

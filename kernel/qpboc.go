@@ -758,7 +758,7 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 	}
 	req := &AuthRequest{Kind: RequestPurchase, Amount: q.amount, PAN: pan, PANSequence: psn,
 		Field55: res.Field55, PINBlock: pin, ECBalance: res.BalanceBefore}
-	resp, err := t.k.host.Authorize(ctx, req)
+	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
 		t.reverse(ctx, req, "no answer from the host")
 		if ctx.Err() != nil {

@@ -110,6 +110,9 @@ type Result struct {
 	PAN string `json:"pan,omitempty"`
 	// ECPath reports that the card took the EC path (9F74 present).
 	ECPath bool `json:"ec_path"`
+	// ECCurrency is set when the sale used the card's second EC currency
+	// (PBOC 3.0, DF71): the balances reported are DF79's.
+	ECCurrency uint16 `json:"ec_currency,omitempty"`
 	// BalanceBefore and BalanceAfter are EC balances as the card reported
 	// them; nil when the card did not report one.
 	BalanceBefore *Amount `json:"balance_before"`
@@ -169,6 +172,12 @@ type Result struct {
 	UnpredictableNumber HexBytes `json:"unpredictable_number,omitempty"`
 	// TransactionTime is when the transaction started (9A/9F21).
 	TransactionTime time.Time `json:"transaction_time"`
+	// STAN and Batch are the transaction's trace number (field 11) and
+	// batch number (field 60.2), as printed on the receipt, when a Counter
+	// is configured and the transaction needed them (it went online or
+	// was journaled); 0 otherwise.
+	STAN  uint32 `json:"stan,omitempty"`
+	Batch uint32 `json:"batch,omitempty"`
 	// APDUs is the number of commands sent to the card.
 	APDUs int `json:"apdus"`
 	// Contactless reports a qPBOC tap (PurchaseContactless); TTQ (9F66) is
@@ -224,21 +233,41 @@ type Balance struct {
 	Limit          *Amount `json:"balance_limit"`
 	SingleLimit    *Amount `json:"single_limit"`
 	ResetThreshold *Amount `json:"reset_threshold"`
-	APDUs          int     `json:"apdus"`
+	// Second is the card's second EC currency (PBOC 3.0, DF71) and its
+	// amounts, nil when it has none.
+	Second *SecondBalance `json:"second_currency,omitempty"`
+	APDUs  int            `json:"apdus"`
+}
+
+// SecondBalance is a card's second-currency EC data: DF71 currency, DF79
+// balance, DF77 limit, DF78 single limit, DF76 reset threshold.
+type SecondBalance struct {
+	Currency       uint16  `json:"currency"`
+	Balance        *Amount `json:"balance"`
+	Limit          *Amount `json:"balance_limit"`
+	SingleLimit    *Amount `json:"single_limit"`
+	ResetThreshold *Amount `json:"reset_threshold"`
 }
 
 // LogEntry is one record of the card's transaction log (9F4D / 9F4F).
 type LogEntry struct {
-	// Date and Time come from 9A and 9F21 (zero when absent or malformed).
+	// Time is the entry's date and time, 9A and 9F21 (zero when absent
+	// or malformed). They are the local wall clock of the terminal that
+	// made the sale, as it sent them; the kernel reads them in its
+	// Config.Location (default time.Local), so a log written by terminals
+	// in another zone reads as their wall clock in this one.
 	Time time.Time `json:"time"`
 	// Amount is 9F02; OtherAmount 9F03.
 	Amount      Amount `json:"amount"`
 	OtherAmount Amount `json:"other_amount"`
 	Country     uint16 `json:"country"`
 	Currency    uint16 `json:"currency"`
-	Merchant    string `json:"merchant,omitempty"`
-	Type        byte   `json:"type"`
-	ATC         uint16 `json:"atc"`
+	// Merchant is 9F4E without its padding, when it is UTF-8 text; else
+	// (GBK, see Config.MerchantName) only its printable ASCII, the bytes
+	// being in Fields["9F4E"].
+	Merchant string `json:"merchant,omitempty"`
+	Type     byte   `json:"type"`
+	ATC      uint16 `json:"atc"`
 	// PAN is the masked PAN (first 6, last 4) when the log format names
 	// the PAN or track 2 data.
 	PAN string `json:"pan,omitempty"`

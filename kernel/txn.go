@@ -31,7 +31,8 @@ type txn struct {
 	icc        *oda.ICCKey  // the ICC key when CDA is to be verified
 	cdaFailed  bool
 	pinBlock   []byte  // the enciphered online PIN block, if captured
-	ecLimit    *Amount // 9F77 when read
+	ecLimit    *Amount // 9F77 (or DF77) when read
+	ec         ecTags  // the EC data of the sale's currency
 	ecOffered  bool    // 9F7A = 01 was sent
 	ecReason   Reason  // why EC was not offered
 	ecDetail   string
@@ -120,6 +121,7 @@ func (p *txnPool) put(t *txn) {
 func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
 	t := k.pool.get()
 	t.k, t.card, t.res, t.now = k, card, res, k.cfg.Now()
+	t.ec = firstCurrencyEC
 	res.TransactionTime = t.now
 	return t
 }
@@ -270,7 +272,13 @@ func (tt *txnTransport) TransmitCommand(ctx context.Context, c apdu.Command) ([]
 
 func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	t := (*txn)(tt)
-	start := time.Since(clockBase)
+	// The clock is read only for what needs it: the trace's durations and
+	// a tap's KernelTime (the card's round trips subtracted).
+	timed := t.k.cfg.Trace || t.res.Contactless
+	var start time.Duration
+	if timed {
+		start = time.Since(clockBase)
+	}
 	t.apdus++
 	if t.apdus > t.k.cfg.MaxAPDUs {
 		return nil, fmt.Errorf("%w: more than %d commands", ErrCardData, t.k.cfg.MaxAPDUs)
@@ -282,8 +290,11 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 		defer cancel()
 	}
 	rsp, err := t.card.Transmit(actx, cmd)
-	took := time.Since(clockBase) - start
-	t.inCard += took
+	var took time.Duration
+	if timed {
+		took = time.Since(clockBase) - start
+		t.inCard += took
+	}
 	t.bytes += len(rsp)
 	if err == nil && t.bytes > t.k.cfg.MaxResponseBytes {
 		t.trace(Exchange{Command: cmd, Duration: took})

@@ -107,27 +107,34 @@ func printableASCII(s string) string {
 func Dump(w io.Writer, b []byte) error {
 	line := make([]byte, 0, 128)
 	return Walk(b, func(depth int, o TLV) error {
-		line = line[:0]
-		for range depth {
-			line = append(line, ' ', ' ')
-		}
-		var tb [4]byte
-		line = appendHex(line, AppendTag(tb[:0], o.Tag))
-		info, known := Lookup(o.Tag)
-		line = append(line, ' ')
-		if known {
-			line = append(line, info.Name...)
-		} else {
-			line = append(line, '?')
-		}
-		if !o.Tag.Constructed() {
-			line = append(line, ": "...)
-			line = appendDumpValue(line, o, info.Format)
-		}
-		line = append(line, '\n')
+		line = AppendLine(line[:0], depth, o)
 		_, err := w.Write(line)
 		return err
 	})
+}
+
+// AppendLine appends the line Dump writes for o at depth (its children not
+// included), ending in a newline: for callers that show objects Dump does
+// not see as such, like the values of DOL data or the fields of a format-1
+// answer.
+func AppendLine(dst []byte, depth int, o TLV) []byte {
+	for range depth {
+		dst = append(dst, ' ', ' ')
+	}
+	var tb [4]byte
+	dst = appendHex(dst, AppendTag(tb[:0], o.Tag))
+	info, known := Lookup(o.Tag)
+	dst = append(dst, ' ')
+	if known {
+		dst = append(dst, info.Name...)
+	} else {
+		dst = append(dst, '?')
+	}
+	if !o.Tag.Constructed() {
+		dst = append(dst, ": "...)
+		dst = appendDumpValue(dst, o, info.Format)
+	}
+	return append(dst, '\n')
 }
 
 func appendDumpValue(dst []byte, o TLV, f Format) []byte {
@@ -168,8 +175,11 @@ func appendDumpValue(dst []byte, o TLV, f Format) []byte {
 // in yuan ("12.34"), dates ("2026-11-30"), times ("10:30:00"), currency and
 // country codes ("156 CNY", "156 China"), the named bits of the TVR, TSI,
 // AIP, TTQ and CTQ, the cryptogram type of the CID, CVM results and CVM
-// list rules, transaction types and authorisation response codes. Dump
-// shows it in parentheses after the value.
+// list rules, transaction types and authorisation response codes, the
+// terminal capabilities (9F33), terminal type (9F35), application usage
+// control (9F07), the AFL (94) and the PBOC issuer application data (9F10:
+// DKI, CVN, CVR, algorithm and the EC balance of the issuer discretionary
+// data). Dump shows it in parentheses after the value.
 func Describe(tag Tag, v []byte) string {
 	if len(v) == 0 {
 		return ""
@@ -217,6 +227,16 @@ func Describe(tag Tag, v []byte) string {
 		if len(v) == 2 {
 			return strconv.Itoa(int(v[0])<<8 | int(v[1]))
 		}
+	case 0x9F33:
+		return describeBits(v, 3, termCapBitNames)
+	case 0x9F35:
+		return describeTerminalType(v)
+	case 0x9F07:
+		return describeBits(v, 2, aucBitNames)
+	case 0x9F10:
+		return describeIAD(v)
+	case 0x94:
+		return describeAFL(v)
 	}
 	return ""
 }

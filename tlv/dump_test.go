@@ -134,7 +134,7 @@ func TestDescribe(t *testing.T) {
 		{0x8A, "3030", "approved"},
 		{0x8A, "5A33", "unable to go online, offline declined"},
 		{0x9F36, "0102", "258"},
-		{0x9F10, "0701010300000001", ""},
+		{0x9F10, "0701010300000001", "PBOC: DKI 01, CVN 01, CVR 03000000 [1st GENERATE AC AAC; 2nd GENERATE AC AAC], algorithm 01 TDES"},
 		{0x5A, "6234567890123456", ""},
 	}
 	for _, tt := range tests {

@@ -1,62 +1,44 @@
 package acquirersim
 
 import (
-	"fmt"
 	"strconv"
 
-	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/journal"
 )
 
 // settlement is a terminal's 0500 awaiting its batch end.
 type settlement struct {
-	terminal Totals
+	terminal journal.Totals
 	balanced bool
 }
 
-// field48Len is a settlement's field 48: debit amount n12, count n3,
-// credit amount n12, count n3, code n1, for domestic and foreign cards.
-const field48Len = 62
-
-// parseTotals reads the domestic half of a settlement's field 48.
-func parseTotals(s string) (Totals, error) {
-	if len(s) < 31 {
-		return Totals{}, fmt.Errorf("field 48 of %d digits", len(s))
-	}
-	var n [4]uint64
-	for i, r := range [][2]int{{0, 12}, {12, 15}, {15, 27}, {27, 30}} {
-		v, err := strconv.ParseUint(s[r[0]:r[1]], 10, 64)
-		if err != nil {
-			return Totals{}, err
-		}
-		n[i] = v
-	}
-	return Totals{DebitAmount: kernel.Amount(n[0]), DebitCount: int(n[1]), CreditAmount: kernel.Amount(n[2]), CreditCount: int(n[3])}, nil
-}
-
-// settle compares the terminal's totals with the acquirer's and answers
-// with the code in each half of field 48: 1 balanced, 2 not.
+// settle compares the terminal's totals (field 48) with the acquirer's
+// and answers with each side's code in field 48: 1 balanced, 2 not.
 func (s *Sim) settle(r *request) *answer {
-	totals := str(r.msg, f48)
-	t, err := parseTotals(totals)
-	if err != nil || len(totals) != field48Len {
+	req48 := str(r.msg, f48)
+	t, _, _, err := journal.ParseField48(req48)
+	if err != nil {
 		return reply("30")
 	}
+	t.Batch = r.f60.Batch
 	s.mu.Lock()
 	acq := *s.totals(r.tid, r.f60.Batch)
 	term := s.terminal(r.tid)
-	balanced := acq == t
 	if term.settlements == nil {
 		term.settlements = make(map[uint32]settlement)
 	}
-	term.settlements[r.f60.Batch] = settlement{terminal: t, balanced: balanced}
+	term.settlements[r.f60.Batch] = settlement{terminal: t, balanced: acq == t}
 	s.mu.Unlock()
-	code := byte('2')
-	if balanced {
-		code = '1'
-	}
-	out := []byte(totals)
-	out[30], out[61] = code, code
+	out := []byte(req48)
+	out[30], out[61] = code(acq.Domestic == t.Domestic), code(acq.Foreign == t.Foreign)
 	return reply("00", f48, string(out))
+}
+
+func code(balanced bool) byte {
+	if balanced {
+		return '1'
+	}
+	return '2'
 }
 
 // tcUpload takes the final TC of an online approval: it must verify and

@@ -57,7 +57,7 @@ func (s *Sim) authorize(r *request) *answer {
 	if err == nil {
 		a.code, a.authCode = resp.ResponseCode, resp.AuthCode
 		if resp.Approved() {
-			s.totals(r.tid, key.batch).add(fin.kind, req.Amount, 1)
+			count(s.totals(r.tid, key.batch), fin.kind, domestic(req.Field55), req.Amount, 1)
 		}
 	}
 	close(a.done)
@@ -96,6 +96,12 @@ func (s *Sim) authRequest(r *request, kind kernel.RequestKind) (*kernel.AuthRequ
 	f55 := bin(r.msg, f55)
 	req := &kernel.AuthRequest{Kind: kind, Amount: amt, PAN: str(r.msg, f2), PANSequence: psn, Field55: f55}
 	req.ECBalance, req.ECLimit = ecAmount(f55, 0x9F79), ecAmount(f55, 0x9F77)
+	if req.ECBalance == nil && req.ECLimit == nil { // the card's second EC currency (PBOC 3.0)
+		req.ECBalance, req.ECLimit = ecAmount(f55, 0xDF79), ecAmount(f55, 0xDF77)
+		if req.ECBalance != nil {
+			req.ECBalanceTag = hostsim.TagSecondECBalance
+		}
+	}
 	req.TopUp = kind == kernel.RequestPurchase && req.ECBalance != nil && req.ECLimit != nil
 	if block := bin(r.msg, f52); block != nil {
 		if req.PINBlock, err = s.translatePIN(r.tid, block); err != nil {
@@ -156,7 +162,7 @@ func (s *Sim) reversal(r *request) *answer {
 	}
 	s.mu.Lock()
 	a.reversed = true
-	s.totals(r.tid, key.batch).add(a.req.Kind, a.req.Amount, -1)
+	count(s.totals(r.tid, key.batch), a.req.Kind, domestic(a.req.Field55), a.req.Amount, -1)
 	s.mu.Unlock()
 	return reply("00")
 }
@@ -359,7 +365,7 @@ func (s *Sim) offlineUpload(r *request) *answer {
 	}
 	batch := r.f60.Batch
 	s.uploads[k] = &Upload{TerminalID: r.tid, Batch: batch, PAN: tlv.MaskPAN(pan), ATC: atc, Amount: amt, TC: tc, Copies: 1}
-	s.totals(r.tid, batch).add(kernel.RequestPurchase, amt, 1)
+	count(s.totals(r.tid, batch), kernel.RequestPurchase, domestic(f55), amt, 1)
 	return reply("00")
 }
 

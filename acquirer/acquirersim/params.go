@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/params"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -97,30 +98,19 @@ func SampleAIDRecords() [][]byte {
 	return [][]byte{a, b}
 }
 
-// CAKeyRecords encodes the keys of a store as CA public key records: 9F06
-// RID, 9F22 index, DF05 expiry (YYYYMMDD, ASCII), DF06 hash, DF07
-// algorithm, DF02 modulus, DF04 exponent, DF03 checksum. The sample record
-// comes first.
+// CAKeyRecords encodes the keys of a store as CA public key records
+// (params.AppendCAKey: 9F06, 9F22, DF05, DF06, DF07, DF02, DF04, DF03), the
+// sample record first. A key the writer refuses is left out.
 func CAKeyRecords(s *capk.Store) [][]byte {
 	sample, _ := hex.DecodeString(SampleCAKeyRecord)
 	out := [][]byte{sample}
+	if s == nil {
+		return out
+	}
 	for _, k := range s.Keys() {
-		var r []byte
-		r = tlv.Append(r, 0x9F06, k.RID[:])
-		r = tlv.Append(r, 0x9F22, []byte{k.Index})
-		exp := "99991231"
-		if !k.Expiry.IsZero() {
-			exp = k.Expiry.Format("20060102")
+		if r, err := params.AppendCAKey(nil, k, params.Format{}); err == nil {
+			out = append(out, r)
 		}
-		r = tlv.Append(r, 0xDF05, []byte(exp))
-		r = tlv.Append(r, 0xDF06, []byte{k.HashAlg})
-		r = tlv.Append(r, 0xDF07, []byte{k.Algorithm})
-		r = tlv.Append(r, 0xDF02, k.Modulus)
-		if len(k.Exponent) > 0 {
-			r = tlv.Append(r, 0xDF04, k.Exponent)
-		}
-		r = tlv.Append(r, 0xDF03, k.Checksum)
-		out = append(out, r)
 	}
 	return out
 }

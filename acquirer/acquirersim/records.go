@@ -1,11 +1,13 @@
 package acquirersim
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/moov-io/iso8583"
 
 	"github.com/go-pboc/pboc/acquirer"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -145,39 +147,46 @@ func (s *Sim) Uploads() []Upload {
 	return out
 }
 
-// Totals are one batch's sums as the acquirer counts them: debits are the
-// sales it approved and that were not reversed, and the offline sales
-// accepted; credits are the EC loads approved and not reversed.
-type Totals struct {
-	DebitCount   int
-	DebitAmount  kernel.Amount
-	CreditCount  int
-	CreditAmount kernel.Amount
+// count adds (sign 1) or takes back (-1) a request in a batch's totals, by
+// the rule of journal.BatchTotals, which the terminal reports: a sale is a
+// debit, a cash load a credit (the merchant took the cash); a load from an
+// account moves no merchant money. A card is domestic when its AID (84 in
+// field 55) is UnionPay's.
+func count(t *journal.Totals, kind kernel.RequestKind, domestic bool, amount kernel.Amount, sign int) {
+	side := &t.Foreign
+	if domestic {
+		side = &t.Domestic
+	}
+	add := func(n, a *uint64) {
+		*n = uint64(int64(*n) + int64(sign))
+		*a = uint64(int64(*a) + int64(sign)*int64(amount))
+	}
+	switch kind {
+	case kernel.RequestPurchase:
+		add(&side.DebitCount, &side.DebitAmount)
+	case kernel.RequestLoadCash:
+		add(&side.CreditCount, &side.CreditAmount)
+	}
 }
 
-func (t *Totals) add(kind kernel.RequestKind, amount kernel.Amount, sign int) {
-	if kind == kernel.RequestPurchase {
-		t.DebitCount += sign
-		t.DebitAmount = kernel.Amount(int64(t.DebitAmount) + int64(sign)*int64(amount))
-		return
-	}
-	t.CreditCount += sign
-	t.CreditAmount = kernel.Amount(int64(t.CreditAmount) + int64(sign)*int64(amount))
+// domestic reports a UnionPay card, by the AID in field 55.
+func domestic(f55 []byte) bool {
+	return bytes.HasPrefix(tlvValue(f55, 0x84), []byte{0xA0, 0x00, 0x00, 0x03, 0x33})
 }
 
 // Totals returns the acquirer's totals for terminal tid's batch.
-func (s *Sim) Totals(tid string, batch uint32) Totals {
+func (s *Sim) Totals(tid string, batch uint32) journal.Totals {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return *s.totals(tid, batch)
 }
 
 // totals returns (creating) a batch's totals. The caller holds s.mu.
-func (s *Sim) totals(tid string, batch uint32) *Totals {
+func (s *Sim) totals(tid string, batch uint32) *journal.Totals {
 	t := s.terminal(tid)
 	tot, ok := t.totals[batch]
 	if !ok {
-		tot = &Totals{}
+		tot = &journal.Totals{Batch: batch}
 		t.totals[batch] = tot
 	}
 	return tot
@@ -188,7 +197,7 @@ type Batch struct {
 	TerminalID string
 	Number     uint32
 	// Acquirer is what the acquirer counted; Terminal what the 0500 said.
-	Acquirer, Terminal Totals
+	Acquirer, Terminal journal.Totals
 	Balanced           bool
 	// TCUploads counts the final TCs uploaded; Count is the batch end's
 	// count of the messages uploaded in the batch.

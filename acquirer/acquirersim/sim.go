@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-pboc/pboc/acquirer"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -67,7 +68,7 @@ type Sim struct {
 type terminal struct {
 	mak, pik    []byte
 	batch       uint32
-	totals      map[uint32]*Totals // by batch
+	totals      map[uint32]*journal.Totals // by batch
 	settlements map[uint32]settlement
 	tcUploads   int // in the open batch
 	requirement int // processing requirement for the next reply
@@ -251,7 +252,7 @@ func (s *Sim) Require(tid string, r int) {
 func (s *Sim) terminal(tid string) *terminal {
 	t, ok := s.terminals[tid]
 	if !ok {
-		t = &terminal{batch: s.cfg.Batch, totals: make(map[uint32]*Totals)}
+		t = &terminal{batch: s.cfg.Batch, totals: make(map[uint32]*journal.Totals)}
 		s.terminals[tid] = t
 	}
 	return t

@@ -88,8 +88,9 @@ prints each message it receives. Ctrl-C stops it.`)
 		select {
 		case <-ctx.Done():
 			for _, b := range sim.Batches() {
+				d := b.Acquirer.Domestic
 				fmt.Fprintf(e.stdout, "batch %06d of terminal %s: balanced %t, debits %d %s, credits %d %s\n", b.Number, b.TerminalID,
-					b.Balanced, b.Acquirer.DebitCount, b.Acquirer.DebitAmount, b.Acquirer.CreditCount, b.Acquirer.CreditAmount)
+					b.Balanced, d.DebitCount, kernel.Amount(d.DebitAmount), d.CreditCount, kernel.Amount(d.CreditAmount))
 			}
 			return nil
 		case <-tick.C:
@@ -151,11 +152,12 @@ func (a *acquirerFlags) register(f *flags) {
 	f.fs.StringVar(&a.tmk, "tmk", testTMK, "with --acquirer, the terminal master key, 16 bytes `HEX` (the default is the simulator's test key)")
 }
 
-// open signs the terminal in with the acquirer. The PAN the journal's
-// records stand for is pan (the simulated card's); j is the journal, or
-// nil. The function returned completes the transaction with the link and
-// closes it.
-func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j journal.Journal, pan string) (func(context.Context, *kernel.Result), error) {
+// open signs the terminal in with the acquirer. j is the --journal (nil
+// without one): the link numbers its messages from it, as the kernel does,
+// settles approvals after a crash from it and, with the data key dk that
+// opens its PANs, uploads its offline sales. The function returned
+// completes the transaction with the link and closes it.
+func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j *journal.File, dk journal.DataKey) (func(context.Context, *kernel.Result), error) {
 	tmk, err := parseTMK(a.tmk)
 	if err != nil {
 		return nil, err
@@ -163,15 +165,15 @@ func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j journal.J
 	if a.state == "" {
 		a.state = filepath.Join(os.TempDir(), "pboc-acquirer-"+cfg.TerminalID+".state")
 	}
-	key, err := stateKey(a.state + ".key")
+	raw, err := stateKey(a.state + ".key")
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := acquirer.NewAESSealer(key)
+	key, err := journal.NewAESGCMKey(raw)
 	if err != nil {
 		return nil, err
 	}
-	st, err := acquirer.OpenState(ctx, a.state, sealer)
+	st, err := acquirer.OpenState(ctx, a.state, key)
 	if err != nil {
 		return nil, fmt.Errorf("--acquirer-state %s: %w", a.state, err)
 	}
@@ -181,13 +183,10 @@ func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j journal.J
 	}
 	opts := []acquirer.Option{acquirer.WithLogger(slog.Default())}
 	if j != nil {
-		panOf := func(r journal.Record) (string, error) {
-			if pan == "" || r.MaskedPAN != journal.MaskPAN(pan) {
-				return "", errors.New("not this card's record")
-			}
-			return pan, nil
+		opts = append(opts, acquirer.WithCounter(j), acquirer.WithEvidence(acquirer.JournalEvidence(j)))
+		if dk != nil {
+			opts = append(opts, acquirer.WithClearing(acquirer.JournalClearing(j, dk)))
 		}
-		opts = append(opts, acquirer.WithClearing(acquirer.JournalClearing(j, st, panOf)), acquirer.WithEvidence(acquirer.JournalEvidence(j)))
 	}
 	lc := acquirer.Config{Addr: a.addr, TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Timeout: 10 * time.Second, ConnectTimeout: 3 * time.Second}
 	if a.link, err = acquirer.Open(ctx, lc, a.module, st, opts...); err != nil {

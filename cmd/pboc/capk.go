@@ -9,21 +9,33 @@ import (
 	"github.com/go-pboc/pboc/capk"
 )
 
-// cmdCAPK implements "pboc capk list [FILE]" and "pboc capk check FILE".
+// cmdCAPK implements "pboc capk list [FILE]", "pboc capk check FILE", and
+// (params.go) "pboc capk import FILE" and "pboc capk export".
 func cmdCAPK(_ context.Context, e *env, args []string) error {
-	f := newFlags(e, "capk", "list [FILE] | check FILE", `
+	f := newFlags(e, "capk", "list [FILE] | check FILE | import FILE [--out FILE] | export [--test-ca] [--binary] [--out FILE]", `
 list prints the built-in CA public keys (the published UnionPay keys), or
 the keys of a CA key file, one line each. check reads a CA key file and
 reports every key: "ok", "warn" for an expired key (a warning: the file is
 still good), "FAIL" with every problem of the key (fields that do not
 parse, size, exponent, SM2 point, checksum, duplicates); then a summary.
 Exit status 1 when a key failed, 2 when the file is missing or not a CA key
-file. Format: capk/FORMAT.md.`)
+file. Format: capk/FORMAT.md.
+import reads UnionPay CA key TLV records (as the 370 download gives them,
+hex lines or raw bytes), verifies every DF03 checksum and writes the keys
+as a CA key file (default pboc-capk.json); export writes the built-in keys
+(and with --test-ca the simulator's) as such records (default
+pboc-capk.txt).`)
+	pf := registerFormat(f)
+	out := f.fs.String("out", "", "`FILE` to write (import, export)")
+	testCA := f.fs.Bool("test-ca", false, "export the simulator's test CA keys too (never in production)")
+	binary := f.fs.Bool("binary", false, "export the records' raw bytes instead of hex lines")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
 	switch {
+	case len(pos) > 0 && (pos[0] == "import" || pos[0] == "export"):
+		return capkRecords(e, pos, pf, *out, *testCA, *binary)
 	case len(pos) == 0:
 		return badInput("list [FILE] or check FILE needed")
 	case pos[0] == "list" && len(pos) <= 2:
@@ -33,7 +45,7 @@ file. Format: capk/FORMAT.md.`)
 	case pos[0] == "check":
 		return badInput("check needs one FILE")
 	default:
-		return badInput("unknown capk subcommand %q (want list [FILE] or check FILE)", pos[0])
+		return badInput("unknown capk subcommand %q (want list [FILE], check FILE, import FILE or export)", pos[0])
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 
@@ -147,10 +148,15 @@ type saleFlags struct {
 	account string // --account
 	offline bool   // --offline
 	journal string // --journal
+	tornLog string // --torn-log
+	dataKey string // --data-key-file
 	acq     acquirerFlags
 	// finish, when set, is told the result after the transaction (the
 	// acquirer link: advices, then close).
 	finish func(context.Context, *kernel.Result)
+	// jr and dk are the opened --journal and data key (stores).
+	jr *journal.File
+	dk journal.DataKey
 }
 
 func (s *saleFlags) register(f *flags) {
@@ -160,7 +166,9 @@ func (s *saleFlags) register(f *flags) {
 	f.fs.StringVar(&s.pin, "pin", cardholderPIN, "`PIN` the cardholder types on the simulated PIN pad, 4 to 12 digits (the simulated issuer expects 123456; empty: the cardholder bypasses PIN entry)")
 	f.fs.StringVar(&s.account, "account", "2000.00", "balance of the card's back-office account at the simulated issuer, in yuan (`AMOUNT`)")
 	f.fs.BoolVar(&s.offline, "offline", false, "no online host: a sale that needs one ends online_required")
-	f.fs.StringVar(&s.journal, "journal", "", "append the clearing record of an approved sale or load to the journal `FILE` (created if missing; read it with pboc journal list)")
+	f.fs.StringVar(&s.journal, "journal", "", "append the clearing record of an approved sale or load to the journal `FILE` (created if missing; read it with pboc journal list); it numbers the transactions (STAN, batch) too")
+	f.fs.StringVar(&s.tornLog, "torn-log", "", "keep a sale the card was pulled from in the durable torn log `FILE` (created if missing) until the same card comes back and settles it")
+	f.fs.StringVar(&s.dataKey, "data-key-file", "", "with --journal, keep the full PAN in each record encrypted under the data key in `FILE` (hex AES key; keep it away from the journal)")
 	s.acq.register(f)
 }
 
@@ -168,6 +176,12 @@ func (s *saleFlags) register(f *flags) {
 func (s *saleFlags) check() error {
 	if s.save && (s.card == "" || s.reader != "") {
 		return badInput("--save needs --card FILE and the simulated card")
+	}
+	if (s.journal != "" || s.tornLog != "") && s.reader == "" && !s.save {
+		// Without --save each run starts the simulated card again at ATC
+		// 1, and the journal rightly refuses a second sale with the same
+		// ATC; a torn record would meet a card whose log was wiped.
+		return badInput("--journal and --torn-log with the simulated card need --card FILE --save, so that the card keeps its ATC and log between runs")
 	}
 	pin, err := parsePIN(s.pin)
 	if err != nil {
@@ -179,33 +193,20 @@ func (s *saleFlags) check() error {
 }
 
 // kernel builds the kernel for the card: the simulated issuer and PIN pad
-// unless --offline or the card's keys are unknown, and the --journal. The
-// function returned closes the journal.
+// unless --offline or the card's keys are unknown, the --journal and the
+// --torn-log. The function returned closes those files.
 func (s *saleFlags) kernel(ctx context.Context) (*kernel.Kernel, func(), error) {
 	cfg := s.config()
 	cfg.Trace = !s.json || s.trace // the trace is printed unless only JSON is asked for
-	var opts []kernel.Option
-	closeJournal := func() {}
-	var jr journal.Journal
-	if s.journal != "" {
-		j, key, err := openJournal(s.journal)
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.PANHashKey = key
-		opts = append(opts, kernel.WithJournal(j))
-		closeJournal = func() { j.Close() }
-		jr = j
+	opts, closeAll, err := s.stores(&cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case !s.offline && s.acq.addr != "":
-		pan := ""
-		if s.profile != nil {
-			pan = s.profile.Applications[0].PAN
-		}
-		finish, err := s.acq.open(ctx, cfg, jr, pan)
+		finish, err := s.acq.open(ctx, cfg, s.jr, s.dk)
 		if err != nil {
-			closeJournal()
+			closeAll()
 			return nil, nil, err
 		}
 		s.finish = finish
@@ -213,17 +214,69 @@ func (s *saleFlags) kernel(ctx context.Context) (*kernel.Kernel, func(), error) 
 	case !s.offline && s.profile != nil:
 		h, err := s.issuer()
 		if err != nil {
-			closeJournal()
+			closeAll()
 			return nil, nil, err
 		}
 		opts = append(opts, kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: s.pin}))
 	}
 	k, err := kernel.New(cfg, opts...)
 	if err != nil {
-		closeJournal()
+		closeAll()
 		return nil, nil, err
 	}
-	return k, closeJournal, nil
+	return k, closeAll, nil
+}
+
+// stores opens the --journal and the --torn-log, with the key of their
+// PAN hashes (see panHashKey), and returns the kernel options for them and
+// the function that closes them.
+func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) {
+	var opts []kernel.Option
+	var closers []func() error
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if s.journal == "" && s.tornLog == "" {
+		return nil, closeAll, nil
+	}
+	keyFile := s.journal + ".key"
+	if s.journal == "" {
+		keyFile = s.tornLog + ".key"
+	}
+	key, err := panHashKey(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.PANHashKey = key
+	if s.journal != "" {
+		j, err := openJournal(s.journal)
+		if err != nil {
+			return nil, nil, err
+		}
+		closers = append(closers, j.Close)
+		opts = append(opts, kernel.WithJournal(j), kernel.WithCounter(j))
+		dk, err := loadDataKey(s.dataKey) // journal.go
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		if dk != nil {
+			opts = append(opts, kernel.WithDataKey(dk))
+		}
+		s.jr, s.dk = j, dk
+	}
+	if s.tornLog != "" {
+		tl, err := kernel.OpenTornLog(s.tornLog)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("--torn-log: %w", err)
+		}
+		closers = append(closers, tl.Close)
+		opts = append(opts, kernel.WithTornLog(tl))
+	}
+	return opts, closeAll, nil
 }
 
 // issuer is the simulated issuer with an --account for every application
@@ -262,20 +315,10 @@ func (s *saleFlags) saveCard() error {
 	return os.Rename(tmp, s.card)
 }
 
-// openJournal opens (or creates) the journal at path for appending, with
-// the key of its PAN hashes. The key must stay the same for the life of
-// the journal (records of the same card are matched by it), so it is kept
-// beside the journal in path+".key": 32 random bytes, created with the
-// journal, mode 0600. (A vendor's terminal keeps such a key in its secure
-// storage instead.) Failures are I/O failures: the journal is output.
-func openJournal(path string) (*journal.File, []byte, error) {
-	key, err := panHashKey(path + ".key")
-	if err != nil {
-		return nil, nil, err
-	}
-	j, err := journal.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return j, key, nil
+// openJournal opens (or creates) the journal at path for appending. One
+// transaction per run: it reserves one STAN at a time, so that the next
+// run goes on from it instead of skipping a block. Failures are I/O
+// failures: the journal is output.
+func openJournal(path string) (*journal.File, error) {
+	return journal.Open(path, journal.WithSTANBlock(1))
 }

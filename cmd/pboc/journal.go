@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/go-pboc/pboc/journal"
@@ -18,28 +20,46 @@ import (
 // --journal.
 const defaultJournal = "pboc-journal.dat"
 
-// cmdJournal implements "pboc journal list|export [--journal FILE]".
+// cmdJournal implements "pboc journal list|export|batch [--journal FILE]".
 func cmdJournal(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "journal", "list|export [--journal FILE]", `
+	f := newFlags(e, "journal", "list|export|batch [--journal FILE] [--data-key-file FILE] [--batch N]", `
 Reads the clearing journal that purchase and load write with --journal:
-list prints one line per record, for people; export prints one JSON object
-per line, for the acquirer upload. The journal is opened read-only, so it
-can be read while a terminal writes it; a record still being written is
-left out. A missing or damaged journal is bad input (exit status 2).`)
-	var path string
+list prints one line per record, for people (STAN, batch, entry mode and
+upload state included); export prints one JSON object per line, for the
+acquirer upload; batch adds up a batch (default: the open one) as the
+settlement's field 48 reports it and lists the batches closed. The PAN is
+masked unless --data-key-file names the terminal's data key (hex, 16, 24
+or 32 bytes): then list shows it and export adds it as "pan". The journal
+is opened read-only, so it can be read while a terminal writes it; a
+record still being written is left out. A missing or damaged journal is
+bad input (exit status 2).`)
+	var path, keyFile, batchArg string
 	f.fs.StringVar(&path, "journal", defaultJournal, "journal `FILE`")
 	f.fs.StringVar(&path, "file", defaultJournal, "the same as --journal")
+	f.fs.StringVar(&keyFile, "data-key-file", "", "`FILE` holding the terminal's data key in hex, to show full PANs")
+	f.fs.StringVar(&batchArg, "batch", "", "with batch: the batch `N` to add up (1-999999; empty: the open one)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(pos) == 0:
-		return badInput("list or export needed")
+		return badInput("list, export or batch needed")
 	case len(pos) > 1:
 		return badInput("unexpected argument %q", pos[1])
-	case pos[0] != "list" && pos[0] != "export":
-		return badInput("unknown journal subcommand %q (want list or export)", pos[0])
+	case pos[0] != "list" && pos[0] != "export" && pos[0] != "batch":
+		return badInput("unknown journal subcommand %q (want list, export or batch)", pos[0])
+	}
+	batch, err := strconv.ParseUint(batchArg, 10, 32)
+	if batchArg == "" {
+		batch, err = 0, nil
+	}
+	if err != nil || (batchArg != "" && (batch == 0 || batch > 999999)) {
+		return badInput("--batch %q: want 1 to 999999", batchArg)
+	}
+	key, err := loadDataKey(keyFile)
+	if err != nil {
+		return err
 	}
 	j, err := journal.Open(path, journal.ReadOnly())
 	if err != nil {
@@ -50,14 +70,48 @@ left out. A missing or damaged journal is bad input (exit status 2).`)
 	if err != nil {
 		return journalInputError(path, err)
 	}
-	if pos[0] == "export" {
-		return exportJournal(e, recs)
+	switch pos[0] {
+	case "export":
+		return exportJournal(ctx, e, recs, key)
+	case "batch":
+		return showBatch(ctx, e, j, recs, uint32(batch))
 	}
-	listJournal(e, path, recs)
+	listJournal(ctx, e, path, recs, key)
 	if n := j.Recovered(); n > 0 {
 		fmt.Fprintf(e.stdout, "(%d bytes at the end are a record still being written, or torn by a crash; not listed)\n", n)
 	}
 	return nil
+}
+
+// loadDataKey reads a data key file ("" is no key): the key in hex.
+func loadDataKey(path string) (journal.DataKey, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := readInput("data-key-file", path, 1024)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, badInput("--data-key-file %s: not hex: %v", path, err)
+	}
+	key, err := journal.NewAESGCMKey(raw)
+	if err != nil {
+		return nil, badInput("--data-key-file %s: %v", path, err)
+	}
+	return key, nil
+}
+
+// shownPAN is the record's PAN as shown: full with the key, masked
+// otherwise.
+func shownPAN(ctx context.Context, r *journal.Record, key journal.DataKey) string {
+	if key != nil {
+		if p, err := r.OpenPAN(ctx, key); err == nil {
+			return p
+		}
+	}
+	return r.MaskedPAN
 }
 
 // journalInputError says once what is wrong with the journal to read.
@@ -69,15 +123,15 @@ func journalInputError(path string, err error) error {
 	return badInput("--journal %s: %w", path, err)
 }
 
-func listJournal(e *env, path string, recs []journal.Record) {
+func listJournal(ctx context.Context, e *env, path string, recs []journal.Record, key journal.DataKey) {
 	if len(recs) == 0 {
 		fmt.Fprintf(e.stdout, "the journal %s is empty\n", path)
 	}
 	for _, r := range recs {
 		x := newExportRecord(r)
-		fmt.Fprintf(e.stdout, "%s  %-15s  %10s %-4s  %-19s  %-16s  ATC %5d  CID %-2s  %s\n",
+		fmt.Fprintf(e.stdout, "%s  %-15s  %10s %-4s  %-19s  %-16s  ATC %5d  CID %-2s  STAN %06d  batch %06d  %-3s  %-12s  %s\n",
 			r.Time.Local().Format("2006-01-02 15:04:05"), r.Kind, x.Amount, r.Currency,
-			r.MaskedPAN, x.AID, r.ATC, x.CID, r.Outcome)
+			shownPAN(ctx, &r, key), x.AID, r.ATC, x.CID, r.STAN, r.Batch, r.EntryMode, r.UploadState(), r.Outcome)
 	}
 }
 
@@ -96,6 +150,8 @@ type exportRecord struct {
 	CID           string         `json:"cid,omitempty"`
 	TVR           string         `json:"tvr,omitempty"`
 	Field55       string         `json:"field55,omitempty"`
+	// PAN is the full PAN, only when the data key was given.
+	PAN string `json:"pan,omitempty"`
 }
 
 func newExportRecord(r journal.Record) exportRecord {
@@ -116,12 +172,66 @@ func amountPtr(v *uint64) *kernel.Amount {
 	return &a
 }
 
-func exportJournal(e *env, recs []journal.Record) error {
+// exportJournal writes one JSON object per record: the record as stored
+// (the PAN sealed), with "pan" in clear only when the key was given.
+func exportJournal(ctx context.Context, e *env, recs []journal.Record, key journal.DataKey) error {
 	enc := json.NewEncoder(e.stdout)
 	for _, r := range recs {
-		if err := enc.Encode(newExportRecord(r)); err != nil {
+		x := newExportRecord(r)
+		if key != nil && r.EncryptedPAN != nil {
+			p, err := r.OpenPAN(ctx, key)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			x.PAN = p
+		}
+		if err := enc.Encode(x); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
+	}
+	return nil
+}
+
+// showBatch prints a batch's totals as the settlement reports them and
+// the batches closed so far.
+func showBatch(ctx context.Context, e *env, j *journal.File, recs []journal.Record, batch uint32) error {
+	open, err := j.OpenBatch(ctx)
+	if err != nil {
+		return err
+	}
+	if batch == 0 {
+		batch = open
+	}
+	t := journal.BatchTotals(recs, batch)
+	state := "closed"
+	if batch == open {
+		state = "open"
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "batch %06d (%s)\n", batch, state)
+	for _, s := range []struct {
+		name string
+		side journal.Side
+	}{{"domestic", t.Domestic}, {"foreign", t.Foreign}} {
+		fmt.Fprintf(w, "  %-8s  debits %3d  %12s   credits %3d  %12s\n", s.name, s.side.DebitCount, kernel.Amount(s.side.DebitAmount),
+			s.side.CreditCount, kernel.Amount(s.side.CreditAmount))
+	}
+	if f48, err := t.Field48(); err == nil {
+		fmt.Fprintf(w, "  field 48  %s\n", f48)
+	} else {
+		fmt.Fprintf(w, "  field 48  %v\n", err)
+	}
+	closed, err := j.Batches(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range closed {
+		result := c.Result
+		if result == "" {
+			result = "-"
+		}
+		fmt.Fprintf(w, "closed %06d at %s: %d+%d debits, %d+%d credits reported; %s\n", c.Batch, c.Time.Local().Format("2006-01-02 15:04:05"),
+			c.Totals.Domestic.DebitCount, c.Totals.Foreign.DebitCount, c.Totals.Domestic.CreditCount, c.Totals.Foreign.CreditCount, result)
 	}
 	return nil
 }
@@ -129,8 +239,14 @@ func exportJournal(e *env, recs []journal.Record) error {
 // panHashKeyLen is the size of the key of the journal's PAN hashes.
 const panHashKeyLen = 32
 
-// panHashKey reads the PAN-hash key at path, creating it (random, mode
-// 0600) when it does not exist yet.
+// panHashKey reads the key of the PAN hashes (Config.PANHashKey) at path,
+// creating it (32 random bytes, mode 0600) when it does not exist yet. The
+// key must stay the same for the life of the journal and the torn log
+// (their records are matched to a card by it), so the CLI keeps it beside
+// them: FILE.key of the --journal, or of the --torn-log when there is no
+// journal; use the two flags together. (A vendor's terminal keeps such a
+// key in its secure storage instead.) Failures are I/O failures: these
+// files are the terminal's output.
 func panHashKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/journal"
+	"github.com/go-pboc/pboc/kernel"
 )
 
 func TestJournalCommand(t *testing.T) {
@@ -91,6 +94,11 @@ func TestJournalFlag(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	p3 := purchase(t, "--amount", "300.01", "--offline", "--journal", path, "--card", card, "--save")
 	require.Equal(t, "online_required", p3.Outcome, "not approved: no record")
+	p4 := purchase(t, "--amount", "2.00", "--journal", path, "--card", card, "--save")
+	require.Equal(t, "approved_offline", p4.Outcome)
+	code, _, errOut = runCLI(t, "purchase", "--amount", "12.34", "--journal", path)
+	assert.Equal(t, 2, code, "a fresh simulated card each run would reuse its ATCs")
+	assert.Contains(t, errOut, "need --card FILE --save")
 
 	key, err := os.ReadFile(path + ".key")
 	require.NoError(t, err)
@@ -107,7 +115,7 @@ func TestJournalFlag(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
 		recs = append(recs, r)
 	}
-	require.Len(t, recs, 2, out)
+	require.Len(t, recs, 3, out)
 	assert.Equal(t, "ec_offline_sale", recs[0]["kind"])
 	assert.Equal(t, "12.34", recs[0]["amount"])
 	assert.Equal(t, "500.00", recs[0]["balance_before"])
@@ -116,6 +124,70 @@ func TestJournalFlag(t *testing.T) {
 	assert.Equal(t, p1.Cryptogram, recs[0]["cryptogram"], "the cryptogram the result reported")
 	assert.Equal(t, "load", recs[1]["kind"])
 	assert.Equal(t, "100.00", recs[1]["amount"])
-	assert.Equal(t, recs[0]["pan_hash"], recs[1]["pan_hash"], "the same card matched across two runs")
+	assert.Equal(t, recs[0]["pan_hash"], recs[1]["pan_hash"], "the same card matched across runs")
+	assert.Equal(t, "2.00", recs[2]["amount"])
+	assert.NotEqual(t, recs[0]["atc"], recs[2]["atc"], "the saved card counts on")
 	assert.NotContains(t, out, "6222021000123456781")
+}
+
+// --torn-log keeps torn sales in the durable torn log, keyed like the
+// journal: a record for this card, kept by an earlier run, is settled from
+// the card's log when the card comes back — here the card never made that
+// sale, so the record goes and nothing is journaled.
+func TestTornLogFlag(t *testing.T) {
+	dir := t.TempDir()
+	torn := filepath.Join(dir, "torn.dat")
+	jpath := filepath.Join(dir, "journal.dat")
+	card := copyCard(t, dir)
+	p := purchase(t, "--amount", "1.00", "--torn-log", torn, "--journal", jpath, "--card", card, "--save")
+	require.Equal(t, "approved_offline", p.Outcome)
+	key, err := os.ReadFile(jpath + ".key")
+	require.NoError(t, err, "one key for the journal and the torn log")
+
+	tl, err := kernel.OpenTornLog(torn)
+	require.NoError(t, err)
+	require.Zero(t, tl.Len(), "a clean sale leaves no torn record")
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("6222021000123456781"))
+	var rec kernel.TornRecord
+	copy(rec.PANHash[:], m.Sum(nil))
+	rec.Kind, rec.PAN, rec.AID = kernel.TornSale, "622202*********6781", []byte{0xA0, 0, 0, 0x03, 0x33, 0x01, 0x01, 0x01}
+	rec.Amount, rec.BalanceBefore = 77_77, 500_00
+	rec.Date, rec.Time, rec.Created = [3]byte{0x26, 0x01, 0x02}, [3]byte{0x03, 0x04, 0x05}, time.Now()
+	require.NoError(t, tl.Add(context.Background(), rec))
+	require.NoError(t, tl.Close())
+
+	code, out, errOut := runCLI(t, "purchase", "--amount", "2.00", "--torn-log", torn, "--journal", jpath, "--card", card, "--save", "--json")
+	require.Equal(t, 0, code, errOut)
+	var res struct {
+		Outcome string `json:"outcome"`
+		Settled []struct {
+			Happened bool
+			Record   struct{ Amount string }
+		} `json:"settled"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	assert.Equal(t, "approved_offline", res.Outcome)
+	require.Len(t, res.Settled, 1, "the torn record met its card")
+	assert.False(t, res.Settled[0].Happened, "the card's log has no sale of 77.77")
+	assert.Equal(t, "77.77", res.Settled[0].Record.Amount)
+
+	tl, err = kernel.OpenTornLog(torn)
+	require.NoError(t, err)
+	assert.Zero(t, tl.Len(), "settled: removed, durably")
+	require.NoError(t, tl.Close())
+	code, out, _ = runCLI(t, "journal", "list", "--journal", jpath)
+	require.Equal(t, 0, code)
+	assert.Equal(t, 2, strings.Count(out, "\n"), "the two sales, not the torn one: %s", out)
+	assert.NotContains(t, out, "77.77")
+}
+
+// copyCard copies the default card profile into dir, for --card --save.
+func copyCard(t *testing.T, dir string) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "default.json"))
+	require.NoError(t, err)
+	card := filepath.Join(dir, "card.json")
+	require.NoError(t, os.WriteFile(card, src, 0o644))
+	return card
 }

@@ -2,14 +2,15 @@
 // simulated card (or a card profile file, or a card in a PC/SC reader) and
 // decodes card data.
 //
-//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--journal FILE] [--json [--trace]]
+//	pboc purchase --amount 12.34 [--contactless] [--card FILE [--save]] [--journal FILE] [--torn-log FILE] [--json [--trace]]
 //	pboc balance  [--card FILE] [--json]
 //	pboc log      [--card FILE] [--json]
-//	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--journal FILE] [--json]
-//	pboc capk     list [FILE] | check FILE
+//	pboc load     --amount 100 [--type designated|non-designated|cash] [--card FILE [--save]] [--journal FILE] [--torn-log FILE] [--json]
+//	pboc capk     list [FILE] | check FILE | import FILE [--out FILE] | export [--test-ca] [--binary]
+//	pboc params   show FILE | import FILE [--out FILE] | export [--binary] [--out FILE]
 //	pboc decode   HEX... | -
 //	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--t1] [--trace]
-//	pboc journal  list|export [--journal FILE]
+//	pboc journal  list|export|batch [--journal FILE] [--data-key-file FILE] [--batch N]
 //	pboc scenario run [--json] [-v] DIR|FILE...
 //	pboc version  (or pboc --version)
 //

@@ -243,3 +243,25 @@ func TestJSONWithTraceKeepsStdoutJSON(t *testing.T) {
 	assert.Contains(t, errOut, "EC Balance: 000000050000 (500.00)", "values decoded")
 	assert.NotContains(t, errOut, "6222021000123456781")
 }
+
+// The trace splits the data the terminal sends by the card's DOLs and the
+// card's format-1 answers into their fields.
+func TestTraceDecodesTerminalData(t *testing.T) {
+	code, out, _ := runCLI(t, "purchase", "--amount", "12.34")
+	require.Equal(t, 0, code)
+	for _, want := range []string{
+		"→ GET PROCESSING OPTIONS 80A800000B830901000000001234015600\n    83 Command Template: 010000000012340156\n      9F7A EC Terminal Support Indicator: 01\n",
+		"      82 Application Interchange Profile (AIP): 3C00 (",
+		"      94 Application File Locator (AFL): 080101001001020118010300 (SFI 1 record 1; SFI 2 records 1-2 (1 for ODA); SFI 3 records 1-3)\n",
+		"→ INTERNAL AUTHENTICATE",
+		"      9F4B Signed Dynamic Application Data: ",
+		"(TC requested)\n    9F02 Amount, Authorised (Numeric): 000000001234 (12.34)\n",
+		"    9F4E Merchant Name and Location: \"GO-PBOC TEST SHOP...\"\n",
+		"      9F27 Cryptogram Information Data: 40 (TC)\n",
+		"      9F36 Application Transaction Counter (ATC): 0001 (1)\n",
+		"[1st GENERATE AC TC; 2nd GENERATE AC not requested], algorithm 01 TDES, EC balance 487.66 MAC ",
+		"→ GET DATA               80CA9F7900 (9F79 EC Balance)\n",
+	} {
+		assert.Contains(t, out, want)
+	}
+}

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/kernel"
-	"github.com/go-pboc/pboc/tlv"
 )
 
 // How values are written, the same in every output of the CLI (JSON, the
@@ -40,33 +38,13 @@ func amountOrDash(a *kernel.Amount) string {
 	return a.String()
 }
 
-// printTrace prints every APDU with its name and the response's TLV tree.
+// printTrace prints every APDU: the command by name with its data split by
+// the card's DOLs, the response's TLV tree (apdu.TraceDecoder).
 func printTrace(w io.Writer, trace []kernel.Exchange) {
+	var d apdu.TraceDecoder
 	for _, e := range trace {
-		name := "?"
-		if c, err := apdu.ParseCommand(e.Command); err == nil {
-			name = c.Name()
-		}
-		fmt.Fprintf(w, "→ %-22s %X\n", name, e.Command)
-		if e.Err != nil {
-			fmt.Fprintf(w, "← error: %v\n", e.Err)
-			continue
-		}
-		r, err := apdu.ParseResponse(e.Response)
-		if err != nil {
-			fmt.Fprintf(w, "← %X (%v)\n", e.Response, err)
-			continue
-		}
-		fmt.Fprintf(w, "← %s\n", r.SW)
-		if len(r.Data) > 0 {
-			var sb strings.Builder
-			if err := tlv.Dump(&sb, r.Data); err != nil {
-				fmt.Fprintf(w, "    (%d bytes, not TLV)\n", len(r.Data))
-				continue
-			}
-			for _, line := range strings.Split(strings.TrimRight(sb.String(), "\n"), "\n") {
-				fmt.Fprintf(w, "    %s\n", line)
-			}
+		if err := d.Write(w, e.Command, e.Response, e.Err); err != nil {
+			return
 		}
 	}
 }

@@ -40,31 +40,68 @@ type IssuerCertInput struct {
 // of month), revocation, algorithm indicators, and the issuer key size (no
 // longer than the CA key).
 func RecoverIssuerKey(in IssuerCertInput) (*IssuerKey, error) {
-	switch in.CA.Alg {
-	case RSA:
-		return recoverIssuerRSA(in)
-	case SM2:
-		return recoverIssuerSM2(in)
-	}
-	return nil, errorf(ErrAlgorithm, "CA key algorithm %s", in.CA.Alg)
-}
-
-func recoverIssuerRSA(in IssuerCertInput) (*IssuerKey, error) {
-	c, err := openRSACert(in.CA, in.Cert, FormatIssuerCert, 4, in.Remainder, in.Exponent, nil, "issuer", "9F32")
+	c, err := OpenIssuerCert(in.CA, in.Cert, in.Remainder, in.Exponent)
 	if err != nil {
 		return nil, err
 	}
+	return c.Check(in.PAN, in.Now, in.Revoked)
+}
+
+// IssuerCert is an issuer public key certificate opened under its CA key:
+// recovered (RSA) or verified (SM2) and structurally checked, but not yet
+// checked against a transaction. What it holds depends only on the CA key
+// and the certificate's bytes (90, 92, 9F32), so a terminal may keep it
+// for the next card of the same issuer; Check must still run for every
+// transaction. It is immutable and safe to share.
+type IssuerCert struct {
+	c   certified
+	alg PKAlg
+}
+
+// OpenIssuerCert recovers and checks an issuer certificate's structure
+// (format 02 under an RSA CA key, 12 under an SM2 one): length, header,
+// format, trailer, hash or signature, algorithm indicators, remainder,
+// exponent and key size. The checks against the transaction are Check's.
+func OpenIssuerCert(ca PublicKey, cert, remainder, exponent []byte) (*IssuerCert, error) {
+	var c certified
+	var err error
+	switch ca.Alg {
+	case RSA:
+		c, err = openRSACert(ca, cert, FormatIssuerCert, 4, remainder, exponent, nil, "issuer", "9F32")
+	case SM2:
+		c, err = openSM2Cert(ca, cert, FormatSM2IssuerCert, 4, nil, "issuer")
+	default:
+		return nil, errorf(ErrAlgorithm, "CA key algorithm %s", ca.Alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &IssuerCert{c: c, alg: ca.Alg}, nil
+}
+
+// Check makes the checks of one transaction and returns the issuer key:
+// the issuer identifier against the leftmost PAN digits, the expiry
+// against now (end of month; zero means time.Now()), revocation of the
+// serial number, and the key itself.
+func (ic *IssuerCert) Check(pan []byte, now time.Time, revoked func(serial [3]byte) bool) (*IssuerKey, error) {
+	c := ic.c
 	k := &IssuerKey{HashAlg: SHA1, IssuerID: c.id, Expiry: c.expiry, Serial: c.serial}
-	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
+	if ic.alg == SM2 {
+		k.HashAlg = SM3
+	}
+	if err := checkIssuerID(k.IssuerID, pan); err != nil {
 		return nil, err
 	}
-	if err := checkExpiry(k.Expiry, in.Now); err != nil {
+	if err := checkExpiry(k.Expiry, now); err != nil {
 		return nil, err
 	}
-	if in.Revoked != nil && in.Revoked(k.Serial) {
+	if revoked != nil && revoked(k.Serial) {
 		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
 	}
 	k.PublicKey = PublicKey{Alg: RSA, Modulus: c.key, Exponent: c.exponent}
+	if ic.alg == SM2 {
+		k.PublicKey = PublicKey{Alg: SM2, Point: c.key}
+	}
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
@@ -177,29 +214,6 @@ func nilIfEmpty(b []byte) []byte {
 		return nil
 	}
 	return b
-}
-
-// SM2 certificate layout offsets (see the package documentation).
-func recoverIssuerSM2(in IssuerCertInput) (*IssuerKey, error) {
-	c, err := openSM2Cert(in.CA, in.Cert, FormatSM2IssuerCert, 4, nil, "issuer")
-	if err != nil {
-		return nil, err
-	}
-	k := &IssuerKey{HashAlg: SM3, IssuerID: c.id, Expiry: c.expiry, Serial: c.serial}
-	if err := checkIssuerID(k.IssuerID, in.PAN); err != nil {
-		return nil, err
-	}
-	if err := checkExpiry(k.Expiry, in.Now); err != nil {
-		return nil, err
-	}
-	if in.Revoked != nil && in.Revoked(k.Serial) {
-		return nil, errorf(ErrRevoked, "issuer certificate serial %X", k.Serial[:])
-	}
-	k.PublicKey = PublicKey{Alg: SM2, Point: c.key}
-	if err := k.Validate(); err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
 // openSM2Cert checks an SM2 public key certificate (format 12, issuer

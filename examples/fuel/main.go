@@ -1,25 +1,43 @@
 // Command fuel is an unattended fuel dispenser paid with electronic cash,
-// against the simulated card or a card in a PC/SC reader.
+// written as a vendor integrates the kernel: a durable journal of clearing
+// records and a durable torn log (a sale whose card was pulled after the
+// fuel flowed is the dispenser's worst case), against the simulated card
+// or a card in a PC/SC reader. It depends on nothing of this repository's
+// examples: copy this file and replace the simulated parts (marked
+// "simulated") with yours.
 //
-//	go run ./examples/fuel [--litres 30] [--price 7.85] [--card FILE | --reader NAME]
-//	                       [--ec-limit 1000.00] [--clearing FILE]
+//	go run ./examples/fuel [--litres 30] [--price 7.85] [--card FILE | --reader NAME [--test-ca]]
+//	                       [--ec-limit 1000.00] [--clearing FILE] [--data-dir DIR]
 //
-// The dispenser is an offline terminal: it never talks to the issuer, so it
-// may only release fuel the card can pay offline. At card insertion it reads
-// the EC balance (9F79) and the single-transaction limit (9F78) and
-// authorises dispensing up to min(balance, single limit, the terminal's EC
-// transaction limit 9F7B). It then "dispenses" --litres at --price per
-// litre, stopping at the authorised amount, and buys the final amount from
-// the card offline: the card's TC approves the sale and the card deducts
-// exactly that amount. The clearing record (one JSON line with what a
-// clearing upload needs) is appended to --clearing, or printed last on
-// standard output when --clearing is "-" (the default).
+// The dispenser is an offline terminal (EMV terminal type 26): it never
+// talks to the issuer — it has no kernel.Host and no PIN pad, since an
+// offline EC sale needs neither (the POS and kiosk examples show both) —
+// so it may only release fuel the card can pay offline. At card insertion
+// it reads the EC balance (9F79) and the single-transaction limit (9F78)
+// and authorises dispensing up to min(balance, single limit, the
+// terminal's EC transaction limit 9F7B). It then "dispenses" --litres at
+// --price per litre, stopping at the authorised amount, and buys the final
+// amount from the card offline: the card's TC approves the sale and the
+// card deducts exactly that amount. The kernel journals the sale before it
+// returns; the dispenser's own record (one JSON line with the litres and
+// the price beside what a clearing upload needs) is appended to
+// --clearing, or printed last on standard output when --clearing is "-"
+// (the default).
 //
-// --reader NAME takes the card in that PC/SC reader instead of the simulated
-// one (for instance the simulated card served by `pboc serve-card`, with
-// --test-ca so that its test CA is trusted) and
-// prints what the kernel reports. The dispenser has no issuer, so it needs
-// no card profile: --card and --reader exclude each other.
+// The electronic-cash refuelling is one function (refuelEC); a dispenser
+// that also takes the fuel card's electronic purse (with its grey lock)
+// puts the purse flow beside it.
+//
+// The journal, the torn log and the key of their PAN hashes live in
+// --data-dir; without it, in a new temporary directory removed at the end
+// (the simulated card starts afresh every run).
+//
+// --reader NAME takes the card in that PC/SC reader instead of the
+// simulated one and prints what the kernel reports. The terminal then
+// trusts the published CA keys only, unless --test-ca adds the simulator's
+// test CA (for the simulated card served by `pboc serve-card`). The
+// dispenser has no issuer, so it needs no card profile: --card and
+// --reader exclude each other.
 //
 // Exit status: 0 when the fuel was paid for (or none was taken), 1 when the
 // card cannot pay anything, the flags are wrong, or the card did not approve
@@ -27,25 +45,26 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
-	"github.com/go-pboc/pboc/examples/internal/demo"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/transport/pcsc"
 )
-
-// defaultCard is the profile used when --card is not given, relative to the
-// repository root.
-const defaultCard = "testdata/cards/default.json"
 
 // Errors run returns (wrapped) after printing what happened.
 var (
@@ -55,8 +74,8 @@ var (
 	errNotPaid = errors.New("fuel dispensed but not paid")
 )
 
-// inserted, when set, is called with the simulated card (nil when the card
-// is in a reader) before the dispenser reads it. Tests use it to check the state behind the printout.
+// inserted, when set (by the tests), is called with the simulated card (nil
+// when the card is in a reader) before the dispenser reads it.
 var inserted func(card *cardsim.Card)
 
 func main() {
@@ -101,131 +120,210 @@ type ClearingRecord struct {
 	UnitPrice kernel.Amount `json:"unit_price"`
 }
 
-// run parses the flags, opens the card (the simulated one, personalised
-// from the profile, or the one in the reader) and runs one refuelling, printing the steps to w and writing the clearing record.
-func run(ctx context.Context, args []string, w io.Writer) error {
+// options are the command line.
+type options struct {
+	litres   uint64 // centilitres wanted
+	price    kernel.Amount
+	ecLimit  kernel.Amount // 0: the kernel's default
+	clearing string
+	card     string // --card: a card profile file
+	reader   string // --reader: a PC/SC reader
+	testCA   bool   // --test-ca
+	dataDir  string
+	cardSet  bool // --card was given
+	readerIn bool // the card is in a reader
+}
+
+func parseOptions(args []string, w io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("fuel", flag.ContinueOnError)
 	fs.SetOutput(w)
-	litresFlag := fs.String("litres", "30", "litres the customer wants (two decimals)")
-	priceFlag := fs.String("price", "7.85", "price per litre in yuan")
-	var cf demo.CardFlags
-	cf.Register(fs, defaultCard, false)
-	limitFlag := fs.String("ec-limit", "", "the terminal's EC transaction limit (9F7B) in yuan (default: the kernel's default, 1000.00)")
-	clearingFlag := fs.String("clearing", "-", `file the clearing record is appended to ("-": standard output)`)
+	litres := fs.String("litres", "30", "litres the customer wants (two decimals)")
+	price := fs.String("price", "7.85", "price per litre in yuan")
+	limit := fs.String("ec-limit", "", "the terminal's EC transaction limit (9F7B) in yuan (default: the kernel's default, 1000.00)")
+	o := &options{}
+	fs.StringVar(&o.clearing, "clearing", "-", `file the dispenser's sale record is appended to ("-": standard output)`)
+	fs.StringVar(&o.card, "card", "", "card profile JSON file for the simulated card (default: the built-in seed card)")
+	fs.StringVar(&o.reader, "reader", "", "PC/SC reader name (part of it is enough) holding the card, instead of the simulated card")
+	fs.BoolVar(&o.testCA, "test-ca", false, "with --reader, also trust the simulator's test CA keys (a card served by pboc serve-card; never in production)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log and their PAN-hash key (default: a new temporary directory, removed at the end)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if cf.Reader != "" && cf.CardSet() {
-		return fmt.Errorf("--card and --reader: the dispenser has no issuer, so a card in a reader needs no profile")
+	fs.Visit(func(f *flag.Flag) { o.cardSet = o.cardSet || f.Name == "card" })
+	o.readerIn = o.reader != ""
+	if o.readerIn && o.cardSet {
+		return nil, errors.New("--card and --reader: the dispenser has no issuer, so a card in a reader needs no profile")
 	}
-	wanted, err := parseCentilitres(*litresFlag)
-	if err != nil {
-		return err
+	var err error
+	if o.litres, err = parseCentilitres(*litres); err != nil {
+		return nil, err
 	}
-	price, err := kernel.ParseAmount(*priceFlag)
-	if err != nil {
-		return fmt.Errorf("--price: %w", err)
+	if o.price, err = kernel.ParseAmount(*price); err != nil {
+		return nil, fmt.Errorf("--price: %w", err)
 	}
-	if price == 0 {
-		return fmt.Errorf("--price: must be at least 0.01")
+	if o.price == 0 {
+		return nil, errors.New("--price: must be at least 0.01")
 	}
+	if *limit != "" {
+		if o.ecLimit, err = kernel.ParseAmount(*limit); err != nil {
+			return nil, fmt.Errorf("--ec-limit: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// terminalConfig is the dispenser's configuration: an unattended terminal
+// without a host link (EMV terminal type 26). It can only take what the
+// card approves offline, and with no online top-up the reset threshold
+// does not send the sale online.
+func terminalConfig(o *options, panKey []byte) kernel.Config {
 	cfg := kernel.DefaultConfig()
-	// An unattended dispenser without a host link (EMV terminal type 26):
-	// it can only take what the card approves offline, and with no online
-	// top-up the reset threshold does not send the sale online.
 	cfg.TerminalType = 0x26
 	cfg.OnlineCapable = false
-	cfg.MerchantName = "GO-PBOC FUEL STATION"
-	cfg.TerminalID = "PUMP0001"
-	cfg.CAPK = cf.CAPK()
-	if *limitFlag != "" {
-		limit, err := kernel.ParseAmount(*limitFlag)
-		if err != nil {
-			return fmt.Errorf("--ec-limit: %w", err)
-		}
+	cfg.MerchantName, cfg.TerminalID = "GO-PBOC FUEL STATION", "PUMP0001"
+	cfg.CAPK, cfg.PANHashKey = trustedKeys(o), panKey
+	if o.ecLimit != 0 {
 		for i := range cfg.Applications {
-			cfg.Applications[i].ECTransactionLimit = limit
+			cfg.Applications[i].ECTransactionLimit = o.ecLimit
 		}
 	}
-	k, err := kernel.New(cfg)
+	return cfg
+}
+
+// run parses the flags, opens the sale record, the card, the terminal's
+// stores and the kernel, and runs one refuelling, printing the steps to w.
+func run(ctx context.Context, args []string, w io.Writer) error {
+	o, err := parseOptions(args, w)
 	if err != nil {
 		return err
 	}
-	// Open the clearing file before any fuel flows: a sale whose record
+	// Open the sale record before any fuel flows: a sale whose record
 	// cannot be kept must not happen.
-	var clearingFile *os.File
-	if *clearingFlag != "-" {
-		if clearingFile, err = os.OpenFile(*clearingFlag, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640); err != nil {
-			return fmt.Errorf("--clearing: %w", err)
-		}
-		defer clearingFile.Close() // on the early returns; closed and checked below after a sale
+	out, err := openClearing(o.clearing)
+	if err != nil {
+		return err
 	}
-	card, err := cf.Open(ctx)
+	defer out.Close() // on the early returns; closed and checked after a sale
+	card, err := openCard(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer card.Close()
-	if inserted != nil {
-		inserted(card.Sim)
-	}
-
-	fmt.Fprintf(w, "fuel dispenser %s (offline, electronic cash)\n", cfg.TerminalID)
-	demo.Field(w, "card", "%s", card.Describe())
-	demo.Field(w, "CA keys", "%s", cf.TrustNote())
-
-	// 1. Card insertion: what can the card pay offline?
-	bal, err := k.ReadBalance(ctx, card)
+	st, err := openStores(o.dataDir)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errCannotPay, err)
+		return err
 	}
-	demo.Field(w, "EC balance", "%s (single-transaction limit %s)", demo.AmountOrDash(bal.Balance), demo.AmountOrDash(bal.SingleLimit))
-	termLimit, ok := terminalECLimit(cfg, bal.AID)
-	if !ok {
-		return fmt.Errorf("%w: the terminal does not accept electronic cash for AID %X", errCannotPay, []byte(bal.AID))
+	defer st.close()
+	cfg := terminalConfig(o, st.panKey)
+	k, err := kernel.New(cfg, kernel.WithJournal(st.journal), kernel.WithTornLog(st.torn))
+	if err != nil {
+		return err
 	}
-	demo.Field(w, "terminal EC limit", "%s", termLimit)
-	authorised := offlineCapacity(bal, termLimit)
-	demo.Field(w, "authorised", "%s (the most the card can pay offline)", authorised)
-	if authorised == 0 {
-		demo.Field(w, "REFUSED", "the card cannot pay for any fuel offline: nothing dispensed")
-		return errCannotPay
+	if inserted != nil {
+		inserted(card.sim)
 	}
+	fmt.Fprintf(w, "fuel dispenser %s (offline, electronic cash)\n", cfg.TerminalID)
+	field(w, "card", "%s", card.describe())
+	field(w, "CA keys", "%s", trustNote(o))
+	field(w, "journal", "%s", st.journal.Path())
+	if st.temp {
+		field(w, "terminal data", "a temporary directory, removed at the end (--data-dir keeps it)")
+	}
+	rec, err := refuelEC(ctx, w, k, card, o)
+	if err != nil {
+		return err
+	}
+	if err := printJournal(ctx, w, st.journal); err != nil {
+		return err
+	}
+	if rec == nil {
+		return nil // no fuel taken, no sale
+	}
+	return out.write(w, *rec)
+}
 
-	// 2. Dispense, stopping at the authorised amount.
-	demo.Field(w, "price", "%s per litre", price)
-	demo.Field(w, "requested", "%s L (%s)", litres(wanted), cost(wanted, price))
-	dispensed, amount := dispense(wanted, price, authorised)
+// refuelEC is the electronic-cash refuelling: authorise what the card can
+// pay offline, dispense up to it, and buy the final amount from the card.
+// It returns the sale's record, nil when no fuel was taken.
+func refuelEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, o *options) (*ClearingRecord, error) {
+	authorised, err := authorise(ctx, w, k, card)
+	if err != nil {
+		return nil, err
+	}
+	field(w, "price", "%s per litre", o.price)
+	field(w, "requested", "%s L (%s)", litres(o.litres), cost(o.litres, o.price))
+	dispensed, amount := dispense(o.litres, o.price, authorised)
 	note := ""
-	if dispensed < wanted {
+	if dispensed < o.litres {
 		note = " (stopped at the authorised amount)"
 	}
-	demo.Field(w, "dispensed", "%s L = %s%s", litres(dispensed), amount, note)
+	field(w, "dispensed", "%s L = %s%s", litres(dispensed), amount, note)
 	if amount == 0 {
-		demo.Field(w, "sale", "none: no fuel taken")
-		return nil
+		field(w, "sale", "none: no fuel taken")
+		return nil, nil
 	}
-
-	// 3. Buy the final amount from the card, offline.
-	res, err := k.Purchase(ctx, card, amount)
+	res, err := pay(ctx, w, k, card, amount)
 	if err != nil {
-		return fmt.Errorf("%w: purchase %s: %w", errNotPaid, amount, err)
+		return nil, err
 	}
-	demo.Field(w, "PAN", "%s (AID %X)", res.PAN, []byte(res.AID))
-	demo.Field(w, "outcome", "%s", res.Outcome)
-	demo.Field(w, "reason", "%s", res.Reason)
-	demo.Field(w, "detail", "%s", res.Detail)
-	demo.Field(w, "balance before", "%s (as the card reported it)", demo.AmountOrDash(res.BalanceBefore))
-	demo.Field(w, "balance after", "%s (as the card reports it)", demo.AmountOrDash(res.BalanceAfter))
-	if res.Outcome != kernel.OutcomeApprovedOffline {
-		demo.Field(w, "ALERT", "%s of fuel dispensed but the card did not approve the sale offline", amount)
-		return fmt.Errorf("%w: %s (%s)", errNotPaid, res.Outcome, res.Reason)
-	}
+	rec := saleRecord(k.Config(), res, dispensed, o.price)
+	return &rec, nil
+}
 
-	// 4. The clearing record.
-	rec := ClearingRecord{
+// authorise reads what the card can pay offline at this terminal:
+// min(EC balance, single-transaction limit, terminal EC limit).
+func authorise(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card) (kernel.Amount, error) {
+	bal, err := k.ReadBalance(ctx, card)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", errCannotPay, err)
+	}
+	field(w, "EC balance", "%s (single-transaction limit %s)", amountOrDash(bal.Balance), amountOrDash(bal.SingleLimit))
+	cfg := k.Config()
+	termLimit, ok := cfg.ECLimit(bal.AID)
+	if !ok {
+		return 0, fmt.Errorf("%w: the terminal does not accept electronic cash for AID %X", errCannotPay, []byte(bal.AID))
+	}
+	field(w, "terminal EC limit", "%s", termLimit)
+	authorised := offlineCapacity(bal, termLimit)
+	field(w, "authorised", "%s (the most the card can pay offline)", authorised)
+	if authorised == 0 {
+		field(w, "REFUSED", "the card cannot pay for any fuel offline: nothing dispensed")
+		return 0, errCannotPay
+	}
+	return authorised, nil
+}
+
+// pay buys the final amount from the card, offline: only the card's TC
+// pays for the fuel.
+func pay(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, amount kernel.Amount) (*kernel.Result, error) {
+	res, err := k.Purchase(ctx, card, amount)
+	if errors.Is(err, kernel.ErrJournal) {
+		field(w, "ALERT", "the sale is approved but its journal record was not written: %v", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("%w: purchase %s: %w", errNotPaid, amount, err)
+	}
+	field(w, "PAN", "%s (AID %X)", res.PAN, []byte(res.AID))
+	field(w, "outcome", "%s", res.Outcome)
+	field(w, "reason", "%s", res.Reason)
+	field(w, "detail", "%s", res.Detail)
+	field(w, "balance before", "%s (as the card reported it)", amountOrDash(res.BalanceBefore))
+	field(w, "balance after", "%s (as the card reports it)", amountOrDash(res.BalanceAfter))
+	if res.Outcome != kernel.OutcomeApprovedOffline {
+		field(w, "ALERT", "%s of fuel dispensed but the card did not approve the sale offline", amount)
+		if res.Torn {
+			field(w, "torn sale", "kept in the torn log until the card comes back")
+		}
+		return nil, fmt.Errorf("%w: %s (%s)", errNotPaid, res.Outcome, res.Reason)
+	}
+	return res, nil
+}
+
+// saleRecord is the dispenser's record of an approved sale.
+func saleRecord(cfg kernel.Config, res *kernel.Result, dispensed uint64, price kernel.Amount) ClearingRecord {
+	return ClearingRecord{
 		Time: res.TransactionTime, TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID,
 		PAN: res.PAN, AID: res.AID, ATC: res.ATC, Amount: res.Amount, Currency: cfg.CurrencyCode,
 		Cryptogram: res.Cryptogram, CID: fmt.Sprintf("%02X", res.CID), IAD: res.IAD,
@@ -233,24 +331,56 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		Field55: res.Field55, BalanceAfter: res.BalanceAfter,
 		Litres: litres(dispensed), UnitPrice: price,
 	}
+}
+
+// clearingOut is where the sale records go: a file, or standard output.
+type clearingOut struct {
+	file *os.File // nil: standard output (w)
+	path string
+}
+
+func openClearing(path string) (*clearingOut, error) {
+	if path == "-" {
+		return &clearingOut{}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("--clearing: %w", err)
+	}
+	return &clearingOut{file: f, path: path}, nil
+}
+
+// write appends the record as one JSON line and closes the file, checking
+// the close.
+func (c *clearingOut) write(w io.Writer, rec ClearingRecord) error {
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
 	line = append(line, '\n')
-	if clearingFile == nil {
-		demo.Field(w, "clearing record", "(next line)")
+	if c.file == nil {
+		field(w, "clearing record", "(next line)")
 		_, err := w.Write(line)
 		return err
 	}
-	if _, err := clearingFile.Write(line); err != nil {
+	if _, err := c.file.Write(line); err != nil {
 		return fmt.Errorf("clearing record: %w", err)
 	}
-	if err := clearingFile.Close(); err != nil {
+	err = c.file.Close()
+	c.file = nil
+	if err != nil {
 		return fmt.Errorf("clearing record: %w", err)
 	}
-	demo.Field(w, "clearing record", "appended to %s", *clearingFlag)
+	field(w, "clearing record", "appended to %s", c.path)
 	return nil
+}
+
+// Close closes the file if write did not.
+func (c *clearingOut) Close() error {
+	if c.file == nil {
+		return nil
+	}
+	return c.file.Close()
 }
 
 // offlineCapacity is the most the card can pay offline at this terminal:
@@ -265,24 +395,6 @@ func offlineCapacity(b *kernel.Balance, terminalLimit kernel.Amount) kernel.Amou
 		m = min(m, *b.SingleLimit)
 	}
 	return m
-}
-
-// terminalECLimit is the terminal's EC transaction limit for the card
-// application aid, found as the kernel finds it: the matching terminal
-// application (exact AID or allowed partial match), its 9F7B or, when that
-// is zero, its floor limit. ok is false when EC is not offered for the AID.
-func terminalECLimit(cfg kernel.Config, aid []byte) (kernel.Amount, bool) {
-	for _, a := range cfg.Applications {
-		if !bytes.Equal(a.AID, aid) && !(a.PartialMatch && len(aid) > len(a.AID) && bytes.HasPrefix(aid, a.AID)) {
-			continue
-		}
-		limit := a.ECTransactionLimit
-		if limit == 0 {
-			limit = a.FloorLimit
-		}
-		return limit, a.EC && limit > 0
-	}
-	return 0, false
 }
 
 // dispense simulates the nozzle: the customer wants cl centilitres at price
@@ -319,3 +431,184 @@ func parseCentilitres(s string) (uint64, error) {
 
 // litres formats centilitres as litres with two decimals.
 func litres(cl uint64) string { return kernel.Amount(cl).String() }
+
+// ---- What the terminal keeps: journal, torn log, PAN-hash key ----
+
+// stores are the terminal's durable files.
+type stores struct {
+	dir     string
+	temp    bool // dir is ours to remove
+	journal *journal.File
+	torn    *kernel.FileTornLog
+	panKey  []byte
+}
+
+// openStores opens the journal (journal.dat), the torn log (torn.dat) and
+// the key of their PAN hashes (pan-hash.key, 32 random bytes made with the
+// directory) in dir, or in a new temporary directory when dir is "".
+// The key must stay the same for the life of the files: records are
+// matched to a card by it. A real terminal keeps it in its secure storage.
+func openStores(dir string) (*stores, error) {
+	s := &stores{dir: dir}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "pboc-fuel-")
+		if err != nil {
+			return nil, err
+		}
+		s.dir, s.temp = d, true
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	var err error
+	if s.panKey, err = loadOrCreateKey(filepath.Join(s.dir, "pan-hash.key")); err != nil {
+		return nil, s.fail(err)
+	}
+	if s.journal, err = journal.Open(filepath.Join(s.dir, "journal.dat")); err != nil {
+		return nil, s.fail(err)
+	}
+	if s.torn, err = kernel.OpenTornLog(filepath.Join(s.dir, "torn.dat")); err != nil {
+		return nil, s.fail(err)
+	}
+	return s, nil
+}
+
+func (s *stores) fail(err error) error {
+	s.close()
+	return fmt.Errorf("terminal data in %s: %w", s.dir, err)
+}
+
+func (s *stores) close() {
+	if s.torn != nil {
+		s.torn.Close()
+	}
+	if s.journal != nil {
+		s.journal.Close()
+	}
+	if s.temp {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// loadOrCreateKey reads the 32-byte key at path, creating it (mode 0600)
+// when it does not exist.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(key) == 32:
+		return key, nil
+	case err == nil:
+		return nil, fmt.Errorf("%s: %d bytes, want 32", path, len(key))
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, os.WriteFile(path, key, 0o600)
+}
+
+// printJournal prints what the journal holds: what the acquirer will be
+// asked to clear.
+func printJournal(ctx context.Context, w io.Writer, j *journal.File) error {
+	recs, err := j.Records(ctx)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	for _, r := range recs {
+		field(w, "journal record", "%s %s ATC %d CID %s %s", r.Kind, kernel.Amount(r.Amount), r.ATC, strings.ToUpper(r.CID), r.Outcome)
+	}
+	field(w, "journal records", "%d", len(recs))
+	return nil
+}
+
+// ---- The card and the CA keys ----
+
+// card is the card the terminal talks to: the simulated one or the one in
+// a PC/SC reader.
+type card struct {
+	apdu.Transport
+	sim     *cardsim.Card    // the simulated card; nil with a reader
+	reader  *pcsc.Card       // the card in the reader; nil for the simulated card
+	profile *cardsim.Profile // the simulated card's profile (with a reader: --card's, or nil)
+	source  string           // where the profile came from
+}
+
+// openCard opens the card in --reader, or personalises the simulated card
+// from --card (the built-in seed card by default).
+func openCard(ctx context.Context, o *options) (*card, error) {
+	c := &card{}
+	if o.cardSet {
+		p, err := cardsim.LoadProfile(o.card)
+		if err != nil {
+			return nil, fmt.Errorf("--card: %w", err)
+		}
+		c.profile, c.source = p, o.card
+	}
+	if o.readerIn {
+		r, err := pcsc.Open(ctx, o.reader)
+		if err != nil {
+			return nil, fmt.Errorf("--reader %q: %w", o.reader, err)
+		}
+		c.reader, c.Transport = r, r
+		return c, nil
+	}
+	if c.profile == nil {
+		c.profile, c.source = cardsim.DefaultProfile(), "built-in"
+	}
+	sim, err := cardsim.New(c.profile)
+	if err != nil {
+		return nil, err
+	}
+	c.sim, c.Transport = sim, sim
+	return c, nil
+}
+
+func (c *card) Close() error {
+	if c.reader != nil {
+		return c.reader.Close()
+	}
+	return nil
+}
+
+func (c *card) describe() string {
+	if c.reader != nil {
+		return fmt.Sprintf("in reader %q (ATR %X, %s)", c.reader.Reader(), c.reader.ATR(), c.reader.Protocol())
+	}
+	return fmt.Sprintf("%s (%s)", c.profile.Name, c.source)
+}
+
+// trustedKeys is the CA key store: the published keys, and the simulator's
+// test CA — whose private keys anyone can regenerate — only for the
+// simulated card or with --test-ca. Never in production.
+func trustedKeys(o *options) *capk.Store {
+	s := capk.Builtin()
+	if !o.readerIn || o.testCA {
+		s.Merge(capk.TestKeys())
+	}
+	return s
+}
+
+func trustNote(o *options) string {
+	if !o.readerIn || o.testCA {
+		return "published keys + the simulator's test CA (A000000333 F1-F3; never in production)"
+	}
+	return "published keys only (capk.Builtin)"
+}
+
+// ---- The receipt ----
+
+// field prints one receipt line: the label and a colon padded to 23
+// columns, then the value.
+func field(w io.Writer, label, format string, args ...any) {
+	fmt.Fprintf(w, "%-23s%s\n", label+":", fmt.Sprintf(format, args...))
+}
+
+// amountOrDash is a's value in yuan ("12.34"), or "-" when the card did not
+// report it.
+func amountOrDash(a *kernel.Amount) string {
+	if a == nil {
+		return "-"
+	}
+	return a.String()
+}

@@ -13,19 +13,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
-	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
+	"github.com/go-pboc/pboc/cardsim/vpcd/vpcdtest"
+	"github.com/go-pboc/pboc/examples/internal/exampletest"
 	"github.com/go-pboc/pboc/kernel"
 )
 
+// defaultCard is the repository's profile of the seed card, as the tests
+// name it from this directory.
+const defaultCard = "../../testdata/cards/default.json"
+
 const (
-	aid = demotest.AID
-	pan = demotest.PAN
+	aid = exampletest.AID
+	pan = exampletest.PAN
 )
 
 // session is one run of the example: what it printed and the simulated card
 // it ran against (nil with a reader).
 type session struct {
-	demotest.Session
+	exampletest.Session
 	card   *cardsim.Card
 	before kernel.Amount // the card's EC balance at insertion
 }
@@ -85,7 +90,7 @@ func runFuel(t *testing.T, args ...string) (session, error) {
 	}
 	t.Cleanup(func() { inserted = nil })
 	var err error
-	s.Session, err = demotest.Run(t, run, args...)
+	s.Session, err = exampletest.Run(t, run, args...)
 	return s, err
 }
 
@@ -107,6 +112,7 @@ func TestRefuel(t *testing.T) {
 	assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
 	assert.Equal(t, "264.50 (as the card reports it)", s.field("balance after"))
 	assert.Equal(t, kernel.Amount(264_50), s.balance(), "the card deducted exactly 235.50")
+	assert.Equal(t, []string{"ec_offline_sale 235.50 ATC 1 CID 40 approved_offline"}, s.Fields["journal record"], "journaled before the receipt")
 
 	c := s.clearing(t)
 	assert.Equal(t, "622202*********6781", c.PAN)
@@ -139,7 +145,7 @@ func TestDispensingIsCappedByWhatTheCardCanPay(t *testing.T) {
 		dispensed  string
 	}{
 		{"single limit", []string{"--litres", "50"}, 300_00, "38.21 L = 299.95 (stopped at the authorised amount)"},
-		{"balance", []string{"--card", "testdata/cards/low-balance.json"}, 5_00, "0.63 L = 4.95 (stopped at the authorised amount)"},
+		{"balance", []string{"--card", "../../testdata/cards/low-balance.json"}, 5_00, "0.63 L = 4.95 (stopped at the authorised amount)"},
 		{"terminal EC limit", []string{"--ec-limit", "100.00"}, 100_00, "12.73 L = 99.93 (stopped at the authorised amount)"},
 		{"exact", []string{"--litres", "10", "--price", "30.00"}, 300_00, "10.00 L = 300.00"},
 		{"one centilitre over", []string{"--litres", "10.01", "--price", "30.00"}, 300_00, "10.00 L = 300.00 (stopped at the authorised amount)"},
@@ -254,10 +260,13 @@ func TestClearingFileUnwritable(t *testing.T) {
 // prints what the kernel reports and never looks at the simulated card; the
 // served card is what paid.
 func TestReader(t *testing.T) {
-	srv := demotest.ServePCSC(t, cardsim.DefaultProfile())
+	served, err := cardsim.New(cardsim.DefaultProfile())
+	require.NoError(t, err)
+	srv := vpcdtest.Serve(t, served)
 
 	s, err := runFuel(t, "--reader", srv.Reader, "--test-ca")
 	require.NoError(t, err)
+	assert.Equal(t, "published keys + the simulator's test CA (A000000333 F1-F3; never in production)", s.field("CA keys"))
 	t.Log("\n" + s.Out)
 	assert.Nil(t, s.card, "no simulated card in the example")
 	assert.Equal(t, fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR), s.field("card"))
@@ -269,12 +278,12 @@ func TestReader(t *testing.T) {
 	assert.Equal(t, "264.50 (as the card reports it)", s.field("balance after"))
 
 	c := s.clearing(t)
-	assert.Equal(t, demotest.MaskedPAN, c.PAN)
+	assert.Equal(t, exampletest.MaskedPAN, c.PAN)
 	assert.Equal(t, "235.50", c.Amount)
 	assert.Equal(t, "40", c.CID, "a TC")
-	assert.Equal(t, int(srv.Card.ATC(aid)), c.ATC, "the served card's transaction")
+	assert.Equal(t, int(served.ATC(aid)), c.ATC, "the served card's transaction")
 	assert.Equal(t, "264.50", c.BalanceAfter)
-	assert.Equal(t, kernel.Amount(264_50), kernel.Amount(srv.Card.Balance(aid)), "the served card deducted exactly 235.50")
+	assert.Equal(t, kernel.Amount(264_50), kernel.Amount(served.Balance(aid)), "the served card deducted exactly 235.50")
 
 	// The card's own single-transaction limit still caps the pump.
 	s, err = runFuel(t, "--reader", srv.Reader, "--test-ca", "--litres", "50")
@@ -283,7 +292,7 @@ func TestReader(t *testing.T) {
 	assert.Equal(t, "33.69 L = 264.47 (stopped at the authorised amount)", s.field("dispensed"))
 	assert.Equal(t, "approved_offline", s.field("outcome"), s.field("detail"))
 	assert.Equal(t, "0.03 (as the card reports it)", s.field("balance after"))
-	assert.Equal(t, kernel.Amount(3), kernel.Amount(srv.Card.Balance(aid)))
+	assert.Equal(t, kernel.Amount(3), kernel.Amount(served.Balance(aid)))
 }
 
 // A dispenser has no issuer: a profile for a card in a reader is refused.

@@ -8,21 +8,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pboc/pboc/cardsim"
-	"github.com/go-pboc/pboc/examples/internal/demo"
-	"github.com/go-pboc/pboc/examples/internal/demo/demotest"
+	"github.com/go-pboc/pboc/cardsim/vpcd/vpcdtest"
+	"github.com/go-pboc/pboc/examples/internal/exampletest"
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/kernel"
 )
 
+// defaultCard is the repository's profile of the seed card, as the tests
+// name it from this directory.
+const defaultCard = "../../testdata/cards/default.json"
+
 const (
-	aid = demotest.AID
-	pan = demotest.PAN
+	aid = exampletest.AID
+	pan = exampletest.PAN
 )
 
 // session is one run of the example: what it printed and the simulated card
 // and host it ran against (nil when it had none).
 type session struct {
-	demotest.Session
+	exampletest.Session
 	card *cardsim.Card
 	host *hostsim.Host
 }
@@ -47,7 +51,7 @@ func runKiosk(t *testing.T, args ...string) (session, error) {
 	inserted = func(c *cardsim.Card, h *hostsim.Host) { s.card, s.host = c, h }
 	t.Cleanup(func() { inserted = nil })
 	var err error
-	s.Session, err = demotest.Run(t, run, args...)
+	s.Session, err = exampletest.Run(t, run, args...)
 	return s, err
 }
 
@@ -58,6 +62,7 @@ func TestDesignatedLoad(t *testing.T) {
 	require.NoError(t, err)
 	t.Log("\n" + s.Out)
 
+	assert.Equal(t, "seed card: PBOC debit with electronic cash (built-in)", s.field("card"))
 	assert.Equal(t, "500.00 (limit 1000.00)", s.field("EC balance"))
 	assert.Equal(t, "up to 500.00", s.field("can be loaded"))
 	assert.Equal(t, "200.00", s.field("load"))
@@ -74,6 +79,7 @@ func TestDesignatedLoad(t *testing.T) {
 
 	assert.Equal(t, "700.00", s.balance())
 	assert.Equal(t, "1800.00", s.account(t))
+	assert.Equal(t, []string{"load 200.00 ATC 1 CID 40 approved_online"}, s.Fields["journal record"], "journaled before the receipt")
 }
 
 // Cash and non-designated loads do not touch the cardholder's account and
@@ -164,9 +170,11 @@ func TestBadInput(t *testing.T) {
 // from the card's profile and the load goes through as on the simulated
 // card.
 func TestReader(t *testing.T) {
-	profile, _, err := demo.LoadProfile(defaultCard, false, nil)
+	profile, err := cardsim.LoadProfile(defaultCard)
 	require.NoError(t, err)
-	srv := demotest.ServePCSC(t, profile)
+	served, err := cardsim.New(profile)
+	require.NoError(t, err)
+	srv := vpcdtest.Serve(t, served)
 	cardLine := fmt.Sprintf("in reader %q (ATR %X, T=0)", srv.Reader, srv.ATR)
 
 	t.Run("no issuer", func(t *testing.T) {
@@ -184,7 +192,7 @@ func TestReader(t *testing.T) {
 		assert.Equal(t, "unable_to_go_online", s.field("reason"))
 		assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
 		assert.Empty(t, s.Fields["response code"])
-		assert.Equal(t, "500.00", kernel.Amount(srv.Card.Balance(aid)).String(), "nothing loaded")
+		assert.Equal(t, "500.00", kernel.Amount(served.Balance(aid)).String(), "nothing loaded")
 	})
 
 	t.Run("issuer from --card", func(t *testing.T) {
@@ -195,7 +203,7 @@ func TestReader(t *testing.T) {
 		require.NotNil(t, s.host)
 		assert.Equal(t, cardLine, s.field("card"))
 		assert.Contains(t, s.field("issuer host"), "simulated, with the keys of "+defaultCard)
-		assert.Equal(t, demotest.MaskedPAN+" (AID "+aid+")", s.field("PAN"))
+		assert.Equal(t, exampletest.MaskedPAN+" (AID "+aid+")", s.field("PAN"))
 		assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
 		assert.Equal(t, "entered", s.field("online PIN"))
 		assert.Equal(t, "approved_online", s.field("outcome"), s.field("detail"))
@@ -206,18 +214,18 @@ func TestReader(t *testing.T) {
 		assert.Equal(t, []string{"2000.00", "1850.00"}, s.Fields["back-office account"])
 		assert.NotContains(t, s.Out, "WARNING")
 
-		assert.Equal(t, "650.00", kernel.Amount(srv.Card.Balance(aid)).String(), "the served card was loaded")
+		assert.Equal(t, "650.00", kernel.Amount(served.Balance(aid)).String(), "the served card was loaded")
 		assert.Equal(t, "1850.00", s.account(t))
 	})
 
 	t.Run("refused before going online", func(t *testing.T) {
-		atc := srv.Card.ATC(aid)
+		atc := served.ATC(aid)
 		s, err := runKiosk(t, "--reader", srv.Reader, "--test-ca", "--card", defaultCard, "--amount", "350.01")
 		require.ErrorIs(t, err, errRefused)
 		assert.Equal(t, "up to 350.00", s.field("can be loaded"))
 		assert.NotEmpty(t, s.field("REFUSED"))
 		assert.Empty(t, s.host.Ledger(), "nothing went online")
-		assert.Equal(t, atc, srv.Card.ATC(aid), "no transaction on the card")
-		assert.Equal(t, "650.00", kernel.Amount(srv.Card.Balance(aid)).String())
+		assert.Equal(t, atc, served.ATC(aid), "no transaction on the card")
+		assert.Equal(t, "650.00", kernel.Amount(served.Balance(aid)).String())
 	})
 }

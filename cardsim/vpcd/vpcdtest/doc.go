@@ -3,5 +3,6 @@
 // card at a time and go test runs packages in parallel, so every such test
 // holds Lock while its card is in the reader), and Reader, UniqueATR,
 // WaitReader and Logger find vpcd's reader in pcscd, mark a test's own
-// card, wait for pcscd to see it come and go, and log to the test.
+// card, wait for pcscd to see it come and go, and log to the test; Serve
+// does all of it for a test that puts one card in the reader.
 package vpcdtest

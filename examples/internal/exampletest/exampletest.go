@@ -1,14 +1,9 @@
-// Package demotest holds the helpers the examples' tests share: running an
-// example and parsing its receipt, and serving a simulated card through
-// pcscd so that an example can run with --reader.
-//
-// ServePCSC needs pcscd running with vsmartcard's vpcd driver (.ci/pcsc.sh
-// sets that up). Without them the test is skipped with a message, unless
-// PBOC_REQUIRE_PCSC=1, which makes it a failure. vpcd's first reader holds
-// one card at a time, so ServePCSC takes an exclusive lock (a file locked
-// with flock in the system's temporary directory) shared by every test
-// binary that uses it, and holds it while the card is served.
-package demotest
+// Package exampletest holds what the examples' tests share: running an
+// example as a user would and reading its receipt. It is for tests only;
+// an example itself depends on nothing here, so that a vendor can copy
+// its one file. (A test serves a simulated card through pcscd with
+// cardsim/vpcd/vpcdtest.Serve.)
+package exampletest
 
 import (
 	"bytes"

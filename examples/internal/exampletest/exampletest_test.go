@@ -1,4 +1,4 @@
-package demotest
+package exampletest
 
 import (
 	"context"
