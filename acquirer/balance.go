@@ -56,14 +56,8 @@ func (l *Link) BalanceInquiry(ctx context.Context, r BalanceRequest) (AccountBal
 	if err != nil {
 		return AccountBalance{}, err
 	}
-	reply, in, err := l.exchange(ctx, msg)
+	reply, err := l.confirmed(ctx, msg, true)
 	if err != nil {
-		return AccountBalance{}, err
-	}
-	if in.MAC != MACValid {
-		return AccountBalance{}, ErrBadMAC
-	}
-	if err := fits(msg, reply); err != nil {
 		return AccountBalance{}, err
 	}
 	if code := str(reply, fResponseCode); code != "00" {

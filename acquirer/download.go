@@ -165,23 +165,9 @@ func entries(page []byte, d download) ([][]byte, error) {
 // sameName reports whether rec carries the naming values of name.
 func sameName(rec, name []byte, keys []tlv.Tag) bool {
 	for _, tag := range keys {
-		if v := valueOf(rec, tag); v == nil || !bytes.Equal(v, valueOf(name, tag)) {
+		if v := findTag(rec, tag); v == nil || !bytes.Equal(v, findTag(name, tag)) {
 			return false
 		}
 	}
 	return true
-}
-
-// valueOf returns the value of a top-level tag, nil when absent.
-func valueOf(data []byte, tag tlv.Tag) []byte {
-	objs, err := tlv.Parse(data)
-	if err != nil {
-		return nil
-	}
-	for _, o := range objs {
-		if o.Tag == tag {
-			return o.Value
-		}
-	}
-	return nil
 }

@@ -287,6 +287,23 @@ func (l *Link) exchange(ctx context.Context, msg *iso8583.Message) (*iso8583.Mes
 	return nil, FrameInfo{}, fmt.Errorf("%w: %s %s: %w", ErrNoReply, mti, stan, err)
 }
 
+// confirmed exchanges msg and returns its reply only when it is evidence:
+// MAC-verified when mac is set, and fitting the request. The caller holds
+// l.mu.
+func (l *Link) confirmed(ctx context.Context, msg *iso8583.Message, mac bool) (*iso8583.Message, error) {
+	reply, in, err := l.exchange(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	if mac && in.MAC != MACValid {
+		return nil, ErrBadMAC
+	}
+	if err := fits(msg, reply); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
 // send sends msg on the connection and waits for the reply, the timeout
 // or ctx.
 func (l *Link) send(ctx context.Context, msg *iso8583.Message) (*iso8583.Message, error) {

@@ -34,8 +34,8 @@ func (c CardTxn) same(o CardTxn) bool {
 
 // cardTxn reads the card transaction of a field 55.
 func cardTxn(maskedPAN string, f55 []byte) CardTxn {
-	c := CardTxn{MaskedPAN: maskedPAN, UnpredictableNumber: valueOf(f55, 0x9F37)}
-	if atc := valueOf(f55, 0x9F36); len(atc) == 2 {
+	c := CardTxn{MaskedPAN: maskedPAN, UnpredictableNumber: findTag(f55, 0x9F37)}
+	if atc := findTag(f55, 0x9F36); len(atc) == 2 {
 		c.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	}
 	return c
@@ -81,7 +81,7 @@ func (e journalEvidence) Completed(ctx context.Context, c CardTxn) (bool, error)
 		if c.STAN != 0 && r.STAN != 0 && (c.STAN != r.STAN || c.Batch != r.Batch) {
 			continue
 		}
-		if c.same(CardTxn{MaskedPAN: r.MaskedPAN, ATC: r.ATC, UnpredictableNumber: valueOf(f55, 0x9F37)}) {
+		if c.same(CardTxn{MaskedPAN: r.MaskedPAN, ATC: r.ATC, UnpredictableNumber: findTag(f55, 0x9F37)}) {
 			return true, nil
 		}
 	}

@@ -50,14 +50,8 @@ func (l *Link) sendReversal(ctx context.Context, t *txn) error {
 	if err != nil {
 		return err
 	}
-	reply, in, err := l.exchange(ctx, msg)
+	reply, err := l.confirmed(ctx, msg, true) // a reply that does not verify keeps it for the next request [TW]
 	if err != nil {
-		return err
-	}
-	if in.MAC != MACValid {
-		return ErrBadMAC // kept for the next request [TW]
-	}
-	if err := fits(msg, reply); err != nil {
 		return err
 	}
 	switch code := str(reply, fResponseCode); code {
@@ -133,14 +127,8 @@ func (l *Link) sendAdvice(ctx context.Context, t *txn) error {
 	if err != nil {
 		return err
 	}
-	reply, in, err := l.exchange(ctx, msg)
+	reply, err := l.confirmed(ctx, msg, true)
 	if err != nil {
-		return err
-	}
-	if in.MAC != MACValid {
-		return ErrBadMAC
-	}
-	if err := fits(msg, reply); err != nil {
 		return err
 	}
 	// Answered either way: an advice the acquirer refuses (evidence it

@@ -482,18 +482,16 @@ func checkPAN(pan string) error {
 	return nil
 }
 
-// hasTag reports whether top-level TLV data holds tag.
+// hasTag reports whether TLV data holds tag.
 func hasTag(data []byte, tag tlv.Tag) bool {
-	objs, err := tlv.Parse(data)
-	if err != nil {
-		return false
-	}
-	for _, o := range objs {
-		if o.Tag == tag {
-			return true
-		}
-	}
-	return false
+	_, found, err := tlv.Find(data, tag)
+	return found && err == nil
+}
+
+// findTag returns the value of tag in TLV data, nil when absent.
+func findTag(data []byte, tag tlv.Tag) []byte {
+	v, _, _ := tlv.Find(data, tag)
+	return v
 }
 
 // n12 encodes an amount as 6 bytes of BCD.

@@ -88,11 +88,8 @@ func (l *Link) manageIn(ctx context.Context, k msgKind, batch uint32, net603 str
 	if err != nil {
 		return nil, err
 	}
-	reply, _, err := l.exchange(ctx, msg)
+	reply, err := l.confirmed(ctx, msg, false) // management messages carry no MAC
 	if err != nil {
-		return nil, err
-	}
-	if err := fits(msg, reply); err != nil {
 		return nil, err
 	}
 	if code := str(reply, fResponseCode); code != "00" {

@@ -187,14 +187,8 @@ func (l *Link) upload(ctx context.Context, r *ClearingRecord, k msgKind, net603 
 		return err
 	}
 	stepHook("marked:sent")
-	reply, in, err := l.exchange(ctx, msg)
+	reply, err := l.confirmed(ctx, msg, messages[k].mac)
 	if err != nil {
-		return err
-	}
-	if messages[k].mac && in.MAC != MACValid {
-		return ErrBadMAC
-	}
-	if err := fits(msg, reply); err != nil {
 		return err
 	}
 	code := str(reply, fResponseCode)

@@ -401,16 +401,8 @@ func ecAmount(f55 []byte, tag tlv.Tag) *kernel.Amount {
 	return &a
 }
 
-// tlvValue returns the value of a top-level tag, or nil.
+// tlvValue returns the value of tag in TLV data, or nil.
 func tlvValue(data []byte, tag tlv.Tag) []byte {
-	objs, err := tlv.Parse(data)
-	if err != nil {
-		return nil
-	}
-	for _, o := range objs {
-		if o.Tag == tag {
-			return o.Value
-		}
-	}
-	return nil
+	v, _, _ := tlv.Find(data, tag)
+	return v
 }
