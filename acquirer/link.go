@@ -185,14 +185,23 @@ func Open(ctx context.Context, cfg Config, sec SecurityModule, st *State, opts .
 	return l, nil
 }
 
-// Close signs nothing off (call SignOff for that) and closes the
-// connection; the State stays open for its owner to close.
+// Close settles the approvals the kernel has finished with (as the next
+// request would: call it once the last transaction has returned), signs
+// nothing off (SignOff does) and closes the connection; the State stays
+// open for its owner to close.
 func (l *Link) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
 	l.closed = true
 	l.dropConn()
-	return nil
+	var errs []error
+	for _, id := range l.finished() {
+		errs = append(errs, l.st.append(context.Background(), event{T: evStood, ID: id}))
+	}
+	return errors.Join(errs...)
 }
 
 // dropConn closes the connection, if any. The caller holds l.mu.

@@ -123,10 +123,10 @@ func (r *rig) open(timeout time.Duration) {
 	require.NoError(t, err)
 }
 
-// restart is a terminal crash and power-up: the link and state are
-// dropped without a word to the acquirer and opened again from disk.
+// restart is a terminal crash and power-up: the link is abandoned (no
+// Close, no word to the acquirer), its state file released as the dead
+// process's would be, and both are opened again from disk.
 func (r *rig) restart() {
-	r.link.Close()
 	require.NoError(r.t, r.state.Close())
 	r.open(2 * time.Second)
 }
