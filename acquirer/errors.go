@@ -31,8 +31,6 @@ var (
 	// delivered, so no new financial request was sent: the acquirer must
 	// hear of the reversal first.
 	ErrReversalPending = errors.New("acquirer: a reversal is pending and could not be sent")
-	// ErrNotSignedIn reports a financial request before a sign-in.
-	ErrNotSignedIn = errors.New("acquirer: not signed in")
 	// ErrClosed reports a link used after Close.
 	ErrClosed = errors.New("acquirer: link closed")
 )
