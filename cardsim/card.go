@@ -56,6 +56,10 @@ type session struct {
 	// fddaRecord is the record (SFI 4 record 1, 70[9F4B]) that carries
 	// the fDDA signature of a qPBOC GPO whose response it would not fit.
 	fddaRecord []byte
+	// challenge is the answer of a GET CHALLENGE, valid for the next
+	// command only; pinCVR the CVR's offline PIN bits (pin.go).
+	challenge []byte
+	pinCVR    byte
 }
 
 // Card is a simulated PBOC 2.0 contact card with electronic cash. It
@@ -190,6 +194,17 @@ func (c *Card) ATC(aid string) uint16 {
 	return 0
 }
 
+// PINTries returns the PIN try counter (9F17) of the application with the
+// given AID (hex), or -1 if there is none.
+func (c *Card) PINTries(aid string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a := c.find(aid); a != nil {
+		return int(a.pinTries)
+	}
+	return -1
+}
+
 // Log returns copies of the transaction log records of the application
 // with the given AID (hex), newest first, as READ RECORD SFI 11 returns
 // them; nil if there is no such application.
@@ -246,6 +261,9 @@ func sw(s apdu.SW) apdu.Response { return apdu.Response{SW: s} }
 
 // execute runs one APDU with c.mu held.
 func (c *Card) execute(raw []byte) apdu.Response {
+	// A challenge is good for the command right after GET CHALLENGE.
+	challenge := c.s.challenge
+	c.s.challenge = nil
 	cmd, err := apdu.ParseCommand(raw)
 	if err != nil {
 		return sw(apdu.SWWrongLength)
@@ -255,6 +273,10 @@ func (c *Card) execute(raw []byte) apdu.Response {
 	}
 	var resp apdu.Response
 	switch cmd.INS {
+	case 0x84:
+		resp = c.withCLA(cmd, 0x00, c.getChallenge)
+	case 0x20:
+		resp = c.withCLA(cmd, 0x00, func(cmd apdu.Command) apdu.Response { return c.verify(cmd, challenge) })
 	case 0xA4:
 		resp = c.withCLA(cmd, 0x00, c.selectFile)
 	case 0xB2:
@@ -556,7 +578,7 @@ func (c *Card) firstAC(a *app, req byte, cda bool, command []byte) apdu.Response
 	case req == acTC && c.s.ecPath && a.ecAllows(d):
 		typ = acTC
 	}
-	cvr := []byte{0x03, 0x80 | typ>>2, 0x00, 0x00} // 2nd GENERATE AC not requested
+	cvr := []byte{0x03, 0x80 | typ>>2 | c.s.pinCVR, 0x00, 0x00} // 2nd GENERATE AC not requested
 	p := a.purse(d[tagTxnCurrency])
 	if p == nil {
 		p = &a.ecPurse // only a TC (ecAllows) deducts, and it found one
@@ -623,7 +645,7 @@ func (c *Card) secondAC(a *app, req byte, cda bool, data []byte) apdu.Response {
 		// action (EMV Book 4 §A6): this card's own rules accept it.
 		typ = acTC
 	}
-	cvr := []byte{0x03, typ | acARQC>>2, 0x00, 0x00}
+	cvr := []byte{0x03, typ | acARQC>>2 | c.s.pinCVR, 0x00, 0x00}
 	if s := string(arc); s == "Y3" || s == "Z3" {
 		cvr[1] |= 0x01 // unable to go online
 	}

@@ -182,7 +182,7 @@ func TestRecords(t *testing.T) {
 	assert.Equal(t, cny, find(t, r.Data, 0x5F28))
 	assert.Equal(t, cny, find(t, r.Data, 0x9F42))
 	assert.Equal(t, unhex(t, "FF00"), find(t, r.Data, 0x9F07))
-	assert.Equal(t, unhex(t, DefaultCVMList), find(t, r.Data, 0x8E))
+	assert.Equal(t, unhex(t, ECCVMList("300.00")), find(t, r.Data, 0x8E))
 	assert.Equal(t, unhex(t, DefaultCDOL1), find(t, r.Data, 0x8C))
 	assert.Equal(t, unhex(t, DefaultCDOL2), find(t, r.Data, 0x8D))
 	assert.Equal(t, unhex(t, "0030"), find(t, r.Data, 0x9F08))

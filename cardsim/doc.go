@@ -31,7 +31,11 @@
 //	    "aip": "3C00",                     82, default from oda: none 1C00,
 //	                                       sda 5C00, dda 3C00, cda 3D00
 //	    "auc": "FF00",                     9F07, default FF00
-//	    "cvm_list": "0000...42035E031F03", 8E, default: online PIN if the
+//	    "cvm_list": "0000...42035E031F03", 8E; "none": no 8E. Default, an
+//	                                       EC card: no CVM under X (X one
+//	                                       fen above the single limit,
+//	                                       ECCVMList), then the rest; any
+//	                                       other card: online PIN if the
 //	                                       terminal supports it, else
 //	                                       signature, else no CVM
 //	    "iac_default": "DC4000A800",       9F0D
@@ -68,8 +72,12 @@
 //	    "issuer_exponent": 3,              RSA only, 3 (default) or 65537
 //	    "icc_exponent": 3,                 RSA only, 3 (default) or 65537
 //	    "genac_format": 1,                 1: tag 80 (default), 2: tag 77
-//	    "pin": {"value": "123456", "tries": 3},
-//	                                       VERIFY reserved; tries is 9F17
+//	    "pin": {"value": "123456",        the PIN VERIFY checks (offline PIN)
+//	      "tries": 3, "try_limit": 3,      9F17 (default the limit, 0-15);
+//	                                       the limit, 1-15 (default 3)
+//	      "encipherment": "icc"},          P2 88 deciphered with: icc (RSA
+//	                                       DDA/CDA default), separate (own
+//	                                       1024-bit key, 9F2D), none
 //	    "extra": {"9F63": "0102"}          tag → value, appended to SFI 2
 //	                                       record 1 in tag order
 //	    "qpboc": {                         contactless; absent: defaults
@@ -112,6 +120,9 @@
 //	                   remainder, 9F49 DDOL 9F3704]                (ODA)
 //	SFI 3 record 3: 70[93 signed static data] (SDA) or
 //	                70[9F46 ICC public key certificate] (DDA, CDA)
+//	SFI 3 record 4: 70[9F2D ICC PIN encipherment key certificate, 9F2E
+//	                   exponent, 9F2F remainder if any]  (pin.encipherment
+//	                   "separate"; the AFL then reads SFI 3 records 1-4)
 //	SFI 11 record n: transaction log, n = 1 newest, at most 10 records
 //	SFI 12 record n: load log, n = 1 newest, at most 10 records
 //
@@ -169,6 +180,21 @@
 // 9F77, 9F78, 9F6D (6A88 when EC is off), 9F36, 9F13, 9F4F, DF4F and 9F17;
 // anything else is 6A88.
 //
+// Offline PIN (pin.go): VERIFY (00 20 00 P2) with P2 80 (the plaintext
+// block of EMV format 2, 8 bytes) or 88 (that block enciphered under the
+// PIN encipherment key, EMV Book 2 §7.2: 7F ‖ block ‖ challenge ‖ pad,
+// exactly modulus-long), after GPO and before the first GENERATE AC (6985).
+// A right PIN answers 9000 and sets the try counter back to the try
+// limit; a wrong one lowers it and answers 63Cx; at 0 tries every VERIFY
+// answers 6983. An enciphered PIN must carry the challenge of a GET
+// CHALLENGE (00 84 00 00 00: 8 bytes, valid for the next command only)
+// and the header 7F, else it counts as wrong; a plaintext block that is
+// not format 2 (6A80), data of the wrong length (6700) or that cannot be
+// deciphered (6A80) count nothing; P2 88 on a card without an RSA PIN
+// encipherment key answers 6A81. The CVR of the transaction's cryptograms
+// then says "offline PIN verification performed" (byte 2 bit 3) and, when
+// the last VERIFY failed, "offline PIN verification failed" (bit 2).
+//
 // GENERATE AC (80 AE): the first needs GPO and exactly CDOL1-long data; the
 // second is allowed only after an ARQC and takes CDOL2 data. P1 bit 5 (CDA
 // signature requested) is accepted by a CDA card only; RFU bits and the CDA
@@ -193,7 +219,8 @@
 // with CVR = 03 b1 00 00, where b1 bits 8-7 give the cryptogram of the
 // second GENERATE AC (00 AAC, 01 TC, 10 not requested), bits 6-5 that of the
 // first (00 AAC, 01 TC, 10 ARQC), bit 4 "issuer authentication performed
-// and failed" and bit 1 "unable to go online". The part
+// and failed", bits 3 and 2 "offline PIN verification performed" and
+// "failed", and bit 1 "unable to go online". The part
 // in brackets is present only for an EC TC: the new balance as the low 10
 // digits of the n12 amount and keys.ScriptMAC under the SMI session key over
 // those 5 bytes. The cryptogram is keys.Cryptogram under the AC session key

@@ -30,6 +30,13 @@ func FuzzTransmit(f *testing.F) {
 	f.Add([]byte{0x33, 5, 0x80, 0xCA, 0x9F, 0x79, 0x00})
 	gpo := apdu.GetProcessingOptions(make([]byte, 57)).Bytes()
 	f.Add(append([]byte{0x21, byte(len(gpo))}, gpo...))
+	// Offline PIN after GPO: a plaintext VERIFY, GET CHALLENGE and an
+	// enciphered VERIFY the length of the ICC key.
+	plain := apdu.Verify(0x80, []byte{0x26, 0x12, 0x34, 0x56, 0xFF, 0xFF, 0xFF, 0xFF}).Bytes()
+	enc := apdu.Verify(0x88, bytes.Repeat([]byte{0x5A}, 144)).Bytes()
+	pin := append([]byte{0x03, byte(len(plain))}, plain...)
+	pin = append(append(pin, 5), apdu.GetChallenge().Bytes()...)
+	f.Add(append(append(pin, byte(len(enc))), enc...))
 	profiles := []*Profile{DefaultProfile()}
 	noPSE := DefaultProfile()
 	noPSE.PSE = false
@@ -90,6 +97,7 @@ func FuzzTransmit(f *testing.F) {
 		}
 		start := c.Balance(debitAID)
 		prevATC := c.ATC(debitAID)
+		prevTries := c.apps[0].pinTries
 		for len(in) > 0 {
 			n := int(in[0])
 			in = in[1:]
@@ -116,6 +124,13 @@ func FuzzTransmit(f *testing.F) {
 				t.Fatalf("ATC jumped from %d to %d in one APDU", prevATC, atc)
 			}
 			prevATC = atc
+			// The PIN try counter goes up only to the try limit, and only
+			// on a VERIFY the card answered 9000.
+			if a := c.apps[0]; a.pinTries > a.pinTryLimit || a.pinTries > prevTries &&
+				!(len(cmd) >= 2 && cmd[1] == 0x20 && bytes.Equal(out[len(out)-2:], []byte{0x90, 0x00})) {
+				t.Fatalf("PIN tries went from %d to %d (limit %d)", prevTries, a.pinTries, a.pinTryLimit)
+			}
+			prevTries = c.apps[0].pinTries
 			if len(c.Log(debitAID)) > MaxLogEntries || len(c.apps[0].loadLog) > MaxLogEntries {
 				t.Fatal("log longer than 10 records")
 			}

@@ -289,6 +289,7 @@ type odaImage struct {
 	records    [][]byte // SFI 3 records 1..n
 	staticData []byte   // static data to be authenticated
 	icc        *pki.KeyPair
+	pinKey     *pki.KeyPair // the separate PIN encipherment key, if any
 }
 
 // odaCache keeps personalisations so that cards built again from the same
@@ -313,8 +314,8 @@ func (a *app) personaliseODA() error {
 		return fmt.Errorf("static data: %w", err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%d\x00%02X\x00%d\x00%d\x00%d\x00%d\x00%s\x00%s\x00%X\x00%X\x00", a.oda, p.alg, p.ca.Index,
-		p.issuerBits, p.iccBits, p.issuerExp, p.iccExp, p.issuerSeed, p.iccSeed, p.issuerID, p.certExpiry)
+	fmt.Fprintf(h, "%d\x00%d\x00%02X\x00%d\x00%d\x00%d\x00%d\x00%s\x00%s\x00%X\x00%X\x00%d\x00", a.oda, p.alg, p.ca.Index,
+		p.issuerBits, p.iccBits, p.issuerExp, p.iccExp, p.issuerSeed, p.iccSeed, p.issuerID, p.certExpiry, a.pinEnc)
 	h.Write(a.recApp)
 	h.Write(static)
 	var key [32]byte
@@ -333,7 +334,7 @@ func (a *app) personaliseODA() error {
 		odaCache.m[key] = img
 		odaCache.Unlock()
 	}
-	a.odaRecords, a.staticData, a.icc = img.records, img.staticData, img.icc
+	a.odaRecords, a.staticData, a.icc, a.pinEncKey = img.records, img.staticData, img.icc, img.pinKey
 	return nil
 }
 
@@ -403,6 +404,11 @@ func (a *app) buildODA(p *odaParams, static []byte) (*odaImage, error) {
 		staticData: static,
 		icc:        icc,
 	}
+	if a.pinEnc == pinEncSeparate {
+		if err := a.buildPINKey(img, p, issuer); err != nil {
+			return nil, err
+		}
+	}
 	for i, r := range img.records {
 		if len(r) > maxRecordBytes {
 			return nil, fmt.Errorf("SFI 3 record %d would be %d bytes, more than %d", i+1, len(r), maxRecordBytes)
@@ -416,12 +422,18 @@ func (a *app) buildODA(p *odaParams, static []byte) (*odaImage, error) {
 // same numbers when built again from the same profile.
 func (a *app) dynamicNumber() []byte {
 	a.dynCounter++
+	return a.unpredictable("pboc-cardsim-icc-dynamic-number", a.dynCounter)
+}
+
+// unpredictable is 8 bytes the card makes up: a hash of label, the PAN,
+// the ATC and n, a counter of the numbers of that kind it made.
+func (a *app) unpredictable(label string, n uint32) []byte {
 	h := sha256.New()
-	h.Write([]byte("pboc-cardsim-icc-dynamic-number\x00"))
+	h.Write([]byte(label + "\x00"))
 	h.Write([]byte(a.prof.PAN))
 	var b [6]byte
 	binary.BigEndian.PutUint16(b[:2], a.atc)
-	binary.BigEndian.PutUint32(b[2:], a.dynCounter)
+	binary.BigEndian.PutUint32(b[2:], n)
 	h.Write(b[:])
 	return h.Sum(nil)[:8]
 }
@@ -432,4 +444,31 @@ func (a *app) hashAlg() oda.HashAlg {
 		return oda.SM3
 	}
 	return oda.SHA1
+}
+
+// PINKeyBits is the size of the separate PIN encipherment key
+// (pin.encipherment "separate").
+const PINKeyBits = 1024
+
+// buildPINKey generates the separate ICC PIN encipherment key (seed
+// "pboc-test-pin-" + PAN + "-" + PAN sequence) and adds SFI 3 record 4:
+// 70[9F2D certificate, 9F2E exponent, 9F2F remainder if any] (EMV Book 2
+// §7.1), not flagged for ODA.
+func (a *app) buildPINKey(img *odaImage, p *odaParams, issuer *pki.KeyPair) error {
+	seed := fmt.Sprintf("pboc-test-pin-%s-%02d", a.prof.PAN, a.prof.PANSequence)
+	key, err := pki.GenerateRSA(seed, PINKeyBits, DefaultRSAExponent)
+	if err != nil {
+		return fmt.Errorf("PIN encipherment key: %w", err)
+	}
+	cert, rem, exp, err := pki.IssueICCPINCert(issuer, key, panBytes(a.prof.PAN), p.certExpiry, p.iccSerial)
+	if err != nil {
+		return fmt.Errorf("PIN encipherment key certificate: %w", err)
+	}
+	objs := []tlv.TLV{{Tag: tagPINCert, Value: cert}, {Tag: tagPINExp, Value: exp}}
+	if len(rem) > 0 {
+		objs = append(objs, tlv.TLV{Tag: tagPINRem, Value: rem})
+	}
+	img.records = append(img.records, tlv.Encode(tlv.Constructed(tagRecord, objs...)))
+	img.pinKey = key
+	return nil
 }

@@ -1,6 +1,7 @@
 package cardsim
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,6 +48,10 @@ func TestRepositoryProfilesArePrecomputed(t *testing.T) {
 			assert.True(t, pki.Precomputed(o.issuerSeed, o.issuerBits, o.issuerExp), "%s: issuer key %q %d", name, o.issuerSeed, o.issuerBits)
 			if a.oda != odaSDA {
 				assert.True(t, pki.Precomputed(o.iccSeed, o.iccBits, o.iccExp), "%s: ICC key %q %d", name, o.iccSeed, o.iccBits)
+			}
+			if a.pinEnc == pinEncSeparate {
+				seed := "pboc-test-pin-" + a.prof.PAN + "-" + fmt.Sprintf("%02d", a.prof.PANSequence)
+				assert.True(t, pki.Precomputed(seed, PINKeyBits, DefaultRSAExponent), "%s: PIN encipherment key %q", name, seed)
 			}
 		}
 	}

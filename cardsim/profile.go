@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/go-pboc/pboc/bcd"
+	"github.com/go-pboc/pboc/crypto/oda"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -255,16 +256,32 @@ type Keys struct {
 	IMKSMC string `json:"imk_smc,omitempty"`
 }
 
-// PIN is the reference PIN of an application and its try counter (tag
-// 9F17, answered by GET DATA). The card does not offer offline PIN (VERIFY
-// answers 6D00), as the terminal kernel verifies PINs online only; the
-// value documents the cardholder's PIN for simulators such as hostsim.
+// PIN is the reference PIN of an application, which the card verifies
+// offline (VERIFY, see pin.go) and simulators such as hostsim take as the
+// issuer's, and its try counter (tag 9F17, answered by GET DATA).
 type PIN struct {
 	// Value is the PIN, 4 to 12 digits; default "123456".
 	Value string `json:"value,omitempty"`
-	// Tries is the PIN try counter, 0 to 15; default 3.
+	// Tries is the PIN try counter, 0 to 15; default the try limit. At 0
+	// the PIN is blocked.
 	Tries *int `json:"tries,omitempty"`
+	// TryLimit is the PIN try limit, 1 to 15: a verified PIN sets the
+	// counter back to it. Default 3 (or tries, if more).
+	TryLimit int `json:"try_limit,omitempty"`
+	// Encipherment is the key an enciphered offline PIN (VERIFY P2 88) is
+	// deciphered with: "icc" (the ICC key; the default for RSA DDA and CDA
+	// cards), "separate" (an RSA key of its own, 1024 bits, whose
+	// certificate 9F2D with 9F2E/9F2F is in SFI 3 record 4; RSA DDA and
+	// CDA cards) or "none" (the default otherwise: P2 88 answers 6A81).
+	Encipherment string `json:"encipherment,omitempty"`
 }
+
+// PIN encipherment modes (PIN.Encipherment).
+const (
+	pinEncNone = iota
+	pinEncICC
+	pinEncSeparate
+)
 
 // Default values applied when a profile leaves a field out.
 const (
@@ -551,16 +568,9 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		}
 		*x.val = strings.ToUpper(*x.val)
 	}
-	if a.CVMList == "" {
-		a.CVMList = DefaultCVMList
-	}
-	if out.cvmList, err = hexField(f("cvm_list"), a.CVMList, 8, 8+2*32); err != nil {
+	if err := compileCVMList(a, f, out); err != nil {
 		return nil, err
 	}
-	if len(out.cvmList)%2 != 0 {
-		return nil, fieldErr(f("cvm_list"), "amount X, amount Y and 2-byte rules: length %d is odd", len(out.cvmList))
-	}
-	a.CVMList = strings.ToUpper(a.CVMList)
 
 	if a.PDOL == nil {
 		s := DefaultPDOL
@@ -694,23 +704,9 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 	}
 	out.format = a.GenACFormat
 
-	if a.PIN == nil {
-		a.PIN = &PIN{}
+	if err := compilePIN(a, f, out); err != nil {
+		return nil, err
 	}
-	if a.PIN.Value == "" {
-		a.PIN.Value = DefaultPIN
-	}
-	if len(a.PIN.Value) < 4 || len(a.PIN.Value) > 12 || !allDigits(a.PIN.Value) {
-		return nil, fieldErr(f("pin.value"), "must be 4 to 12 digits")
-	}
-	if a.PIN.Tries == nil {
-		t := DefaultPINTries
-		a.PIN.Tries = &t
-	}
-	if *a.PIN.Tries < 0 || *a.PIN.Tries > 15 {
-		return nil, fieldErr(f("pin.tries"), "%d is not in 0..15", *a.PIN.Tries)
-	}
-	out.pinTries = byte(*a.PIN.Tries)
 
 	extraTags := make([]string, 0, len(a.Extra))
 	for k := range a.Extra {
@@ -739,6 +735,96 @@ func compileApp(a *Application, path, lang string) (*app, error) {
 		return nil, fieldErr(path, "%s", err)
 	}
 	return out, nil
+}
+
+// compileCVMList fills the CVM list's default and checks it: the hex of
+// 8E, or "none" for a card without one.
+func compileCVMList(a *Application, f func(string) string, out *app) error {
+	if a.CVMList == "" {
+		a.CVMList = DefaultCVMList
+		if a.EC != nil && a.EC.Enabled {
+			a.CVMList = ECCVMList(a.EC.SingleLimit)
+		}
+	}
+	if strings.EqualFold(a.CVMList, "none") {
+		a.CVMList, out.cvmList = "none", nil
+		return nil
+	}
+	var err error
+	if out.cvmList, err = hexField(f("cvm_list"), a.CVMList, 8, 8+2*32); err != nil {
+		return err
+	}
+	if len(out.cvmList)%2 != 0 {
+		return fieldErr(f("cvm_list"), "amount X, amount Y and 2-byte rules: length %d is odd", len(out.cvmList))
+	}
+	a.CVMList = strings.ToUpper(a.CVMList)
+	return nil
+}
+
+// ECCVMList is the CVM list of an EC card whose single-transaction limit
+// (9F78) is singleLimit (decimal yuan): no CVM required when the amount is
+// in the application currency and under X, X one fen above the single
+// limit, so every sale the EC path can take needs no PIN and no
+// signature; above it, or in another currency, online PIN if the terminal
+// supports it, else signature, else no CVM (DefaultCVMList's rules). An
+// unparsable limit gives DefaultCVMList.
+func ECCVMList(singleLimit string) string {
+	v, err := bcd.ParseAmount(singleLimit)
+	if err != nil || v >= 0xFFFFFFFF {
+		return DefaultCVMList
+	}
+	return fmt.Sprintf("%08X000000001F06%s", v+1, DefaultCVMList[16:])
+}
+
+// compilePIN fills the PIN's defaults and checks it.
+func compilePIN(a *Application, f func(string) string, out *app) error {
+	if a.PIN == nil {
+		a.PIN = &PIN{}
+	}
+	p := a.PIN
+	if p.Value == "" {
+		p.Value = DefaultPIN
+	}
+	if len(p.Value) < 4 || len(p.Value) > 12 || !allDigits(p.Value) {
+		return fieldErr(f("pin.value"), "must be 4 to 12 digits")
+	}
+	if p.TryLimit == 0 {
+		p.TryLimit = DefaultPINTries
+		if p.Tries != nil && *p.Tries > p.TryLimit {
+			p.TryLimit = *p.Tries
+		}
+	}
+	if p.TryLimit < 1 || p.TryLimit > 15 {
+		return fieldErr(f("pin.try_limit"), "%d is not in 1..15", p.TryLimit)
+	}
+	if p.Tries == nil {
+		t := p.TryLimit
+		p.Tries = &t
+	}
+	if *p.Tries < 0 || *p.Tries > p.TryLimit {
+		return fieldErr(f("pin.tries"), "%d is not in 0..try_limit (%d)", *p.Tries, p.TryLimit)
+	}
+	out.pinTries, out.pinTryLimit = byte(*p.Tries), byte(p.TryLimit)
+	rsaKey := out.odaParams != nil && out.odaParams.alg == oda.RSA && out.oda != odaSDA
+	switch p.Encipherment {
+	case "":
+		p.Encipherment = "none"
+		if rsaKey {
+			p.Encipherment, out.pinEnc = "icc", pinEncICC
+		}
+	case "none":
+	case "icc", "separate":
+		if !rsaKey {
+			return fieldErr(f("pin.encipherment"), "%q needs an RSA DDA or CDA card", p.Encipherment)
+		}
+		out.pinEnc = pinEncICC
+		if p.Encipherment == "separate" {
+			out.pinEnc = pinEncSeparate
+		}
+	default:
+		return fieldErr(f("pin.encipherment"), "%q is not one of icc, separate, none", clip(p.Encipherment))
+	}
+	return nil
 }
 
 func compileEC(e *EC, path string, out *app) error {

@@ -81,6 +81,9 @@ const (
 	tagDDOL         tlv.Tag = 0x9F49
 	tagSDATagList   tlv.Tag = 0x9F4A
 	tagSDAD         tlv.Tag = 0x9F4B
+	tagPINCert      tlv.Tag = 0x9F2D
+	tagPINExp       tlv.Tag = 0x9F2E
+	tagPINRem       tlv.Tag = 0x9F2F
 	tagLoadLogEntry tlv.Tag = 0xDF4D
 	tagLoadLogFmt   tlv.Tag = 0xDF4F
 )
@@ -214,7 +217,11 @@ type app struct {
 	log                [][]byte // newest first
 	loadLog            [][]byte // newest first
 	dynCounter         uint32   // ICC dynamic numbers issued
+	challenges         uint32   // GET CHALLENGE answers issued
 	pinTries           byte
+	pinTryLimit        byte
+	pinEnc             int          // pinEncNone, pinEncICC or pinEncSeparate
+	pinEncKey          *pki.KeyPair // the separate PIN encipherment key
 	cardKeys           keys.CardKeys
 }
 
@@ -271,7 +278,11 @@ func (a *app) build() error {
 	rec = append(rec,
 		tlv.TLV{Tag: tagCountry, Value: a.country},
 		tlv.TLV{Tag: tagAUC, Value: a.auc},
-		tlv.TLV{Tag: tagCVMList, Value: a.cvmList},
+	)
+	if a.cvmList != nil {
+		rec = append(rec, tlv.TLV{Tag: tagCVMList, Value: a.cvmList})
+	}
+	rec = append(rec,
 		tlv.TLV{Tag: tagCDOL1, Value: a.cdol1Raw},
 		tlv.TLV{Tag: tagCDOL2, Value: a.cdol2Raw},
 		tlv.TLV{Tag: tagIACDefault, Value: a.iacDefault},

@@ -95,7 +95,7 @@ var uploadTags = []tlv.Tag{0x9F74, 0x9F66, 0x9F6C, 0x9F5D}
 // upload requires.
 func (t *txn) uploadField55(kind journal.Kind) []byte {
 	out := append([]byte(nil), t.field55(field55Tags)...)
-	arc, ok := t.term[0x8A]
+	arc, ok := t.term.get(0x8A)
 	if !ok && kind == journal.KindECOfflineSale {
 		arc, ok = []byte("Y1"), true
 	}
@@ -129,12 +129,12 @@ func (t *txn) entryMode() string {
 // field 55.
 func (t *txn) fillClearing(r *journal.Record, stan, batch uint32) {
 	cfg := &t.k.cfg
-	r.Expiry = hexUpper(t.data[0x5F24])
-	r.TransactionType = hexUpper(t.term[0x9C])
+	r.Expiry = hexUpper(t.data.val(0x5F24))
+	r.TransactionType = hexUpper(t.term.val(0x9C))
 	r.EntryMode = t.entryMode()
 	r.STAN, r.Batch = stan, batch
 	r.TerminalID, r.MerchantID = cfg.TerminalID, cfg.MerchantID
-	r.ResponseCode, r.AuthCode = t.res.ResponseCode, string(t.term[0x89])
+	r.ResponseCode, r.AuthCode = t.res.ResponseCode, string(t.term.val(0x89))
 	r.Field55 = hexUpper(t.uploadField55(r.Kind))
 	// What the card or the host sent that does not fit its field is left
 	// out rather than make the record unwritable: a lying 5F24 or
@@ -149,7 +149,7 @@ func (t *txn) sealPAN(ctx context.Context, r *journal.Record) error {
 	if t.k.dataKey == nil {
 		return nil
 	}
-	pan, err := panDigits(t.data[0x5A])
+	pan, err := panDigits(t.data.val(0x5A))
 	if err == nil {
 		err = r.SealPAN(ctx, t.k.dataKey, pan)
 	}

@@ -16,6 +16,9 @@ type Config struct {
 	// TerminalType is tag 9F35 (e.g. 0x22: attended, offline with online capability).
 	TerminalType byte
 	// Capabilities is tag 9F33 (card input, CVM and security capabilities).
+	// New sets byte 2's offline PIN bits (plaintext 80, enciphered 10) and
+	// PBOC's cardholder ID bit (01) from what it is given
+	// (WithOfflinePINPad, WithCardholderIDVerifier), whatever they say here.
 	Capabilities [3]byte
 	// AdditionalCapabilities is tag 9F40.
 	AdditionalCapabilities [5]byte

@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -450,4 +451,60 @@ func TestConformance06SecondCurrencyEC(t *testing.T) {
 	assert.True(t, res.TopUp, res.Detail)
 	assert.Equal(t, uint64(20000), c2.SecondBalance(debitAID), "DF79 refilled to DF77")
 	assert.Equal(t, uint64(50000), c2.Balance(debitAID))
+}
+
+// Item 13: the default DDOL is a per-application terminal parameter
+// (UnionPay DF14; EMV Book 2 §6.5.1), used when the card has no DDOL; with
+// neither, DDA cannot be done ("ICC data missing"). The default TDOL
+// likewise feeds the TC hash (98) when the CDOL asks for it and the card
+// has no TDOL, and the TVR says "default TDOL used" (EMV Book 3 §5.4).
+func TestConformance13DefaultDDOLAndTDOL(t *testing.T) {
+	noDDOL := hostile.Rewrite(func(c apdu.Command) bool { return c.INS == hostile.INSReadRecord }, func(d []byte) []byte { return withoutTag(d, 0x9F49) })
+	for _, tc := range []struct {
+		ddol   []byte
+		dataLn int
+	}{{[]byte{0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06}, 10}, {nil, 0}} {
+		cfg := testConfig()
+		cfg.Trace = true
+		for i := range cfg.Applications {
+			cfg.Applications[i].DefaultDDOL = tc.ddol
+		}
+		res, err := kernelFrom(t, cfg).Purchase(context.Background(), hostile.NewCard(loadCard(t, "default.json"), noDDOL), 1234)
+		require.NoError(t, err)
+		var ia []byte
+		for _, e := range res.Trace {
+			if len(e.Command) > 5 && e.Command[1] == 0x88 {
+				ia = e.Command[5 : 5+int(e.Command[4])]
+			}
+		}
+		if tc.ddol == nil {
+			assert.Nil(t, ia, "no INTERNAL AUTHENTICATE without a DDOL")
+			assert.True(t, res.TVR.Has(kernel.TVRDDAFailed))
+			assert.True(t, res.TVR.Has(kernel.TVRICCDataMissing))
+			continue
+		}
+		assert.Len(t, ia, tc.dataLn, "the default DDOL's data: UN and amount")
+		assert.Equal(t, res.UnpredictableNumber, kernel.HexBytes(ia[:4]))
+	}
+
+	// A card whose CDOL1 asks for the TC hash and which has no TDOL.
+	card := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) {
+		a.CDOL1 = cardsim.DefaultCDOL1 + "9814"
+	}))
+	cfg := testConfig()
+	cfg.Trace = true
+	for i := range cfg.Applications {
+		cfg.Applications[i].TDOL = []byte{0x9F, 0x02, 0x06}
+	}
+	res, err := kernelFrom(t, cfg).Purchase(context.Background(), card, 1234)
+	require.NoError(t, err)
+	assert.True(t, res.TVR.Has(kernel.TVRDefaultTDOLUsed))
+	var genAC []byte
+	for _, e := range res.Trace {
+		if len(e.Command) > 5 && e.Command[1] == 0xAE {
+			genAC = e.Command[5 : 5+int(e.Command[4])]
+		}
+	}
+	want := sha1.Sum(bcdN(1234, 6))
+	assert.Equal(t, want[:], genAC[len(genAC)-20:], "98 = SHA-1 of the default TDOL's data")
 }

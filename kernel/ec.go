@@ -33,7 +33,7 @@ func (t *txn) offerEC(amount Amount) {
 	switch {
 	case !enabled:
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is not enabled on this terminal for the application"
-	case t.term[0x9C][0] != TxnGoods:
+	case t.term.val(0x9C)[0] != TxnGoods:
 		t.ecReason, t.ecDetail = ReasonECDisabled, "electronic cash is only for goods and services"
 	case amount >= limit:
 		t.ecReason, t.ecDetail = ReasonAboveTerminalLimit, fmt.Sprintf("amount %s is not below the terminal's EC transaction limit %s", amount, limit)
@@ -43,15 +43,15 @@ func (t *txn) offerEC(amount Amount) {
 		t.ecOffered = true
 	}
 	if t.ecOffered {
-		t.term[0x9F7A] = t.own([]byte{0x01})
+		t.term.set(0x9F7A, t.own([]byte{0x01}))
 	} else {
-		t.term[0x9F7A] = t.own([]byte{0x00})
+		t.term.set(0x9F7A, t.own([]byte{0x00}))
 	}
 }
 
 // pdolAsks reports whether the selected application's PDOL names tag.
 func (t *txn) pdolAsks(tag tlv.Tag) bool {
-	d, err := tlv.ParseDOL(t.data[0x9F38])
+	d, err := tlv.ParseDOL(t.data.val(0x9F38))
 	if err != nil {
 		return false
 	}
@@ -89,7 +89,7 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	// take answers the TC request with an ARQC (online) or a TC whose
 	// balance did not drop (refused in offlineEC); one that hides it goes
 	// online. Only the cryptogram approves.
-	code, ec := t.data[0x9F74]
+	code, ec := t.data.get(0x9F74)
 	if !ec {
 		if !t.ecOffered {
 			return decision{reason: t.ecReason, detail: t.ecDetail}, nil
@@ -121,7 +121,7 @@ func (t *txn) ecDecision(ctx context.Context, amount Amount) (decision, error) {
 	// The single-transaction limit (9F78) is the card's own check: the
 	// card took the EC path only within it (Book 13 §7.4.2 asks for 9F79
 	// and 9F6D), so it is read only where it is in the records already.
-	if v, ok := t.data[t.ec.single]; ok {
+	if v, ok := t.data.get(t.ec.single); ok {
 		single, err := decodeAmount(v)
 		if err != nil {
 			return decision{}, fmt.Errorf("%w: %s: %w", ErrCardData, t.ec.single, err)
@@ -177,7 +177,7 @@ func (t *txn) whyNotEC(ctx context.Context, amount Amount) (decision, error) {
 // ecAmount returns an EC amount from the records or by GET DATA. With
 // required set a missing value is a card error; otherwise nil is returned.
 func (t *txn) ecAmount(ctx context.Context, tag tlv.Tag, required bool) (*Amount, error) {
-	v, ok := t.data[tag]
+	v, ok := t.data.get(tag)
 	if !ok {
 		r, err := t.exchange(ctx, apdu.GetData(uint16(tag)))
 		if err != nil {
@@ -192,7 +192,7 @@ func (t *txn) ecAmount(ctx context.Context, tag tlv.Tag, required bool) (*Amount
 		if v, err = getDataValue(r.Data, tag); err != nil {
 			return nil, err
 		}
-		t.data[tag] = v
+		t.data.set(tag, v)
 	}
 	a, err := decodeAmount(v)
 	if err != nil {
@@ -277,7 +277,7 @@ func (t *txn) balanceAfterTC(ctx context.Context) (*Amount, error) {
 	if a, ok := iadBalance(t.res.IAD); ok && !t.ec.second {
 		return &a, nil // the IDD's ID 01 is the balance of the card's EC currency
 	}
-	delete(t.data, t.ec.balance)
+	t.data.del(t.ec.balance)
 	return t.ecAmount(ctx, t.ec.balance, true)
 }
 
@@ -385,7 +385,7 @@ func (t *txn) cdaDecline(ctx context.Context) (*Result, error) {
 		return res, t.declinedTC(ctx, "a TC whose CDA signature failed: declined, but the card has deducted")
 	}
 	if res.CID&0xC0 == apdu.ACTypeARQC {
-		t.term[0x8A] = []byte("Z1")
+		t.term.set(0x8A, []byte("Z1"))
 		if _, err := t.genAC(ctx, apdu.ACTypeAAC, 0x8D); err != nil {
 			return t.fail(err)
 		}
@@ -405,7 +405,7 @@ func (t *txn) readBalanceAfterFailure(ctx context.Context, amount Amount) {
 	var after *Amount
 	var err error = ctx.Err()
 	if err == nil {
-		delete(t.data, t.ec.balance)
+		t.data.del(t.ec.balance)
 		after, err = t.ecAmount(ctx, t.ec.balance, true)
 	}
 	if err != nil {
@@ -479,14 +479,14 @@ var (
 // transaction's is not asked for DF71.
 func (t *txn) chooseECCurrency(ctx context.Context) error {
 	t.ec = firstCurrencyEC
-	cur, ok := t.data[0x9F51]
+	cur, ok := t.data.get(0x9F51)
 	if !ok {
-		cur, ok = t.data[0x9F42]
+		cur, ok = t.data.get(0x9F42)
 	}
-	if !ok || bytes.Equal(cur, t.term[0x5F2A]) {
+	if !ok || bytes.Equal(cur, t.term.val(0x5F2A)) {
 		return nil
 	}
-	second, ok := t.data[0xDF71]
+	second, ok := t.data.get(0xDF71)
 	if !ok {
 		r, err := t.exchange(ctx, apdu.GetData(0xDF71))
 		if err != nil {
@@ -498,9 +498,9 @@ func (t *txn) chooseECCurrency(ctx context.Context) error {
 		if second, err = getDataValue(r.Data, 0xDF71); err != nil {
 			return err
 		}
-		t.data[0xDF71] = second
+		t.data.set(0xDF71, second)
 	}
-	if bytes.Equal(second, t.term[0x5F2A]) {
+	if bytes.Equal(second, t.term.val(0x5F2A)) {
 		t.ec = secondCurrencyEC
 		t.res.ECCurrency = uint16(bcdValue(second))
 	}

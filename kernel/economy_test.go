@@ -214,3 +214,40 @@ func TestEconomyReplayedPurchaseIsIdentical(t *testing.T) {
 	assert.Equal(t, rt.result.Cryptogram, res.Cryptogram)
 	assert.Equal(t, *rt.result.BalanceAfter, *res.BalanceAfter)
 }
+
+// TestEconomyOfflinePIN: an offline PIN adds what EMV Book 3 §10.5.1 needs
+// and nothing more — GET DATA 9F17 once, GET CHALLENGE right before an
+// enciphered VERIFY, one VERIFY per PIN entry — after the EC amounts and
+// before the GENERATE AC; a card with its own PIN encipherment key has it
+// in one more record (SFI 3 record 4). A card whose list asks no PIN
+// costs nothing (TestEconomyContactECPurchase).
+func TestEconomyOfflinePIN(t *testing.T) {
+	head := contactECPurchase[:len(contactECPurchase)-1]
+	for _, tc := range []struct {
+		name, profile, list string
+		pins                []string
+		want                []string
+	}{
+		{"plaintext", "default.json", listPlain, []string{"123456"},
+			[]string{"GET DATA 9F17", "VERIFY", "GENERATE AC TC"}},
+		{"plaintext, one wrong PIN", "default.json", listPlain, []string{"111111", "123456"},
+			[]string{"GET DATA 9F17", "VERIFY", "VERIFY", "GENERATE AC TC"}},
+		{"enciphered under the ICC key", "default.json", listEnciphered, []string{"123456"},
+			[]string{"GET DATA 9F17", "GET CHALLENGE", "VERIFY", "GENERATE AC TC"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := tracedKernel(t, kernel.WithOfflinePINPad(typing(tc.pins...))).Purchase(context.Background(), pinCard(t, tc.profile, tc.list), 1234)
+			require.NoError(t, err)
+			require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+			seq := commandSequence(t, res)
+			assert.Equal(t, append(append([]string(nil), head...), tc.want...), seq)
+			assertEconomical(t, seq)
+		})
+	}
+	res, err := tracedKernel(t, kernel.WithOfflinePINPad(typing("123456"))).Purchase(context.Background(), pinCard(t, "offline-pin.json", listEnciphered), 1234)
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	want := append(append([]string(nil), head[:11]...), "READ RECORD 3/4")
+	want = append(append(want, head[11:]...), "GET DATA 9F17", "GET CHALLENGE", "VERIFY", "GENERATE AC TC")
+	assert.Equal(t, want, commandSequence(t, res), "the PIN key's record")
+}

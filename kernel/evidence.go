@@ -83,7 +83,7 @@ func (t *txn) cardAuthenticated() bool {
 	}
 	switch t.res.ODA {
 	case ODADDA, ODAfDDA:
-		return t.data[0x9F4C] != nil // the ICC dynamic number of a verified signature
+		return t.data.val(0x9F4C) != nil // the ICC dynamic number of a verified signature
 	case ODACDA:
 		return t.cdaVerified
 	}

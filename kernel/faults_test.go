@@ -72,19 +72,38 @@ func approved(o kernel.Outcome) bool {
 // record agrees with the card, and the journal clears nothing without a TC.
 func TestOfflinePurchaseFaultAtEveryAPDU(t *testing.T) {
 	const amount = 1234
-	clean, err := newKernel(t).Purchase(context.Background(), loadCard(t, "default.json"), amount)
-	require.NoError(t, err)
-	require.Equal(t, kernel.OutcomeApprovedOffline, clean.Outcome, clean.Detail)
-	for _, variant := range []string{"honest", "stale-balance"} {
+	for _, variant := range []string{"honest", "stale-balance", "offline-PIN"} {
+		card, k := faultWalkCard(t, variant), faultWalkKernel(t, variant)
+		clean, err := k.Purchase(context.Background(), card, amount)
+		require.NoError(t, err)
+		require.Equal(t, kernel.OutcomeApprovedOffline, clean.Outcome, clean.Detail)
 		for _, fc := range everyFault(clean.APDUs) {
-			t.Run(variant+"/"+fc.String(), func(t *testing.T) { offlineFaultCase(t, fc, variant == "stale-balance") })
+			t.Run(variant+"/"+fc.String(), func(t *testing.T) { offlineFaultCase(t, fc, variant) })
 		}
 	}
 }
 
-func offlineFaultCase(t *testing.T, fc faultCase, stale bool) {
+// faultWalkCard is the card of a fault walk variant: the default card, or
+// (offline-PIN) one whose CVM list asks for an enciphered offline PIN, so
+// that GET DATA 9F17, GET CHALLENGE and VERIFY are walked too.
+func faultWalkCard(t *testing.T, variant string) *cardsim.Card {
+	if variant != "offline-PIN" {
+		return loadCard(t, "default.json")
+	}
+	return newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) { a.CVMList = "00000000000000000400" }))
+}
+
+func faultWalkKernel(t *testing.T, variant string, opts ...kernel.Option) *kernel.Kernel {
+	if variant == "offline-PIN" {
+		opts = append(opts, kernel.WithOfflinePINPad(hostsim.OfflinePINPad{PIN: testPIN}))
+	}
+	return newKernel(t, opts...)
+}
+
+func offlineFaultCase(t *testing.T, fc faultCase, variant string) {
 	const amount = 1234
-	card := loadCard(t, "default.json")
+	stale := variant == "stale-balance"
+	card := faultWalkCard(t, variant)
 	before := card.Balance(debitAID)
 	faulty := cardsim.NewFaulty(card, cardsim.Fault{At: fc.at, Kind: fc.kind, SW: fc.sw})
 	var first apdu.Transport = faulty
@@ -93,7 +112,7 @@ func offlineFaultCase(t *testing.T, fc faultCase, stale bool) {
 	}
 	torn := &kernel.MemoryTornLog{}
 	jr := journal.NewMemory()
-	k := newKernel(t, kernel.WithTornLog(torn), kernel.WithJournal(jr))
+	k := faultWalkKernel(t, variant, kernel.WithTornLog(torn), kernel.WithJournal(jr))
 	res, _ := k.Purchase(withDeadline(t), first, amount)
 	require.NotNil(t, res)
 	after := card.Balance(debitAID)

@@ -11,6 +11,7 @@ import (
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
@@ -87,14 +88,26 @@ func FuzzPurchase(f *testing.F) {
 	f.Add([]byte{9, 2, 0x85}, uint16(50)) // GET DATA 6985
 	f.Add([]byte{3, 5, 0, 0x6F, 0x02, 0x84, 0x00, 0x90, 0x00}, uint16(1))
 	f.Add([]byte{4, 4, 9, 0x70, 0x81, 0xFF}, uint16(30001))
+	// An amount seed with bit 16 set runs a card whose CVM list asks for
+	// an enciphered, then a plaintext offline PIN, with an offline PIN pad.
+	f.Add([]byte{}, uint16(0x8000|1234))
+	f.Add([]byte{15, 2, 0xC1}, uint16(0x8000|1234)) // GET DATA 9F17 answered 6xC1
+	f.Add([]byte{16, 0, 9}, uint16(0x8000|1234))    // the challenge flipped
+	f.Add([]byte{17, 2, 0x83}, uint16(0x8000|1234)) // VERIFY answered 6x83
 	profile := cardsim.DefaultProfile()
+	pinProfile := cardsim.DefaultProfile()
+	pinProfile.Applications[0].CVMList = "000000000000000044004100" + "1F00"
 	f.Fuzz(func(t *testing.T, plan []byte, amountSeed uint16) {
-		card, err := cardsim.New(profile)
+		p, opts := profile, []kernel.Option(nil)
+		if amountSeed&0x8000 != 0 {
+			p, opts = pinProfile, []kernel.Option{kernel.WithOfflinePINPad(hostsim.OfflinePINPad{PIN: testPIN})}
+		}
+		card, err := cardsim.New(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		torn, jr := &kernel.MemoryTornLog{}, journal.NewMemory()
-		k, err := kernel.New(testConfig(), kernel.WithTornLog(torn), kernel.WithJournal(jr))
+		k, err := kernel.New(testConfig(), append(opts, kernel.WithTornLog(torn), kernel.WithJournal(jr))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +148,26 @@ func FuzzPurchase(f *testing.F) {
 			}
 		}
 		checkAccounts(t, jr, torn, trace, before-card.Balance(debitAID), amount)
+		checkOfflinePIN(t, res)
 	})
+}
+
+// checkOfflinePIN: an approval whose CVM results claim a verified offline
+// PIN (01/03/04/05 … 02 or 00) rests on a card whose CVR in the
+// cryptogram says it verified one (PBOC CVR byte 2 bit 3, not bit 2).
+func checkOfflinePIN(t *testing.T, res *kernel.Result) {
+	t.Helper()
+	r := valueOf(res.Field55, 0x9F34)
+	if res.Outcome != kernel.OutcomeApprovedOffline || len(r) != 3 || r[2] == 0x01 {
+		return
+	}
+	switch r[0] & 0x3F {
+	case 0x01, 0x03, 0x04, 0x05:
+		iad := res.IAD
+		if len(iad) >= 8 && iad[0] == 0x07 && iad[2] == 0x01 && (iad[4]&0x04 == 0 || iad[4]&0x02 != 0) {
+			t.Fatalf("approved on an offline PIN (9F34 %X) the card's CVR (%X) does not show verified", r, iad[3:7])
+		}
+	}
 }
 
 // checkAccounts is the accounting invariant: every clearable record holds

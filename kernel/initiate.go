@@ -20,7 +20,7 @@ const maxRecords = 64 // records one AFL may name in total
 // AIP and AFL.
 func (t *txn) initiate(ctx context.Context) error {
 	var pdolData []byte
-	if pdol, ok := t.data[0x9F38]; ok {
+	if pdol, ok := t.data.get(0x9F38); ok {
 		dol, err := t.parseDOL(pdol)
 		if err != nil {
 			return fmt.Errorf("%w: PDOL: %w", ErrCardData, err)
@@ -30,7 +30,7 @@ func (t *txn) initiate(ctx context.Context) error {
 		}
 		pdolData = t.buildDOL(dol)
 	}
-	t.term[0xDF8111] = pdolData // kept for CDA (not sent to the card)
+	t.term.set(0xDF8111, pdolData) // kept for CDA (not sent to the card)
 	r, err := t.exchange(ctx, apdu.GetProcessingOptions(pdolData))
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func (t *txn) initiate(ctx context.Context) error {
 		if err := t.storeTemplate(o.Value); err != nil {
 			return err
 		}
-		aip, afl = t.data[0x82], t.data[0x94]
+		aip, afl = t.data.val(0x82), t.data.val(0x94)
 		if len(aip) != 2 || len(afl)%4 != 0 {
 			return fmt.Errorf("%w: GPO format 2 without a valid AIP/AFL", ErrCardData)
 		}
@@ -65,7 +65,8 @@ func (t *txn) initiate(ctx context.Context) error {
 	}
 	t.aip = [2]byte{aip[0], aip[1]}
 	t.afl = afl
-	t.data[0x82], t.data[0x94] = aip, afl
+	t.data.set(0x82, aip)
+	t.data.set(0x94, afl)
 	return nil
 }
 
@@ -147,10 +148,10 @@ func (t *txn) storeTemplate(b []byte) error {
 		if o.Tag.Constructed() {
 			continue
 		}
-		if _, dup := t.data[o.Tag]; dup && !fciTag(o.Tag) {
+		if _, dup := t.data.get(o.Tag); dup && !fciTag(o.Tag) {
 			return fmt.Errorf("%w: tag %s appears twice", ErrCardData, o.Tag)
 		}
-		t.data[o.Tag] = o.Value
+		t.data.set(o.Tag, o.Value)
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func WithJournal(j journal.Journal) Option { return func(k *Kernel) { k.journal 
 // PAN digits: it matches records to a card without making the PAN
 // recoverable from a masked PAN and a plain hash.
 func (t *txn) panHash() ([32]byte, bool) {
-	pan, err := panDigits(t.data[0x5A])
+	pan, err := panDigits(t.data.val(0x5A))
 	if err != nil {
 		return [32]byte{}, false
 	}
@@ -54,7 +54,7 @@ func (t *txn) journalRecord(kind journal.Kind, amount Amount, atc uint16, stan, 
 		Currency:   fmt.Sprintf("%04d", t.k.cfg.CurrencyCode),
 		MaskedPAN:  res.PAN,
 		PANHash:    hex.EncodeToString(ph[:]),
-		PSN:        hexUpper(t.data[0x5F34]),
+		PSN:        hexUpper(t.data.val(0x5F34)),
 		AID:        hexUpper(t.aid),
 		ATC:        atc,
 		Cryptogram: hexUpper(res.Cryptogram),
@@ -124,7 +124,7 @@ func (t *txn) journalDiscrepancy(ctx context.Context, amount Amount, atc uint16,
 		return fmt.Errorf("%w: no PAN", ErrJournal)
 	}
 	if atc == 0 {
-		r.ID = fmt.Sprintf("%s:attempt:%X%X:%d", r.ID, t.term[0x9A], t.term[0x9F21], amount)
+		r.ID = fmt.Sprintf("%s:attempt:%X%X:%d", r.ID, t.term.val(0x9A), t.term.val(0x9F21), amount)
 	}
 	if atc != t.res.ATC || t.res.Cryptogram == nil {
 		r.Cryptogram, r.CID, r.Field55 = "", "", ""

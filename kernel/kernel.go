@@ -21,6 +21,8 @@ type Kernel struct {
 	selector   Selector
 	host       Host
 	pinPad     PINPad
+	offlinePad OfflinePINPad
+	idVerifier CardholderIDVerifier
 	torn       TornLog
 	journal    journal.Journal
 	counter    Counter         // STAN and batch numbers (clearing.go)
@@ -86,6 +88,8 @@ func New(cfg Config, opts ...Option) (*Kernel, error) {
 	for _, o := range opts {
 		o(k)
 	}
+	// The terminal claims the CVMs it was given the means for.
+	k.cfg.Capabilities[1] = cvmCapabilities(k.cfg.Capabilities[1], k.offlinePad != nil, k.idVerifier != nil)
 	if _, ok := k.torn.(interface{ durable() }); ok && len(cfg.PANHashKey) == 0 {
 		// A durable torn log outlives the process; its records must match
 		// the card after a restart.

@@ -123,7 +123,7 @@ func (k *Kernel) Load(ctx context.Context, card apdu.Transport, req LoadRequest)
 		}
 		t.pinBlock = cvm.pinBlock
 	} else {
-		t.term[0x9F34] = []byte{0x3F, 0x00, 0x00}
+		t.term.set(0x9F34, []byte{0x3F, 0x00, 0x00})
 	}
 	if err := t.terminalRiskManagement(ctx, req.Amount, false); err != nil {
 		return t.fail(err)

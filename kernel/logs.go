@@ -92,7 +92,7 @@ func (t *txn) readLog(ctx context.Context, max int) ([]LogEntry, error) {
 // record, kept for the caller, goes to add. max bounds the records (0: as
 // many as the entry says).
 func (t *txn) logRecords(ctx context.Context, entryTag, formatTag tlv.Tag, max int, add func(tlv.DOL, []byte) error) error {
-	le, ok := t.data[entryTag]
+	le, ok := t.data.get(entryTag)
 	if !ok || len(le) != 2 || le[0] < 11 || le[0] > 30 || le[1] == 0 {
 		return fmt.Errorf("%w: log entry (%s) %X", ErrNoLog, entryTag, le)
 	}

@@ -148,22 +148,22 @@ func (t *txn) odaSteps(ctx context.Context, m ODAMethod) error {
 		return err
 	}
 	if m == ODASDA {
-		if t.data[0x93] == nil {
+		if t.data.val(0x93) == nil {
 			return odaFail("SDA: %w: no signed static application data (93)", errICCDataMissing)
 		}
-		dac, err := oda.VerifySSAD(issuer, t.data[0x93], static)
+		dac, err := oda.VerifySSAD(issuer, t.data.val(0x93), static)
 		if err != nil {
 			return odaFail("SDA: signed static application data: %w", err)
 		}
-		t.data[0x9F45] = dac
+		t.data.set(0x9F45, dac)
 		return nil
 	}
-	if t.data[0x9F46] == nil {
+	if t.data.val(0x9F46) == nil {
 		return odaFail("%s: %w: no ICC public key certificate (9F46)", m, errICCDataMissing)
 	}
 	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
-		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
-		PAN: t.data[0x5A], StaticData: static, Now: t.now,
+		Issuer: issuer, Cert: t.data.val(0x9F46), Remainder: t.data.val(0x9F48), Exponent: t.data.val(0x9F47),
+		PAN: t.data.val(0x5A), StaticData: static, Now: t.now,
 	})
 	if err != nil {
 		return odaFail("%s: ICC public key certificate: %w", m, err)
@@ -178,8 +178,8 @@ func (t *txn) odaSteps(ctx context.Context, m ODAMethod) error {
 // issuerKey finds the CA key and recovers the issuer public key, and builds
 // the static data to be authenticated.
 func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
-	idx, ok := t.data[0x8F]
-	cert := t.data[0x90]
+	idx, ok := t.data.get(0x8F)
+	cert := t.data.val(0x90)
 	if !ok || len(idx) != 1 || cert == nil {
 		t.res.TVR.Set(TVRICCDataMissing)
 		return nil, nil, odaFailure{ErrCAKeyIndexMissing}
@@ -195,7 +195,7 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	if key.Expired(t.now) {
 		return nil, nil, odaFail("%w: %s/%02X", ErrCAKeyExpired, rid, idx[0])
 	}
-	static, err := oda.AppendStaticData(t.reserve(oda.StaticDataCap(t.odaRecords, t.aip[:]))[:0], t.odaRecords, t.data[0x9F4A], t.aip[:])
+	static, err := oda.AppendStaticData(t.reserve(oda.StaticDataCap(t.odaRecords, t.aip[:]))[:0], t.odaRecords, t.data.val(0x9F4A), t.aip[:])
 	if err != nil {
 		return nil, nil, odaFail("static data to be authenticated: %w", err)
 	}
@@ -203,25 +203,28 @@ func (t *txn) issuerKey() (*oda.IssuerKey, []byte, error) {
 	if pub.Alg == oda.SM2 {
 		pub = oda.PublicKey{Alg: oda.SM2, Point: key.Modulus}
 	}
-	ic, err := t.k.issuers.open(pub, cert, t.data[0x92], t.data[0x9F32])
+	ic, err := t.k.issuers.open(pub, cert, t.data.val(0x92), t.data.val(0x9F32))
 	if err != nil {
 		return nil, nil, odaFail("issuer public key certificate: %w", err)
 	}
-	issuer, err := ic.Check(t.data[0x5A], t.now, func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) })
+	issuer, err := ic.Check(t.data.val(0x5A), t.now, func(serial [3]byte) bool { return store.Revoked(rid, idx[0], serial) })
 	if err != nil {
 		return nil, nil, odaFail("issuer public key certificate: %w", err)
 	}
 	return issuer, static, nil
 }
 
-// defaultDDOL asks for the unpredictable number only.
-var defaultDDOL = []byte{0x9F, 0x37, 0x04}
-
 // dda runs INTERNAL AUTHENTICATE and verifies the signed dynamic data.
 func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
-	ddol := t.data[0x9F49]
+	// The card's DDOL, else the application's default DDOL (a terminal
+	// parameter: UnionPay's DF14; EMV Book 2 §6.5.1). Without either, DDA
+	// cannot be done.
+	ddol := t.data.val(0x9F49)
 	if ddol == nil {
-		ddol = defaultDDOL
+		ddol = t.app.DefaultDDOL
+	}
+	if ddol == nil {
+		return odaFail("DDA: %w: the card has no DDOL (9F49) and the terminal no default DDOL", errICCDataMissing)
 	}
 	dol, err := t.parseDOL(ddol)
 	if err != nil || dol.Len() > 252 {
@@ -260,7 +263,7 @@ func (t *txn) dda(ctx context.Context, icc *oda.ICCKey) error {
 	if err != nil {
 		return odaFail("DDA: signed dynamic application data: %w", err)
 	}
-	t.data[0x9F4C] = dyn
+	t.data.set(0x9F4C, dyn)
 	return nil
 }
 
@@ -285,16 +288,16 @@ func (t *txn) verifyCDA(template []byte, cid byte, second bool) ([]byte, error) 
 		return nil, odaFail("CDA: GENERATE AC response without signed dynamic data (9F4B)")
 	}
 	in := oda.CDAInput{
-		ICC: t.icc, SDAD: sdad, UnpredictableNumber: t.term[0x9F37],
-		PDOLData: t.term[0xDF8111], CDOLData: t.term[0xDF8112], ResponseTLVs: rest, CID: cid,
+		ICC: t.icc, SDAD: sdad, UnpredictableNumber: t.term.val(0x9F37),
+		PDOLData: t.term.val(0xDF8111), CDOLData: t.term.val(0xDF8112), ResponseTLVs: rest, CID: cid,
 	}
 	if second {
-		in.CDOLData, in.CDOL2Data = t.term[0xDF8112], t.term[0xDF8113]
+		in.CDOLData, in.CDOL2Data = t.term.val(0xDF8112), t.term.val(0xDF8113)
 	}
 	r, err := oda.VerifyCDA(in)
 	if err != nil {
 		return nil, odaFail("CDA: %w", err)
 	}
-	t.data[0x9F4C] = r.ICCDynamicNumber
+	t.data.set(0x9F4C, r.ICCDynamicNumber)
 	return r.Cryptogram, nil
 }

@@ -100,7 +100,7 @@ func TestODAFailuresAreNotApprovedOffline(t *testing.T) {
 		{"issuer certificate corrupted (DDA)", "default.json", []byte{0x90, 0x81}, kernel.TVRDDAFailed},
 		{"ICC certificate corrupted (DDA)", "default.json", []byte{0x9F, 0x46, 0x81}, kernel.TVRDDAFailed},
 		{"SSAD corrupted (SDA)", "sda.json", []byte{0x93, 0x81}, kernel.TVRSDAFailed},
-		{"signed record altered (DDA)", "default.json", []byte{0x8E, 0x0E}, kernel.TVRDDAFailed},
+		{"signed record altered (DDA)", "default.json", []byte{0x8E, 0x10}, kernel.TVRDDAFailed},
 		{"ICC certificate corrupted (CDA)", "cda.json", []byte{0x9F, 0x46, 0x81}, kernel.TVRCDAFailed},
 		{"SM2 issuer certificate corrupted", "sm2-dda.json", []byte{0x90, 0x81}, kernel.TVRDDAFailed},
 	}

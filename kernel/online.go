@@ -67,7 +67,7 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		}
 	}
 	if t.k.host == nil {
-		t.term[0x8A] = []byte("Z3")
+		t.term.set(0x8A, []byte("Z3"))
 		if err := t.secondGenAC(ctx, apdu.ACTypeAAC); err != nil {
 			return t.fail(err)
 		}
@@ -78,9 +78,9 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		res.Detail = r.detail + "; no online host: not approved, nothing charged"
 		return res, nil
 	}
-	pan, _ := panDigits(t.data[0x5A])
+	pan, _ := panDigits(t.data.val(0x5A))
 	var psn byte
-	if v := t.data[0x5F34]; len(v) == 1 {
+	if v := t.data.val(0x5F34); len(v) == 1 {
 		psn = v[0]
 	}
 	req := &AuthRequest{
@@ -105,9 +105,9 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 	// declines); its scripts are only sent to the card, which checks their
 	// MAC, and the result is what the card then holds (settleBalance).
 	res.ResponseCode = resp.ResponseCode
-	t.term[0x8A] = []byte(resp.ResponseCode)
+	t.term.set(0x8A, []byte(resp.ResponseCode))
 	if len(resp.AuthCode) == 6 {
-		t.term[0x89] = []byte(resp.AuthCode)
+		t.term.set(0x89, []byte(resp.AuthCode))
 	}
 	t.issuerAuthentication(ctx, resp.IssuerAuthData)
 	t.runScripts(ctx, resp.Scripts, 0x71)
@@ -386,9 +386,9 @@ func (t *txn) unableToGoOnline(ctx context.Context, r onlineRequest, cause error
 	}
 	// Unable to go online: Y3 when asking for a TC, Z3 with an AAC (EMV
 	// Book 4 §A6; HXEMV EmvModul.c:2239-2250).
-	t.term[0x8A] = []byte("Z3")
+	t.term.set(0x8A, []byte("Z3"))
 	if want == apdu.ACTypeTC {
-		t.term[0x8A] = []byte("Y3")
+		t.term.set(0x8A, []byte("Y3"))
 	}
 	if err := t.secondGenAC(ctx, want); err != nil {
 		return t.fail(err)
@@ -409,7 +409,7 @@ func (t *txn) unableToGoOnline(ctx context.Context, r onlineRequest, cause error
 
 // secondGenAC sends the second GENERATE AC with CDOL2.
 func (t *txn) secondGenAC(ctx context.Context, want byte) error {
-	if _, ok := t.data[0x8D]; !ok {
+	if _, ok := t.data.get(0x8D); !ok {
 		return fmt.Errorf("%w: no CDOL2", ErrCardData)
 	}
 	cid, err := t.genAC(ctx, want, 0x8D)
@@ -429,7 +429,7 @@ func (t *txn) issuerAuthentication(ctx context.Context, iad []byte) {
 	if len(iad) < 8 || len(iad) > 16 {
 		return
 	}
-	t.term[0x91] = iad
+	t.term.set(0x91, iad)
 	if t.aip[0]&aipIssuerAuth == 0 {
 		return
 	}
@@ -564,6 +564,6 @@ func (sr ScriptResult) resultBytes() []byte {
 
 // readCardBalance reads the EC balance the card holds now (after scripts).
 func (t *txn) readCardBalance(ctx context.Context) (*Amount, error) {
-	delete(t.data, t.ec.balance)
+	t.data.del(t.ec.balance)
 	return t.ecAmount(ctx, t.ec.balance, true)
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,19 +91,16 @@ func (k *Kernel) Purchase(ctx context.Context, card apdu.Transport, amount Amoun
 }
 
 // verifyCardholder is cardholder verification for a sale (EMV Book 3
-// §10.5). An offline EC sale needs none (PBOC Book 13: small-value offline
-// payment). A top-up needs the online PIN whatever the CVM list says
-// (without a host nobody would verify it, so it is not asked for then). When
-// that PIN cannot be had — bypassed, no PIN pad, the pad fails — only the
-// top-up fails (the card manual in the mission; HXEMV EmvModul.c:803-817):
-// the sale goes on as it would have without it, offline from the EC balance
-// when the balance and limits allow, else on the online path with the CVM
-// list.
+// §10.5). The card's CVM list decides on the EC path too (HXEMV EmvCvm.c
+// iEmvCardHolderVerify): an EC card's list asks nothing of a small sale. A
+// top-up needs the online PIN whatever the CVM list says (without a host
+// nobody would verify it, so it is not asked for then). When that PIN
+// cannot be had — bypassed, no PIN pad, the pad fails — only the top-up
+// fails (the card manual in the mission; HXEMV EmvModul.c:803-817): the
+// sale goes on as it would have without it, offline from the EC balance
+// when the balance and limits allow, else on the online path, with the
+// CVM list either way.
 func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) error {
-	if d.offline {
-		t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-		return nil
-	}
 	cvm, err := t.cardholderVerification(ctx, amount, d.topUp && t.k.host != nil)
 	if err != nil && !isPINFailure(err) {
 		return err
@@ -112,9 +110,11 @@ func (t *txn) verifyCardholder(ctx context.Context, amount Amount, d *decision) 
 		d.detail += "; the top-up's online PIN was not entered (" + err.Error() + "): the top-up failed, the sale goes on without it"
 		if d.offlineWithoutTopUp {
 			d.offline, d.reason = true, ReasonECApproved
-			t.term[0x9F34] = t.own([]byte{0x3F, 0x00, 0x00})
-			return nil
 		}
+		// The top-up's PIN was not the sale's CVM: "PIN not entered" stays
+		// in the TVR (HXEMV sets only that for it), "CVM failed" is for the
+		// card's list to say.
+		t.res.TVR[TVRCVMFailed.Byte] &^= TVRCVMFailed.Mask
 		if cvm, err = t.cardholderVerification(ctx, amount, false); err != nil && !isPINFailure(err) {
 			return err
 		}
@@ -154,12 +154,12 @@ func (t *txn) selectAndInitiate(ctx context.Context, amount Amount) error {
 // and sets the masked PAN.
 func (t *txn) checkMandatory() error {
 	for _, tag := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
-		if _, ok := t.data[tag]; !ok {
+		if _, ok := t.data.get(tag); !ok {
 			t.res.TVR.Set(TVRICCDataMissing)
 			return fmt.Errorf("%w: mandatory tag %s missing", ErrCardData, tag)
 		}
 	}
-	pan, err := panDigits(t.data[0x5A])
+	pan, err := panDigits(t.data.val(0x5A))
 	if err != nil {
 		return err
 	}
@@ -193,6 +193,31 @@ func panDigits(b []byte) (string, error) {
 	return string(out), nil
 }
 
+// tcHash puts the TC hash value (98) in the terminal data when the CDOL
+// asks for it (EMV Book 3 §5.4): SHA-1 of the data the card's TDOL (97)
+// names, or the application's default TDOL (then the TVR says "default
+// TDOL used"); without either, the hash of nothing.
+func (t *txn) tcHash(cdol tlv.DOL) {
+	asks := false
+	for _, e := range cdol {
+		asks = asks || e.Tag == 0x98
+	}
+	if !asks {
+		return
+	}
+	tdol, ok := t.data.get(0x97)
+	if !ok && t.app.TDOL != nil {
+		tdol = t.app.TDOL
+		t.res.TVR.Set(TVRDefaultTDOLUsed)
+	}
+	var data []byte
+	if d, err := tlv.ParseDOL(tdol); err == nil && d.Len() <= 252 {
+		data = d.Build(make([]byte, 0, d.Len()), t)
+	}
+	sum := sha1.Sum(data) //nolint:gosec // EMV's TC hash is SHA-1
+	t.term.set(0x98, t.own(sum[:]))
+}
+
 // cvrAgrees checks the cryptogram type of a GENERATE AC answer against the
 // PBOC card verification results (9F10: 07 DKI CVN CVR…, CVN 01): CVR byte
 // 2 bits 6-5 are the type of the first GENERATE AC (00 AAC, 01 TC, 10
@@ -210,19 +235,20 @@ func cvrAgrees(iad []byte, cidType byte, second bool) bool {
 
 // genAC sends GENERATE AC with the given CDOL and parses the response.
 func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, err error) {
-	dol, err := t.parseDOL(t.data[cdolTag])
+	dol, err := t.parseDOL(t.data.val(cdolTag))
 	if err != nil {
 		return 0, fmt.Errorf("%w: CDOL %s: %w", ErrCardData, cdolTag, err)
 	}
 	if dol.Len() > 252 {
 		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
-	t.term[0x95] = t.res.TVR[:]
+	t.term.set(0x95, t.res.TVR[:])
+	t.tcHash(dol)
 	data := t.buildDOL(dol)
 	if cdolTag == 0x8C {
-		t.term[0xDF8112] = data
+		t.term.set(0xDF8112, data)
 	} else {
-		t.term[0xDF8113] = data
+		t.term.set(0xDF8113, data)
 	}
 	cda := t.icc != nil && p1&0xC0 != apdu.ACTypeAAC
 	if cda {
@@ -297,7 +323,10 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	t.res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	t.res.Cryptogram = t.keep(ac)
 	t.res.IAD = t.keep(iad)
-	t.data[0x9F27], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10] = t.own([]byte{cid}), atc, ac, iad
+	t.data.set(0x9F27, t.own([]byte{cid}))
+	t.data.set(0x9F36, atc)
+	t.data.set(0x9F26, ac)
+	t.data.set(0x9F10, iad)
 	// The ICC data for clearing (ISO 8583 field 55) of this cryptogram.
 	t.res.Field55 = t.field55(field55Tags)
 	// The card may answer with the requested type or a lower one only
@@ -310,6 +339,9 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		// What if a relay turned an ARQC into a TC? The card's own CVR in
 		// the IAD still says what it computed.
 		return cid, fmt.Errorf("%w: CID %02X and the card's CVR in 9F10 disagree on the cryptogram type", ErrCardData, cid)
+	}
+	if !t.pinAgrees(iad) {
+		return cid, fmt.Errorf("%w: the card answered 9000 to the offline PIN but its CVR in 9F10 says no PIN was verified", ErrCardData)
 	}
 	if !t.secondAC {
 		// The first cryptogram of this presentation carries the balance

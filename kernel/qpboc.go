@@ -115,8 +115,8 @@ type tapMark struct {
 
 func (r *recentTaps) add(t *txn) {
 	m := tapMark{aid: string(t.aid), amount: t.res.Amount, atc: t.res.ATC}
-	copy(m.date[:], t.term[0x9A])
-	copy(m.time[:], t.term[0x9F21])
+	copy(m.date[:], t.term.val(0x9A))
+	copy(m.time[:], t.term.val(0x9F21))
 	r.mu.Lock()
 	r.ring[r.next%len(r.ring)] = m
 	r.next++
@@ -323,12 +323,12 @@ func (q *tap) tryCandidate(ctx context.Context, c Candidate) (*Result, bool, err
 		return nil, false, nil
 	}
 	t.app, t.aid = app, fc.AID
-	t.term[0x9F09] = app.Version[:]
+	t.term.set(0x9F09, app.Version[:])
 	res.AID, res.Label = q.keep(fc.AID), fc.Label
 	if fc.Label == "" {
 		res.Label = fc.PreferredName
 	}
-	dol, err := tlv.ParseDOL(t.data[0x9F38])
+	dol, err := tlv.ParseDOL(t.data.val(0x9F38))
 	if err != nil || dol.Len() > 252 {
 		res, err := t.fail(fmt.Errorf("%w: PDOL: %v", ErrCardData, err))
 		return res, true, err
@@ -341,7 +341,7 @@ func (q *tap) tryCandidate(ctx context.Context, c Candidate) (*Result, bool, err
 		res, err := q.anotherInterface(ReasonCardRequestedContact, "the application's PDOL does not ask for the TTQ (9F66): it is not a qPBOC application")
 		return res, true, err
 	}
-	t.term[0x9F66] = q.ttq[:]
+	t.term.set(0x9F66, q.ttq[:])
 	res.TTQ = q.ttq[:]
 	t.offerEC(q.amount)
 	recovered, err := q.findTornTaps(ctx)
@@ -362,10 +362,10 @@ func (q *tap) gpo(ctx context.Context, dol tlv.DOL) (*Result, bool, error) {
 	t, res := q.txn, q.res
 	// The TVR the card's cryptogram covers is the one sent now: field 55
 	// carries this copy, whatever the terminal learns afterwards.
-	t.term[0x95] = append([]byte(nil), res.TVR[:]...)
+	t.term.set(0x95, append([]byte(nil), res.TVR[:]...))
 	pdolData := dol.Build(make([]byte, 0, dol.Len()), t)
-	t.term[0xDF8111] = pdolData
-	offlinePossible := q.ttq[1]&ttqOnlineAC == 0 && bytes.Equal(t.term[0x9F7A], []byte{0x01})
+	t.term.set(0xDF8111, pdolData)
+	offlinePossible := q.ttq[1]&ttqOnlineAC == 0 && bytes.Equal(t.term.val(0x9F7A), []byte{0x01})
 	r, err := t.exchange(ctx, apdu.GetProcessingOptions(pdolData))
 	if err != nil {
 		// The card may have approved and deducted before it left.
@@ -430,7 +430,7 @@ func (q *tap) parseGPO(b []byte) (byte, error) {
 	if err := t.storeTemplate(o.Value); err != nil {
 		return 0, err
 	}
-	aip, afl, atc, ac, iad := t.data[0x82], t.data[0x94], t.data[0x9F36], t.data[0x9F26], t.data[0x9F10]
+	aip, afl, atc, ac, iad := t.data.val(0x82), t.data.val(0x94), t.data.val(0x9F36), t.data.val(0x9F26), t.data.val(0x9F10)
 	if len(aip) != 2 || len(afl)%4 != 0 || len(atc) != 2 || len(ac) != 8 || len(iad) > 32 {
 		return 0, fmt.Errorf("%w: qPBOC GPO response lacks a valid AIP, ATC or cryptogram", ErrCardData)
 	}
@@ -444,7 +444,7 @@ func (q *tap) parseGPO(b []byte) (byte, error) {
 			fromIAD = apdu.ACTypeARQC
 		}
 	}
-	switch v := t.data[0x9F27]; {
+	switch v := t.data.val(0x9F27); {
 	case len(v) == 1:
 		cid = v[0] & 0xC0
 		if haveIAD && cid != fromIAD {
@@ -458,16 +458,16 @@ func (q *tap) parseGPO(b []byte) (byte, error) {
 	if cid == 0xC0 {
 		return 0, fmt.Errorf("%w: cryptogram type %02X", ErrCardData, cid)
 	}
-	t.data[0x9F27] = []byte{cid}
+	t.data.set(0x9F27, []byte{cid})
 	t.aip = [2]byte{aip[0], aip[1]}
 	t.afl = afl
 	res.CID = cid
 	res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	res.Cryptogram, res.IAD = t.keep(ac), t.keep(iad)
-	res.CTQ = t.keep(t.data[0x9F6C])
+	res.CTQ = t.keep(t.data.val(0x9F6C))
 	// What if 9F5D is a lie? It is reported as the card's word, never
 	// used to approve (the TC and fDDA do) or to move money.
-	if v, ok := t.data[0x9F5D]; ok {
+	if v, ok := t.data.get(0x9F5D); ok {
 		a, err := decodeAmount(v)
 		if err != nil {
 			return 0, fmt.Errorf("%w: 9F5D: %w", ErrCardData, err)
@@ -497,12 +497,12 @@ func (q *tap) readTapRecords(ctx context.Context) error {
 // setPAN takes the PAN from 5A or, failing that, from track 2 (57).
 func (q *tap) setPAN() error {
 	t := q.txn
-	if _, ok := t.data[0x5A]; !ok {
-		if pan, ok := panFromTrack2(t.data[0x57]); ok {
-			t.data[0x5A] = pan
+	if _, ok := t.data.get(0x5A); !ok {
+		if pan, ok := panFromTrack2(t.data.val(0x57)); ok {
+			t.data.set(0x5A, pan)
 		}
 	}
-	pan, err := panDigits(t.data[0x5A])
+	pan, err := panDigits(t.data.val(0x5A))
 	if err != nil {
 		t.res.TVR.Set(TVRICCDataMissing)
 		return fmt.Errorf("no usable PAN (5A or 57): %w", err)
@@ -583,22 +583,22 @@ func (q *tap) tcFits() (Reason, string, bool) {
 	if q.ttq[1]&ttqOnlineAC != 0 {
 		return ReasonAnswerMismatch, "the card answered TC to a tap that required an online cryptogram (TTQ " + hexUpper(q.ttq[:]) + "): not an offline approval", false
 	}
-	pan, _ := panDigits(t.data[0x5A])
+	pan, _ := panDigits(t.data.val(0x5A))
 	if t.k.onExceptionFile(pan) {
 		res.TVR.Set(TVRCardOnExceptionFile)
 		return ReasonTerminalDecision, "the card is on the terminal's exception file", false
 	}
 	today3 := bcdDate3(t.now)
-	if eff := t.data[0x5F25]; len(eff) == 3 && dateAfter(eff, today3[:]) {
+	if eff := t.data.val(0x5F25); len(eff) == 3 && dateAfter(eff, today3[:]) {
 		res.TVR.Set(TVRNotYetEffective)
 		return ReasonCardExpired, "the application is not yet effective (5F25 " + hexUpper(eff) + ")", false
 	}
-	if exp := t.data[0x5F24]; len(exp) == 3 && dateAfter(today3[:], exp) {
+	if exp := t.data.val(0x5F24); len(exp) == 3 && dateAfter(today3[:], exp) {
 		res.TVR.Set(TVRExpiredApplication)
 		return ReasonCardExpired, "the application expired (5F24 " + hexUpper(exp) + ")", false
 	}
 	var ctq byte
-	v := t.data[0x9F6C]
+	v := t.data.val(0x9F6C)
 	if len(v) >= 1 {
 		ctq = v[0]
 	} else if q.ttq[1]&ttqCVM != 0 {
@@ -636,17 +636,17 @@ func (q *tap) fdda() error {
 	if err != nil {
 		return err
 	}
-	if t.data[0x9F46] == nil {
+	if t.data.val(0x9F46) == nil {
 		return odaFail("fDDA: %w: no ICC public key certificate (9F46)", errICCDataMissing)
 	}
 	icc, err := oda.RecoverICCKey(oda.ICCCertInput{
-		Issuer: issuer, Cert: t.data[0x9F46], Remainder: t.data[0x9F48], Exponent: t.data[0x9F47],
-		PAN: t.data[0x5A], StaticData: static, Now: t.now,
+		Issuer: issuer, Cert: t.data.val(0x9F46), Remainder: t.data.val(0x9F48), Exponent: t.data.val(0x9F47),
+		PAN: t.data.val(0x5A), StaticData: static, Now: t.now,
 	})
 	if err != nil {
 		return odaFail("fDDA: ICC public key certificate: %w", err)
 	}
-	sdad, ok := t.data[0x9F4B]
+	sdad, ok := t.data.get(0x9F4B)
 	if !ok {
 		return odaFail("fDDA: no signed dynamic application data (9F4B)")
 	}
@@ -654,19 +654,19 @@ func (q *tap) fdda() error {
 	// supports version 01 (TTQ byte 4 bit 8) refuses it from a card of
 	// application version 0030 or later (PBOC公告03, as HXEMV
 	// EmvDAuth.c:1090-1103 applies it).
-	if cad := t.data[0x9F69]; (len(cad) == 0 || cad[0] == 0x00) && q.ttq[3]&0x80 != 0 {
-		if v := t.data[0x9F08]; len(v) == 2 && (uint16(v[0])<<8|uint16(v[1])) >= 0x0030 {
+	if cad := t.data.val(0x9F69); (len(cad) == 0 || cad[0] == 0x00) && q.ttq[3]&0x80 != 0 {
+		if v := t.data.val(0x9F08); len(v) == 2 && (uint16(v[0])<<8|uint16(v[1])) >= 0x0030 {
 			return odaFail("fDDA: version 00 from a card of application version %X while the terminal supports version 01", v)
 		}
 	}
 	num, err := oda.VerifyFDDA(oda.FDDAInput{
-		ICC: icc, SDAD: sdad, UnpredictableNumber: t.term[0x9F37],
-		Amount: t.term[0x9F02], Currency: t.term[0x5F2A], CardAuthData: t.data[0x9F69],
+		ICC: icc, SDAD: sdad, UnpredictableNumber: t.term.val(0x9F37),
+		Amount: t.term.val(0x9F02), Currency: t.term.val(0x5F2A), CardAuthData: t.data.val(0x9F69),
 	})
 	if err != nil {
 		return odaFail("fDDA: %w", err)
 	}
-	t.data[0x9F4C] = num
+	t.data.set(0x9F4C, num)
 	return nil
 }
 
@@ -675,7 +675,7 @@ func (q *tap) fdda() error {
 // another interface when the CTQ asks for that; else declined.
 func (q *tap) fddaFailed(ctx context.Context) (*Result, error) {
 	res := q.res
-	ctq, haveCTQ := q.data[0x9F6C]
+	ctq, haveCTQ := q.data.get(0x9F6C)
 	haveCTQ = haveCTQ && len(ctq) >= 1
 	detail := "fDDA failed (" + res.ODAError + ")"
 	switch {
@@ -719,13 +719,13 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 		}
 		return res, nil
 	}
-	pan, _ := panDigits(t.data[0x5A])
+	pan, _ := panDigits(t.data.val(0x5A))
 	var psn byte
-	if v := t.data[0x5F34]; len(v) == 1 {
+	if v := t.data.val(0x5F34); len(v) == 1 {
 		psn = v[0]
 	}
 	var pin []byte
-	ctq := t.data[0x9F6C]
+	ctq := t.data.val(0x9F6C)
 	wantsPIN := len(ctq) >= 1 && ctq[0]&ctqOnlinePIN != 0
 	if wantsPIN && t.k.pinPad == nil {
 		// The card requires an online PIN that this terminal cannot take:
@@ -883,7 +883,7 @@ func (q *tap) findTornTaps(ctx context.Context) (*Settlement, error) {
 		return nil, nil // no readable log: the torn taps stay pending
 	}
 	capacity := 0
-	if le := t.data[0x9F4D]; len(le) == 2 {
+	if le := t.data.val(0x9F4D); len(le) == 2 {
 		capacity = int(le[1])
 	}
 	used := make([]bool, len(log))
@@ -942,12 +942,12 @@ func (q *tap) recover(ctx context.Context, dol tlv.DOL, s Settlement) (*Result, 
 	t, res := q.txn, q.res
 	ttq := q.ttq
 	ttq[1] |= ttqOnlineAC
-	t.term[0x9F66] = ttq[:]
-	t.term[0x9F02] = Amount(0).n12()
-	t.term[0x9F7A] = []byte{0x00}
+	t.term.set(0x9F66, ttq[:])
+	t.term.set(0x9F02, Amount(0).n12())
+	t.term.set(0x9F7A, []byte{0x00})
 	pdolData := dol.Build(make([]byte, 0, dol.Len()), t)
 	r, err := t.exchange(ctx, apdu.GetProcessingOptions(pdolData))
-	t.term[0x9F02] = q.amount.n12()
+	t.term.set(0x9F02, q.amount.n12())
 	if err != nil {
 		return q.removed(ctx, err, false)
 	}
@@ -967,10 +967,10 @@ func (q *tap) recover(ctx context.Context, dol tlv.DOL, s Settlement) (*Result, 
 	if err := q.settleTornTaps(ctx); err != nil {
 		return t.fail(err)
 	}
-	if atc := t.data[0x9F36]; len(atc) == 2 {
+	if atc := t.data.val(0x9F36); len(atc) == 2 {
 		res.ATC = uint16(atc[0])<<8 | uint16(atc[1])
 	}
-	delete(t.data, 0x9F79)
+	t.data.del(0x9F79)
 	if after, err := t.ecAmount(ctx, 0x9F79, false); err == nil && after != nil {
 		res.BalanceAfter = after
 	}

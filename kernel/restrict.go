@@ -15,13 +15,13 @@ import (
 // terminal action analysis decides what the bits mean.
 func (t *txn) processingRestrictions() {
 	tvr := &t.res.TVR
-	if v, ok := t.data[0x9F08]; ok && !bytes.Equal(v, t.app.Version[:]) {
+	if v, ok := t.data.get(0x9F08); ok && !bytes.Equal(v, t.app.Version[:]) {
 		tvr.Set(TVRVersionsDiffer)
 	}
-	if auc, ok := t.data[0x9F07]; ok && len(auc) == 2 {
-		domestic := bytes.Equal(t.data[0x5F28], t.term[0x9F1A])
+	if auc, ok := t.data.get(0x9F07); ok && len(auc) == 2 {
+		domestic := bytes.Equal(t.data.val(0x5F28), t.term.val(0x9F1A))
 		ok := true
-		switch t.term[0x9C][0] {
+		switch t.term.val(0x9C)[0] {
 		case TxnGoods:
 			ok = (domestic && auc[0]&0x28 != 0) || (!domestic && auc[0]&0x14 != 0)
 		case TxnLoadDesignated, TxnLoadNonDesignated, TxnLoadCash:
@@ -37,10 +37,10 @@ func (t *txn) processingRestrictions() {
 	}
 	today3 := bcdDate3(t.now)
 	today := today3[:]
-	if eff, ok := t.data[0x5F25]; ok && len(eff) == 3 && dateAfter(eff, today) {
+	if eff, ok := t.data.get(0x5F25); ok && len(eff) == 3 && dateAfter(eff, today) {
 		tvr.Set(TVRNotYetEffective)
 	}
-	if exp, ok := t.data[0x5F24]; ok && len(exp) == 3 && dateAfter(today, exp) {
+	if exp, ok := t.data.get(0x5F24); ok && len(exp) == 3 && dateAfter(today, exp) {
 		tvr.Set(TVRExpiredApplication)
 	}
 }
@@ -70,7 +70,7 @@ func (t *txn) terminalRiskManagement(ctx context.Context, amount Amount, ecOffli
 	t.res.TSI.Set(TSITerminalRiskPerformed)
 	// With an empty exception file the PAN need not be decoded.
 	if len(t.k.exceptions) > 0 {
-		if pan, err := panDigits(t.data[0x5A]); err == nil && t.k.onExceptionFile(pan) {
+		if pan, err := panDigits(t.data.val(0x5A)); err == nil && t.k.onExceptionFile(pan) {
 			t.res.TVR.Set(TVRCardOnExceptionFile)
 		}
 	}
@@ -108,8 +108,8 @@ func (t *txn) randomlySelected(amount Amount) bool {
 // velocity is EMV velocity checking with LCOL (9F14) and UCOL (9F23),
 // using the ATC and last online ATC read with GET DATA.
 func (t *txn) velocity(ctx context.Context) error {
-	lcol, okL := t.data[0x9F14]
-	ucol, okU := t.data[0x9F23]
+	lcol, okL := t.data.get(0x9F14)
+	ucol, okU := t.data.get(0x9F23)
 	if !okL || !okU || len(lcol) != 1 || len(ucol) != 1 {
 		return nil
 	}
@@ -192,7 +192,7 @@ func (t *txn) defaultAction() byte {
 // iac returns an issuer action code, or its EMV default when absent.
 func (t *txn) iac(tag tlv.Tag, absent byte) [5]byte {
 	var out [5]byte
-	if v, ok := t.data[tag]; ok && len(v) == 5 {
+	if v, ok := t.data.get(tag); ok && len(v) == 5 {
 		copy(out[:], v)
 		return out
 	}

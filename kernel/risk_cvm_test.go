@@ -58,8 +58,10 @@ func TestRiskAndCVMBranchesBitByBit(t *testing.T) {
 		cvmRule byte // 9F34 byte 1 without bit 8: method and apply-next (0: not checked)
 	}{
 		// Terminal risk management.
-		{name: "EC offline sale: no CVM, no floor limit", amount: 100,
-			tvr: "0000000000", tsi: "A800"},
+		// The EC card's CVM list asks no CVM under X (one fen above its
+		// single limit): CVM performed, 1F06, nothing in the TVR.
+		{name: "EC offline sale: the card's list asks no CVM, no floor limit", amount: 100,
+			tvr: "0000000000", tsi: "E800", cvmRule: 0x1F},
 		{name: "floor limit exceeded (non-EC sale, floor 0.00)", amount: 35000, opts: withPIN("123456"),
 			tvr: "0000048000", tsi: "E800", cvmRule: 0x42},
 		{name: "below the floor limit, randomly selected", amount: 35000, opts: withPIN("123456"),
@@ -84,7 +86,7 @@ func TestRiskAndCVMBranchesBitByBit(t *testing.T) {
 			tvr: "0008048000", tsi: "E800", cvmRule: 0x42},
 		{name: "card on the exception file", amount: 100,
 			cfg: func(c *kernel.Config) { c.ExceptionFile = []string{"6222021000123456781"} },
-			tvr: "1000000000", tsi: "A800"},
+			tvr: "1000000000", tsi: "E800", cvmRule: 0x1F},
 		// Cardholder verification (the CVM list is 42 03 / 5E 03 / 1F 03).
 		{name: "online PIN entered", amount: 35000, opts: withPIN("123456"),
 			tvr: "0000048000", tsi: "E800", cvmRule: 0x42},
@@ -96,8 +98,14 @@ func TestRiskAndCVMBranchesBitByBit(t *testing.T) {
 			card: func(a *cardsim.Application) { a.CVMList = "00000000000000000203" },
 			tvr:  "0000888000", tsi: "E800", cvmRule: 0x02},
 		{name: "unrecognised CVM, then no CVM required", amount: 35000,
-			card: func(a *cardsim.Application) { a.CVMList = "00000000000000007A031F03" },
+			card: func(a *cardsim.Application) { a.CVMList = "00000000000000007A001F03" },
 			tvr:  "0000408000", tsi: "E800", cvmRule: 0x1F},
+		// EMV Book 3 §10.5: "if the terminal supports the CVM" is a
+		// condition; an unrecognised CVM is not supported, so the rule is
+		// skipped without "unrecognised CVM".
+		{name: "unrecognised CVM if supported: skipped", amount: 35000,
+			card: func(a *cardsim.Application) { a.CVMList = "00000000000000007A031F03" },
+			tvr:  "0000008000", tsi: "E800", cvmRule: 0x1F},
 		{name: "CVM fail rule", amount: 35000,
 			card: func(a *cardsim.Application) { a.CVMList = "00000000000000000000" },
 			tvr:  "0000808000", tsi: "E800", cvmRule: 0x00},

@@ -332,7 +332,7 @@ func (t *txn) selectApplication(ctx context.Context, cands []Candidate) ([]Candi
 			continue
 		}
 		t.app, t.aid = app, fc.AID
-		t.term[0x9F09] = app.Version[:]
+		t.term.set(0x9F09, app.Version[:])
 		t.res.AID = t.keep(fc.AID)
 		t.res.Label = fc.Label
 		if fc.PreferredName != "" && fc.Label == "" {
@@ -345,12 +345,12 @@ func (t *txn) selectApplication(ctx context.Context, cands []Candidate) ([]Candi
 
 // storeFCI keeps the FCI's data objects (PDOL, label, log entry, ...).
 func (t *txn) storeFCI(b []byte) error {
-	clear(t.data)
+	t.data.reset()
 	t.fci = b
 	return tlv.Walk(b, func(_ int, o tlv.TLV) error {
 		if !o.Tag.Constructed() {
-			if _, dup := t.data[o.Tag]; !dup {
-				t.data[o.Tag] = o.Value
+			if _, dup := t.data.get(o.Tag); !dup {
+				t.data.set(o.Tag, o.Value)
 			}
 		}
 		return nil

@@ -117,7 +117,7 @@ func (t *txn) settleSales(ctx context.Context, sales []TornRecord) error {
 		return nil
 	}
 	capacity := 0
-	if le := t.data[0x9F4D]; len(le) == 2 {
+	if le := t.data.val(0x9F4D); len(le) == 2 {
 		capacity = int(le[1])
 	}
 	used := make([]bool, len(log))
@@ -219,7 +219,7 @@ func (t *txn) settleScripts(ctx context.Context) error {
 				continue
 			}
 			req := *p.Request
-			req.PAN, _ = panDigits(t.data[0x5A])
+			req.PAN, _ = panDigits(t.data.val(0x5A))
 			req.Evidence = ev
 			if err := rev.ReverseScript(ctx, &req); err != nil {
 				t.res.Detail += "; the script reversal was refused or failed, kept: " + err.Error()

@@ -185,8 +185,8 @@ func (t *txn) recordTorn(ctx context.Context, amount Amount) {
 // the result: note on success, the failure otherwise (what names the
 // record in that sentence).
 func (t *txn) addTorn(ctx context.Context, r TornRecord, what, note string) {
-	copy(r.Date[:], t.term[0x9A])
-	copy(r.Time[:], t.term[0x9F21])
+	copy(r.Date[:], t.term.val(0x9A))
+	copy(r.Time[:], t.term.val(0x9F21))
 	if err := t.k.torn.Add(ctx, r); err != nil {
 		t.res.Detail += "; the " + what + " could not be kept: " + err.Error()
 		return

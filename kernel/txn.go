@@ -23,8 +23,8 @@ type txn struct {
 	app        *Application // the terminal's entry for the selected application
 	aid        []byte       // the card's DF name of the selected application
 	fci        []byte
-	term       map[tlv.Tag][]byte // terminal data (amount, TVR, UN, ...)
-	data       map[tlv.Tag][]byte // card data from the FCI, GPO and records
+	term       tagTable // terminal data (amount, TVR, UN, ...)
+	data       tagTable // card data from the FCI, GPO and records
 	aip        [2]byte
 	afl        []byte
 	odaRecords []oda.Record // records flagged for ODA
@@ -46,6 +46,7 @@ type txn struct {
 	secondAC      bool
 	balanceScript [2]bool
 	cdaVerified   bool // a CDA signature on a cryptogram of this presentation verified
+	cvm           cvmState
 	apdus         int
 	bytes         int
 	inCard        time.Duration // time spent in the card's round trips
@@ -103,8 +104,8 @@ func (p *txnPool) get() *txn {
 	}
 	p.mu.Unlock()
 	return &txn{
-		term: make(map[tlv.Tag][]byte, 24),
-		data: make(map[tlv.Tag][]byte, 48),
+		term: newTagTable(40),
+		data: newTagTable(64),
 		objs: make([]tlv.TLV, 0, objsCap),
 		dol:  make(tlv.DOL, 0, dolCap),
 	}
@@ -133,9 +134,9 @@ func (k *Kernel) newTxn(card apdu.Transport, res *Result) *txn {
 // whose responses live in the arena: with Config.Trace the arena goes
 // with the Result. t must not be used afterwards.
 func (t *txn) release() {
-	// A map or scratch slice that a hostile card blew up is left to the
-	// collector rather than kept (cleared maps keep their size).
-	if len(t.term) > maxPooledTags || len(t.data) > maxPooledTags || cap(t.objs) > 4*objsCap || cap(t.dol) > 4*dolCap || cap(t.keyBuf) > 1024 {
+	// A tag table or scratch slice that a hostile card blew up is left to
+	// the collector rather than kept (a reset table keeps its size).
+	if t.term.len() > maxPooledTags || t.data.len() > maxPooledTags || cap(t.objs) > 4*objsCap || cap(t.dol) > 4*dolCap || cap(t.keyBuf) > 1024 {
 		return
 	}
 	arena := t.arena
@@ -145,8 +146,8 @@ func (t *txn) release() {
 		clear(arena)
 		arena = arena[:0]
 	}
-	clear(t.term)
-	clear(t.data)
+	t.term.reset()
+	t.data.reset()
 	// The scratch slices point into the arena: clear them so that the
 	// pool does not keep old blocks alive.
 	clear(t.objs[:cap(t.objs)])
@@ -308,9 +309,16 @@ func (tt *txnTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 }
 
 // trace appends e to Result.Trace when the configuration asks for a trace.
+// A VERIFY (or CHANGE PIN) is kept with its data zeroed: it carried a PIN
+// block.
 func (t *txn) trace(e Exchange) {
 	if !t.k.cfg.Trace {
 		return
+	}
+	if c := e.Command; len(c) > 5 && (c[1] == 0x20 || c[1] == 0x24) {
+		e.Command = append(make([]byte, 0, len(c)), c[:5]...)
+		e.Command = append(e.Command, make([]byte, len(c)-5)...)
+		clear(c[5:])
 	}
 	if t.res.Trace == nil {
 		t.res.Trace = make([]Exchange, 0, traceCap)
@@ -343,10 +351,10 @@ func (e *StatusError) Is(target error) bool { return target == ErrCardStatus }
 
 // value looks a tag up: terminal data first, then card data.
 func (t *txn) Value(tag tlv.Tag) ([]byte, bool) {
-	if v, ok := t.term[tag]; ok {
+	if v, ok := t.term.get(tag); ok {
 		return v, true
 	}
-	v, ok := t.data[tag]
+	v, ok := t.data.get(tag)
 	return v, ok
 }
 
@@ -359,38 +367,38 @@ func (t *txn) setTerminalData(amount Amount, txnType byte) error {
 	}
 	t.res.UnpredictableNumber = t.keep(un)
 	n12 := t.reserve(6)
-	t.term[0x9F02] = amount.appendN12(n12[:0])
-	t.term[0x9F03] = t.reserve(6)
-	t.term[0x9F1A] = t.own(bcd2(cfg.CountryCode))
-	t.term[0x5F2A] = t.own(bcd2(cfg.CurrencyCode))
-	t.term[0x5F36] = t.own([]byte{0x02})
+	t.term.set(0x9F02, amount.appendN12(n12[:0]))
+	t.term.set(0x9F03, t.reserve(6))
+	t.term.set(0x9F1A, t.own(bcd2(cfg.CountryCode)))
+	t.term.set(0x5F2A, t.own(bcd2(cfg.CurrencyCode)))
+	t.term.set(0x5F36, t.own([]byte{0x02}))
 	date, clock := bcdDate3(t.now), bcdTime3(t.now)
-	t.term[0x9A] = t.own(date[:])
-	t.term[0x9F21] = t.own(clock[:])
-	t.term[0x9C] = t.own([]byte{txnType})
-	t.term[0x9F37] = un
-	t.term[0x9F35] = t.own([]byte{cfg.TerminalType})
-	t.term[0x9F33] = cfg.Capabilities[:]
-	t.term[0x9F40] = cfg.AdditionalCapabilities[:]
-	t.term[0x9F4E] = t.ownString(cfg.MerchantName)
-	t.term[0x9F1C] = t.ownString(cfg.TerminalID)
-	t.term[0x9F16] = t.ownString(cfg.MerchantID)
-	t.term[0x9F7A] = t.own([]byte{0x00})
+	t.term.set(0x9A, t.own(date[:]))
+	t.term.set(0x9F21, t.own(clock[:]))
+	t.term.set(0x9C, t.own([]byte{txnType}))
+	t.term.set(0x9F37, un)
+	t.term.set(0x9F35, t.own([]byte{cfg.TerminalType}))
+	t.term.set(0x9F33, cfg.Capabilities[:])
+	t.term.set(0x9F40, cfg.AdditionalCapabilities[:])
+	t.term.set(0x9F4E, t.ownString(cfg.MerchantName))
+	t.term.set(0x9F1C, t.ownString(cfg.TerminalID))
+	t.term.set(0x9F16, t.ownString(cfg.MerchantID))
+	t.term.set(0x9F7A, t.own([]byte{0x00}))
 	// PBOC 3.0 SM algorithm support indicator; a PDOL tag the terminal
 	// does not know stays zeros (the DOL rules).
-	t.term[0xDF69] = t.own([]byte{0x00})
+	t.term.set(0xDF69, t.own([]byte{0x00}))
 	if cfg.SM {
-		t.term[0xDF69][0] = 0x01
+		t.term.val(0xDF69)[0] = 0x01
 	}
 	ifd := cfg.IFDSerial
 	if ifd == "" {
 		ifd = cfg.TerminalID
 	}
-	t.term[0x9F1E] = t.ownString(ifd)
+	t.term.set(0x9F1E, t.ownString(ifd))
 	seq := t.k.seq.Add(1) % 100000000
-	t.term[0x9F41] = t.own([]byte{bcdByte(int(seq / 1000000)), bcdByte(int(seq / 10000 % 100)), bcdByte(int(seq / 100 % 100)), bcdByte(int(seq % 100))})
-	t.term[0x95] = t.res.TVR[:]
-	t.term[0x9B] = t.res.TSI[:]
+	t.term.set(0x9F41, t.own([]byte{bcdByte(int(seq / 1000000)), bcdByte(int(seq / 10000 % 100)), bcdByte(int(seq / 100 % 100)), bcdByte(int(seq % 100))}))
+	t.term.set(0x95, t.res.TVR[:])
+	t.term.set(0x9B, t.res.TSI[:])
 	return nil
 }
 

@@ -62,6 +62,13 @@
 //	  "pin_entered": "123456",           typed on the PIN pad (default 123456);
 //	                                     "": the cardholder bypasses PIN entry
 //	  "no_pin_pad": false,               the terminal has no PIN pad
+//	  "offline_pin_entered": "123456",   typed on the offline PIN pad (the
+//	                                     card verifies it); absent: no offline
+//	                                     PIN pad; "": bypass; "111111,123456":
+//	                                     one PIN per entry, then a bypass
+//	  "cardholder_id": true,             the attendant's verdict on the ID
+//	                                     document (PBOC CVM 20); absent:
+//	                                     nobody checks documents
 //	  "before": [{"type": "purchase", "amount": "1.00"}],
 //	                                     run first on the same card, terminal
 //	                                     and host; not checked, but an error
@@ -114,6 +121,9 @@
 //	"card_balance"     the simulated card's real EC balance afterwards, for
 //	                   the application used (else the first one)
 //	"account_balance"  the issuer's back-office account afterwards
+//	"cvm_results"      the CVM results 9F34 in hex, as field 55 carries them
+//	"signature_required"  Result.SignatureRequired
+//	"pin_tries"        the simulated card's PIN try counter (9F17) afterwards
 //	"apdus"            the number of commands sent
 //	"apdu_sequence"    the exact command names sent, e.g. ["SELECT",
 //	                   "READ RECORD", "GET PROCESSING OPTIONS", ...]

@@ -138,6 +138,18 @@ func (s *Scenario) newEnv() (*env, error) {
 		}
 		opts = append(opts, kernel.WithPINPad(hostsim.PINPad{PIN: typed}))
 	}
+	if s.OfflinePINEntered != nil {
+		var pins []string
+		if *s.OfflinePINEntered != "" {
+			pins = strings.Split(*s.OfflinePINEntered, ",")
+		}
+		opts = append(opts, kernel.WithOfflinePINPad(hostsim.NewOfflinePINSequence(pins...)))
+	}
+	if s.CardholderID != nil {
+		verdict := *s.CardholderID
+		opts = append(opts, kernel.WithCardholderIDVerifier(kernel.CardholderIDVerifierFunc(
+			func(context.Context, kernel.CardholderID) (bool, error) { return verdict, nil })))
+	}
 	opts = append(opts, kernel.WithTornLog(&kernel.MemoryTornLog{}))
 	if e.k, err = kernel.New(s.cfg, opts...); err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
@@ -353,6 +365,13 @@ func (s *Scenario) compare(e *env, o outcome) []Diff {
 				add(f.name, fmt.Sprint(*f.want), fmt.Sprint(f.got))
 			}
 		}
+		if x.CVMResults != "" {
+			got := strings.ToUpper(hex.EncodeToString(tlvValue(res.Field55, 0x9F34)))
+			add("cvm_results", strings.ToUpper(x.CVMResults), got)
+		}
+		if x.SignatureRequired != nil {
+			add("signature_required", fmt.Sprint(*x.SignatureRequired), fmt.Sprint(res.SignatureRequired))
+		}
 		if x.Settled != nil {
 			add("settled", fmt.Sprint(*x.Settled), fmt.Sprint(len(res.Settled)))
 		}
@@ -403,6 +422,9 @@ func (s *Scenario) compare(e *env, o outcome) []Diff {
 	if x.CardBalance.Set {
 		got := kernel.Amount(e.card.Balance(app.AID))
 		add("card_balance", x.CardBalance.String(), got.String())
+	}
+	if x.PINTries != nil {
+		add("pin_tries", fmt.Sprint(*x.PINTries), fmt.Sprint(e.card.PINTries(app.AID)))
 	}
 	if x.AccountBalance.Set && e.host != nil {
 		got := "none"
@@ -527,3 +549,9 @@ func cidName(res *kernel.Result) string {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// tlvValue is the value of tag in a list of TLV objects (field 55), or nil.
+func tlvValue(b []byte, tag tlv.Tag) []byte {
+	v, _, _ := tlv.Find(b, tag)
+	return v
+}

@@ -89,6 +89,16 @@ type Scenario struct {
 	PINEntered *string `json:"pin_entered,omitempty"`
 	// NoPINPad runs the terminal without a PIN pad.
 	NoPINPad bool `json:"no_pin_pad,omitempty"`
+	// OfflinePINEntered is what the cardholder types on the offline PIN
+	// pad (the card verifies it; kernel.WithOfflinePINPad); nil means the
+	// terminal has no offline PIN pad, "" that the cardholder bypasses.
+	// Several PINs separated by commas are typed one per entry (a wrong
+	// PIN, then the right one); after the last the cardholder bypasses.
+	OfflinePINEntered *string `json:"offline_pin_entered,omitempty"`
+	// CardholderID is the attendant's verdict on the cardholder's
+	// identity document (PBOC CVM 20; kernel.WithCardholderIDVerifier);
+	// nil means nobody at this terminal checks documents.
+	CardholderID *bool `json:"cardholder_id,omitempty"`
 	// Before lists transactions run first with the same card, terminal and
 	// host (to fill the log, leave a torn sale, ...); their results are not
 	// checked, but an error from one fails the scenario.
@@ -286,6 +296,12 @@ type Expect struct {
 	// LogCount and LogAmounts check a log read (newest first).
 	LogCount   *int     `json:"log_count,omitempty"`
 	LogAmounts []string `json:"log_amounts,omitempty"`
+	// CVMResults is the CVM results (9F34) in hex, as field 55 carries them.
+	CVMResults string `json:"cvm_results,omitempty"`
+	// SignatureRequired checks Result.SignatureRequired.
+	SignatureRequired *bool `json:"signature_required,omitempty"`
+	// PINTries is the card's PIN try counter (9F17) afterwards.
+	PINTries *int `json:"pin_tries,omitempty"`
 }
 
 // OptAmount is an optional expected amount: absent (not checked), a
@@ -592,6 +608,7 @@ func (s *Scenario) checkExpect() error {
 			"oda": e.ODA != "", "cid": e.CID != "", "response_code": e.ResponseCode != "", "ec_path": e.ECPath != nil,
 			"top_up": e.TopUp != nil, "reversed": e.Reversed != nil, "torn": e.Torn != nil, "settled": e.Settled != nil,
 			"scripts_ok": e.ScriptsOK != nil, "detail_contains": e.DetailContains != "",
+			"cvm_results": e.CVMResults != "", "signature_required": e.SignatureRequired != nil,
 		} {
 			if set {
 				return fieldErr("expect."+field, "not produced by a %s read", typ)
@@ -607,7 +624,7 @@ func (s *Scenario) checkExpect() error {
 	for _, f := range []struct {
 		name, v string
 		n       int
-	}{{"tvr", e.TVR, 5}, {"tsi", e.TSI, 2}} {
+	}{{"tvr", e.TVR, 5}, {"tsi", e.TSI, 2}, {"cvm_results", e.CVMResults, 3}} {
 		if f.v == "" {
 			continue
 		}

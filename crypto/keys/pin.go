@@ -24,20 +24,9 @@ func PINBlock16(pin, pan string) ([]byte, error) {
 }
 
 func pinBlock(pin, pan string, size int) ([]byte, error) {
-	if len(pin) < 4 || len(pin) > 12 {
-		return nil, fmt.Errorf("PIN has %d digits, want 4-12: %w", len(pin), ErrInput)
-	}
-	block := make([]byte, size)
-	for i := range block {
-		block[i] = 0xFF
-	}
-	block[0] = byte(len(pin))
-	for i := range len(pin) {
-		d := pin[i] - '0'
-		if d > 9 {
-			return nil, fmt.Errorf("PIN has a non-digit: %w", ErrInput)
-		}
-		setNibble(block, i+2, d)
+	block, err := pinField(0x0, pin, size)
+	if err != nil {
+		return nil, err
 	}
 	pf, err := panField(pan, size)
 	if err != nil {
@@ -61,24 +50,53 @@ func PINFromBlock(block []byte, pan string) (string, error) {
 	clearField := make([]byte, len(block))
 	defer clear(clearField)
 	xorInto(clearField, block, pf)
-	if clearField[0]>>4 != 0 {
-		return "", fmt.Errorf("PIN block is not format 0: %w", ErrInput)
+	return readPINField(0x0, clearField)
+}
+
+// pinField is the PIN field that ISO 9564 formats 0 and 2 share: the
+// control nibble, the PIN length N, the N digits, F to size bytes. pin
+// must be 4 to 12 digits.
+func pinField(control byte, pin string, size int) ([]byte, error) {
+	if len(pin) < 4 || len(pin) > 12 {
+		return nil, fmt.Errorf("PIN has %d digits, want 4-12: %w", len(pin), ErrInput)
 	}
-	n := int(clearField[0] & 0x0F)
+	field := make([]byte, size)
+	for i := range field {
+		field[i] = 0xFF
+	}
+	field[0] = control<<4 | byte(len(pin))
+	for i := range len(pin) {
+		d := pin[i] - '0'
+		if d > 9 {
+			clear(field)
+			return nil, fmt.Errorf("PIN has a non-digit: %w", ErrInput)
+		}
+		setNibble(field, i+2, d)
+	}
+	return field, nil
+}
+
+// readPINField reads the PIN of a field built by pinField, checking the
+// control nibble, the length, the digits and the F filler.
+func readPINField(control byte, field []byte) (string, error) {
+	if field[0]>>4 != control {
+		return "", fmt.Errorf("PIN block is not format %d: %w", control, ErrInput)
+	}
+	n := int(field[0] & 0x0F)
 	if n < 4 || n > 12 {
 		return "", fmt.Errorf("PIN block gives a PIN length of %d: %w", n, ErrInput)
 	}
 	var sb strings.Builder
 	sb.Grow(n)
 	for i := range n {
-		d := nibble(clearField, i+2)
+		d := nibble(field, i+2)
 		if d > 9 {
 			return "", fmt.Errorf("PIN block has a non-digit PIN: %w", ErrInput)
 		}
 		sb.WriteByte('0' + d)
 	}
-	for i := n + 2; i < 2*len(clearField); i++ {
-		if nibble(clearField, i) != 0x0F {
+	for i := n + 2; i < 2*len(field); i++ {
+		if nibble(field, i) != 0x0F {
 			return "", fmt.Errorf("PIN block filler is not F: %w", ErrInput)
 		}
 	}

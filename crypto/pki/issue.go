@@ -211,3 +211,11 @@ func SignFDDA(icc *KeyPair, iccDynamicNumber []byte, un, amount, currency, cardA
 	}
 	return icc.dynamic(idd, oda.FormatSM2FDDA, extra...)
 }
+
+// IssueICCPINCert issues the ICC PIN encipherment public key certificate
+// (tag 9F2D, with the remainder for 9F2F and the exponent for 9F2E; EMV
+// Book 2 §7.1) with the issuer key: the ICC certificate's layout (format
+// 04 / 14) over no static data.
+func IssueICCPINCert(issuer *KeyPair, pinKey *KeyPair, pan []byte, expiry [2]byte, serial [3]byte) (cert, remainder, exponent []byte, err error) {
+	return IssueICCCert(issuer, pinKey, pan, expiry, serial, nil)
+}

@@ -247,6 +247,17 @@ func (k *KeyPair) SignRaw(data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// DecipherRaw is the RSA private operation on data enciphered under the
+// key's public half (an enciphered offline PIN, EMV Book 2 §7.2): data^d
+// mod n, data exactly as long as the modulus and smaller. The result is
+// secret. RSA keys only.
+func (k *KeyPair) DecipherRaw(data []byte) ([]byte, error) {
+	if k == nil || k.alg != oda.RSA {
+		return nil, fmt.Errorf("%w: not an RSA key", ErrInput)
+	}
+	return k.SignRaw(data)
+}
+
 // rsaBlock wraps the body of a recoverable RSA item: 6A ‖ body ‖ hash ‖ BC,
 // where hash = SHA-1(body ‖ extra…), and signs it. body must be exactly
 // modulus length − 22 bytes.

@@ -35,6 +35,9 @@ var precomputedSeeds = []cacheKey{
 	{"pboc-test-icc-6222021000123456781-01", 1984, 65537},
 	{"pboc-test-issuer-6222021000123456781", 1024, 3},
 	{"pboc-test-icc-6222021000123456781-01", 1024, 3},
+	// The separate ICC PIN encipherment key (cardsim pin.encipherment
+	// "separate", testdata/cards/offline-pin.json).
+	{"pboc-test-pin-6222021000123456781-01", 1024, 3},
 	// The seeds of the tests of crypto/oda, crypto/pki, cardsim and kernel.
 	{"pki test", 1024, 3}, {"pki test", 1024, 65537}, {"pki test", 1152, 3}, {"pki test", 1152, 65537},
 	{"pki test", 1408, 3}, {"pki test", 1408, 65537}, {"pki test", 1984, 3}, {"pki test", 1984, 65537},
