@@ -149,7 +149,7 @@ func TestDownloadLies(t *testing.T) {
 
 // A reversal whose reply does not verify is kept, and goes again.
 func TestReversalReplyWithBadMACIsKept(t *testing.T) {
-	r := newRig(t, rigOptions{timeout: 400 * time.Millisecond})
+	r := newRig(t, rigOptions{timeout: time.Second})
 	acct := r.account()
 	r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.BadMAC})
 	// The link tries at once, and again when the kernel asks: both replies lie.
