@@ -150,6 +150,13 @@ type saleFlags struct {
 	journal string // --journal
 	tornLog string // --torn-log
 	dataKey string // --data-key-file
+	acq     acquirerFlags
+	// finish, when set, is told the result after the transaction (the
+	// acquirer link: advices, then close).
+	finish func(context.Context, *kernel.Result)
+	// jr and dk are the opened --journal and data key (stores).
+	jr *journal.File
+	dk journal.DataKey
 }
 
 func (s *saleFlags) register(f *flags) {
@@ -162,6 +169,7 @@ func (s *saleFlags) register(f *flags) {
 	f.fs.StringVar(&s.journal, "journal", "", "append the clearing record of an approved sale or load to the journal `FILE` (created if missing; read it with pboc journal list); it numbers the transactions (STAN, batch) too")
 	f.fs.StringVar(&s.tornLog, "torn-log", "", "keep a sale the card was pulled from in the durable torn log `FILE` (created if missing) until the same card comes back and settles it")
 	f.fs.StringVar(&s.dataKey, "data-key-file", "", "with --journal, keep the full PAN in each record encrypted under the data key in `FILE` (hex AES key; keep it away from the journal)")
+	s.acq.register(f)
 }
 
 // check validates the flags that do not need the card, before any APDU.
@@ -187,14 +195,23 @@ func (s *saleFlags) check() error {
 // kernel builds the kernel for the card: the simulated issuer and PIN pad
 // unless --offline or the card's keys are unknown, the --journal and the
 // --torn-log. The function returned closes those files.
-func (s *saleFlags) kernel() (*kernel.Kernel, func(), error) {
+func (s *saleFlags) kernel(ctx context.Context) (*kernel.Kernel, func(), error) {
 	cfg := s.config()
 	cfg.Trace = !s.json || s.trace // the trace is printed unless only JSON is asked for
 	opts, closeAll, err := s.stores(&cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !s.offline && s.profile != nil {
+	switch {
+	case !s.offline && s.acq.addr != "":
+		finish, err := s.acq.open(ctx, cfg, s.jr, s.dk)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		s.finish = finish
+		opts = append(opts, kernel.WithHost(s.acq.link), kernel.WithPINPad(s.acq.module.PINPad(s.pin)))
+	case !s.offline && s.profile != nil:
 		h, err := s.issuer()
 		if err != nil {
 			closeAll()
@@ -248,6 +265,7 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 		if dk != nil {
 			opts = append(opts, kernel.WithDataKey(dk))
 		}
+		s.jr, s.dk = j, dk
 	}
 	if s.tornLog != "" {
 		tl, err := kernel.OpenTornLog(s.tornLog)

@@ -25,6 +25,7 @@ var commands = []command{
 	{"params", "show, import or export UnionPay AID parameter records", cmdParams},
 	{"decode", "decode BER-TLV hex (tag names, values decoded)", cmdDecode},
 	{"serve-card", "put the simulated card into vpcd's virtual PC/SC reader", cmdServeCard},
+	{"serve-acquirer", "serve a simulated acquirer (UnionPay POS ISO 8583) for --acquirer", cmdServeAcquirer},
 	{"journal", "list or export the clearing journal --journal wrote, or add up a batch", cmdJournal},
 	{"purse", "fuel cards (PBOC ED/EP purse): balance, records, load 圈存, unload 圈提, purchase, dispense", cmdPurse},
 	{"scenario", "run conformance scenario files and report each", cmdScenario},
@@ -61,7 +62,7 @@ func printCommands(e *env) {
 	fmt.Fprintln(w, "\nusage: pboc COMMAND [flags]      pboc COMMAND -h lists a command's flags")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nexit status: 0 the command ran (a declined sale is a result), 1 the transaction or I/O failed, 2 bad input")
 }

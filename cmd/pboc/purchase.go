@@ -52,7 +52,7 @@ func (s *saleFlags) transact(ctx context.Context, e *env, tx func(context.Contex
 		return err
 	}
 	defer release()
-	k, closeJournal, err := s.kernel()
+	k, closeJournal, err := s.kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -60,6 +60,9 @@ func (s *saleFlags) transact(ctx context.Context, e *env, tx func(context.Contex
 	ctx, cancel := context.WithTimeout(ctx, transactionTimeout)
 	defer cancel()
 	res, txErr := tx(ctx, k, card)
+	if s.finish != nil {
+		s.finish(ctx, res)
+	}
 	if err := s.saveCard(); err != nil {
 		return fmt.Errorf("--save %s: %w", s.card, err)
 	}

@@ -1,12 +1,13 @@
 // Command pos is a POS purchase with automatic top-up (自动圈存), written
-// as a vendor integrates the kernel: its own acquirer link (a kernel.Host),
-// its own PIN pad (a kernel.PINPad), a durable journal of clearing records
-// and a durable torn log, against the simulated card or a card in a PC/SC
-// reader. It depends on nothing of this repository's examples: copy this
+// as a vendor integrates the kernel: the acquirer link over ISO 8583 (this
+// module's acquirer.Link is the kernel.Host), its own PIN pad (the PED: a
+// kernel.PINPad and the link's acquirer.SecurityModule), a durable journal
+// of clearing records and a durable torn log, against the simulated card or
+// a card in a PC/SC reader. It depends on nothing of this repository's examples: copy this
 // file and replace the simulated parts (marked "simulated") with yours.
 //
 //	go run ./examples/pos [--amount 4.50] [--card FILE | --reader NAME [--test-ca] [--card FILE]]
-//	                      [--pin 123456] [--account 2000.00] [--data-dir DIR]
+//	                      [--pin 123456] [--account 2000.00] [--data-dir DIR] [--acquirer HOST:PORT]
 //
 // The default card holds 5.00 of electronic cash with a reset threshold of
 // 1.00 and a balance limit of 1000.00. A purchase of 4.50 would leave 0.50,
@@ -41,6 +42,13 @@
 // Without --card there is no acquirer link, and a sale that must go
 // online ends online_required.
 //
+// The acquirer: by default a loopback simulator (acquirer/acquirersim) on
+// 127.0.0.1, in front of the simulated issuer, which the link reaches over
+// TCP: sign-in (working keys under the terminal master key), the 0200 with
+// its MAC and the PIN enciphered under the PIK, the script result advice
+// after it; the program prints what the acquirer received. --acquirer
+// HOST:PORT dials another (pboc serve-acquirer, whose test TMK this uses).
+//
 // Exit status: 0 when the transaction ran (a decline is still a result), 1
 // when it could not run (bad flags, unreadable card profile, no card in the
 // reader, terminated).
@@ -48,7 +56,9 @@ package main
 
 import (
 	"context"
+	"crypto/des"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,8 +67,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-pboc/pboc/acquirer"
+	"github.com/go-pboc/pboc/acquirer/acquirersim"
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
@@ -90,8 +103,9 @@ type options struct {
 	pin      string // what the cardholder types
 	account  kernel.Amount
 	dataDir  string
-	cardSet  bool // --card was given
-	readerIn bool // the card is in a reader
+	acquirer string // --acquirer: "" starts the loopback simulator
+	cardSet  bool   // --card was given
+	readerIn bool   // the card is in a reader
 }
 
 func parseOptions(args []string, w io.Writer) (*options, error) {
@@ -104,7 +118,8 @@ func parseOptions(args []string, w io.Writer) (*options, error) {
 	fs.BoolVar(&o.testCA, "test-ca", false, "with --reader, also trust the simulator's test CA keys (a card served by pboc serve-card; never in production)")
 	fs.StringVar(&o.pin, "pin", "123456", "PIN the cardholder types on the PIN pad (empty: bypass PIN entry)")
 	account := fs.String("account", "2000.00", "balance of the card's back-office account at the simulated issuer, in yuan")
-	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log and their PAN-hash key (default: a new temporary directory, removed at the end)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log, the acquirer link's state and their keys (default: a new temporary directory, removed at the end)")
+	fs.StringVar(&o.acquirer, "acquirer", "", "the acquirer's HOST:PORT (default: a loopback simulator in front of the simulated issuer)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -151,10 +166,16 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	defer st.close()
 	cfg := kernel.DefaultConfig()
 	cfg.CAPK, cfg.PANHashKey = trustedKeys(o), st.panKey
-	opts := []kernel.Option{kernel.WithPINPad(&pinPad{pin: o.pin, key: hostsim.DefaultPINKey()}),
-		kernel.WithJournal(st.journal), kernel.WithTornLog(st.torn)}
-	if issuer != nil {
-		opts = append(opts, kernel.WithHost(&acquirerLink{network: issuer, timeout: 30 * time.Second}))
+	pad := &ped{pin: o.pin, tmk: testTMK}
+	opts := []kernel.Option{kernel.WithPINPad(pad), kernel.WithJournal(st.journal), kernel.WithCounter(st.journal),
+		kernel.WithDataKey(st.dataKey), kernel.WithTornLog(st.torn)}
+	var acq *acquirerLink
+	if issuer != nil || o.acquirer != "" {
+		if acq, err = openAcquirer(ctx, o.acquirer, issuer, cfg, pad, st); err != nil {
+			return err
+		}
+		defer acq.close()
+		opts = append(opts, kernel.WithHost(acq.Link)) // the whole integration
 	}
 	k, err := kernel.New(cfg, opts...)
 	if err != nil {
@@ -167,12 +188,19 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	field(w, "card", "%s", card.describe())
 	field(w, "CA keys", "%s", trustNote(o))
 	printIssuer(w, card, issuer)
+	if acq != nil {
+		field(w, "acquirer", "%s", acq.describe)
+	}
 	field(w, "journal", "%s", st.journal.Path())
 	if st.temp {
 		field(w, "terminal data", "a temporary directory, removed at the end (--data-dir keeps it)")
 	}
-	if err := purchaseEC(ctx, w, k, card, issuer, o.amount); err != nil {
+	res, err := purchaseEC(ctx, w, k, card, issuer, o.amount)
+	if err != nil {
 		return err
+	}
+	if acq != nil {
+		acq.finish(ctx, w, res)
 	}
 	return printJournal(ctx, w, st.journal)
 }
@@ -180,11 +208,11 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 // purchaseEC is the electronic-cash sale: read what decides the path, run
 // the purchase (the kernel chooses offline, online or top-up), and print
 // what happened as the card and the issuer report it.
-func purchaseEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, issuer *hostsim.Host, amount kernel.Amount) error {
+func purchaseEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, issuer *hostsim.Host, amount kernel.Amount) (*kernel.Result, error) {
 	// 1. Card inserted: the EC parameters that decide the path.
 	bal, err := k.ReadBalance(ctx, card)
 	if err != nil {
-		return fmt.Errorf("read balance: %w", err)
+		return nil, fmt.Errorf("read balance: %w", err)
 	}
 	field(w, "EC balance", "%s (limit %s, single limit %s, reset threshold %s)",
 		amountOrDash(bal.Balance), amountOrDash(bal.Limit), amountOrDash(bal.SingleLimit), amountOrDash(bal.ResetThreshold))
@@ -198,12 +226,12 @@ func purchaseEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, 
 		// record is not durable: keep the result and raise the alarm.
 		field(w, "ALERT", "the sale is approved but its journal record was not written: %v", err)
 	} else if err != nil {
-		return fmt.Errorf("purchase %s: %w", res.Outcome, err)
+		return nil, fmt.Errorf("purchase %s: %w", res.Outcome, err)
 	}
 	printResult(w, res)
 	field(w, "back-office account", "%s", accountBalance(issuer, card.pan()))
 	printLedger(w, issuer)
-	return nil
+	return res, nil
 }
 
 // printResult prints the kernel's result of the purchase.
@@ -245,58 +273,89 @@ func printResult(w io.Writer, res *kernel.Result) {
 	}
 }
 
-// ---- The terminal's acquirer link: a kernel.Host ----
+// ---- The terminal's acquirer link: acquirer.Link is the kernel.Host ----
 
-// acquirerLink is this terminal's kernel.Host: the adapter a vendor writes
-// around its link to the acquirer. The kernel hands it an authorisation
-// request (the ARQC in field 55, the enciphered PIN block, the PAN — masked
-// when printed) and takes back the response code, the issuer
-// authentication data and the scripts. A real link sends an ISO 8583
-// message to the acquirer (see this module's acquirer package) over its
-// own connection; here the "network" is the simulated issuer.
-//
-// Rules the kernel relies on: an error means "unable to go online" (the
-// terminal action codes decide, and a top-up or load is never completed
-// without the issuer), so every failure of the link — timeout, refused
-// connection, a malformed answer — is an error, never a made-up decline.
-// Reverse and ReverseScript let the kernel undo an approval the card did
-// not complete, or a refill the card did not take.
+// testTMK is the terminal master key the terminal shares with its acquirer
+// (injected at the factory into the PED): here the simulator's published
+// test key, which pboc serve-acquirer uses too. Never a real key.
+var testTMK = []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF}
+
+// acquirerLink is the terminal's link to its acquirer over ISO 8583
+// (acquirer.Link: sale, the reversal queue, script advices, the offline
+// uploads before each online request, settlement), with its durable state
+// and, in this program, the loopback acquirer it talks to.
 type acquirerLink struct {
-	network *hostsim.Host // simulated: the acquirer's side of the link
-	timeout time.Duration // per request; a real link has its own
+	*acquirer.Link
+	state    *acquirer.State
+	sim      *acquirersim.Sim // simulated: the acquirer; nil with --acquirer
+	describe string
 }
 
-var (
-	_ kernel.Host           = (*acquirerLink)(nil)
-	_ kernel.Reverser       = (*acquirerLink)(nil)
-	_ kernel.ScriptReverser = (*acquirerLink)(nil)
-)
-
-// Authorize sends the request and waits for the answer, at most timeout.
-func (a *acquirerLink) Authorize(ctx context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	resp, err := a.network.Authorize(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("acquirer: authorise %s: %w", req, err)
+// openAcquirer signs the terminal in with the acquirer at addr, or with a
+// loopback simulator in front of issuer when addr is "". The link numbers
+// its messages from the journal, as the kernel does; it uploads the
+// journal's offline sales (their PANs opened with the data key) and, after
+// a crash, settles an approval from the journal's record.
+func openAcquirer(ctx context.Context, addr string, issuer *hostsim.Host, cfg kernel.Config, pad *ped, st *stores) (*acquirerLink, error) {
+	a := &acquirerLink{describe: "ISO 8583 (UnionPay POS) at " + addr}
+	if addr == "" { // simulated
+		sim, err := acquirersim.New(acquirersim.Config{Host: issuer, TMK: testTMK})
+		if err != nil {
+			return nil, err
+		}
+		if err := sim.Start("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		a.sim, addr = sim, sim.Addr()
+		a.describe = "loopback simulator at " + addr + " (ISO 8583, UnionPay POS), in front of the simulated issuer"
 	}
-	return resp, nil
+	var err error
+	if a.state, err = acquirer.OpenState(ctx, filepath.Join(st.dir, "acquirer.state"), st.dataKey); err != nil {
+		a.close()
+		return nil, err
+	}
+	lc := acquirer.Config{Addr: addr, TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Timeout: 30 * time.Second}
+	a.Link, err = acquirer.Open(ctx, lc, pad, a.state, acquirer.WithCounter(st.journal),
+		acquirer.WithClearing(acquirer.JournalClearing(st.journal, st.dataKey)), acquirer.WithEvidence(acquirer.JournalEvidence(st.journal)))
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := a.SignIn(ctx); err != nil { // new working keys into the PED
+		a.close()
+		return nil, fmt.Errorf("acquirer %s: sign-in: %w", addr, err)
+	}
+	return a, nil
 }
 
-// Reverse asks the acquirer to undo an approved request the card did not
-// complete.
-func (a *acquirerLink) Reverse(ctx context.Context, req *kernel.AuthRequest) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	return a.network.Reverse(ctx, req)
+// finish reports the transaction's script results to the acquirer (a
+// script result advice), sends what is owed now rather than before the
+// next sale, and prints what the loopback acquirer received.
+func (a *acquirerLink) finish(ctx context.Context, w io.Writer, res *kernel.Result) {
+	if err := a.Complete(ctx, res); err != nil {
+		field(w, "WARNING", "the acquirer link: %v", err)
+	}
+	if err := a.Flush(ctx); err != nil {
+		field(w, "WARNING", "not yet sent to the acquirer (goes before the next sale): %v", err)
+	}
+	if a.sim == nil {
+		return
+	}
+	for _, m := range a.sim.Received() {
+		field(w, "acquirer received", "%s stan %s 60.1 %s 60.3 %s, answered %s", m.MTI, m.STAN, m.Type60, m.Network, dash(m.Response))
+	}
 }
 
-// ReverseScript asks the acquirer to undo the refill of an approved
-// request whose balance script did not take effect on the card.
-func (a *acquirerLink) ReverseScript(ctx context.Context, req *kernel.AuthRequest) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	return a.network.ReverseScript(ctx, req)
+func (a *acquirerLink) close() {
+	if a.Link != nil {
+		a.Link.Close()
+	}
+	if a.state != nil {
+		a.state.Close()
+	}
+	if a.sim != nil {
+		a.sim.Close()
+	}
 }
 
 // newIssuer is the simulated issuer behind the link, with a back-office
@@ -320,36 +379,98 @@ func newIssuer(p *cardsim.Profile, balance kernel.Amount) (*hostsim.Host, error)
 	return h, nil
 }
 
-// ---- The PIN pad: a kernel.PINPad ----
+// ---- The PIN pad: a kernel.PINPad and the link's acquirer.SecurityModule ----
 
-// pinPad is this terminal's kernel.PINPad. A real one is a secure PIN
-// entry device: the cardholder types on it, it builds the ISO 9564 PIN
-// block and enciphers it under the PIN key it shares with the acquirer,
-// and only the enciphered block ever leaves it. This one is simulated:
-// the "typed" PIN is given, and the key is the simulated issuer's test
-// key. The block is never logged or printed.
-type pinPad struct {
-	pin string // simulated: what the cardholder types; empty = bypass
-	key []byte // the PIN encryption key (TDES), shared with the acquirer
+// ped is this terminal's PIN entry device. A real one is tamper-resistant
+// hardware: the terminal master key was injected into it, it deciphers the
+// working keys of each sign-in, computes the MAC of every message to the
+// acquirer, and enciphers the PIN the cardholder types under the PIK; no
+// key and no PIN ever leaves it. This one is simulated in memory: the
+// "typed" PIN is given. Nothing here is logged or printed.
+type ped struct {
+	pin      string // simulated: what the cardholder types; empty = bypass
+	tmk      []byte // injected at the factory
+	mu       sync.Mutex
+	pik, mak []byte // the working keys of the last sign-in
 }
 
-var _ kernel.PINPad = (*pinPad)(nil)
+var (
+	_ kernel.PINPad           = (*ped)(nil)
+	_ acquirer.SecurityModule = (*ped)(nil)
+)
 
-// OnlinePIN returns the enciphered format-0 PIN block for pan, or
-// kernel.ErrPINBypass when the cardholder presses "bypass".
-func (p *pinPad) OnlinePIN(ctx context.Context, pan string, _ kernel.Amount) ([]byte, error) {
+// LoadWorkingKeys deciphers the sign-in's PIK and MAK under the TMK (triple
+// DES, ECB) and installs them only when both check values match.
+func (p *ped) LoadWorkingKeys(_ context.Context, w acquirer.WorkingKeys) error {
+	tmk, err := des.NewTripleDESCipher(append(append([]byte(nil), p.tmk...), p.tmk[:8]...))
+	if err != nil {
+		return err
+	}
+	clearKey := func(enc []byte, cv [acquirer.CheckValueLen]byte) ([]byte, error) {
+		if len(enc) == 0 || len(enc)%8 != 0 {
+			return nil, acquirer.ErrKey
+		}
+		k := make([]byte, len(enc))
+		for i := 0; i < len(enc); i += 8 {
+			tmk.Decrypt(k[i:i+8], enc[i:i+8])
+		}
+		got, err := acquirer.CheckValue(k)
+		if err != nil || subtle.ConstantTimeCompare(got[:], cv[:]) != 1 {
+			clear(k)
+			return nil, acquirer.ErrCheckValue
+		}
+		return k, nil
+	}
+	pik, err := clearKey(w.PIK, w.PIKCheck)
+	if err != nil {
+		return err
+	}
+	mak, err := clearKey(w.MAK, w.MAKCheck)
+	if err != nil {
+		clear(pik)
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pik, p.mak = pik, mak
+	return nil
+}
+
+// MAC computes field 64 (the UnionPay POS "CUP ECB" MAC) under the MAK.
+func (p *ped) MAC(_ context.Context, mab []byte) ([acquirer.MACLen]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mak == nil {
+		return [acquirer.MACLen]byte{}, acquirer.ErrNoKeys
+	}
+	return acquirer.CUPMAC(p.mak, mab)
+}
+
+// OnlinePIN returns the format-0 PIN block for pan enciphered under the
+// PIK, or kernel.ErrPINBypass when the cardholder presses "bypass".
+func (p *ped) OnlinePIN(ctx context.Context, pan string, _ kernel.Amount) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if p.pin == "" {
 		return nil, kernel.ErrPINBypass
 	}
+	p.mu.Lock()
+	pik := append([]byte(nil), p.pik...)
+	p.mu.Unlock()
+	if len(pik) == 8 {
+		pik = append(pik, pik...) // a single-length PIK is triple DES with K1 = K2
+	}
+	defer clear(pik)
+	if len(pik) != 16 {
+		return nil, fmt.Errorf("%w: no PIK (sign in first)", kernel.ErrPINPadUnavailable)
+	}
 	block, err := keys.PINBlock(p.pin, pan)
 	if err != nil {
 		return nil, fmt.Errorf("PIN pad: %w", err)
 	}
 	defer clear(block) // the clear block lives no longer than needed
-	return keys.EncryptPINBlock(keys.TDES, p.key, block)
+	return keys.EncryptPINBlock(keys.TDES, pik, block)
 }
 
 // ---- What the terminal keeps: journal, torn log, PAN-hash key ----
@@ -361,11 +482,14 @@ type stores struct {
 	journal *journal.File
 	torn    *kernel.FileTornLog
 	panKey  []byte
+	dataKey journal.DataKey // encrypts the PANs the journal and the link keep
 }
 
-// openStores opens the journal (journal.dat), the torn log (torn.dat) and
-// the key of their PAN hashes (pan-hash.key, 32 random bytes made with the
-// directory) in dir, or in a new temporary directory when dir is "".
+// openStores opens the journal (journal.dat), the torn log (torn.dat), the
+// key of their PAN hashes (pan-hash.key) and the data key that encrypts
+// the PANs they and the acquirer link keep (data.key), 32 random bytes each
+// made with the directory, in dir, or in a new temporary directory when dir
+// is "".
 // The key must stay the same for the life of the files: records are
 // matched to a card by it. A real terminal keeps it in its secure storage.
 func openStores(dir string) (*stores, error) {
@@ -381,6 +505,13 @@ func openStores(dir string) (*stores, error) {
 	}
 	var err error
 	if s.panKey, err = loadOrCreateKey(filepath.Join(s.dir, "pan-hash.key")); err != nil {
+		return nil, s.fail(err)
+	}
+	raw, err := loadOrCreateKey(filepath.Join(s.dir, "data.key"))
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if s.dataKey, err = journal.NewAESGCMKey(raw); err != nil {
 		return nil, s.fail(err)
 	}
 	if s.journal, err = journal.Open(filepath.Join(s.dir, "journal.dat")); err != nil {

@@ -277,3 +277,19 @@ func TestReader(t *testing.T) {
 		assert.ErrorContains(t, err, `--reader "no such reader"`)
 	})
 }
+
+// The online request goes through the acquirer link over ISO 8583 to the
+// loopback acquirer: sign-in, the sale (its trace number the journal's, as
+// the kernel drew it), then the script result advice; the journal's record
+// carries the same trace number as the sale.
+func TestThroughTheAcquirer(t *testing.T) {
+	s, err := runPOS(t)
+	require.NoError(t, err)
+	assert.Contains(t, s.field("acquirer"), "loopback simulator at 127.0.0.1:")
+	assert.Equal(t, []string{
+		"0800 stan 000001 60.1 00 60.3 001, answered 00",
+		"0200 stan 000002 60.1 22 60.3 000, answered 00",
+		"0620 stan 000003 60.1 00 60.3 951, answered 00",
+	}, s.Fields["acquirer received"])
+	assert.NotContains(t, s.Out, "WARNING")
+}

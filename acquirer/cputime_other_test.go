@@ -1,0 +1,8 @@
+//go:build !unix
+
+package acquirer_test
+
+import "time"
+
+// processCPU is not measured on this system: cpu-sec/op is not reported.
+func processCPU() time.Duration { return 0 }
