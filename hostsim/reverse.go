@@ -1,6 +1,7 @@
 package hostsim
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -134,6 +135,15 @@ func (h *Host) checkEvidence(req *kernel.AuthRequest, orig *field55) error {
 	}
 	if f.atc != orig.atc && f.atc != orig.atc+1 {
 		return fmt.Errorf("%w: cryptogram of ATC %d for a request of ATC %d", ErrEvidence, f.atc, orig.atc)
+	}
+	if f.atc == orig.atc {
+		// Of the request's own ATC only its second GENERATE AC comes after
+		// a script: the request's ARQC shows the balance before it, and
+		// would "prove" any script void.
+		iad := f.tags[0x9F10]
+		if bytes.Equal(f.arqc, orig.arqc) || len(iad) < 8 || iad[4]&0xC0 == 0x80 {
+			return fmt.Errorf("%w: a cryptogram of the request's ATC that is not its second GENERATE AC", ErrEvidence)
+		}
 	}
 	h.mu.Lock()
 	acct, ok := h.accounts[req.PAN]

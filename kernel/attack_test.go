@@ -517,3 +517,24 @@ func TestRuleTopUpsAndLoadsEndAsTheCardHolds(t *testing.T) {
 		assert.Equal(t, kernel.Amount(200000), b.account(t), "the unanswered approval was reversed")
 	})
 }
+
+// The request's own ARQC shows the balance before the script: it is no
+// evidence that the script did not take effect, and the host refuses it.
+func TestRuleTheRequestsOwnARQCIsNoEvidence(t *testing.T) {
+	b := newBank(t, "default.json", 200000)
+	var req *kernel.AuthRequest
+	spy := kernel.HostFunc(func(ctx context.Context, r *kernel.AuthRequest) (*kernel.AuthResponse, error) {
+		req = r
+		return b.host.Authorize(ctx, r)
+	})
+	k := newKernel(t, kernel.WithHost(spy), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}))
+	res, err := k.Load(context.Background(), b.card, kernel.LoadRequest{Kind: kernel.LoadCash, Amount: 10000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	forged := *req
+	forged.Evidence = &kernel.Evidence{Field55: req.Field55, ATC: res.ATC, Balance: 50000}
+	before := b.host.CashTotal()
+	require.ErrorIs(t, b.host.ReverseScript(context.Background(), &forged), hostsim.ErrEvidence)
+	assert.Equal(t, before, b.host.CashTotal(), "nothing given back")
+	assert.Equal(t, uint64(60000), b.card.Balance(debitAID))
+}
