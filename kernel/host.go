@@ -115,9 +115,10 @@ type Host interface {
 //     presentation in which the card authenticated itself (DDA, CDA, fDDA)
 //     carries, in its IAD, the EC balance the card MACs, equal to the
 //     balance before the request. The host must verify that cryptogram and
-//     that MAC with the card's keys, and that its ATC is the request's or
-//     the next one, before it gives anything back; evidence that does not
-//     verify is refused with an error.
+//     that MAC with the card's keys, and that it was made after the script:
+//     of the request's own ATC only the second GENERATE AC (never the
+//     request's ARQC, whose IAD shows the balance before), else the next
+//     ATC; evidence that does not verify is refused with an error.
 //
 // A bare GET DATA of the balance is never evidence: a relay or an emulator
 // can answer it. A host may rely on the kernel never calling twice for one
