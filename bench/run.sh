@@ -103,6 +103,20 @@ median() {
 	awk -v name="$1" '$1 ~ "^Benchmark"name"(-[0-9]+)?$" { print $3 }' "$2" | sort -n |
 		awk '{ v[NR] = $1 } END { if (NR == 0) exit; m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'
 }
+# floor: a DDA purchase's kernel cost against the bare crypto it cannot
+# avoid, from the same run: the whole ODA of a DDA card on raw tag values
+# (issuer certificate, ICC certificate, signed dynamic data), and the same
+# for an issuer whose certificate the kernel already knows.
+floor() {
+	p=$(median 'PurchaseContactEC/DDA' "$new")
+	cold=$(median 'ODAMethod/RSA-e3/DDA' "$new")
+	warm=$(median 'ODAMethod/RSA-e3/DDA-known-issuer' "$new")
+	[ -n "$p" ] && [ -n "$cold" ] && [ -n "$warm" ] || return 0
+	echo "# A DDA purchase against its crypto floor (median ns/op of this run)"
+	awk -v p="$p" -v c="$cold" -v w="$warm" 'BEGIN {
+		printf "PurchaseContactEC/DDA %8.0f  ODA floor (issuer + ICC + SDAD) %8.0f = %.2fx  floor for a known issuer (ICC + SDAD) %8.0f = %.2fx\n", p, c, p / c, w, p / w
+	}'
+}
 summary() {
 	[ -n "$pin" ] || return 0
 	echo "# Scaling against the cores' own speeds (median ns/op; ideal = 1 / (1/core0 + 1/core1))"
@@ -126,6 +140,7 @@ if [ -z "$benchstat" ]; then
 	done
 	echo
 	summary
+	floor
 	exit 0
 fi
 
@@ -144,3 +159,5 @@ else
 fi
 echo
 summary
+echo
+floor

@@ -74,6 +74,24 @@ func BenchmarkODAMethod(b *testing.B) {
 					}
 				})
 			})
+			// The terminal knows the issuer's certificate from an earlier
+			// card (the kernel keeps it): it checks it against this
+			// transaction, then the ICC certificate and the signature.
+			known, err := oda.OpenIssuerCert(issIn.CA, issIn.Cert, issIn.Remainder, issIn.Exponent)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("DDA-known-issuer", func(b *testing.B) {
+				cpuLoop(b, func() {
+					iss, err := known.Check(issIn.PAN, issIn.Now, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := oda.VerifySDAD(icc(b, iss), sdad, testDDOL); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
 			b.Run("CDA", func(b *testing.B) {
 				cpuLoop(b, func() {
 					in := cda.input(icc(b, issuer(b)))
