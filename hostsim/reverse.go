@@ -126,9 +126,16 @@ var ErrEvidence = errors.New("hostsim: the card's evidence does not support a re
 // kernel.ScriptReverser): the cryptogram verifies under the card's keys,
 // the balance in its IAD carries the card's MAC, its ATC is the request's
 // or the next one, and the balance the card held before it is the balance
-// before the request. The caller holds no lock.
+// before the request — of the same purse: the IAD carries only the
+// application currency's, so no evidence reverses a second-currency
+// (DF79) script. The caller holds no lock.
 func (h *Host) checkEvidence(req *kernel.AuthRequest, orig *field55) error {
 	ev := req.Evidence
+	if req.ECBalanceTag == TagSecondECBalance {
+		// The IAD MACs the application currency's balance (9F79): it
+		// says nothing of the second purse the script refilled.
+		return fmt.Errorf("%w: a cryptogram's balance is the first EC currency's, the script refilled DF79", ErrEvidence)
+	}
 	f, err := parseCryptogramData(ev.Field55, true)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrEvidence, err)

@@ -538,3 +538,59 @@ func TestRuleTheRequestsOwnARQCIsNoEvidence(t *testing.T) {
 	assert.Equal(t, before, b.host.CashTotal(), "nothing given back")
 	assert.Equal(t, uint64(60000), b.card.Balance(debitAID))
 }
+
+// Rule 3 across purses: the balance a cryptogram's IAD MACs is the
+// application currency's (9F79). A torn top-up of the card's second EC
+// currency (DF79) is never settled — least of all reversed at the host —
+// by a first-currency sale whose balance happens to equal the second
+// purse's balance before the top-up: the refill the card holds would be
+// paid back.
+func TestRuleEvidenceOfOnePurseNeverSettlesTheOther(t *testing.T) {
+	p := profileWith(t, "dual-currency.json", func(a *cardsim.Application) {
+		a.EC.Balance = "100.00" // the CNY purse holds what the USD purse held before its top-up
+		a.EC.SecondCurrency.ResetThreshold = "90.00"
+	})
+	card := newCard(t, p)
+	h := hostsim.New()
+	acc, err := hostsim.AccountFromProfile(p.Applications[0], 200000, testPIN)
+	require.NoError(t, err)
+	require.NoError(t, h.AddAccount(acc))
+	torn := &kernel.MemoryTornLog{}
+	opts := []kernel.Option{kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN}), kernel.WithTornLog(torn)}
+	usd := testConfig()
+	usd.CurrencyCode = 840
+
+	// A relay answers every GET DATA DF79 with the balance before the
+	// top-up: the card takes the refill, the terminal cannot prove it.
+	stale := hostile.Rewrite(func(c apdu.Command) bool {
+		return c.INS == hostile.INSGetData && c.P1 == 0xDF && c.P2 == 0x79
+	}, func([]byte) []byte { return tlv.Append(nil, 0xDF79, bcdN(10000, 6)) })
+	res, err := kernelFrom(t, usd, opts...).Purchase(context.Background(), hostile.NewCard(card, stale), 1234)
+	require.NoError(t, err)
+	require.True(t, res.TopUp, res.Detail)
+	require.Equal(t, uint64(20000), card.SecondBalance(debitAID), "the card took the refill")
+	require.Equal(t, 1, torn.Len(), "the refill is not proven: %s", res.Detail)
+	require.Equal(t, uint16(840), torn.Records()[0].ECCurrency)
+	account := func() kernel.Amount { a, _ := h.Account(acc.PAN); return a.Balance }
+	charged := account()
+
+	// The same card, next ATC, pays 1.00 in CNY offline: its IAD's MACed
+	// balance shows 100.00 before the sale, which equals DF79 before the
+	// top-up.
+	res, err = kernelFrom(t, testConfig(), opts...).Purchase(context.Background(), card, 100)
+	require.NoError(t, err)
+	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.Empty(t, res.Settled, res.Detail)
+	assert.Equal(t, 1, torn.Len(), "kept for the issuer")
+	assert.Equal(t, charged, account(), "no refund of a refill the card holds")
+	assert.Equal(t, uint64(20000), card.SecondBalance(debitAID))
+
+	// And the issuer refuses such evidence itself, should a terminal send it.
+	kept := torn.Records()[0]
+	req := *kept.Request
+	req.PAN = acc.PAN
+	ev := &kernel.Evidence{Field55: res.Field55, ATC: res.ATC, Balance: 9900, Deducted: 100}
+	req.Evidence = ev
+	require.ErrorIs(t, h.ReverseScript(context.Background(), &req), hostsim.ErrEvidence)
+	assert.Equal(t, charged, account())
+}

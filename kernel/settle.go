@@ -203,8 +203,8 @@ func (t *txn) settleScripts(ctx context.Context) error {
 	}
 	ev := t.evidence()
 	for _, p := range due {
-		if ev == nil || ev.ATC != p.ATC+1 {
-			continue // not conclusive: kept for the issuer to reconcile
+		if ev == nil || ev.ATC != p.ATC+1 || p.ECCurrency != 0 {
+			continue // not conclusive (or another wallet's balance): kept for the issuer to reconcile
 		}
 		var s Settlement
 		switch ev.BalanceBefore() {

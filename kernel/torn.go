@@ -44,6 +44,13 @@ type TornRecord struct {
 	// settlement it is taken from the card, whose PAN hash matched.
 	Expected Amount
 	Request  *AuthRequest
+	// ECCurrency is, for a TornScript, the currency of the EC wallet the
+	// script refills when it is the card's second EC currency (DF71: the
+	// balance is DF79); zero for the first (9F79). Only the first
+	// currency's balance is MACed into a cryptogram's IAD, so a script of
+	// the second stays pending for the issuer: evidence of one wallet
+	// never settles the other.
+	ECCurrency uint16 `json:",omitempty"`
 	// For a TornScript of a load: the clearing data of the load's
 	// completion (the card's TC), journaled as a load once the card's
 	// authenticated balance shows that the script took effect.
@@ -210,7 +217,7 @@ func (t *txn) recordTornScript(ctx context.Context, req *AuthRequest, expected A
 	kept.PAN, kept.PINBlock = "", nil // the PAN is taken from the card at settlement; the PIN block is never kept
 	r := TornRecord{Kind: TornScript, PANHash: ph, PAN: t.res.PAN, AID: append([]byte(nil), t.aid...),
 		Amount: t.res.Amount, BalanceBefore: *t.res.BalanceBefore, Expected: expected, Request: &kept,
-		ATC: t.res.ATC, Created: t.now}
+		ATC: t.res.ATC, Created: t.now, ECCurrency: t.res.ECCurrency}
 	if req.Kind != RequestPurchase && t.res.CID&0xC0 == 0x40 {
 		r.Cryptogram, r.CID, r.Field55 = t.res.Cryptogram, t.res.CID, t.res.Field55
 	}
