@@ -212,6 +212,18 @@ func TestRuleTheAnswerMustFitTheQuestion(t *testing.T) {
 			refused: func(res *kernel.Result) bool { return !approved(res.Outcome) },
 		},
 		{
+			name: "the card asks for an online PIN and the application takes none (DF18 = 00)", amount: 60000, profile: rich,
+			opts: []kernel.Option{kernel.WithHost(kernel.HostFunc(approveAll)), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN})},
+			config: func(c *kernel.Config) {
+				for i := range c.Applications {
+					c.Applications[i].OnlinePIN = false
+				}
+			},
+			refused: func(res *kernel.Result) bool {
+				return !approved(res.Outcome) && res.Reason == kernel.ReasonCVMNotPerformed && res.TTQ[0]&0x04 == 0
+			},
+		},
+		{
 			name: "the card asks for a signature and the terminal takes none", amount: 1234,
 			lies:   func(*testing.T) []hostile.Lie { return []hostile.Lie{hostile.SetCTQ([2]byte{0x40, 0}, [2]byte{})} },
 			config: func(c *kernel.Config) { c.Applications[0].TTQ = [4]byte{0x24, 0, 0, 0x80} },

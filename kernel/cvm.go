@@ -259,7 +259,7 @@ func (t *txn) supportsCVM(code byte) bool {
 	}
 	switch code {
 	case cvmOnlinePIN:
-		return t.k.cfg.OnlineCapable
+		return t.k.cfg.OnlineCapable && t.onlinePINAllowed()
 	case cvmCardholderID:
 		return t.k.cfg.TerminalType&0x0F < 4
 	}
@@ -296,12 +296,23 @@ func cancelled(ctx context.Context, err error) error {
 	return ctx.Err()
 }
 
+// onlinePINAllowed reports that the terminal takes an online PIN for the
+// selected application (Application.OnlinePIN, the acquirer's DF18).
+func (t *txn) onlinePINAllowed() bool {
+	return t.app == nil || t.app.OnlinePIN
+}
+
 // onlinePIN asks the PIN pad for an enciphered PIN block and sets the TVR.
 func (t *txn) onlinePIN(ctx context.Context, amount Amount) ([]byte, error) {
 	if t.cvm.onlineBypassed {
 		// HXEMV iCvmEnterOnlinePin: a cardholder who bypassed the online
 		// PIN (a top-up's, an earlier rule's) is not asked again.
 		return nil, ErrPINBypass
+	}
+	if !t.onlinePINAllowed() {
+		// A top-up or a load needs the online PIN this application's
+		// parameters refuse (DF18 = 00): it cannot be done here.
+		return nil, fmt.Errorf("%w: no online PIN for this application (DF18 = 00)", ErrPINPadUnavailable)
 	}
 	pad := t.k.pinPad
 	if pad == nil {

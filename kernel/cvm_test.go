@@ -234,3 +234,42 @@ func TestBypassedOnlinePINIsNotAskedAgain(t *testing.T) {
 	assert.Equal(t, "1E0300", cvmResults(t, res))
 	assert.True(t, res.SignatureRequired)
 }
+
+// An application whose acquirer parameters refuse online PIN (DF18 = 00,
+// Application.OnlinePIN false): the CVM list's online PIN is a CVM the
+// terminal does not support (the next rule applies), and a top-up, which
+// needs one, fails while the sale goes on — the PIN pad is never asked.
+func TestApplicationWithoutOnlinePIN(t *testing.T) {
+	cfg := testConfig()
+	for i := range cfg.Applications {
+		cfg.Applications[i].OnlinePIN = false
+	}
+	asked := 0
+	pad := kernel.PINPadFunc(func(context.Context, string, kernel.Amount) ([]byte, error) {
+		asked++
+		return make([]byte, 8), nil
+	})
+
+	b := newBank(t, "default.json", 200000)
+	b.card = pinCard(t, "default.json", "000000000000000042031E03") // online PIN, else signature
+	k := kernelFrom(t, cfg, kernel.WithHost(b.host), kernel.WithPINPad(pad))
+	res, err := k.Purchase(context.Background(), b.card, 40000) // above the EC limits: online
+	require.NoError(t, err)
+	assert.Equal(t, "1E0300", cvmResults(t, res), "online PIN skipped: signature")
+	assert.True(t, res.SignatureRequired)
+	assert.False(t, res.TVR.Has(kernel.TVROnlinePINEntered))
+
+	low := newBank(t, "low-balance.json", 200000)
+	low.card = pinCard(t, "low-balance.json", "000000000000000042031E03")
+	res, err = kernelFrom(t, cfg, kernel.WithHost(low.host), kernel.WithPINPad(pad)).Purchase(context.Background(), low.card, 450)
+	require.NoError(t, err)
+	assert.True(t, res.TopUpFailed, res.Detail)
+	assert.False(t, res.TopUp)
+	assert.Equal(t, uint64(500-450), low.card.Balance(debitAID), "paid from the purse, not refilled")
+	assert.Zero(t, asked, "the PIN pad is never asked")
+
+	// The same with DF18 = 01: the pad is asked (the test can fail).
+	res, err = kernelFrom(t, testConfig(), kernel.WithHost(low.host), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN})).Purchase(context.Background(), low.card, 10)
+	require.NoError(t, err)
+	assert.True(t, res.TVR.Has(kernel.TVROnlinePINEntered), res.Detail)
+}

@@ -24,6 +24,7 @@ const (
 	ttqOfflineOnly = 0x08 // byte 1: offline-only terminal
 	ttqOnlineAC    = 0x80 // byte 2: online cryptogram required
 	ttqCVM         = 0x40 // byte 2: CVM required
+	ttqOnlinePIN   = 0x04 // byte 1: online PIN supported
 	ttqSignature   = 0x02 // byte 1: signature supported
 )
 
@@ -212,6 +213,9 @@ func (q *tap) preprocess(a *Application) (Reason, string, bool) {
 	}
 	if !cfg.OnlineCapable {
 		ttq[0] |= ttqOfflineOnly
+	}
+	if !a.OnlinePIN {
+		ttq[0] &^= ttqOnlinePIN // the acquirer's DF18 = 00 for this application
 	}
 	if online {
 		ttq[1] |= ttqOnlineAC
@@ -727,13 +731,19 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 	var pin []byte
 	ctq := t.data.val(0x9F6C)
 	wantsPIN := len(ctq) >= 1 && ctq[0]&ctqOnlinePIN != 0
-	if wantsPIN && t.k.pinPad == nil {
-		// The card requires an online PIN that this terminal cannot take:
-		// no approval without it (what if a relay cleared the TTQ's
+	if wantsPIN && (t.k.pinPad == nil || q.ttq[0]&ttqOnlinePIN == 0) {
+		// The card requires an online PIN that this terminal cannot take
+		// (no PIN pad, or none for this application: DF18 = 00): no
+		// approval without it (what if a relay cleared the TTQ's
 		// online-PIN bit? the card's own answer still says PIN).
-		res.TVR.Set(TVRPINPadNotWorking)
+		why := "the terminal has no PIN pad"
+		if t.k.pinPad != nil {
+			why = "the terminal takes no online PIN for this application"
+		} else {
+			res.TVR.Set(TVRPINPadNotWorking)
+		}
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonCVMNotPerformed
-		res.Detail = detail + "; the card requires an online PIN and the terminal has no PIN pad" + q.deducted()
+		res.Detail = detail + "; the card requires an online PIN and " + why + q.deducted()
 		return res, nil
 	}
 	if !wantsPIN && q.ttq[1]&ttqCVM != 0 && (len(ctq) == 0 || ctq[0]&ctqSignature == 0) && res.CID == apdu.ACTypeARQC {

@@ -39,7 +39,10 @@ func parseAID(rec []byte, f *Format, number int) (kernel.Application, error) {
 	if err := require(v, 0x9F06, 0xDF01, 0xDF11, 0xDF12, 0xDF13); err != nil {
 		return kernel.Application{}, err
 	}
-	a := kernel.Application{AID: clone(v[0x9F06])}
+	// Without DF18 the application takes an online PIN when the terminal
+	// does (9F33 says whether it has a PIN pad at all): DF18 = 00 is a
+	// restriction the acquirer states, not a default.
+	a := kernel.Application{AID: clone(v[0x9F06]), OnlinePIN: true}
 	if a.PartialMatch, err = f.ASI.partial(v[0xDF01][0]); err != nil {
 		return a, tagErr(0xDF01, ErrFormat, "%w", err)
 	}

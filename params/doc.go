@@ -36,7 +36,7 @@
 //	DF16   MaxTargetPercent         n2 (1 byte BCD), 0-99       no (0)
 //	DF17   TargetPercent            n2 (1 byte BCD), ≤ DF16     no (0)
 //	DF14   DefaultDDOL              b, a DOL                    no
-//	DF18   OnlinePIN                b1: 00 or 01                no (00)
+//	DF18   OnlinePIN                b1: 00 or 01                no (01)
 //	9F7B   EC, ECTransactionLimit   n12: present turns EC on    no (EC off)
 //	DF19   ContactlessFloorLimit    n12                         no (9F1B applies)
 //	DF20   ContactlessLimit         n12                         no (no limit)

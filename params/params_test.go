@@ -411,3 +411,23 @@ func TestCAKeyRoundTrip(t *testing.T) {
 	_, err := params.AppendCAKey(nil, bad, params.Format{})
 	assertTagError(t, err, params.ErrChecksum, 0xDF03)
 }
+
+// DF18 restricts online PIN for the application when 00; a record without
+// it leaves online PIN to the terminal's capabilities.
+func TestDF18OnlinePIN(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rec  string
+		want bool
+	}{
+		{"DF18 01", sampleAID, true},
+		{"DF18 00", strings.Replace(sampleAID, "DF180101", "DF180100", 1), false},
+		{"no DF18", strings.Replace(sampleAID, "DF180101", "", 1), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := params.ParseAID(unhex(t, tc.rec), params.Format{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, a.OnlinePIN)
+		})
+	}
+}
