@@ -73,7 +73,7 @@ func validateKey(k *capk.Key, v map[tlv.Tag][]byte) error {
 	err := k.Validate()
 	switch {
 	case errors.Is(err, capk.ErrChecksum):
-		return tagErr(0xDF03, ErrChecksum, "%X is not SHA-1(RID ‖ index ‖ DF02 ‖ DF04) %X: %w", v[0xDF03], k.ComputeChecksum(), err)
+		return &RecordError{Tag: 0xDF03, Err: &checksumError{fmt.Sprintf("%X is not SHA-1(RID ‖ index ‖ DF02 ‖ DF04) %X", v[0xDF03], k.ComputeChecksum())}}
 	case err != nil:
 		return tagErr(0xDF02, ErrInvalid, "%w", err)
 	}

@@ -3,7 +3,9 @@ package params
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -47,7 +49,8 @@ type RecordError struct {
 	Err error
 }
 
-// Error reads "params: AID record 3, tag DF05: ...".
+// Error reads "params: AID record 3, tag DF05: malformed: ...": the
+// cause's own "params: " is not said twice.
 func (e *RecordError) Error() string {
 	s := "params: " + e.Kind + " record"
 	if e.Record > 0 {
@@ -56,7 +59,18 @@ func (e *RecordError) Error() string {
 	if e.Tag != 0 {
 		s += ", tag " + e.Tag.String()
 	}
-	return s + ": " + e.Err.Error()
+	return s + ": " + strings.TrimPrefix(e.Err.Error(), "params: ")
+}
+
+// checksumError is a DF03 that is not its key's checksum: it matches both
+// ErrChecksum and capk.ErrChecksum, and says so once.
+type checksumError struct{ detail string }
+
+func (e *checksumError) Error() string { return "CA key checksum mismatch: " + e.detail }
+
+// Is reports whether target is ErrChecksum or capk.ErrChecksum.
+func (e *checksumError) Is(target error) bool {
+	return target == ErrChecksum || target == capk.ErrChecksum
 }
 
 // Unwrap returns the cause.

@@ -109,6 +109,8 @@ func TestSampleCAKeyRecord(t *testing.T) {
 		var re *params.RecordError
 		require.True(t, errors.As(err, &re))
 		assert.Equal(t, tlv.Tag(0xDF03), re.Tag)
+		assert.Equal(t, 1, strings.Count(err.Error(), "checksum mismatch"), "said once: %v", err)
+		assert.Equal(t, 1, strings.Count(err.Error(), "params: "), "said once: %v", err)
 	}
 }
 

@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // The exit statuses, one table for every command.
@@ -95,12 +96,20 @@ func exit(w io.Writer, prefix string, err error) int {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
 	case isBadInput(err):
-		fmt.Fprintf(w, "%s: %v\n", prefix, err)
+		fmt.Fprintf(w, "%s: %s\n", prefix, message(prefix, err))
 		return exitInput
 	default:
-		fmt.Fprintf(w, "%s: %v\n", prefix, err)
+		fmt.Fprintf(w, "%s: %s\n", prefix, message(prefix, err))
 		return exitFail
 	}
+}
+
+// message is err's text without a leading "NAME: " that repeats the
+// command's last word ("pboc params" and an error of package params), so
+// that each part is said once.
+func message(prefix string, err error) string {
+	name := prefix[strings.LastIndexByte(prefix, ' ')+1:]
+	return strings.TrimPrefix(err.Error(), name+": ")
 }
 
 // inputError is bad input (exit status 2): what the user typed or named is

@@ -62,7 +62,7 @@ func TestParamsRefusals(t *testing.T) {
 	unknown := writeTemp(t, "aid.txt", []byte(sampleAID+"DF690101\n"))
 	code, _, errOut := runCLI(t, "params", "show", unknown)
 	assert.Equal(t, 2, code, "a file that does not read is bad input")
-	assert.Equal(t, "pboc params: params: AID record 1, tag DF69: params: unknown tag: not one this terminal knows in AID records\n", errOut)
+	assert.Equal(t, "pboc params: AID record 1, tag DF69: unknown tag: not one this terminal knows in AID records\n", errOut)
 	code, out, errOut := runCLI(t, "params", "show", "--allow-unknown", unknown)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, "AID record 1: tag DF69 skipped (unknown)")
