@@ -80,6 +80,20 @@ func TestJournalClearingFields(t *testing.T) {
 	assert.Contains(t, out, "batch 000007 (closed)")
 	assert.Contains(t, out, "debits   0          0.00")
 
+	// Another terminal's key: every record listed masked, and the
+	// listing fails saying why (never a silent masked list).
+	other := filepath.Join(t.TempDir(), "other.key")
+	require.NoError(t, os.WriteFile(other, []byte(strings.Repeat("42", 32)), 0o600))
+	for _, sub := range []string{"list", "export"} {
+		code, out, errOut = runCLI(t, "journal", sub, "--journal", path, "--data-key-file", other)
+		assert.Equal(t, 1, code, "%s: %s", sub, errOut)
+		assert.NotContains(t, out, "6234561234567890")
+		assert.Contains(t, errOut, "sealed under another data key", sub)
+	}
+	code, out, errOut = runCLI(t, "journal", "list", "--journal", path, "--data-key-file", other)
+	assert.Equal(t, 2, strings.Count(out, "623456******7890"), "still listed, masked")
+	assert.Contains(t, errOut, "opened the PAN of 0 of 2 records")
+
 	bad := filepath.Join(t.TempDir(), "bad.key")
 	require.NoError(t, os.WriteFile(bad, []byte("not hex"), 0o600))
 	for _, args := range [][]string{{"journal", "list", "--journal", path, "--data-key-file", bad},

@@ -76,11 +76,11 @@ bad input (exit status 2).`)
 	case "batch":
 		return showBatch(ctx, e, j, recs, uint32(batch))
 	}
-	listJournal(ctx, e, path, recs, key)
+	err = listJournal(ctx, e, path, recs, key)
 	if n := j.Recovered(); n > 0 {
 		fmt.Fprintf(e.stdout, "(%d bytes at the end are a record still being written, or torn by a crash; not listed)\n", n)
 	}
-	return nil
+	return err
 }
 
 // loadDataKey reads a data key file ("" is no key): the key in hex.
@@ -104,14 +104,17 @@ func loadDataKey(path string) (journal.DataKey, error) {
 }
 
 // shownPAN is the record's PAN as shown: full with the key, masked
-// otherwise.
-func shownPAN(ctx context.Context, r *journal.Record, key journal.DataKey) string {
-	if key != nil {
-		if p, err := r.OpenPAN(ctx, key); err == nil {
-			return p
-		}
+// otherwise — and masked, with the reason, when the key given does not
+// open it (another terminal's key, an altered record).
+func shownPAN(ctx context.Context, r *journal.Record, key journal.DataKey) (string, error) {
+	if key == nil || r.EncryptedPAN == nil {
+		return r.MaskedPAN, nil
 	}
-	return r.MaskedPAN
+	p, err := r.OpenPAN(ctx, key)
+	if err != nil {
+		return r.MaskedPAN, err
+	}
+	return p, nil
 }
 
 // journalInputError says once what is wrong with the journal to read.
@@ -123,16 +126,31 @@ func journalInputError(path string, err error) error {
 	return badInput("--journal %s: %w", path, err)
 }
 
-func listJournal(ctx context.Context, e *env, path string, recs []journal.Record, key journal.DataKey) {
+// listJournal prints one line per record. With a data key that does not
+// open some records' PANs it lists them masked and then fails, saying how
+// many and why.
+func listJournal(ctx context.Context, e *env, path string, recs []journal.Record, key journal.DataKey) error {
 	if len(recs) == 0 {
 		fmt.Fprintf(e.stdout, "the journal %s is empty\n", path)
 	}
+	var unopened int
+	var first error
 	for _, r := range recs {
 		x := newExportRecord(r)
+		pan, err := shownPAN(ctx, &r, key)
+		if err != nil {
+			if unopened++; first == nil {
+				first = err
+			}
+		}
 		fmt.Fprintf(e.stdout, "%s  %-15s  %10s %-4s  %-19s  %-16s  ATC %5d  CID %-2s  STAN %06d  batch %06d  %-3s  %-12s  %s\n",
 			r.Time.Local().Format("2006-01-02 15:04:05"), r.Kind, x.Amount, r.Currency,
-			shownPAN(ctx, &r, key), x.AID, r.ATC, x.CID, r.STAN, r.Batch, r.EntryMode, r.UploadState(), r.Outcome)
+			pan, x.AID, r.ATC, x.CID, r.STAN, r.Batch, r.EntryMode, r.UploadState(), r.Outcome)
 	}
+	if first != nil {
+		return fmt.Errorf("list: the data key opened the PAN of %d of %d records (the others are shown masked): %w", len(recs)-unopened, len(recs), first)
+	}
+	return nil
 }
 
 // exportRecord is a journal.Record as the CLI writes it, in the form of
