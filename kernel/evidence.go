@@ -50,16 +50,18 @@ type Evidence struct {
 func (e *Evidence) BalanceBefore() Amount { return e.Balance + e.Deducted }
 
 // iadBalance returns the EC balance in PBOC issuer application data: 9F10
-// is length 07, DKI, CVN, CVR (4), algorithm, then the issuer
-// discretionary data, found by its length byte, whose ID 01 carries the
-// balance (5 bytes BCD) and a 4-byte MAC. What if it is a lie? The terminal
-// cannot check the MAC: a balance read here reports what the card says
-// (never more), and is evidence only for an issuer that verifies it.
+// is a length byte (07: DKI, CVN, CVR (4), algorithm), that many bytes,
+// then the issuer discretionary data — its own length byte, ID 01, the
+// balance (5 bytes BCD) and a 4-byte MAC. Each part is found by its
+// length byte, so a longer first part (a longer CVR) is passed over. What
+// if it is a lie? The terminal cannot check the MAC: a balance read here
+// reports what the card says (never more), and is evidence only for an
+// issuer that verifies it.
 func iadBalance(iad []byte) (Amount, bool) {
-	if len(iad) < 8 || iad[0] != 0x07 {
+	if len(iad) < 1 || int(iad[0]) < 7 || 1+int(iad[0]) > len(iad) {
 		return 0, false
 	}
-	idd := iad[8:]
+	idd := iad[1+int(iad[0]):]
 	if len(idd) < 11 || int(idd[0]) < 10 || int(idd[0])+1 > len(idd) || idd[1] != 0x01 {
 		return 0, false
 	}
