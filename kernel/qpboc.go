@@ -790,6 +790,12 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 			res.Reason = ReasonOnlineApproved
 		}
 		res.Detail = fmt.Sprintf("%s; approved online (response code %s)", detail, resp.ResponseCode)
+		if res.CID == apdu.ACTypeTC && res.BalanceAfter != nil {
+			// fDDA failed on a TC: the request carried the TC (9F27 40 in
+			// field 55), so the issuer approved a sale the card has
+			// already paid from its EC balance, once.
+			res.Detail += fmt.Sprintf("; the card paid it from its EC balance (now %s): the request carried its TC", *res.BalanceAfter)
+		}
 		return res, t.record(ctx, journal.KindOnlineSale)
 	case resp.ResponseCode == "55":
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonPINIncorrect
