@@ -344,6 +344,7 @@ type StatusError struct {
 	SW      apdu.SW
 }
 
+// Error reads "kernel: COMMAND: SW".
 func (e *StatusError) Error() string { return fmt.Sprintf("kernel: %s: %s", e.Command, e.SW) }
 
 // Is makes every StatusError match ErrCardStatus.
