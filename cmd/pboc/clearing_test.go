@@ -90,7 +90,7 @@ func TestJournalClearingFields(t *testing.T) {
 		assert.NotContains(t, out, "6234561234567890")
 		assert.Contains(t, errOut, "sealed under another data key", sub)
 	}
-	code, out, errOut = runCLI(t, "journal", "list", "--journal", path, "--data-key-file", other)
+	_, out, errOut = runCLI(t, "journal", "list", "--journal", path, "--data-key-file", other)
 	assert.Equal(t, 2, strings.Count(out, "623456******7890"), "still listed, masked")
 	assert.Contains(t, errOut, "opened the PAN of 0 of 2 records")
 
