@@ -43,10 +43,14 @@
 //	    "now": "2026-03-15T10:30:00+08:00", the clock (this is the default, so
 //	                                     runs are reproducible)
 //	    "max_apdus": 256,
+//	    "sm": true,                      SM2/SM3/SM4 support: DF69 = 01 when
+//	                                     a PDOL asks (Config.SM, default true)
 //	    "ec": true, "ec_limit": "1000.00", "floor_limit": "0.00",
 //	    "random_threshold": "0.00", "target_percent": 0, "max_target_percent": 0,
 //	    "tac_denial": "0010000000", "tac_online": "D84004F800",
 //	    "tac_default": "D84000A800", "version": "0030",
+//	    "default_ddol": "9F3704",        DDOL when the card has none ("": none)
+//	    "tdol": "9F0206",                default TDOL for the TC hash (98)
 //	                                     these apply to every application;
 //	    "applications": [                this replaces the AID list, each entry
 //	      {"aid": "A000000333010102",    starting from the parameters above
@@ -57,8 +61,10 @@
 //	    "account": "2000.00",            account per card application;
 //	    "pin": "123456",                 absent: the terminal has no host
 //	    "unreachable": false,            every authorisation fails
-//	    "corrupt_script": false          the MAC of each script command is
-//	  },                                 spoilt on the way: the card refuses it
+//	    "corrupt_script": false,         the MAC of each script command is
+//	                                     spoilt on the way: the card refuses it
+//	    "updates": {"9F79": "800.00"}    PUT DATA scripts the issuer queues
+//	  },                                 for each card application (QueueUpdate)
 //	  "pin_entered": "123456",           typed on the PIN pad (default 123456);
 //	                                     "": the cardholder bypasses PIN entry
 //	  "no_pin_pad": false,               the terminal has no PIN pad
@@ -75,7 +81,8 @@
 //	                                     fails the scenario (unless the entry
 //	                                     has its own "faults")
 //	  "transaction": {
-//	    "type": "purchase",              purchase, load, balance, log, or
+//	    "type": "purchase",              purchase, load, balance, log,
+//	                                     load_log (the card's load log), or
 //	                                     purchase_contactless (UNSUPPORTED, not
 //	                                     failing, when the kernel lacks it)
 //	    "amount": "12.34",               purchases and loads
@@ -86,6 +93,16 @@
 //	    {"at": 4, "kind": "sw", "sw": "6985"}             by 0-based APDU index
 //	  ],                                 kinds: remove, reader_error, timeout,
 //	                                     sw, truncate, corrupt, torn
+//	  "card_answers": [                  what the card answers instead, in
+//	                                     every transaction (CardAnswer)
+//	    {"command": "00B2010C", "nth": 1, "answer": "7012...9000"},
+//	                                     a fixed answer to a command starting
+//	                                     with these bytes (nth: only the nth
+//	                                     of a transaction; absent: every one)
+//	    {"on": "READ RECORD", "drop": "9F46"}
+//	                                     the tag left out of every answer to
+//	                                     the named command
+//	  ],
 //	  "expect": { ... }
 //	}
 //
@@ -127,7 +144,15 @@
 //	"scripts_ok"       every issuer script succeeded (true) or one failed
 //	"balance", "balance_limit", "single_limit", "reset_threshold"
 //	                   a balance read (9F79, 9F77, 9F78, 9F6D)
-//	"log_count", "log_amounts"   a log read, newest first
+//	"log_count", "log_amounts"   a log read, newest first (log_count also
+//	                   a load_log read)
+//	"load_log"         a load log read, newest first:
+//	                   [{"tag": "9F79", "before": "500.00", "after": "600.00"}]
+//	"pdol_data"        values the last GET PROCESSING OPTIONS sent, split
+//	                   by the PDOL of the SELECT answer before it:
+//	                   {"DF69": "01"}
+//	"cdol2_data"       values the second GENERATE AC sent, split by the
+//	                   card's CDOL2 (8D): {"8A": "5933"} (Y3)
 //	"card_balance"     the simulated card's real EC balance afterwards, for
 //	                   the application used (else the first one)
 //	"account_balance"  the issuer's back-office account afterwards

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -31,18 +32,22 @@ type contactless interface {
 
 // env is the world of one scenario run: the card, the host and the kernel.
 type env struct {
-	card *cardsim.Card
-	host *hostsim.Host
-	k    *kernel.Kernel
+	card    *cardsim.Card
+	host    *hostsim.Host
+	k       *kernel.Kernel
+	answers []CardAnswer
 }
 
 // outcome is what one transaction produced.
 type outcome struct {
-	res  *kernel.Result
-	bal  *kernel.Balance
-	log  []kernel.LogEntry
-	err  error
-	apdu []string
+	res     *kernel.Result
+	bal     *kernel.Balance
+	log     []kernel.LogEntry
+	loadLog []kernel.LoadLogEntry
+	err     error
+	apdu    []string
+	pdol    dolData
+	cdol2   dolData
 }
 
 // Run runs the scenario and compares what happened with its expectations.
@@ -112,7 +117,7 @@ func (s *Scenario) newEnv() (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("card: %w", err)
 	}
-	e := &env{card: card}
+	e := &env{card: card, answers: s.CardAnswers}
 	var opts []kernel.Option
 	if s.Host != nil {
 		pin := s.Host.PIN
@@ -130,6 +135,13 @@ func (s *Scenario) newEnv() (*env, error) {
 			}
 		}
 		e.host.SetUnreachable(s.Host.Unreachable)
+		for _, app := range s.profile.Applications {
+			for _, u := range s.Host.updates {
+				if err := e.host.QueueUpdate(app.PAN, u.tag, u.value); err != nil {
+					return nil, fmt.Errorf("host update %04X: %w", u.tag, err)
+				}
+			}
+		}
 		var h kernel.Host = e.host
 		if s.Host.CorruptScript {
 			h = corruptingHost{e.host}
@@ -166,7 +178,7 @@ func (s *Scenario) newEnv() (*env, error) {
 // recorder and the fault injector.
 func (e *env) run(ctx context.Context, t *Transaction, faults []Fault) outcome {
 	e.card.Reset()
-	rec := &recorder{inner: &faultInjector{inner: e.card, faults: faults}}
+	rec := &recorder{inner: &faultInjector{inner: e.answered(e.card), faults: faults}}
 	var o outcome
 	switch t.Type {
 	case "purchase":
@@ -178,7 +190,7 @@ func (e *env) run(ctx context.Context, t *Transaction, faults []Fault) outcome {
 			break
 		}
 		// The same card, seen through the contactless interface.
-		rec.inner = &faultInjector{inner: cardsim.NewContactless(e.card), faults: faults}
+		rec.inner = &faultInjector{inner: e.answered(cardsim.NewContactless(e.card)), faults: faults}
 		o.res, o.err = c.PurchaseContactless(ctx, rec, t.amount)
 	case "load":
 		o.res, o.err = e.k.Load(ctx, rec, kernel.LoadRequest{Kind: t.loadKind, Amount: t.amount})
@@ -186,17 +198,106 @@ func (e *env) run(ctx context.Context, t *Transaction, faults []Fault) outcome {
 		o.bal, o.err = e.k.ReadBalance(ctx, rec)
 	case "log":
 		o.log, o.err = e.k.ReadTransactionLog(ctx, rec)
+	case "load_log":
+		o.loadLog, o.err = e.k.ReadLoadLog(ctx, rec)
 	}
 	o.apdu = rec.names()
+	o.pdol, o.cdol2 = rec.pdol, rec.cdol2
 	return o
 }
 
-// recorder notes the name of every command sent.
+// answered is the card with the scenario's card answers over it.
+func (e *env) answered(card apdu.Transport) apdu.Transport {
+	if len(e.answers) == 0 {
+		return card
+	}
+	return &answerer{inner: card, answers: e.answers}
+}
+
+// answerer gives the scenario's card answers (CardAnswer) in place of the
+// card's own.
+type answerer struct {
+	inner   apdu.Transport
+	answers []CardAnswer
+	mu      sync.Mutex
+	seen    []int // per answer, the commands that matched its prefix
+}
+
+// Transmit answers a command a fixed answer names, else asks the card and
+// drops the tags named for the command's answers.
+func (a *answerer) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	a.mu.Lock()
+	if a.seen == nil {
+		a.seen = make([]int, len(a.answers))
+	}
+	for i, x := range a.answers {
+		if x.command == nil || !bytes.HasPrefix(cmd, x.command) {
+			continue
+		}
+		a.seen[i]++
+		if x.Nth == 0 || x.Nth == a.seen[i] {
+			a.mu.Unlock()
+			return bytes.Clone(x.answer), nil
+		}
+	}
+	a.mu.Unlock()
+	rsp, err := a.inner.Transmit(ctx, cmd)
+	if err != nil {
+		return rsp, err
+	}
+	name := commandName(cmd)
+	for _, x := range a.answers {
+		if x.On != "" && strings.EqualFold(x.On, name) {
+			rsp = dropTag(rsp, x.drop)
+		}
+	}
+	return rsp, nil
+}
+
+// dropTag removes tag from the template (70, 77, ...) of a response; an
+// answer that is not one template comes back as it was.
+func dropTag(rsp []byte, tag tlv.Tag) []byte {
+	if len(rsp) < 2 {
+		return rsp
+	}
+	data, sw := rsp[:len(rsp)-2], rsp[len(rsp)-2:]
+	o, err := tlv.ParseSingle(data)
+	if err != nil || !o.Tag.Constructed() {
+		return rsp
+	}
+	objs, err := tlv.Parse(o.Value)
+	if err != nil {
+		return rsp
+	}
+	var inner []byte
+	for _, x := range objs {
+		if x.Tag != tag {
+			inner = tlv.Append(inner, x.Tag, x.Value)
+		}
+	}
+	return append(tlv.Append(nil, o.Tag, inner), sw...)
+}
+
+// dolData is what the terminal sent in a command whose data a DOL of the
+// card's lays out: the DOL and the data.
+type dolData struct {
+	sent bool
+	dol  []byte
+	data []byte
+}
+
+// recorder notes the name of every command sent, the PDOL data of the last
+// GET PROCESSING OPTIONS and the CDOL2 data of the second GENERATE AC.
 type recorder struct {
 	inner apdu.Transport
 	mu    sync.Mutex
 	cmds  []string
 	name  func([]byte) string // nil: commandName
+	pdol  dolData
+	cdol2 dolData
+	last  []byte // the PDOL of the last SELECT answer
+	cdol  []byte // the CDOL2 (8D) of the records read
+	genAC int    // GENERATE ACs since the last GET PROCESSING OPTIONS
 }
 
 // Transmit records the command's name and passes it on.
@@ -204,7 +305,32 @@ func (r *recorder) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, nameOf(r.name, cmd))
 	r.mu.Unlock()
-	return r.inner.Transmit(ctx, cmd)
+	rsp, err := r.inner.Transmit(ctx, cmd)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, perr := apdu.ParseCommand(cmd)
+	switch {
+	case perr != nil:
+	case c.INS == 0xA4 && err == nil && len(rsp) >= 2:
+		r.last = nil
+		if v, ok, _ := tlv.Find(rsp[:len(rsp)-2], 0x9F38); ok {
+			r.last = bytes.Clone(v)
+		}
+	case c.INS == 0xA8:
+		r.pdol, r.cdol2, r.cdol, r.genAC = dolData{sent: true, dol: r.last}, dolData{}, nil, 0
+		if o, err := tlv.ParseSingle(c.Data); err == nil && o.Tag == 0x83 {
+			r.pdol.data = bytes.Clone(o.Value)
+		}
+	case c.INS == 0xB2 && err == nil && len(rsp) >= 2:
+		if v, ok, _ := tlv.Find(rsp[:len(rsp)-2], 0x8D); ok {
+			r.cdol = bytes.Clone(v)
+		}
+	case c.INS == 0xAE:
+		if r.genAC++; r.genAC == 2 {
+			r.cdol2 = dolData{sent: true, dol: r.cdol, data: bytes.Clone(c.Data)}
+		}
+	}
+	return rsp, err
 }
 
 func (r *recorder) names() []string {
@@ -332,7 +458,7 @@ func (s *Scenario) compare(e *env, o outcome) []Diff {
 	if o.err != nil {
 		errText = o.err.Error()
 	}
-	read := s.Transaction.Type == "balance" || s.Transaction.Type == "log"
+	read := s.Transaction.Type == "balance" || s.Transaction.Type == "log" || s.Transaction.Type == "load_log"
 	switch {
 	case x.Error == "none" || (x.Error == "" && read):
 		if o.err != nil {
@@ -433,6 +559,26 @@ func (s *Scenario) compare(e *env, o outcome) []Diff {
 			add("log_amounts", "["+strings.Join(want, " ")+"]", "["+strings.Join(got, " ")+"]")
 		}
 	}
+	if s.Transaction.Type == "load_log" {
+		if x.LogCount != nil {
+			add("log_count", fmt.Sprint(*x.LogCount), fmt.Sprint(len(o.loadLog)))
+		}
+		if x.LoadLog != nil {
+			want := make([]string, len(x.LoadLog))
+			for i, l := range x.LoadLog {
+				b, _ := kernel.ParseAmount(l.Before)
+				a, _ := kernel.ParseAmount(l.After)
+				want[i] = LoadLogExpect{Tag: strings.ToUpper(l.Tag), Before: b.String(), After: a.String()}.String()
+			}
+			got := make([]string, len(o.loadLog))
+			for i, le := range o.loadLog {
+				got[i] = LoadLogExpect{Tag: le.Tag, Before: le.Before.String(), After: le.After.String()}.String()
+			}
+			add("load_log", "["+strings.Join(want, ", ")+"]", "["+strings.Join(got, ", ")+"]")
+		}
+	}
+	d = append(d, compareDOL("pdol_data", "GET PROCESSING OPTIONS", x.PDOLData, o.pdol)...)
+	d = append(d, compareDOL("cdol2_data", "second GENERATE AC", x.CDOL2Data, o.cdol2)...)
 	app := s.appUsed(o.res)
 	if x.CardBalance.Set {
 		got := kernel.Amount(e.card.Balance(app.AID))
@@ -458,6 +604,42 @@ func (s *Scenario) compare(e *env, o outcome) []Diff {
 		}
 		if strings.Join(want, ",") != strings.Join(o.apdu, ",") {
 			d = append(d, Diff{Field: "apdu_sequence", Want: "[" + strings.Join(want, ", ") + "]", Got: "[" + strings.Join(o.apdu, ", ") + "]"})
+		}
+	}
+	return d
+}
+
+// compareDOL checks the values the terminal sent for a DOL's tags.
+func compareDOL(field, command string, want map[string]string, p dolData) []Diff {
+	if len(want) == 0 {
+		return nil
+	}
+	if !p.sent {
+		return []Diff{{Field: field, Want: "a " + command, Got: "none sent"}}
+	}
+	dol, err := tlv.ParseDOL(p.dol)
+	var fields map[tlv.Tag][]byte
+	if err == nil {
+		fields, err = dol.Split(p.data)
+	}
+	if err != nil {
+		return []Diff{{Field: field, Want: "data split by the DOL " + strings.ToUpper(hex.EncodeToString(p.dol)),
+			Got: strings.ToUpper(hex.EncodeToString(p.data)), Note: err.Error()}}
+	}
+	tags := make([]string, 0, len(want))
+	for tag := range want {
+		tags = append(tags, tag)
+	}
+	sort.Strings(tags)
+	var d []Diff
+	for _, tag := range tags {
+		t, _ := tlv.ParseTag(tag)
+		got := "absent from the DOL"
+		if v, ok := fields[t]; ok {
+			got = strings.ToUpper(hex.EncodeToString(v))
+		}
+		if w := strings.ToUpper(want[tag]); w != got {
+			d = append(d, Diff{Field: field + "." + strings.ToUpper(tag), Want: w, Got: got})
 		}
 	}
 	return d

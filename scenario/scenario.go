@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/tlv"
 )
 
 // MaxFileSize bounds a scenario file (and the card profile or CA key file
@@ -107,6 +109,10 @@ type Scenario struct {
 	Transaction Transaction `json:"transaction"`
 	// Faults are injected into the transaction under test (see Fault).
 	Faults []Fault `json:"faults,omitempty"`
+	// CardAnswers change what the simulated card answers in every
+	// transaction of the scenario (see CardAnswer): what a profile cannot
+	// say, such as a PSE directory naming a DDF or a record without a tag.
+	CardAnswers []CardAnswer `json:"card_answers,omitempty"`
 	// Expect is what the transaction under test must produce.
 	Expect Expect `json:"expect"`
 	// Purse, when set, makes this a fuel-card scenario (see Purse): the
@@ -149,6 +155,9 @@ type Terminal struct {
 	Now string `json:"now,omitempty"`
 	// MaxAPDUs bounds the commands of one transaction (default 256).
 	MaxAPDUs int `json:"max_apdus,omitempty"`
+	// SM says whether the terminal supports SM2/SM3/SM4 (Config.SM,
+	// default true): DF69 = 01 when a PDOL asks for it.
+	SM *bool `json:"sm,omitempty"`
 	AppParams
 	// Applications replaces the terminal's AID list; each entry starts
 	// from the default parameters (as changed by AppParams above).
@@ -175,6 +184,13 @@ type AppParams struct {
 	TACDefault string `json:"tac_default,omitempty"`
 	// Version is the terminal application version 9F09 in hex ("0030").
 	Version string `json:"version,omitempty"`
+	// DefaultDDOL is the terminal's default DDOL in hex (UnionPay DF14;
+	// kernel.Application.DefaultDDOL), used when the card has no 9F49;
+	// "" means none. Absent: the default, 9F3704.
+	DefaultDDOL *string `json:"default_ddol,omitempty"`
+	// TDOL is the terminal's default TDOL in hex (kernel.Application.TDOL),
+	// used for the TC hash when the card has none; "" or absent: none.
+	TDOL *string `json:"tdol,omitempty"`
 }
 
 // TerminalApp is one entry of a replaced terminal AID list.
@@ -198,12 +214,56 @@ type Host struct {
 	// CorruptScript flips a byte of the MAC of every issuer script command
 	// the host sends, so the card refuses the script.
 	CorruptScript bool `json:"corrupt_script,omitempty"`
+	// Updates are EC parameter updates the issuer queues for every card
+	// application (hostsim.Host.QueueUpdate), tag in hex to amount:
+	// {"9F79": "800.00"} refills a top-up to 800.00, whatever 9F77 says.
+	// They ride along with the next approved authorisation.
+	Updates map[string]string `json:"updates,omitempty"`
+
+	updates []hostUpdate
+}
+
+// hostUpdate is one checked entry of Host.Updates.
+type hostUpdate struct {
+	tag   uint16
+	value []byte // n12
+}
+
+// CardAnswer changes what the simulated card answers, in every
+// transaction of the scenario, in one of two ways:
+//
+//	{"command": "00B2010C", "answer": "70..9000", "nth": 1}
+//	    a command whose bytes start with Command (hex) is answered with
+//	    Answer (data and status word, hex); the card never sees it. With
+//	    Nth, only the nth such command of each transaction (1 is the
+//	    first); without, every one
+//	{"on": "READ RECORD", "drop": "9F46"}
+//	    the answers to the commands named On lose the tag Drop from their
+//	    template (70, 77)
+//
+// Faults strike on top of these answers.
+type CardAnswer struct {
+	// Command is a hex prefix of the command APDU (CLA INS P1 P2 ...),
+	// e.g. "00B2010C" for READ RECORD SFI 1 record 1.
+	Command string `json:"command,omitempty"`
+	// Answer is the response to Command: data and status word, in hex.
+	Answer string `json:"answer,omitempty"`
+	// Nth picks the nth command of a transaction starting with Command
+	// (0: every one).
+	Nth int `json:"nth,omitempty"`
+	// On is a command name as in the APDU trace ("READ RECORD").
+	On string `json:"on,omitempty"`
+	// Drop is the tag, in hex, removed from every answer to On.
+	Drop string `json:"drop,omitempty"`
+
+	command, answer []byte
+	drop            tlv.Tag
 }
 
 // Transaction is what the terminal is asked to do.
 type Transaction struct {
-	// Type is "purchase", "load", "balance", "log" or
-	// "purchase_contactless".
+	// Type is "purchase", "load", "balance", "log", "load_log" (the
+	// card's load log, kernel.ReadLoadLog) or "purchase_contactless".
 	Type string `json:"type"`
 	// Amount in yuan ("12.34"); required for purchases and loads.
 	Amount string `json:"amount,omitempty"`
@@ -296,9 +356,20 @@ type Expect struct {
 	BalanceLimit   OptAmount `json:"balance_limit"`
 	SingleLimit    OptAmount `json:"single_limit"`
 	ResetThreshold OptAmount `json:"reset_threshold"`
-	// LogCount and LogAmounts check a log read (newest first).
+	// LogCount and LogAmounts check a log read (newest first); LogCount
+	// also a load log read.
 	LogCount   *int     `json:"log_count,omitempty"`
 	LogAmounts []string `json:"log_amounts,omitempty"`
+	// LoadLog checks a load log read, entry by entry, newest first.
+	LoadLog []LoadLogExpect `json:"load_log,omitempty"`
+	// PDOLData checks the data the terminal sent in its (last) GET
+	// PROCESSING OPTIONS, split by the PDOL of the card's last SELECT
+	// answer: tag in hex to value in hex ({"DF69": "01"}).
+	PDOLData map[string]string `json:"pdol_data,omitempty"`
+	// CDOL2Data checks the data the terminal sent in its second GENERATE
+	// AC, split by the CDOL2 (8D) of the card's records: {"8A": "5933"}
+	// is the response code Y3.
+	CDOL2Data map[string]string `json:"cdol2_data,omitempty"`
 	// CVMResults is the CVM results (9F34) in hex, as field 55 carries them.
 	CVMResults string `json:"cvm_results,omitempty"`
 	// SignatureRequired checks Result.SignatureRequired.
@@ -306,6 +377,17 @@ type Expect struct {
 	// PINTries is the card's PIN try counter (9F17) afterwards.
 	PINTries *int `json:"pin_tries,omitempty"`
 }
+
+// LoadLogExpect is one expected load log entry: the tag the PUT DATA
+// updated and its value before and after, all required.
+type LoadLogExpect struct {
+	Tag    string `json:"tag"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// String is "TAG BEFORE→AFTER", as the report shows it.
+func (l LoadLogExpect) String() string { return l.Tag + " " + l.Before + "→" + l.After }
 
 // OptAmount is an optional expected amount: absent (not checked), a
 // decimal string ("12.34") or null (the value must be absent).
@@ -473,6 +555,12 @@ func (s *Scenario) check(dir string) error {
 			return fieldErr("host.account", "%w", err)
 		}
 		s.account = a
+		if err := s.Host.checkUpdates(); err != nil {
+			return err
+		}
+	}
+	if err := checkCardAnswers(s.CardAnswers); err != nil {
+		return err
 	}
 	if len(s.Before) > maxBefore {
 		return fieldErr("before", "at most %d transactions", maxBefore)
@@ -508,14 +596,14 @@ func (t *Transaction) check(field string) error {
 			return fieldErr(field+".amount", "must be more than 0")
 		}
 		t.amount = a
-	case "balance", "log":
+	case "balance", "log", "load_log":
 		if t.Amount != "" {
 			return fieldErr(field+".amount", "not used by a %s read", t.Type)
 		}
 	case "":
-		return fieldErr(field+".type", "required: purchase, load, balance, log or purchase_contactless")
+		return fieldErr(field+".type", "required: purchase, load, balance, log, load_log or purchase_contactless")
 	default:
-		return fieldErr(field+".type", "%q: want purchase, load, balance, log or purchase_contactless", t.Type)
+		return fieldErr(field+".type", "%q: want purchase, load, balance, log, load_log or purchase_contactless", t.Type)
 	}
 	if t.LoadType != "" {
 		if t.Type != "load" {
@@ -624,8 +712,41 @@ func (s *Scenario) checkExpect() error {
 	if typ != "balance" && (e.Balance.Set || e.BalanceLimit.Set || e.SingleLimit.Set || e.ResetThreshold.Set) {
 		return fieldErr("expect", "balance, balance_limit, single_limit and reset_threshold are for a balance read (card_balance is the card's real balance)")
 	}
-	if typ != "log" && (e.LogCount != nil || e.LogAmounts != nil) {
-		return fieldErr("expect", "log_count and log_amounts are for a log read")
+	if typ != "log" && e.LogAmounts != nil {
+		return fieldErr("expect.log_amounts", "for a log read")
+	}
+	if typ != "log" && typ != "load_log" && e.LogCount != nil {
+		return fieldErr("expect.log_count", "for a log or load_log read")
+	}
+	if typ != "load_log" && e.LoadLog != nil {
+		return fieldErr("expect.load_log", "for a load_log read")
+	}
+	for i, l := range e.LoadLog {
+		field := fmt.Sprintf("expect.load_log[%d]", i)
+		if b, err := hex.DecodeString(l.Tag); err != nil || len(b) != 2 {
+			return fieldErr(field+".tag", "%q: want 2 bytes of hex", l.Tag)
+		}
+		for _, a := range []struct{ name, v string }{{"before", l.Before}, {"after", l.After}} {
+			if _, err := kernel.ParseAmount(a.v); err != nil {
+				return fieldErr(field+"."+a.name, "%w", err)
+			}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		m    map[string]string
+	}{{"pdol_data", e.PDOLData}, {"cdol2_data", e.CDOL2Data}} {
+		if f.m != nil && !txn {
+			return fieldErr("expect."+f.name, "not produced by a %s read", typ)
+		}
+		for tag, v := range f.m {
+			if _, err := tlv.ParseTag(tag); err != nil {
+				return fieldErr("expect."+f.name, "tag %q: %w", tag, err)
+			}
+			if _, err := hex.DecodeString(v); err != nil {
+				return fieldErr("expect."+f.name+"."+tag, "%q: want hex", v)
+			}
+		}
 	}
 	for _, f := range []struct {
 		name, v string
@@ -816,6 +937,9 @@ func (s *Scenario) resolveTerminal(dir string) error {
 		return fieldErr("terminal.max_apdus", "%d: want 0-4096", t.MaxAPDUs)
 	}
 	cfg.MaxAPDUs = t.MaxAPDUs
+	if t.SM != nil {
+		cfg.SM = *t.SM
+	}
 	s.now = defaultNow
 	if t.Now != "" {
 		now, err := time.Parse(time.RFC3339, t.Now)
@@ -924,6 +1048,95 @@ func (p *AppParams) apply(a *kernel.Application, field string) error {
 	}{{"tac_denial", p.TACDenial, a.TACDenial[:]}, {"tac_online", p.TACOnline, a.TACOnline[:]}, {"tac_default", p.TACDefault, a.TACDefault[:]}, {"version", p.Version, a.Version[:]}} {
 		if err := hexInto(f.dst, f.v, field+"."+f.name); err != nil {
 			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+		dst  *[]byte
+	}{{"default_ddol", p.DefaultDDOL, &a.DefaultDDOL}, {"tdol", p.TDOL, &a.TDOL}} {
+		if f.v == nil {
+			continue
+		}
+		b, err := hex.DecodeString(*f.v)
+		if err == nil {
+			_, err = tlv.ParseDOL(b)
+		}
+		if err != nil {
+			return fieldErr(field+"."+f.name, "%q: want a DOL in hex (\"\" for none): %w", *f.v, err)
+		}
+		if len(b) == 0 {
+			b = nil
+		}
+		*f.dst = b
+	}
+	return nil
+}
+
+// checkUpdates checks the issuer's queued updates: a 2-byte tag in hex
+// and an amount each.
+func (h *Host) checkUpdates() error {
+	if len(h.Updates) > 8 {
+		return fieldErr("host.updates", "at most 8")
+	}
+	tags := make([]string, 0, len(h.Updates))
+	for tag := range h.Updates {
+		tags = append(tags, tag)
+	}
+	sort.Strings(tags) // queued in a fixed order
+	h.updates = nil
+	for _, tag := range tags {
+		field := "host.updates." + tag
+		t, err := hex.DecodeString(tag)
+		if err != nil || len(t) != 2 {
+			return fieldErr(field, "want a 2-byte tag in hex (\"9F79\")")
+		}
+		a, err := kernel.ParseAmount(h.Updates[tag])
+		if err != nil {
+			return fieldErr(field, "%w", err)
+		}
+		v, err := bcd.Encode(nil, uint64(a), 6)
+		if err != nil {
+			return fieldErr(field, "%w", err)
+		}
+		h.updates = append(h.updates, hostUpdate{tag: uint16(t[0])<<8 | uint16(t[1]), value: v})
+	}
+	return nil
+}
+
+// maxCardAnswers bounds a scenario's card answers.
+const maxCardAnswers = 16
+
+// checkCardAnswers checks each card answer is one of the two forms.
+func checkCardAnswers(answers []CardAnswer) error {
+	if len(answers) > maxCardAnswers {
+		return fieldErr("card_answers", "at most %d", maxCardAnswers)
+	}
+	for i := range answers {
+		a := &answers[i]
+		field := fmt.Sprintf("card_answers[%d]", i)
+		switch {
+		case a.Command != "" && a.On == "" && a.Drop == "":
+			c, err := hex.DecodeString(a.Command)
+			if err != nil || len(c) < 2 || len(c) > 261 {
+				return fieldErr(field+".command", "%q: want 2 to 261 bytes of hex (a command's first bytes)", a.Command)
+			}
+			r, err := hex.DecodeString(a.Answer)
+			if err != nil || len(r) < 2 || len(r) > 258 {
+				return fieldErr(field+".answer", "%q: want 2 to 258 bytes of hex (data and status word)", a.Answer)
+			}
+			if a.Nth < 0 || a.Nth > 4096 {
+				return fieldErr(field+".nth", "%d: want 1 to 4096", a.Nth)
+			}
+			a.command, a.answer = c, r
+		case a.On != "" && a.Command == "" && a.Answer == "" && a.Nth == 0:
+			t, err := tlv.ParseTag(a.Drop)
+			if err != nil {
+				return fieldErr(field+".drop", "%q: want a tag in hex: %w", a.Drop, err)
+			}
+			a.drop = t
+		default:
+			return fieldErr(field, "want {\"command\", \"answer\"} or {\"on\", \"drop\"}")
 		}
 	}
 	return nil

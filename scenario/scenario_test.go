@@ -191,6 +191,18 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		`{"card": "../cards/default.json", "transaction": {"type": "balance"}, "expect": {"outcome": "declined"}}`:                                              "expect.outcome: not produced by a balance read",
 		`{"card": "../cards/default.json", "transaction": {"type": "balance"}, "expect": {}} {}`:                                                                "trailing data",
 		`[]`: "cannot unmarshal",
+		`{` + base + `, "card_answers": [{"on": "READ RECORD"}], "expect": {"outcome": "declined"}}`:                                                     "card_answers[0].drop",
+		`{` + base + `, "card_answers": [{"command": "00B2", "answer": "9000", "drop": "9F46"}], "expect": {"outcome": "declined"}}`:                     "card_answers[0]: want",
+		`{` + base + `, "card_answers": [{"command": "0", "answer": "9000"}], "expect": {"outcome": "declined"}}`:                                        "card_answers[0].command",
+		`{` + base + `, "card_answers": [{"command": "00B2", "answer": "90"}], "expect": {"outcome": "declined"}}`:                                       "card_answers[0].answer",
+		`{` + base + `, "host": {"updates": {"9F7": "1.00"}}, "expect": {"outcome": "declined"}}`:                                                        "host.updates.9F7",
+		`{` + base + `, "host": {"updates": {"9F79": "x"}}, "expect": {"outcome": "declined"}}`:                                                          "host.updates.9F79",
+		`{` + base + `, "terminal": {"default_ddol": "9F37"}, "expect": {"outcome": "declined"}}`:                                                        "terminal.default_ddol",
+		`{` + base + `, "expect": {"outcome": "declined", "pdol_data": {"DF69": "0"}}}`:                                                                  "expect.pdol_data.DF69",
+		`{` + base + `, "expect": {"outcome": "declined", "load_log": []}}`:                                                                              "expect.load_log: for a load_log read",
+		`{"card": "../cards/default.json", "transaction": {"type": "load_log"}, "expect": {"load_log": [{"tag": "9F79", "before": "1", "after": "x"}]}}`: "expect.load_log[0].after",
+		`{"card": "../cards/default.json", "transaction": {"type": "load_log"}, "expect": {"log_amounts": []}}`:                                          "expect.log_amounts: for a log read",
+		`{"card": "../cards/default.json", "transaction": {"type": "log"}, "expect": {"cdol2_data": {"8A": "5933"}}}`:                                    "expect.cdol2_data: not produced by a log read",
 	}
 	for src, want := range tests {
 		_, err := Parse([]byte(src), suiteDir)
@@ -273,4 +285,56 @@ func TestBitNamesMatchKernel(t *testing.T) {
 func TestSummary(t *testing.T) {
 	reps := []*Report{{Status: StatusPass}, {Status: StatusFail}, {Status: StatusKnown}, {Status: StatusUnsupported}, {Status: StatusFixed}}
 	assert.Equal(t, "5 scenarios: 1 passed, 1 failed, 1 known issue(s), 1 fixed (remove known_issue), 1 unsupported", Summarise(reps).String())
+}
+
+// The card answers, the DOL data and the load log expectations report what
+// differs, by field, as the other expectations do.
+func TestCardAnswersAndDOLDataDiffs(t *testing.T) {
+	src := `{"name": "d", "card": "../cards/default.json",
+	  "card_patch": {"applications": [{"pdol": "9F7A019F02065F2A02DF6901"}]},
+	  "card_answers": [{"on": "READ RECORD", "drop": "9F46"}],
+	  "transaction": {"type": "purchase", "amount": "12.34"},
+	  "expect": {"outcome": "online_required", "tvr_set": ["ICC data missing"],
+	    "pdol_data": {"DF69": "00", "9F02": "000000001234", "9F37": "00000000"},
+	    "cdol2_data": {"8A": "5933"}}}`
+	s, err := Parse([]byte(src), suiteDir)
+	require.NoError(t, err)
+	r := Run(context.Background(), s)
+	assert.Equal(t, "FAIL d: pdol_data.9F37: want 00000000, got absent from the DOL; pdol_data.DF69: want 00, got 01; "+
+		"cdol2_data.8A: want 5933, got 5A33", r.String(), "no host: the second GENERATE AC asks for an AAC with Z3")
+
+	// A fixed answer for the nth command only: the PSE's first record
+	// names nothing the terminal knows, so it reads the next one and then
+	// the list of AIDs finds the application.
+	src = `{"name": "n", "card": "../cards/default.json",
+	  "card_answers": [{"command": "00B2010C", "nth": 1, "answer": "6A83"}],
+	  "transaction": {"type": "purchase", "amount": "1.00"},
+	  "expect": {"outcome": "approved_offline"}}`
+	s, err = Parse([]byte(src), suiteDir)
+	require.NoError(t, err)
+	r = Run(context.Background(), s)
+	require.NotNil(t, r.Result)
+	assert.True(t, r.Pass, r.String())
+	assert.Equal(t, []string{"SELECT", "READ RECORD", "SELECT"}, r.APDUs[:3], "the PSE ended at the 6A83, the list of AIDs follows")
+	// The application's SFI 1 record 1 is the same command; it reached
+	// the card (the sale was approved, which it is not without the
+	// record's track 2 data).
+	assert.Equal(t, kernel.OutcomeApprovedOffline, r.Result.Outcome, r.Result.Detail)
+
+	src = `{"name": "l", "card": "../cards/default.json", "host": {},
+	  "before": [{"type": "load", "amount": "1.00", "load_type": "cash"}],
+	  "transaction": {"type": "load_log"},
+	  "expect": {"log_count": 1, "load_log": [{"tag": "9F79", "before": "500.00", "after": "501.01"}]}}`
+	s, err = Parse([]byte(src), suiteDir)
+	require.NoError(t, err)
+	assert.Equal(t, "FAIL l: load_log: want [9F79 500.00→501.01], got [9F79 500.00→501.00]", Run(context.Background(), s).String())
+}
+
+func TestDropTag(t *testing.T) {
+	rsp := append(tlv.Append(nil, 0x77, append(tlv.Append(nil, 0x9F6C, []byte{0x20, 0}), tlv.Append(nil, 0x9F36, []byte{0, 1})...)), 0x90, 0x00)
+	assert.Equal(t, append(tlv.Append(nil, 0x77, tlv.Append(nil, 0x9F36, []byte{0, 1})), 0x90, 0x00), dropTag(rsp, 0x9F6C))
+	assert.Equal(t, rsp, dropTag(rsp, 0x9F4B), "nothing to drop")
+	for _, odd := range [][]byte{{0x6A, 0x83}, {0x90}, {0x80, 0x02, 0x01, 0x02, 0x90, 0x00}, {0x77, 0x05, 0x9F, 0x90, 0x00}} {
+		assert.Equal(t, odd, dropTag(odd, 0x9F36), "%X: not one template, as it was", odd)
+	}
 }

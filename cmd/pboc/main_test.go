@@ -265,3 +265,47 @@ func TestTraceDecodesTerminalData(t *testing.T) {
 		assert.Contains(t, out, want)
 	}
 }
+
+// pboc log --loads reads the card's load log (issue 13 item 7): after two
+// loads on a saved card, both entries, newest first, with the balance
+// before and after and the amount loaded.
+func TestLogLoads(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "default.json"))
+	require.NoError(t, err)
+	card := filepath.Join(t.TempDir(), "card.json")
+	require.NoError(t, os.WriteFile(card, src, 0o644))
+
+	code, out, errOut := runCLI(t, "log", "--loads", "--card", card)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "the card's load log is empty\n", out)
+
+	for _, amount := range []string{"100", "23.45"} {
+		code, _, errOut = runCLI(t, "load", "--amount", amount, "--type", "cash", "--card", card, "--save")
+		require.Equal(t, 0, code, errOut)
+	}
+	code, out, errOut = runCLI(t, "log", "--loads", "--card", card)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Regexp(t, `^ 1  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  9F79 EC balance +600\.00 → 623\.45 +\(\+23\.45\)  ATC +2  GO-PBOC TEST SHOP$`, lines[0], "newest first")
+	assert.Regexp(t, `^ 2  .*  9F79 EC balance +500\.00 → 600\.00 +\(\+100\.00\)  ATC +1  `, lines[1])
+	assert.NotContains(t, out, "6222021000123456781", "no full PAN")
+
+	code, out, errOut = runCLI(t, "log", "--loads", "--json", "--card", card)
+	require.Equal(t, 0, code, errOut)
+	var entries []struct {
+		Tag    string  `json:"tag"`
+		Before string  `json:"before"`
+		After  string  `json:"after"`
+		Change string  `json:"change"`
+		ATC    int     `json:"atc"`
+		Time   *string `json:"time"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &entries), out)
+	require.Len(t, entries, 2)
+	assert.Equal(t, "9F79", entries[0].Tag)
+	assert.Equal(t, []string{"600.00", "623.45", "23.45"}, []string{entries[0].Before, entries[0].After, entries[0].Change})
+	assert.Equal(t, []string{"500.00", "600.00", "100.00"}, []string{entries[1].Before, entries[1].After, entries[1].Change})
+	assert.Equal(t, 2, entries[0].ATC)
+	require.NotNil(t, entries[0].Time)
+}
