@@ -35,13 +35,18 @@ var _ Counter = (*journal.File)(nil)
 // number.
 type stateCounter struct{ st *State }
 
+// NextSTAN reserves the next trace number from the state's log and
+// returns it with the open batch (Counter).
 func (c stateCounter) NextSTAN(ctx context.Context) (uint32, uint32, error) {
 	stan, err := c.st.reserveSTAN(ctx)
 	return stan, c.st.Batch(), err
 }
 
+// OpenBatch returns the state's batch number (Counter).
 func (c stateCounter) OpenBatch(context.Context) (uint32, error) { return c.st.Batch(), nil }
 
+// SetBatch takes the acquirer's batch number, only while the open batch
+// has no transactions (Counter).
 func (c stateCounter) SetBatch(ctx context.Context, batch uint32) error {
 	if batch == 0 || batch > 999999 {
 		return fmt.Errorf("%w: batch %d", ErrMessage, batch)
@@ -52,6 +57,7 @@ func (c stateCounter) SetBatch(ctx context.Context, batch uint32) error {
 	return c.st.append(ctx, event{T: evBatch, N: batch})
 }
 
+// CloseBatch records the batch settled and opens the next (Counter).
 func (c stateCounter) CloseBatch(ctx context.Context, b journal.BatchClose) (uint32, error) {
 	if b.Batch != c.st.Batch() {
 		return c.st.Batch(), nil // closed already: a retry

@@ -31,6 +31,11 @@ var (
 	// delivered, so no new financial request was sent: the acquirer must
 	// hear of the reversal first.
 	ErrReversalPending = errors.New("acquirer: a reversal is pending and could not be sent")
+	// ErrKeysChanged reports a request with a PIN block that arrived while
+	// the link was signed off: the link signed in, which replaced the PIK
+	// the block is enciphered under, and did not send the request (the
+	// PIN is to be entered again). Nothing needs reversing.
+	ErrKeysChanged = errors.New("acquirer: the working keys changed under the PIN block")
 	// ErrClosed reports a link used after Close.
 	ErrClosed = errors.New("acquirer: link closed")
 )
@@ -42,6 +47,7 @@ type ResponseError struct {
 	Code    string // field 39
 }
 
+// Error names the refused message and its response code.
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("acquirer: %s refused with response code %q", e.Message, e.Code)
 }

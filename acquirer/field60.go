@@ -32,7 +32,7 @@ func (f Field60) String() string {
 	return fmt.Sprintf("%s%06d%s%s", f.Type, f.Batch%1000000, f.Network, f.Rest)
 }
 
-// parseField60 reads field 60; it needs at least 60.1 to 60.3.
+// ParseField60 reads field 60; it needs at least 60.1 to 60.3.
 func ParseField60(s string) (Field60, error) {
 	if len(s) < 11 {
 		return Field60{}, fmt.Errorf("%w: field 60 of %d digits (at least 11)", ErrMessage, len(s))

@@ -365,6 +365,8 @@ func (l *Link) log(msg string, args ...any) {
 // number: a 0210 for trace 000123 never answers a 0400 for 000123.
 type requestID struct{}
 
+// GenerateRequestID names the reply a message waits for, or is:
+// reply MTI ":" trace number (iso8583-connection's RequestIDGenerator).
 func (requestID) GenerateRequestID(msg *iso8583.Message) (string, error) {
 	mti, err := msg.GetMTI()
 	if err != nil || len(mti) != 4 {

@@ -31,6 +31,10 @@ const (
 	msgParamQuery
 	msgParamDownload
 	msgParamEnd
+	msgPurseLoad
+	msgPurseUnload
+	msgPurseUnlock
+	msgPurseConfirm
 )
 
 // msgType is one row of the message table (ACQUIRER-NOTES §3): the MTI,
@@ -69,6 +73,12 @@ var messages = [...]msgType{
 	msgParamQuery:         {"IC parameter query", "0820", "", "", "00", "382", false, false},
 	msgParamDownload:      {"IC parameter download", "0800", "", "", "00", "380", false, false},
 	msgParamEnd:           {"IC parameter download end", "0800", "", "", "00", "381", false, false},
+	// The purse messages are this link's reading (no source shows them):
+	// see purse.go.
+	msgPurseLoad:    {"purse load", "0200", "600000", "91", "48", "000", true, true},
+	msgPurseUnload:  {"purse unload", "0200", "210000", "00", "49", "000", true, true},
+	msgPurseUnlock:  {"purse online unlock", "0200", "000000", "00", "52", "000", true, true},
+	msgPurseConfirm: {"purse confirmation", "0220", "", "", "", "", true, true}, // the original's 3, 25, 60.1
 }
 
 // fields is a set of field values to put into a message: strings for

@@ -65,6 +65,8 @@ func JournalEvidence(j journal.Journal) Evidence { return journalEvidence{j} }
 
 type journalEvidence struct{ j journal.Journal }
 
+// Completed reports whether the journal holds a record of the card
+// transaction c (Evidence).
 func (e journalEvidence) Completed(ctx context.Context, c CardTxn) (bool, error) {
 	recs, err := e.j.Records(ctx)
 	if err != nil {

@@ -35,6 +35,9 @@ func (l *Link) Authorize(ctx context.Context, req *kernel.AuthRequest) (*kernel.
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.signedIn && len(req.PINBlock) > 0 {
+		return nil, l.keysChanged(ctx)
+	}
 	// The approvals the kernel has finished with are settled in the same
 	// write that arms this request: one fsync fewer per sale.
 	stood := l.finished()
@@ -54,6 +57,23 @@ func (l *Link) Authorize(ctx context.Context, req *kernel.AuthRequest) (*kernel.
 		l.byReq[req] = t.ID
 	}
 	return resp, err
+}
+
+// keysChanged handles a request whose PIN block the PIN pad enciphered
+// while the link was signed off (SignOff, or a reply header asking for a
+// sign-in): the sign-in this request needs replaces the PIK at the
+// acquirer too, which would then read a wrong PIN and count a try against
+// the cardholder. The link signs in and refuses the request unsent
+// (ErrKeysChanged): nothing to reverse, and the terminal asks for the PIN
+// again under the new key. The caller holds l.mu.
+func (l *Link) keysChanged(ctx context.Context) error {
+	if err := l.connect(ctx); err != nil {
+		return err
+	}
+	if err := l.signIn(ctx); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: signed in again; the PIN block was enciphered under the keys it replaced", ErrKeysChanged)
 }
 
 // beforeOnline does what must precede an online request: settle the

@@ -67,6 +67,7 @@ type journalClearing struct {
 	key journal.DataKey
 }
 
+// Pending returns the journal's records still to upload (Clearing).
 func (c *journalClearing) Pending(ctx context.Context) ([]ClearingRecord, error) {
 	recs, err := c.j.Records(ctx)
 	if err != nil {
@@ -118,10 +119,12 @@ func (c *journalClearing) record(ctx context.Context, r *journal.Record) (Cleari
 	return cr, nil
 }
 
+// Mark records an upload event of a record in the journal (Clearing).
 func (c *journalClearing) Mark(ctx context.Context, id string, e journal.UploadEvent) error {
 	return c.j.Mark(ctx, id, e)
 }
 
+// Totals sums the journal's records of a batch (Clearing).
 func (c *journalClearing) Totals(ctx context.Context, batch uint32) (journal.Totals, error) {
 	recs, err := c.j.Records(ctx)
 	if err != nil {

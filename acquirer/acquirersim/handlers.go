@@ -97,10 +97,16 @@ var routes = map[string]handler{
 	"0820/00/382": (*Sim).paramQuery,
 	"0800/00/380": (*Sim).paramDownload,
 	"0800/00/381": (*Sim).ok,
+	"0200/48/000": (*Sim).purseAuthorize,
+	"0200/49/000": (*Sim).purseAuthorize,
+	"0200/52/000": (*Sim).purseAuthorize,
+	"0220/48/000": (*Sim).purseConfirm,
+	"0220/49/000": (*Sim).purseConfirm,
+	"0220/52/000": (*Sim).purseConfirm,
 }
 
 // macRequired lists the requests that must carry a valid MAC.
-var macRequired = map[string]bool{"0200": true, "0400": true, "0620": true}
+var macRequired = map[string]bool{"0200": true, "0220": true, "0400": true, "0620": true}
 
 // dispatch routes req and builds the reply; rec is its entry in the log.
 func (s *Sim) dispatch(msg *iso8583.Message, info acquirer.FrameInfo, f acquirer.Field60, rec int) *iso8583.Message {

@@ -9,6 +9,7 @@ import (
 	"github.com/go-pboc/pboc/acquirer"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/purse"
 	"github.com/go-pboc/pboc/tlv"
 )
 
@@ -23,7 +24,7 @@ type Received struct {
 	Type60     string // 60.1
 	Network    string // 60.3
 	TerminalID string
-	PAN        string // masked
+	PAN        string // masked (a fuel card's ASN, masked, for a purse message)
 	Amount     string
 	Reason     string // field 39 of a request (a reversal's reason)
 	MAC        acquirer.MACState
@@ -39,6 +40,10 @@ func (s *Sim) receive(req *iso8583.Message, info acquirer.FrameInfo, fault Fault
 		Network: f.Network, TerminalID: str(req, f41), Amount: str(req, f4), Reason: str(req, f39), MAC: info.MAC, Fault: fault}
 	if pan := str(req, f2); pan != "" {
 		r.PAN = tlv.MaskPAN(pan)
+	} else if _, ok := purseTypes[f.Type]; ok && len(bin(req, f62)) >= 10 {
+		var asn purse.ASN // a fuel card is named by its ASN in field 62
+		copy(asn[:], bin(req, f62))
+		r.PAN = asn.String()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -85,7 +90,7 @@ type Auth struct {
 	STAN       string
 	Kind       kernel.RequestKind
 	TopUp      bool
-	PAN        string // masked
+	PAN        string // masked (a fuel card's ASN, masked, for a purse message)
 	ATC        uint16
 	Amount     kernel.Amount
 	Response   string
@@ -125,7 +130,7 @@ type uploadKey struct {
 type Upload struct {
 	TerminalID string
 	Batch      uint32
-	PAN        string // masked
+	PAN        string // masked (a fuel card's ASN, masked, for a purse message)
 	ATC        uint16
 	Amount     kernel.Amount
 	TC         []byte

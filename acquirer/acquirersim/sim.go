@@ -17,12 +17,19 @@ import (
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/purse"
 )
 
 // Config configures a Sim.
 type Config struct {
 	// Host is the issuer behind the acquirer; it keeps the accounts.
 	Host *hostsim.Host
+	// Reserve is the issuer of fuel cards behind the acquirer
+	// (hostsim.Reserve: the reserve accounts, the escape bills, the
+	// real MACs): purse loads, unloads, online unlocks and their
+	// confirmations go to it. Without one they are answered "40"
+	// (function not supported).
+	Reserve purse.Host
 	// TMK is the terminal master key every terminal shares with the
 	// acquirer (injected at the factory). 8 or 16 bytes.
 	TMK []byte
@@ -207,6 +214,7 @@ var faultNames = map[FaultKind]string{DropBeforeForward: "drop before forward", 
 	Late: "late reply", BadMAC: "bad MAC", WrongSTAN: "wrong trace number", Duplicate: "duplicate reply", Silent: "silent",
 	CrashAfterForward: "crash after forward", Refuse: "refuse", Lie: "lie"}
 
+// String names the fault, as the simulator's log prints it.
 func (k FaultKind) String() string { return faultNames[k] }
 
 // Fault applies once, to the next request whose MTI (and 60.1, when set)

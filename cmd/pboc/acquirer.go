@@ -23,6 +23,7 @@ import (
 	"github.com/go-pboc/pboc/hostsim"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/purse"
 )
 
 // testTMK is the terminal master key the simulated acquirer and the CLI's
@@ -34,18 +35,19 @@ const defaultAcquirerAddr = "127.0.0.1:8583"
 
 // cmdServeAcquirer implements
 //
-//	pboc serve-acquirer [--addr 127.0.0.1:8583] [--card FILE]... [--account AMOUNT] [--tmk HEX]
+//	pboc serve-acquirer [--addr 127.0.0.1:8583] [--card FILE]... [--account AMOUNT] [--fuel-card FILE] [--reserve AMOUNT] [--tmk HEX]
 //
 // It serves the loopback acquirer simulator (UnionPay POS 8583) in front of
 // a simulated issuer holding an account for every application of the card
-// profiles, logs each message it receives (PAN masked) and, when
-// interrupted, the batches settled. Card commands reach it with
-// --acquirer ADDR.
+// profiles and the reserve account of a fuel card (pboc purse --acquirer),
+// logs each message it receives (PAN or ASN masked) and, when interrupted,
+// the batches settled. Card commands reach it with --acquirer ADDR.
 func cmdServeAcquirer(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "serve-acquirer", "[--addr 127.0.0.1:8583] [--card FILE]... [flags]", `
 Serves a simulated acquirer over ISO 8583 (UnionPay POS: 2-byte length,
 TPDU, header, BCD fields, CUP ECB MAC) in front of the simulated issuer,
-which holds an account for every application of the card profiles. It signs
+which holds an account for every application of the card profiles and the
+reserve account of a fuel card (圈存, 圈提, online unlock). It signs
 terminals in with working keys under the TMK, authorises, reverses, takes
 uploads, advices and settlements, serves CA keys and IC parameters, and
 prints each message it receives. Ctrl-C stops it.`)
@@ -54,7 +56,13 @@ prints each message it receives. Ctrl-C stops it.`)
 	f.fs.Var(&cards, "card", "card profile JSON `FILE` whose accounts the issuer holds (repeatable; default: the built-in default card)")
 	account := f.fs.String("account", "2000.00", "balance of each back-office account, in yuan (`AMOUNT`)")
 	tmkHex := f.fs.String("tmk", testTMK, "terminal master key shared with the terminals, 16 bytes `HEX` (the default is a test key)")
+	fuelCard := f.fs.String("fuel-card", "", "fuel-card profile JSON `FILE` whose reserve account (备付金) the issuer holds for pboc purse --acquirer (default: the built-in seed fuel card)")
+	reserveText := f.fs.String("reserve", "2000.00", "balance of the fuel card's reserve account, in yuan (`AMOUNT`)")
 	if err := f.parseNoArgs(args); err != nil {
+		return err
+	}
+	reserve, err := simulatedReserve(*fuelCard, *reserveText)
+	if err != nil {
 		return err
 	}
 	balance, err := parseAmount("account", *account)
@@ -69,7 +77,7 @@ prints each message it receives. Ctrl-C stops it.`)
 	if err != nil {
 		return err
 	}
-	sim, err := acquirersim.New(acquirersim.Config{Host: host, TMK: tmk,
+	sim, err := acquirersim.New(acquirersim.Config{Host: host, Reserve: reserve, TMK: tmk,
 		CAKeys: acquirersim.CAKeyRecords(capk.TestKeys()), ICParams: acquirersim.SampleAIDRecords()})
 	if err != nil {
 		return err
@@ -131,6 +139,31 @@ func simulatedIssuer(paths []string, balance kernel.Amount) (*hostsim.Host, erro
 		}
 	}
 	return h, nil
+}
+
+// simulatedReserve is the fuel-card issuer behind serve-acquirer: the
+// reserve account of the card of the profile at path (the seed fuel card
+// when empty), with its master keys.
+func simulatedReserve(path, balance string) (*hostsim.Reserve, error) {
+	amount, err := purseAmount("reserve", balance)
+	if err != nil {
+		return nil, err
+	}
+	prof := cardsim.DefaultPurseProfile()
+	if path != "" {
+		b, err := readInput("fuel-card", path, cardsim.MaxProfileSize)
+		if err != nil {
+			return nil, err
+		}
+		if prof, err = cardsim.ParsePurseProfile(b); err != nil {
+			return nil, badInput("--fuel-card %s: %v", path, err)
+		}
+	}
+	r, _, err := hostsim.ReserveFor(prof, amount)
+	if err != nil {
+		return nil, badInput("--fuel-card %s: %v", path, err)
+	}
+	return r, nil
 }
 
 // acquirerFlags send a card command's online requests to an acquirer over
@@ -206,6 +239,28 @@ func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j *journal.
 		a.link.Close()
 		st.Close()
 	}, nil
+}
+
+// purseHost selects the host of a pboc purse command: with --acquirer the
+// link (the reserve account is then the acquirer's, and no local reserve is
+// returned to print), else local, the simulated reserve (nil: a card whose
+// keys are unknown); none with --offline. The function returned sends what
+// the link owes and closes it.
+func (a *acquirerFlags) purseHost(ctx context.Context, offline bool, local *hostsim.Reserve) (purse.Host, *hostsim.Reserve, func(), error) {
+	switch {
+	case offline:
+		return nil, nil, func() {}, nil
+	case a.addr == "":
+		if local == nil {
+			return nil, nil, func() {}, nil // not a typed nil in the interface
+		}
+		return local, local, func() {}, nil
+	}
+	finish, err := a.open(ctx, kernel.DefaultConfig(), nil, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a.link.Purse(), nil, func() { finish(ctx, nil) }, nil
 }
 
 // parseTMK reads a 16-byte key in hex.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/cardsim"
 )
 
 // syncBuffer is a bytes.Buffer the server goroutine writes while the test
@@ -110,4 +113,57 @@ func TestServeAcquirerFlags(t *testing.T) {
 	code, out, _ := runCLI(t, "serve-acquirer", "-h")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "--addr HOST:PORT")
+}
+
+// pboc purse load and unload --acquirer ADDR: the 圈存 and the 圈提 go to
+// the acquirer over ISO 8583 (0200 60.1 48 and 49, each confirmed by a
+// 0220) and the reserve account is the acquirer's; the card, saved, keeps
+// what the reserve gave and took, and the log masks the ASN.
+func TestPurseThroughServeAcquirer(t *testing.T) {
+	addr, served := serveAcquirer(t, "--reserve", "300.00")
+	dir := t.TempDir()
+	card := filepath.Join(dir, "fuel.json")
+	b, err := cardsim.DefaultPurseProfile().Marshal()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(card, b, 0o644))
+	state, store := filepath.Join(dir, "acquirer.state"), filepath.Join(dir, "purse.log")
+	type purseOut struct {
+		Outcome       string  `json:"outcome"`
+		BalanceAfter  string  `json:"balance_after"`
+		HostConfirmed bool    `json:"host_confirmed"`
+		ReserveAfter  *string `json:"reserve_after"`
+	}
+	run := func(args ...string) purseOut {
+		t.Helper()
+		args = append(append([]string{"purse"}, args...), "--card", card, "--save", "--store", store, "--json",
+			"--wallet", "ed", "--acquirer", addr, "--acquirer-state", state)
+		code, out, errOut := runCLI(t, args...)
+		require.Equal(t, 0, code, errOut)
+		var r purseOut
+		require.NoError(t, json.Unmarshal([]byte(out), &r), out)
+		return r
+	}
+	r := run("load", "--amount", "200")
+	assert.Equal(t, "approved", r.Outcome)
+	assert.True(t, r.HostConfirmed, "the TAC reached the acquirer's reserve")
+	assert.Nil(t, r.ReserveAfter, "no local reserve is printed: the acquirer keeps it")
+	edAfterLoad := r.BalanceAfter
+	r = run("unload", "--amount", "50")
+	assert.Equal(t, "approved", r.Outcome)
+	assert.True(t, r.HostConfirmed)
+	assert.NotEqual(t, edAfterLoad, r.BalanceAfter)
+
+	// The acquirer's reserve had 300.00: a second load of 200.00 needs
+	// the 50.00 the unload paid back (300 - 200 + 50 = 150 < 200): declined.
+	_, out, _ := runCLI(t, "purse", "load", "--amount", "200", "--card", card, "--store", store, "--json",
+		"--wallet", "ed", "--acquirer", addr, "--acquirer-state", state)
+	assert.Contains(t, out, `"outcome": "declined"`)
+	assert.Contains(t, out, "declined by the host (51)", "the reserve's insufficient funds, through the acquirer")
+
+	require.Eventually(t, func() bool { return strings.Count(served.String(), "0220 stan") == 2 }, 5*time.Second, 20*time.Millisecond)
+	log := served.String()
+	for _, want := range []string{"0200 stan", "60.1 48", "60.1 49", "100000**********0001"} {
+		assert.Contains(t, log, want)
+	}
+	assert.NotContains(t, log, seedASN, "the ASN is masked in the acquirer's log")
 }

@@ -129,6 +129,7 @@ type purseFlags struct {
 	reserve                        purse.Amount
 	profile                        *cardsim.PurseProfile
 	sim                            *cardsim.PurseCard
+	acq                            acquirerFlags // --acquirer: the host is the link (acquirer.go)
 }
 
 func (pf *purseFlags) register(f *flags, amount bool) {
@@ -150,6 +151,7 @@ func (pf *purseFlags) register(f *flags, amount bool) {
 	fs.StringVar(&pf.presetText, "preset", "", "dispense: the most the customer asks for, in yuan (`AMOUNT`; default: up to the balance)")
 	fs.StringVar(&pf.deliverText, "deliver", "", "dispense: what the simulated pump delivers before the nozzle is hung up (`AMOUNT`; default: the preset, else 50.00)")
 	fs.StringVar(&pf.priceText, "price", "7.85", "dispense: the price per litre (`AMOUNT`)")
+	pf.acq.register(f)
 }
 
 // check validates the flags before any APDU.
@@ -253,8 +255,12 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 		return err
 	}
 	defer closeSAM()
-	host := pf.host()
-	t, err := pf.terminal(st, sam, host)
+	ph, host, closeHost, err := pf.acq.purseHost(ctx, pf.offline, pf.host())
+	if err != nil {
+		return err
+	}
+	defer closeHost()
+	t, err := pf.terminal(st, sam, ph)
 	if err != nil {
 		return err
 	}
@@ -381,7 +387,7 @@ func (pf *purseFlags) openStore() (*purse.Store, func(), error) {
 	return st, func() { st.Close(); cleanup() }, nil
 }
 
-func (pf *purseFlags) terminal(st *purse.Store, sam *purse.PSAM, h *hostsim.Reserve) (*purse.Terminal, error) {
+func (pf *purseFlags) terminal(st *purse.Store, sam *purse.PSAM, h purse.Host) (*purse.Terminal, error) {
 	opts := []purse.Option{purse.WithStore(st), purse.WithSAM(sam), purse.WithPINPad(hostsim.PursePINPad{PIN: pf.pin})}
 	if h != nil {
 		opts = append(opts, purse.WithHost(h))
