@@ -62,7 +62,11 @@
 // online serial for loads and unloads, the CTC for purchases, the grey
 // status and EF18 for fuel): unchanged, the operation did not happen;
 // moved by one, GET TRANSACTION PROVE gives its TAC or MAC3; anything
-// else leaves the record unresolved, for the issuer. A card grey from this
+// else leaves the record unresolved, for the issuer. With the card still
+// in the reader the same evidence is taken at once: a purchase so proved
+// is approved only on the SAM's check of the proof's MAC2, and a GREY LOCK
+// whose answer was lost is read back from the grey status (its GTAC and
+// MAC2). A card grey from this
 // terminal is completed from the stored record (补扣: the escape bill's
 // amount and GMAC); one grey from elsewhere goes to the host's online
 // unlock, from the bill its station uploaded (Store.EscapeBills).

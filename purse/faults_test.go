@@ -152,9 +152,16 @@ func TestFaultAtEveryCardCommand(t *testing.T) {
 					fk.At = i
 					what := fmt.Sprintf("%s at command %d (%s)", fk.Kind, i, swName(fk))
 					s := newStation(t, nil)
+					sl, hl := s.watchPSAM(t), s.watchHost(t)
 					fc := cardsim.NewFaulty(s.card, fk)
 					res, _ := f.run(s, fc)
 					require.NotNil(t, res, what)
+					if answerLost(fk) {
+						// No answer is no lie: what the recovery hands
+						// the PSAM and the host is the card's, and passes.
+						assert.Empty(t, sl.refused(), "%s: the PSAM refused nothing", what)
+						assert.Empty(t, hl.failures, "%s: the host refused nothing", what)
+					}
 					if res.Outcome == purse.OutcomeApproved {
 						c, _ := f.moved(s)
 						assert.Equal(t, int64(f.amount), c, "%s: approved means paid", what)
@@ -168,6 +175,17 @@ func TestFaultAtEveryCardCommand(t *testing.T) {
 			t.Logf("%s: %d card commands, %d faulted runs", f.name, cc.n, runs)
 		})
 	}
+}
+
+// answerLost tells the faults that lose the card's answer (or the card)
+// from those that change it: after these, nothing the terminal sends the
+// PSAM may be refused.
+func answerLost(f cardsim.Fault) bool {
+	switch f.Kind {
+	case cardsim.FaultRemove, cardsim.FaultReaderError, cardsim.FaultTimeout, cardsim.FaultTruncate, cardsim.FaultTorn:
+		return true
+	}
+	return false
 }
 
 func swName(f cardsim.Fault) string {

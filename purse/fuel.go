@@ -165,14 +165,15 @@ func (x *txn) lockChecked(rec *Record, mac2 MAC) (bool, error) {
 // says whether the card locked, whatever the answer said (a status word can
 // be garbled as well as data); when the card cannot be asked, the GMAC for
 // 0.00 is taken now, while the SAM still has the lock's session, so that
-// the card's next presentation can be unlocked here.
-func (x *txn) lockLost(rec *Record, cause error) (MAC, MAC, bool, error) {
+// the card's next presentation can be unlocked here. It returns the GTAC
+// and the MAC2, in GREY LOCK's order.
+func (x *txn) lockLost(rec *Record, cause error) (gtac, mac2 MAC, ok bool, err error) {
 	g, err := x.greyStatus()
 	if err != nil && swOf(err) == 0 {
 		g, err = x.greyStatus() // an answer garbled once is asked for twice
 	}
 	if err == nil && g.Status == GreyLocked && g.TID == rec.TID && g.CTC == rec.Serial {
-		return g.MAC2(), g.TAC, true, nil // locked: the status has its MAC2 and GTAC
+		return g.TAC, g.MAC2(), true, nil // locked: the status has its GTAC and MAC2
 	}
 	if err == nil && g.Status != GreyLocked {
 		rec.State, rec.Evidence = StateNotApplied, "GREY LOCK failed and the card is not grey: "+cause.Error()

@@ -178,6 +178,7 @@ func (x *txn) purchased(rec *Record, tac, mac2 MAC) error {
 
 // lostPurchase settles a DEBIT FOR PURCHASE without a clear answer from
 // the CTC, now if the card is still there, else at its next presentation.
+// A debit proved now is approved only on the SAM's check of its MAC2.
 func (x *txn) lostPurchase(rec *Record, cause error) error {
 	if sw := swOf(cause); sw != 0 {
 		// The card refused DEBIT FOR PURCHASE (MAC1 wrong, 9302 …): its
@@ -195,7 +196,12 @@ func (x *txn) lostPurchase(rec *Record, cause error) error {
 		return err
 	}
 	if rec.State == StateApplied {
-		x.res.TAC = rec.TAC
+		// The CTC moved and the card proved the debit; its MAC2 from
+		// that proof is checked by the SAM, whose session is still this
+		// purchase's, as the lost answer's would have been.
+		if err := x.purchased(rec, rec.TAC, rec.MAC2); err != nil || rec.State != StateApplied {
+			return err
+		}
 		x.end(OutcomeApproved, ReasonApproved, "the card paid %s (proved by its CTC and GET TRANSACTION PROVE after: %v)", rec.Amount, cause)
 		return nil
 	}

@@ -2,6 +2,8 @@ package purse_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -296,4 +298,178 @@ func TestGreyFromElsewhereOnlineUnlock(t *testing.T) {
 	require.Len(t, res.Settled, 1)
 	assert.Equal(t, purse.StateUnlockedOnline, res.Settled[0].State)
 	assert.Equal(t, uint32(50000-8000-1000), a.card.Balance(2))
+}
+
+// samLog records the PSAM's commands and answers during a run.
+type samLog struct {
+	t     apdu.Transport
+	names []string
+	sws   []apdu.SW
+}
+
+func (l *samLog) Transmit(ctx context.Context, b []byte) ([]byte, error) {
+	r, err := l.t.Transmit(ctx, b)
+	if c, perr := apdu.ParseCommand(b); perr == nil && err == nil && len(r) >= 2 {
+		l.names = append(l.names, purse.CommandName(c))
+		l.sws = append(l.sws, apdu.SW(uint16(r[len(r)-2])<<8|uint16(r[len(r)-1])))
+	}
+	return r, err
+}
+
+// refused lists the PSAM commands not answered 9000.
+func (l *samLog) refused() []string {
+	var out []string
+	for i, sw := range l.sws {
+		if !sw.OK() {
+			out = append(out, fmt.Sprintf("%s %s", l.names[i], sw))
+		}
+	}
+	return out
+}
+
+// count counts the PSAM commands of that name answered 9000.
+func (l *samLog) count(name string) int {
+	n := 0
+	for i, c := range l.names {
+		if c == name && l.sws[i].OK() {
+			n++
+		}
+	}
+	return n
+}
+
+// watchPSAM reopens the station's PSAM through a samLog and rebuilds the
+// terminal on it.
+func (s *station) watchPSAM(t *testing.T) *samLog {
+	t.Helper()
+	l := &samLog{t: s.psam}
+	sam, err := purse.OpenPSAM(context.Background(), l)
+	require.NoError(t, err)
+	s.sam = sam
+	s.reopen()
+	l.names, l.sws = nil, nil
+	return l
+}
+
+// hostLog counts a host's calls and the ones it refused.
+type hostLog struct {
+	h        purse.Host
+	calls    int
+	failures []error
+}
+
+func (h *hostLog) Authorize(ctx context.Context, r *purse.HostRequest) (*purse.HostResponse, error) {
+	h.calls++
+	resp, err := h.h.Authorize(ctx, r)
+	if err != nil {
+		h.failures = append(h.failures, err)
+	}
+	return resp, err
+}
+
+func (h *hostLog) Confirm(ctx context.Context, c *purse.HostConfirmation) error {
+	h.calls++
+	err := h.h.Confirm(ctx, c)
+	if err != nil {
+		h.failures = append(h.failures, err)
+	}
+	return err
+}
+
+// watchHost rebuilds the station's terminal on a hostLog of its reserve.
+func (s *station) watchHost(t *testing.T) *hostLog {
+	t.Helper()
+	hl := &hostLog{h: s.reserve}
+	term, err := purse.New(s.cfg, purse.WithHost(hl), purse.WithSAM(s.sam), purse.WithStore(s.store), purse.WithPINPad(s.pad))
+	require.NoError(t, err)
+	s.term = term
+	return hl
+}
+
+// loseAt is a reader that loses the answer of its at-th command (0-based)
+// after the card executed it: the card stays in the reader.
+type loseAt struct {
+	t  apdu.Transport
+	at int
+	n  int
+}
+
+var errLostAnswer = errors.New("reader: answer lost")
+
+func (l *loseAt) Transmit(ctx context.Context, b []byte) ([]byte, error) {
+	i := l.n
+	l.n++
+	r, err := l.t.Transmit(ctx, b)
+	if i == l.at && err == nil {
+		return nil, errLostAnswer
+	}
+	return r, err
+}
+
+// Each recovery of a lost answer, with the card still in the reader,
+// completes the operation in the same presentation, and its first attempt
+// at the PSAM and at the host is the right one: the PSAM refuses nothing
+// (a GTAC sent as MAC2 would be refused 9302) and the host refuses no
+// evidence.
+func TestLostAnswerRecoveredFirstTime(t *testing.T) {
+	rows := []struct {
+		flow    flow
+		command string
+		// checks is the PSAM's MAC2 check the recovery must pass once.
+		checks string
+	}{
+		{flows[0], "CREDIT FOR LOAD", ""},
+		{flows[1], "DEBIT FOR UNLOAD", ""},
+		{flows[2], "DEBIT FOR PURCHASE", "PSAM CHECK MAC2"},
+		{flows[3], "GREY LOCK", "PSAM CHECK GREY MAC2"},
+		{flows[3], "DEBIT FOR UNLOCK", "PSAM CHECK GREY MAC2"},
+	}
+	lose := map[string]func(apdu.Transport, int) apdu.Transport{
+		"lost": func(c apdu.Transport, i int) apdu.Transport { return &loseAt{t: c, at: i} },
+		"truncated": func(c apdu.Transport, i int) apdu.Transport {
+			return cardsim.NewFaulty(c, cardsim.Fault{At: i, Kind: cardsim.FaultTruncate})
+		},
+	}
+	for _, row := range rows {
+		for how, wrap := range lose {
+			what := fmt.Sprintf("%s: %s answer %s", row.flow.name, row.command, how)
+			t.Run(what, func(t *testing.T) {
+				i := atCommand(t, row.flow, row.command, 1)
+				s := newStation(t, nil)
+				sl, hl := s.watchPSAM(t), s.watchHost(t)
+				res, err := row.flow.run(s, wrap(s.card, i))
+				require.NoError(t, err)
+				assert.Equal(t, purse.OutcomeApproved, res.Outcome, res.Detail)
+				c, r := row.flow.moved(s)
+				assert.Equal(t, int64(row.flow.amount), c, "the card moved the amount once")
+				if row.flow.name == "load" || row.flow.name == "unload" {
+					assert.Equal(t, c, r, "and the reserve the same")
+				}
+				assert.Empty(t, sl.refused(), "the PSAM refused nothing: %v", sl.names)
+				if row.checks != "" {
+					assert.Equal(t, 1, sl.count(row.checks), "one %s, answered 9000: %v", row.checks, sl.names)
+				}
+				assert.Empty(t, hl.failures, "the host refused nothing")
+				rec, ok := s.store.Get(res.RecordID)
+				require.True(t, ok)
+				assert.Equal(t, purse.StateApplied, rec.State, rec.Evidence)
+				assert.False(t, rec.TAC.IsZero() && rec.MAC3.IsZero(), "the record has the card's TAC or MAC3")
+				if row.flow.name == "fuel" {
+					assert.Equal(t, byte(0), s.card.Grey(), "the card is not left grey")
+					assert.Equal(t, rec.PSAMTAC, rec.TAC, "the unlock's TAC is the PSAM-TAC")
+					assert.False(t, rec.GTAC.IsZero(), "the bill has the GTAC")
+					// The GTAC covers the balance, terminal, TTC and time,
+					// the same in a clean run on a fresh station.
+					clean := newStation(t, nil)
+					want, err := row.flow.run(clean, clean.card)
+					require.NoError(t, err)
+					assert.Equal(t, want.GTAC, rec.GTAC, "the GTAC is the card's, not its MAC2")
+					assert.Equal(t, want.GTAC, res.GTAC)
+				}
+				if row.flow.name == "load" || row.flow.name == "unload" {
+					assert.Equal(t, purse.HostConfirmed, rec.Host)
+				}
+			})
+		}
+	}
 }

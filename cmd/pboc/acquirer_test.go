@@ -135,7 +135,7 @@ func TestPurseThroughServeAcquirer(t *testing.T) {
 	}
 	run := func(args ...string) purseOut {
 		t.Helper()
-		args = append(append([]string{"purse"}, args...), "--card", card, "--save", "--store", store, "--json",
+		args = append(append([]string{"purse"}, args...), "--card", card, "--save", "--journal", store, "--json",
 			"--wallet", "ed", "--acquirer", addr, "--acquirer-state", state)
 		code, out, errOut := runCLI(t, args...)
 		require.Equal(t, 0, code, errOut)
@@ -155,7 +155,7 @@ func TestPurseThroughServeAcquirer(t *testing.T) {
 
 	// The acquirer's reserve had 300.00: a second load of 200.00 needs
 	// the 50.00 the unload paid back (300 - 200 + 50 = 150 < 200): declined.
-	_, out, _ := runCLI(t, "purse", "load", "--amount", "200", "--card", card, "--store", store, "--json",
+	_, out, _ := runCLI(t, "purse", "load", "--amount", "200", "--card", card, "--save", "--journal", store, "--json",
 		"--wallet", "ed", "--acquirer", addr, "--acquirer-state", state)
 	assert.Contains(t, out, `"outcome": "declined"`)
 	assert.Contains(t, out, "declined by the host (51)", "the reserve's insufficient funds, through the acquirer")

@@ -11,6 +11,7 @@
 //	pboc decode   HEX... | -
 //	pboc serve-card [--profile FILE] [--addr 127.0.0.1:35963] [--t1] [--trace]
 //	pboc journal  list|export|batch [--journal FILE] [--data-key-file FILE] [--batch N]
+//	pboc purse    balance|records|load|unload|purchase|dispense [--amount A] [--card FILE [--save]] [--journal FILE] [--json [--trace]]
 //	pboc scenario run [--json] [-v] DIR|FILE...
 //	pboc version  (or pboc --version)
 //

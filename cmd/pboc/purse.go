@@ -101,14 +101,18 @@ kept in the record for clearing.`, true,
 			r, err := t.Purchase(ctx, c, pf.amount)
 			return r, nil, err
 		}},
-	"dispense": {"[--preset 300] [--deliver 250] [--price 7.85] [flags]", `
+	"dispense": {"[--preset 300] [--deliver 250] [--price 7.85] [--pull-card] [flags]", `
 A fuel sale under the grey lock (灰锁): GET GREY STATUS (a card grey from this
 pump is completed, 补扣; from elsewhere, unlocked online), INITIALIZE FOR GREY
 LOCK, PSAM E0 40, GREY LOCK, PSAM E0 42, the pump up to min(preset, balance),
 PSAM GMAC (E0 44), DEBIT FOR UNLOCK, the TAC-unread flag cleared. The
-simulated pump delivers --deliver (default: the preset, else 50.00).`, false,
+simulated pump meters the fuel in centilitres and charges the volume at the
+price (rounded to the fen), stopping before the charge would pass --deliver
+(default: the preset, else 50.00), the preset or the balance. --pull-card
+pulls the card out while the fuel flows: the card stays grey and the escape
+record (逃卡) is in --journal; the next presentation of the card settles it.`, false,
 		func(ctx context.Context, pf *purseFlags, t *purse.Terminal, c apdu.Transport) (*purse.Result, *purse.Inquiry, error) {
-			r, err := t.Dispense(ctx, c, purse.DispenseRequest{Preset: pf.preset, Nozzle: pf.pump()})
+			r, err := t.Dispense(ctx, c, purse.DispenseRequest{Preset: pf.preset, Nozzle: pf.pump(c)})
 			return r, nil, err
 		}},
 }
@@ -117,8 +121,8 @@ simulated pump delivers --deliver (default: the preset, else 50.00).`, false,
 type purseFlags struct {
 	card, reader, psamReader string
 	save, json, trace        bool
-	offline                  bool
-	pin, walletText, store   string
+	offline, pull            bool
+	pin, walletText, journal string
 	reserveText              string
 	amountText               string
 	presetText, deliverText  string
@@ -143,7 +147,7 @@ func (pf *purseFlags) register(f *flags, amount bool) {
 	fs.BoolVar(&pf.offline, "offline", false, "no host: loads and unloads are declined, a card grey from elsewhere stays grey")
 	fs.StringVar(&pf.pin, "pin", cardholderPIN, "`PIN` the cardholder types on the simulated PIN pad (the seed card's is 123456; empty: cancelled)")
 	fs.StringVar(&pf.walletText, "wallet", "ep", "`WALLET` for loads, purchases and the grey lock: ep or ed (unloads always use the ED)")
-	fs.StringVar(&pf.store, "store", "", "the terminal's durable purse records `FILE` (default: a temporary file, removed afterwards)")
+	fs.StringVar(&pf.journal, "journal", "", "keep the terminal's durable purse records in `FILE` (created if missing): every load, unload, purchase and fuel sale, the records of lost answers and the grey lock's escape record, each written before the step it guards; an open record of the card is settled when the card comes back (default: a temporary file, removed afterwards)")
 	fs.StringVar(&pf.reserveText, "reserve", "2000.00", "the card's reserve account (备付金) at the simulated issuer, in yuan (`AMOUNT`)")
 	if amount {
 		fs.StringVar(&pf.amountText, "amount", "", "`AMOUNT` in yuan, e.g. 100.00")
@@ -151,6 +155,7 @@ func (pf *purseFlags) register(f *flags, amount bool) {
 	fs.StringVar(&pf.presetText, "preset", "", "dispense: the most the customer asks for, in yuan (`AMOUNT`; default: up to the balance)")
 	fs.StringVar(&pf.deliverText, "deliver", "", "dispense: what the simulated pump delivers before the nozzle is hung up (`AMOUNT`; default: the preset, else 50.00)")
 	fs.StringVar(&pf.priceText, "price", "7.85", "dispense: the price per litre (`AMOUNT`)")
+	fs.BoolVar(&pf.pull, "pull-card", false, "dispense: the customer pulls the simulated card out while the fuel flows (the card stays grey; the escape record is kept in --journal)")
 	pf.acq.register(f)
 }
 
@@ -158,6 +163,15 @@ func (pf *purseFlags) register(f *flags, amount bool) {
 func (pf *purseFlags) check(needAmount bool) error {
 	if pf.save && (pf.card == "" || pf.reader != "") {
 		return badInput("--save needs --card FILE and the simulated card")
+	}
+	if pf.journal != "" && pf.reader == "" && !pf.save {
+		// Without --save each run starts the simulated card afresh: its
+		// counters and grey lock gone, an open record could not meet the
+		// card it was made with.
+		return badInput("--journal with the simulated card needs --card FILE --save, so that the card keeps its counters and grey lock between runs")
+	}
+	if pf.pull && pf.reader != "" {
+		return badInput("--pull-card pulls the simulated card: not with --reader")
 	}
 	pin, err := parsePIN(pf.pin)
 	if err != nil {
@@ -219,20 +233,57 @@ func pursePositive(name, typed string) (purse.Amount, error) {
 	return a, err
 }
 
-// simPump is the simulated dispenser: it delivers what the customer takes
-// (--deliver), stopping at the limit the terminal sets.
-type simPump struct{ deliver, price purse.Amount }
-
-func (p simPump) Fuel(_ context.Context, limit purse.Amount) (purse.Fill, error) {
-	a := min(p.deliver, limit)
-	vol := uint32(0)
-	if p.price > 0 {
-		vol = uint32(uint64(a) * 100 / uint64(p.price))
-	}
-	return purse.Fill{Amount: a, Volume: vol, Price: p.price, Grade: 92, Nozzle: 1}, nil
+// simPump is the simulated dispenser: it meters the fuel in centilitres
+// and charges the volume at the price, rounded to the fen, closing the
+// valve before the charge would pass what the customer takes (--deliver)
+// or the limit the terminal sets (the preset and the card's balance).
+// With --pull-card the card is pulled out while the fuel flows.
+type simPump struct {
+	deliver, price purse.Amount
+	card           *pullableCard // nil: the card stays in
 }
 
-func (pf *purseFlags) pump() purse.Nozzle { return simPump{pf.deliver, pf.price} }
+func (p simPump) Fuel(_ context.Context, limit purse.Amount) (purse.Fill, error) {
+	if p.card != nil {
+		p.card.pulled = true
+	}
+	cl, due := meter(min(p.deliver, limit), p.price)
+	return purse.Fill{Amount: due, Volume: uint32(cl), Price: p.price, Grade: 92, Nozzle: 1}, nil
+}
+
+// meter is what the pump delivers for at most most at price per litre:
+// the most centilitres whose charge, round(centilitres × price / 100) half
+// up, is not above most, and that charge. A price of 0 delivers nothing.
+func meter(most, price purse.Amount) (uint64, purse.Amount) {
+	if price == 0 {
+		return 0, 0
+	}
+	// (n·price + 50) / 100 ≤ most  ⇔  n·price ≤ 100·most + 49.
+	n := (100*uint64(most) + 49) / uint64(price)
+	return n, purse.Amount((n*uint64(price) + 50) / 100)
+}
+
+func (pf *purseFlags) pump(card apdu.Transport) purse.Nozzle {
+	p := simPump{deliver: pf.deliver, price: pf.price}
+	if pc, ok := card.(*tracedTransport); ok && pf.pull {
+		p.card, _ = pc.t.(*pullableCard)
+	}
+	return p
+}
+
+// pullableCard is the simulated card in its reader, pulled out by the
+// pump with --pull-card: every command after fails as a card removed.
+type pullableCard struct {
+	card   *cardsim.PurseCard
+	pulled bool
+}
+
+func (p *pullableCard) Transmit(ctx context.Context, b []byte) ([]byte, error) {
+	if p.pulled {
+		return nil, fmt.Errorf("the customer pulled the card out: %w", cardsim.ErrCardRemoved)
+	}
+	return p.card.Transmit(ctx, b)
+}
 
 // run opens the card, the PSAM, the host and the store, runs the
 // subcommand and prints what it did.
@@ -306,7 +357,7 @@ func (pf *purseFlags) openCard(ctx context.Context, tr *purseTrace) (apdu.Transp
 		return nil, nil, badInput("--card %s: %v", pf.card, err)
 	}
 	pf.sim = c
-	return tr.wrap("card", c), func() {}, nil
+	return tr.wrap("card", &pullableCard{card: c}), func() {}, nil
 }
 
 // openSAM opens the PSAM: in --psam-reader, else the simulated PSAM with
@@ -364,9 +415,11 @@ func (pf *purseFlags) reserveBalance(h *hostsim.Reserve) *purse.Amount {
 	return &b
 }
 
-// openStore opens --store, or a temporary store removed afterwards.
+// openStore opens the --journal (its ASN-hash and sealing key in
+// FILE.key, as pboc purchase keeps the journal's), or a temporary store
+// removed afterwards.
 func (pf *purseFlags) openStore() (*purse.Store, func(), error) {
-	path, cleanup := pf.store, func() {}
+	path, cleanup := pf.journal, func() {}
 	if path == "" {
 		dir, err := os.MkdirTemp("", "pboc-purse")
 		if err != nil {
@@ -382,7 +435,7 @@ func (pf *purseFlags) openStore() (*purse.Store, func(), error) {
 	st, err := purse.OpenStore(path, key)
 	if err != nil {
 		cleanup()
-		return nil, nil, fmt.Errorf("--store %s: %w", path, err)
+		return nil, nil, fmt.Errorf("--journal %s: %w", path, err)
 	}
 	return st, func() { st.Close(); cleanup() }, nil
 }
@@ -444,7 +497,9 @@ func (tr *purseTrace) printTo(w io.Writer) {
 			resp = nil
 		}
 		d := purse.Describe(x.cmd, resp)
-		fmt.Fprintf(w, "→ %-4s %-28s %s\n", x.dev, d.Name, d.Command)
+		// The PSAM's commands are named "PSAM …": the device column says so.
+		name := strings.TrimPrefix(d.Name, x.dev+" ")
+		fmt.Fprintf(w, "→ %-4s %-28s %s\n", x.dev, name, d.Command)
 		if d.Sent != "" {
 			fmt.Fprintf(w, "       %s\n", d.Sent)
 		}

@@ -21,11 +21,11 @@
 // records and a durable torn log (a sale whose card was pulled after the
 // fuel flowed is the dispenser's worst case), against the simulated card
 // or a card in a PC/SC reader. It depends on nothing of this repository's
-// examples: copy this file and replace the simulated parts (marked
-// "simulated") with yours.
+// examples: copy this directory (main.go and fuelcard.go, the fuel-card
+// mode) and replace the simulated parts (marked "simulated") with yours.
 //
 //	go run ./examples/fuel --ec [--litres 30] [--price 7.85] [--card FILE | --reader NAME [--test-ca]]
-//	                       [--ec-limit 1000.00] [--clearing FILE] [--data-dir DIR]
+//	                       [--ec-limit 1000.00] [--bill FILE] [--data-dir DIR]
 //
 // The dispenser is an offline terminal (EMV terminal type 26): it never
 // talks to the issuer — it has no kernel.Host and no PIN pad, since an
@@ -36,18 +36,21 @@
 // terminal's EC transaction limit 9F7B). It then "dispenses" --litres at
 // --price per litre, stopping at the authorised amount, and buys the final
 // amount from the card offline: the card's TC approves the sale and the
-// card deducts exactly that amount. The kernel journals the sale before it
-// returns; the dispenser's own record (one JSON line with the litres and
-// the price beside what a clearing upload needs) is appended to
-// --clearing, or printed last on standard output when --clearing is "-"
-// (the default).
+// card deducts exactly that amount. The kernel journals the sale's
+// clearing record before it returns, numbered (STAN and batch, the journal
+// is the kernel's counter) and with the PAN encrypted under the terminal's
+// data key: the acquirer upload is built from that record. The dispenser's
+// own bill of the sale (one JSON line: the litres and the price beside the
+// card's data, the masked PAN, and the STAN and batch that name the journal
+// record) is appended to --bill, or printed last on standard output when
+// --bill is "-" (the default).
 //
 // The electronic-cash refuelling is one function (refuelEC); a dispenser
 // that also takes the fuel card's electronic purse (with its grey lock)
 // puts the purse flow beside it.
 //
-// The journal, the torn log and the key of their PAN hashes live in
-// --data-dir; without it, in a new temporary directory removed at the end
+// The journal, the torn log, the key of their PAN hashes and the data key
+// live in --data-dir; without it, in a new temporary directory removed at the end
 // (the simulated card starts afresh every run).
 //
 // --reader NAME takes the card in that PC/SC reader instead of the
@@ -103,9 +106,12 @@ func main() {
 	}
 }
 
-// ClearingRecord is the data a clearing upload needs for one offline EC sale
-// (the TC batch upload to the acquirer). It is written as one JSON line.
-type ClearingRecord struct {
+// DispenserBill is the dispenser's bill of one offline EC sale: what the
+// station's back office keeps of the fuel sold, beside the card's data,
+// written as one JSON line. It is not the clearing record — the kernel's
+// journal holds that, with the encrypted PAN the acquirer upload needs —
+// but names it by its STAN and batch.
+type DispenserBill struct {
 	// Time is when the transaction started (9A/9F21), RFC 3339.
 	Time time.Time `json:"time"`
 	// TerminalID and MerchantID identify the dispenser (9F1C, 9F16).
@@ -116,9 +122,14 @@ type ClearingRecord struct {
 	AID kernel.HexBytes `json:"aid"`
 	// ATC is the card's transaction counter (9F36).
 	ATC uint16 `json:"atc"`
-	// Amount is the sale amount (9F02), Currency its ISO 4217 code (5F2A).
+	// STAN and Batch are the sale's trace number and batch (the journal
+	// record's, fields 11 and 60.2 of its upload).
+	STAN  uint32 `json:"stan"`
+	Batch uint32 `json:"batch"`
+	// Amount is the sale amount (9F02), Currency its ISO 4217 numeric code
+	// (5F2A) as the journal writes it, four digits: "0156".
 	Amount   kernel.Amount `json:"amount"`
-	Currency uint16        `json:"currency"`
+	Currency string        `json:"currency"`
 	// Cryptogram is the card's TC (9F26) and CID its type (9F27, hex).
 	Cryptogram kernel.HexBytes `json:"cryptogram"`
 	CID        string          `json:"cid"`
@@ -143,7 +154,7 @@ type options struct {
 	litres   uint64 // centilitres wanted
 	price    kernel.Amount
 	ecLimit  kernel.Amount // 0: the kernel's default
-	clearing string
+	bill     string
 	card     string // --card: a card profile file
 	reader   string // --reader: a PC/SC reader
 	testCA   bool   // --test-ca
@@ -159,11 +170,11 @@ func parseOptions(args []string, w io.Writer) (*options, error) {
 	price := fs.String("price", "7.85", "price per litre in yuan")
 	limit := fs.String("ec-limit", "", "the terminal's EC transaction limit (9F7B) in yuan (default: the kernel's default, 1000.00)")
 	o := &options{}
-	fs.StringVar(&o.clearing, "clearing", "-", `file the dispenser's sale record is appended to ("-": standard output)`)
+	fs.StringVar(&o.bill, "bill", "-", `file the dispenser bill is appended to ("-": standard output)`)
 	fs.StringVar(&o.card, "card", "", "card profile JSON file for the simulated card (default: the built-in seed card)")
 	fs.StringVar(&o.reader, "reader", "", "PC/SC reader name (part of it is enough) holding the card, instead of the simulated card")
 	fs.BoolVar(&o.testCA, "test-ca", false, "with --reader, also trust the simulator's test CA keys (a card served by pboc serve-card; never in production)")
-	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log and their PAN-hash key (default: a new temporary directory, removed at the end)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log, their PAN-hash key and the data key (default: a new temporary directory, removed at the end)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -228,9 +239,9 @@ func runEC(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Open the sale record before any fuel flows: a sale whose record
-	// cannot be kept must not happen.
-	out, err := openClearing(o.clearing)
+	// Open the bill before any fuel flows: a sale whose bill cannot be
+	// kept must not happen.
+	out, err := openBill(o.bill)
 	if err != nil {
 		return err
 	}
@@ -246,7 +257,10 @@ func runEC(ctx context.Context, args []string, w io.Writer) error {
 	}
 	defer st.close()
 	cfg := terminalConfig(o, st.panKey)
-	k, err := kernel.New(cfg, kernel.WithJournal(st.journal), kernel.WithTornLog(st.torn))
+	// The journal is also the counter (STAN, batch) and the data key
+	// seals the PAN in each record, as in examples/pos.
+	k, err := kernel.New(cfg, kernel.WithJournal(st.journal), kernel.WithCounter(st.journal),
+		kernel.WithDataKey(st.dataKey), kernel.WithTornLog(st.torn))
 	if err != nil {
 		return err
 	}
@@ -275,8 +289,8 @@ func runEC(ctx context.Context, args []string, w io.Writer) error {
 
 // refuelEC is the electronic-cash refuelling: authorise what the card can
 // pay offline, dispense up to it, and buy the final amount from the card.
-// It returns the sale's record, nil when no fuel was taken.
-func refuelEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, o *options) (*ClearingRecord, error) {
+// It returns the sale's bill, nil when no fuel was taken.
+func refuelEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, o *options) (*DispenserBill, error) {
 	authorised, err := authorise(ctx, w, k, card)
 	if err != nil {
 		return nil, err
@@ -297,8 +311,8 @@ func refuelEC(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, o 
 	if err != nil {
 		return nil, err
 	}
-	rec := saleRecord(k.Config(), res, dispensed, o.price)
-	return &rec, nil
+	bill := saleBill(k.Config(), res, dispensed, o.price)
+	return &bill, nil
 }
 
 // authorise reads what the card can pay offline at this terminal:
@@ -349,11 +363,12 @@ func pay(ctx context.Context, w io.Writer, k *kernel.Kernel, card *card, amount 
 	return res, nil
 }
 
-// saleRecord is the dispenser's record of an approved sale.
-func saleRecord(cfg kernel.Config, res *kernel.Result, dispensed uint64, price kernel.Amount) ClearingRecord {
-	return ClearingRecord{
+// saleBill is the dispenser's bill of an approved sale.
+func saleBill(cfg kernel.Config, res *kernel.Result, dispensed uint64, price kernel.Amount) DispenserBill {
+	return DispenserBill{
 		Time: res.TransactionTime, TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID,
-		PAN: res.PAN, AID: res.AID, ATC: res.ATC, Amount: res.Amount, Currency: cfg.CurrencyCode,
+		PAN: res.PAN, AID: res.AID, ATC: res.ATC, STAN: res.STAN, Batch: res.Batch,
+		Amount: res.Amount, Currency: fmt.Sprintf("%04d", cfg.CurrencyCode),
 		Cryptogram: res.Cryptogram, CID: fmt.Sprintf("%02X", res.CID), IAD: res.IAD,
 		UnpredictableNumber: res.UnpredictableNumber, TVR: res.TVR, TSI: res.TSI,
 		Field55: res.Field55, BalanceAfter: res.BalanceAfter,
@@ -361,50 +376,50 @@ func saleRecord(cfg kernel.Config, res *kernel.Result, dispensed uint64, price k
 	}
 }
 
-// clearingOut is where the sale records go: a file, or standard output.
-type clearingOut struct {
+// billOut is where the dispenser bills go: a file, or standard output.
+type billOut struct {
 	file *os.File // nil: standard output (w)
 	path string
 }
 
-func openClearing(path string) (*clearingOut, error) {
+func openBill(path string) (*billOut, error) {
 	if path == "-" {
-		return &clearingOut{}, nil
+		return &billOut{}, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("--clearing: %w", err)
+		return nil, fmt.Errorf("--bill: %w", err)
 	}
-	return &clearingOut{file: f, path: path}, nil
+	return &billOut{file: f, path: path}, nil
 }
 
-// write appends the record as one JSON line and closes the file, checking
+// write appends the bill as one JSON line and closes the file, checking
 // the close.
-func (c *clearingOut) write(w io.Writer, rec ClearingRecord) error {
-	line, err := json.Marshal(rec)
+func (c *billOut) write(w io.Writer, bill DispenserBill) error {
+	line, err := json.Marshal(bill)
 	if err != nil {
 		return err
 	}
 	line = append(line, '\n')
 	if c.file == nil {
-		field(w, "clearing record", "(next line)")
+		field(w, "dispenser bill", "(next line)")
 		_, err := w.Write(line)
 		return err
 	}
 	if _, err := c.file.Write(line); err != nil {
-		return fmt.Errorf("clearing record: %w", err)
+		return fmt.Errorf("dispenser bill: %w", err)
 	}
 	err = c.file.Close()
 	c.file = nil
 	if err != nil {
-		return fmt.Errorf("clearing record: %w", err)
+		return fmt.Errorf("dispenser bill: %w", err)
 	}
-	field(w, "clearing record", "appended to %s", c.path)
+	field(w, "dispenser bill", "appended to %s", c.path)
 	return nil
 }
 
 // Close closes the file if write did not.
-func (c *clearingOut) Close() error {
+func (c *billOut) Close() error {
 	if c.file == nil {
 		return nil
 	}
@@ -460,7 +475,7 @@ func parseCentilitres(s string) (uint64, error) {
 // litres formats centilitres as litres with two decimals.
 func litres(cl uint64) string { return kernel.Amount(cl).String() }
 
-// ---- What the terminal keeps: journal, torn log, PAN-hash key ----
+// ---- What the terminal keeps: journal, torn log, PAN-hash key, data key ----
 
 // stores are the terminal's durable files.
 type stores struct {
@@ -469,13 +484,16 @@ type stores struct {
 	journal *journal.File
 	torn    *kernel.FileTornLog
 	panKey  []byte
+	dataKey journal.DataKey // encrypts the PAN in each journal record
 }
 
-// openStores opens the journal (journal.dat), the torn log (torn.dat) and
-// the key of their PAN hashes (pan-hash.key, 32 random bytes made with the
-// directory) in dir, or in a new temporary directory when dir is "".
-// The key must stay the same for the life of the files: records are
-// matched to a card by it. A real terminal keeps it in its secure storage.
+// openStores opens the journal (journal.dat), the torn log (torn.dat), the
+// key of their PAN hashes (pan-hash.key) and the data key that encrypts
+// the PANs the journal keeps (data.key), 32 random bytes each made with
+// the directory, in dir, or in a new temporary directory when dir is "".
+// The keys must stay the same for the life of the files: records are
+// matched to a card by the first and their PANs read back with the second.
+// A real terminal keeps them in its secure storage.
 func openStores(dir string) (*stores, error) {
 	s := &stores{dir: dir}
 	if dir == "" {
@@ -489,6 +507,13 @@ func openStores(dir string) (*stores, error) {
 	}
 	var err error
 	if s.panKey, err = loadOrCreateKey(filepath.Join(s.dir, "pan-hash.key")); err != nil {
+		return nil, s.fail(err)
+	}
+	raw, err := loadOrCreateKey(filepath.Join(s.dir, "data.key"))
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if s.dataKey, err = journal.NewAESGCMKey(raw); err != nil {
 		return nil, s.fail(err)
 	}
 	if s.journal, err = journal.Open(filepath.Join(s.dir, "journal.dat")); err != nil {
@@ -544,10 +569,18 @@ func printJournal(ctx context.Context, w io.Writer, j *journal.File) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	for _, r := range recs {
-		field(w, "journal record", "%s %s ATC %d CID %s %s", r.Kind, kernel.Amount(r.Amount), r.ATC, strings.ToUpper(r.CID), r.Outcome)
+		field(w, "journal record", "%s %s ATC %d CID %s %s, STAN %06d batch %06d%s", r.Kind, kernel.Amount(r.Amount), r.ATC, strings.ToUpper(r.CID), r.Outcome, r.STAN, r.Batch, sealedNote(r))
 	}
 	field(w, "journal records", "%d", len(recs))
 	return nil
+}
+
+// sealedNote says whether the record keeps the PAN encrypted.
+func sealedNote(r journal.Record) string {
+	if r.EncryptedPAN == nil {
+		return ""
+	}
+	return ", PAN sealed"
 }
 
 // ---- The card and the CA keys ----

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/vpcd/vpcdtest"
 	"github.com/go-pboc/pboc/examples/internal/exampletest"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -41,23 +43,25 @@ func (s session) field(label string) string { return s.Field(label) }
 // balance is the EC balance the simulated card holds now.
 func (s session) balance() kernel.Amount { return kernel.Amount(s.card.Balance(aid)) }
 
-// clearing parses the clearing record printed as the last line.
-func (s session) clearing(t *testing.T) clearingJSON {
+// bill parses the dispenser bill printed as the last line.
+func (s session) bill(t *testing.T) billJSON {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(s.Out), "\n")
-	return parseClearing(t, lines[len(lines)-1])
+	return parseBill(t, lines[len(lines)-1])
 }
 
-// clearingJSON is the clearing record as a clearing system reads it.
-type clearingJSON struct {
+// billJSON is the dispenser bill as the station's back office reads it.
+type billJSON struct {
 	Time                string `json:"time"`
 	TerminalID          string `json:"terminal_id"`
 	MerchantID          string `json:"merchant_id"`
 	PAN                 string `json:"pan"`
 	AID                 string `json:"aid"`
 	ATC                 int    `json:"atc"`
+	STAN                uint32 `json:"stan"`
+	Batch               uint32 `json:"batch"`
 	Amount              string `json:"amount"`
-	Currency            int    `json:"currency"`
+	Currency            string `json:"currency"`
 	Cryptogram          string `json:"cryptogram"`
 	CID                 string `json:"cid"`
 	IAD                 string `json:"iad"`
@@ -70,11 +74,11 @@ type clearingJSON struct {
 	UnitPrice           string `json:"unit_price"`
 }
 
-func parseClearing(t *testing.T, line string) clearingJSON {
+func parseBill(t *testing.T, line string) billJSON {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.DisallowUnknownFields()
-	var c clearingJSON
+	var c billJSON
 	require.NoError(t, dec.Decode(&c), line)
 	return c
 }
@@ -112,14 +116,16 @@ func TestRefuel(t *testing.T) {
 	assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
 	assert.Equal(t, "264.50 (as the card reports it)", s.field("balance after"))
 	assert.Equal(t, kernel.Amount(264_50), s.balance(), "the card deducted exactly 235.50")
-	assert.Equal(t, []string{"ec_offline_sale 235.50 ATC 1 CID 40 approved_offline"}, s.Fields["journal record"], "journaled before the receipt")
+	assert.Equal(t, []string{"ec_offline_sale 235.50 ATC 1 CID 40 approved_offline, STAN 000001 batch 000001, PAN sealed"}, s.Fields["journal record"], "journaled before the receipt")
 
-	c := s.clearing(t)
+	c := s.bill(t)
 	assert.Equal(t, "622202*********6781", c.PAN)
 	assert.Equal(t, aid, c.AID)
 	assert.Equal(t, int(s.card.ATC(aid)), c.ATC)
 	assert.Equal(t, "235.50", c.Amount)
-	assert.Equal(t, 156, c.Currency)
+	assert.Equal(t, "0156", c.Currency, "as the journal writes it")
+	assert.Equal(t, uint32(1), c.STAN, "the journal record's STAN")
+	assert.Equal(t, uint32(1), c.Batch)
 	assert.Regexp(t, `^[0-9A-F]{16}$`, c.Cryptogram)
 	assert.Equal(t, "40", c.CID, "a TC")
 	assert.Regexp(t, `^[0-9A-F]{10}$`, c.TVR)
@@ -157,7 +163,7 @@ func TestDispensingIsCappedByWhatTheCardCanPay(t *testing.T) {
 			assert.Equal(t, tc.authorised.String()+" (the most the card can pay offline)", s.field("authorised"))
 			assert.Equal(t, tc.dispensed, s.field("dispensed"))
 			assert.Equal(t, "approved_offline", s.field("outcome"), s.field("detail"))
-			amount, err := kernel.ParseAmount(s.clearing(t).Amount)
+			amount, err := kernel.ParseAmount(s.bill(t).Amount)
 			require.NoError(t, err)
 			assert.LessOrEqual(t, amount, tc.authorised, "never more than authorised")
 			assert.Equal(t, s.before-amount, s.balance(), "the balance dropped by exactly the final amount")
@@ -203,24 +209,24 @@ func TestEmptyCardRefused(t *testing.T) {
 	assert.Zero(t, s.card.ATC(aid), "no transaction on the card")
 }
 
-// No fuel taken: no sale, no clearing record.
+// No fuel taken: no sale, no bill.
 func TestNothingDispensed(t *testing.T) {
 	s, err := runFuel(t, "--litres", "0")
 	require.NoError(t, err)
 	assert.Equal(t, "0.00 L = 0.00", s.field("dispensed"))
-	assert.Empty(t, s.Fields["clearing record"])
+	assert.Empty(t, s.Fields["dispenser bill"])
 	assert.Zero(t, s.card.ATC(aid))
 	assert.Equal(t, s.before, s.balance())
 }
 
-// --clearing appends one line per sale to the file.
-func TestClearingFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clearing.jsonl")
-	s1, err := runFuel(t, "--clearing", path, "--litres", "10")
+// --bill appends one line per sale to the file.
+func TestBillFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bills.jsonl")
+	s1, err := runFuel(t, "--bill", path, "--litres", "10")
 	require.NoError(t, err)
-	assert.Equal(t, "appended to "+path, s1.field("clearing record"))
-	assert.NotContains(t, s1.Out, "{", "the record went to the file")
-	_, err = runFuel(t, "--clearing", path, "--litres", "20")
+	assert.Equal(t, "appended to "+path, s1.field("dispenser bill"))
+	assert.NotContains(t, s1.Out, "{", "the bill went to the file")
+	_, err = runFuel(t, "--bill", path, "--litres", "20")
 	require.NoError(t, err)
 
 	b, err := os.ReadFile(path)
@@ -228,30 +234,46 @@ func TestClearingFile(t *testing.T) {
 	assert.NotContains(t, string(b), pan)
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	require.Len(t, lines, 2)
-	assert.Equal(t, "78.50", parseClearing(t, lines[0]).Amount)
-	assert.Equal(t, "157.00", parseClearing(t, lines[1]).Amount)
+	assert.Equal(t, "78.50", parseBill(t, lines[0]).Amount)
+	assert.Equal(t, "157.00", parseBill(t, lines[1]).Amount)
 }
 
-func TestBadInput(t *testing.T) {
-	for _, args := range [][]string{
-		{"--litres", "abc"},
-		{"--litres", "-1"},
-		{"--litres", "1.234"},
-		{"--price", "0"},
-		{"--price", "x"},
-		{"--ec-limit", "x"},
-		{"--card", "no-such-card.json"},
-		{"extra"},
-	} {
-		_, err := runFuel(t, args...)
-		assert.Error(t, err, args)
-	}
+// The kernel is wired as examples/pos wires it: the journal numbers the
+// sale (STAN, batch) and its record keeps the PAN sealed under the data
+// key in --data-dir, which gives it back; the bill names its record.
+func TestJournalRecordCarriesSTANAndSealedPAN(t *testing.T) {
+	dir := t.TempDir()
+	s, err := runFuel(t, "--data-dir", dir, "--litres", "10")
+	require.NoError(t, err)
+	bill := s.bill(t)
+	raw, err := os.ReadFile(filepath.Join(dir, "data.key"))
+	require.NoError(t, err)
+	key, err := journal.NewAESGCMKey(raw)
+	require.NoError(t, err)
+	j, err := journal.Open(filepath.Join(dir, "journal.dat"))
+	require.NoError(t, err)
+	defer j.Close()
+	recs, err := j.Records(context.Background())
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	r := recs[0]
+	assert.NotZero(t, r.STAN)
+	assert.Equal(t, bill.STAN, r.STAN, "the bill names its journal record")
+	assert.Equal(t, bill.Batch, r.Batch)
+	assert.Equal(t, bill.Currency, r.Currency, "the bill writes the currency as the journal does")
+	require.NotNil(t, r.EncryptedPAN, "the PAN sealed")
+	got, err := r.OpenPAN(context.Background(), key)
+	require.NoError(t, err)
+	assert.Equal(t, pan, got)
+	b, err := os.ReadFile(filepath.Join(dir, "journal.dat"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), pan, "never in clear")
 }
 
-// A clearing file that cannot be written stops the pump before any fuel
+// A bill file that cannot be written stops the pump before any fuel
 // flows.
-func TestClearingFileUnwritable(t *testing.T) {
-	s, err := runFuel(t, "--clearing", filepath.Join(t.TempDir(), "no-such-dir", "clearing.jsonl"))
+func TestBillFileUnwritable(t *testing.T) {
+	s, err := runFuel(t, "--bill", filepath.Join(t.TempDir(), "no-such-dir", "bills.jsonl"))
 	require.Error(t, err)
 	assert.Nil(t, s.card, "the card was not even read")
 }
@@ -277,7 +299,7 @@ func TestReader(t *testing.T) {
 	assert.Equal(t, "500.00 (as the card reported it)", s.field("balance before"))
 	assert.Equal(t, "264.50 (as the card reports it)", s.field("balance after"))
 
-	c := s.clearing(t)
+	c := s.bill(t)
 	assert.Equal(t, exampletest.MaskedPAN, c.PAN)
 	assert.Equal(t, "235.50", c.Amount)
 	assert.Equal(t, "40", c.CID, "a TC")

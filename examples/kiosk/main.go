@@ -19,8 +19,9 @@
 // own acquirer link (a kernel.Host), its own PIN pad (a kernel.PINPad), a
 // durable journal of clearing records and a durable torn log, against the
 // simulated card or a card in a PC/SC reader. It depends on nothing of
-// this repository's examples: copy this file and replace the simulated
-// parts (marked "simulated") with yours.
+// this repository's examples: copy this directory (main.go and
+// fuelcard.go, the fuel-card mode) and replace the simulated parts (marked
+// "simulated") with yours.
 //
 //	go run ./examples/kiosk --ec [--amount 200.00] [--type designated|non-designated|cash]
 //	                        [--card FILE | --reader NAME [--test-ca] [--card FILE]]
@@ -39,9 +40,10 @@
 // serves the fuel card's electronic purse puts its purse load beside it.
 //
 // What the terminal keeps: the journal (every load, written before the
-// result is shown) and the torn log (a load whose script outcome was lost
-// with the card, kept until the same card comes back), both in --data-dir
-// with the key of their PAN hashes. Without --data-dir they go to a new
+// result is shown, numbered with its STAN and batch, the PAN sealed under
+// the terminal's data key) and the torn log (a load whose script outcome
+// was lost with the card, kept until the same card comes back), both in
+// --data-dir with the key of their PAN hashes and the data key. Without --data-dir they go to a new
 // temporary directory, removed at the end: the simulated card starts
 // afresh every run, and a journal that outlived it would see its ATCs
 // again.
@@ -132,7 +134,7 @@ func parseOptions(args []string, w io.Writer) (*options, error) {
 	fs.BoolVar(&o.testCA, "test-ca", false, "with --reader, also trust the simulator's test CA keys (a card served by pboc serve-card; never in production)")
 	fs.StringVar(&o.pin, "pin", "123456", "PIN the cardholder types for a designated load (empty: bypass PIN entry)")
 	account := fs.String("account", "2000.00", "balance of the card's back-office account at the simulated issuer, in yuan")
-	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log and their PAN-hash key (default: a new temporary directory, removed at the end)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory of the journal, the torn log, their PAN-hash key and the data key (default: a new temporary directory, removed at the end)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -192,8 +194,10 @@ func runEC(ctx context.Context, args []string, w io.Writer) error {
 	cfg := kernel.DefaultConfig()
 	cfg.MerchantName, cfg.TerminalID = "GO-PBOC CARD KIOSK", "KIOSK001"
 	cfg.CAPK, cfg.PANHashKey = trustedKeys(o), st.panKey
+	// The journal is also the counter (STAN, batch) and the data key
+	// seals the PAN in each record, as in examples/pos.
 	opts := []kernel.Option{kernel.WithPINPad(&pinPad{pin: o.pin, key: hostsim.DefaultPINKey()}),
-		kernel.WithJournal(st.journal), kernel.WithTornLog(st.torn)}
+		kernel.WithJournal(st.journal), kernel.WithCounter(st.journal), kernel.WithDataKey(st.dataKey), kernel.WithTornLog(st.torn)}
 	if issuer != nil {
 		opts = append(opts, kernel.WithHost(&acquirerLink{network: issuer, timeout: 30 * time.Second}))
 	}
@@ -408,7 +412,7 @@ func (p *pinPad) OnlinePIN(ctx context.Context, pan string, _ kernel.Amount) ([]
 	return keys.EncryptPINBlock(keys.TDES, p.key, block)
 }
 
-// ---- What the terminal keeps: journal, torn log, PAN-hash key ----
+// ---- What the terminal keeps: journal, torn log, PAN-hash key, data key ----
 
 // stores are the terminal's durable files.
 type stores struct {
@@ -417,13 +421,16 @@ type stores struct {
 	journal *journal.File
 	torn    *kernel.FileTornLog
 	panKey  []byte
+	dataKey journal.DataKey // encrypts the PAN in each journal record
 }
 
-// openStores opens the journal (journal.dat), the torn log (torn.dat) and
-// the key of their PAN hashes (pan-hash.key, 32 random bytes made with the
-// directory) in dir, or in a new temporary directory when dir is "".
-// The key must stay the same for the life of the files: records are
-// matched to a card by it. A real terminal keeps it in its secure storage.
+// openStores opens the journal (journal.dat), the torn log (torn.dat), the
+// key of their PAN hashes (pan-hash.key) and the data key that encrypts
+// the PANs the journal keeps (data.key), 32 random bytes each made with
+// the directory, in dir, or in a new temporary directory when dir is "".
+// The keys must stay the same for the life of the files: records are
+// matched to a card by the first and their PANs read back with the second.
+// A real terminal keeps them in its secure storage.
 func openStores(dir string) (*stores, error) {
 	s := &stores{dir: dir}
 	if dir == "" {
@@ -437,6 +444,13 @@ func openStores(dir string) (*stores, error) {
 	}
 	var err error
 	if s.panKey, err = loadOrCreateKey(filepath.Join(s.dir, "pan-hash.key")); err != nil {
+		return nil, s.fail(err)
+	}
+	raw, err := loadOrCreateKey(filepath.Join(s.dir, "data.key"))
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if s.dataKey, err = journal.NewAESGCMKey(raw); err != nil {
 		return nil, s.fail(err)
 	}
 	if s.journal, err = journal.Open(filepath.Join(s.dir, "journal.dat")); err != nil {
@@ -492,10 +506,18 @@ func printJournal(ctx context.Context, w io.Writer, j *journal.File) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	for _, r := range recs {
-		field(w, "journal record", "%s %s ATC %d CID %s %s", r.Kind, kernel.Amount(r.Amount), r.ATC, strings.ToUpper(r.CID), r.Outcome)
+		field(w, "journal record", "%s %s ATC %d CID %s %s, STAN %06d batch %06d%s", r.Kind, kernel.Amount(r.Amount), r.ATC, strings.ToUpper(r.CID), r.Outcome, r.STAN, r.Batch, sealedNote(r))
 	}
 	field(w, "journal records", "%d", len(recs))
 	return nil
+}
+
+// sealedNote says whether the record keeps the PAN encrypted.
+func sealedNote(r journal.Record) string {
+	if r.EncryptedPAN == nil {
+		return ""
+	}
+	return ", PAN sealed"
 }
 
 // ---- The card and the CA keys ----

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +14,7 @@ import (
 	"github.com/go-pboc/pboc/cardsim/vpcd/vpcdtest"
 	"github.com/go-pboc/pboc/examples/internal/exampletest"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -79,7 +83,38 @@ func TestDesignatedLoad(t *testing.T) {
 
 	assert.Equal(t, "700.00", s.balance())
 	assert.Equal(t, "1800.00", s.account(t))
-	assert.Equal(t, []string{"load 200.00 ATC 1 CID 40 approved_online"}, s.Fields["journal record"], "journaled before the receipt")
+	assert.Equal(t, []string{"load 200.00 ATC 1 CID 40 approved_online, STAN 000001 batch 000001, PAN sealed"}, s.Fields["journal record"], "journaled before the receipt")
+}
+
+// The kernel is wired as examples/pos wires it: the journal numbers the
+// load (the STAN its online request carried) and its record keeps the PAN
+// sealed under the data key in --data-dir, which gives it back.
+func TestJournalRecordCarriesSTANAndSealedPAN(t *testing.T) {
+	dir := t.TempDir()
+	s, err := runKiosk(t, "--data-dir", dir)
+	require.NoError(t, err)
+	require.Equal(t, "approved_online", s.field("outcome"), s.field("detail"))
+	raw, err := os.ReadFile(filepath.Join(dir, "data.key"))
+	require.NoError(t, err)
+	key, err := journal.NewAESGCMKey(raw)
+	require.NoError(t, err)
+	j, err := journal.Open(filepath.Join(dir, "journal.dat"))
+	require.NoError(t, err)
+	defer j.Close()
+	recs, err := j.Records(context.Background())
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	r := recs[0]
+	assert.Equal(t, journal.KindLoad, r.Kind)
+	assert.Equal(t, uint32(1), r.STAN, "the load's STAN")
+	assert.Equal(t, uint32(1), r.Batch)
+	require.NotNil(t, r.EncryptedPAN, "the PAN sealed")
+	got, err := r.OpenPAN(context.Background(), key)
+	require.NoError(t, err)
+	assert.Equal(t, pan, got)
+	b, err := os.ReadFile(filepath.Join(dir, "journal.dat"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), pan, "never in clear")
 }
 
 // Cash and non-designated loads do not touch the cardholder's account and
