@@ -93,7 +93,8 @@ func New(p *Profile) (*Card, error) {
 		return nil, err
 	}
 	for i, a := range apps {
-		ck, err := a.imk.Derive(a.alg, a.prof.PAN, byte(a.prof.PANSequence))
+		psn := a.prof.PANSequence // 0..99 (ParseProfile), BCD as in 5F34
+		ck, err := a.imk.Derive(a.alg, a.prof.PAN, byte(psn/10<<4|psn%10))
 		if err != nil {
 			return nil, fmt.Errorf("cardsim: applications[%d]: derive card keys: %w", i, err)
 		}

@@ -320,6 +320,21 @@ func TestOnlinePurchaseWithoutTopUp(t *testing.T) {
 	assert.NotEmpty(t, res.Field55)
 }
 
+// The PAN sequence number is BCD (5F34) in the card key derivation on
+// both sides: a card with PSN 10 (5F34 = 10, not 0A) is approved online.
+func TestPANSequenceAboveNineDerivesTheSameKeys(t *testing.T) {
+	p := profileWith(t, "default.json", func(a *cardsim.Application) { a.PANSequence = 10 })
+	card := newCard(t, p)
+	h := hostsim.New()
+	acc, err := hostsim.AccountFromProfile(p.Applications[0], 200000, testPIN)
+	require.NoError(t, err)
+	require.NoError(t, h.AddAccount(acc))
+	res, err := newKernel(t, kernel.WithHost(h), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN})).Purchase(context.Background(), card, 35000)
+	require.NoError(t, err)
+	assert.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.Amount(200000-35000), func() kernel.Amount { a, _ := h.Account(acc.PAN); return a.Balance }())
+}
+
 func TestHostUnreachableUsesDefaultAction(t *testing.T) {
 	b := newBank(t, "low-balance.json", 200000)
 	b.host.SetUnreachable(true)
