@@ -32,10 +32,13 @@
 //  6. The transaction itself:
 //     - purchase: approved ("00") and debited when the account balance
 //     covers the amount, else "51". With TopUp and both ECBalance and
-//     ECLimit in the request, the refill is ECLimit − ECBalance; when the
-//     account covers purchase and refill both are debited and a script
-//     sets 9F79 to ECLimit, when it covers only the purchase the purchase
-//     is approved without a script (the ledger says why);
+//     ECLimit in the request, the refill is target − ECBalance, where the
+//     target is ECLimit or, when an update of the balance tag (9F79, DF79
+//     for a second-currency sale) is queued, that update's value: the
+//     issuer's own choice. When the account covers purchase and refill
+//     both are debited and a script sets the balance to the target; when
+//     it covers only the purchase the purchase is approved without a
+//     script (the ledger says why);
 //     - loads: ECBalance and ECLimit are required ("30") and the amount must
 //     not be zero ("13"); the new EC balance ECBalance + amount may not
 //     exceed ECLimit, else "61" (exceeds withdrawal amount limit, the
@@ -45,7 +48,8 @@
 //     NonDesignatedTotal; a cash load is paid at the counter and counted
 //     in CashTotal. The script sets 9F79 to the new balance.
 //  7. Parameter updates queued with QueueUpdate ride along, each as its own
-//     script, with the next approved authorisation of that PAN.
+//     script, with the next approved authorisation of that PAN; an update
+//     of the balance tag is superseded by a balance script sent with it.
 //
 // # Responses
 //

@@ -700,3 +700,40 @@ func FuzzField55(f *testing.F) {
 		}
 	})
 }
+
+// An issuer that queues its own balance (800.00, below the limit 1000.00)
+// refills to that value: one balance script sets it and the account pays
+// exactly that refill, not the way to the limit.
+func TestTopUpToTheIssuersOwnTarget(t *testing.T) {
+	h, c := setup(t, keys.TDES, 5000_00)
+	require.NoError(t, h.QueueUpdate(testPAN, hostsim.TagECBalance, n12(t, 800_00)))
+	require.NoError(t, h.QueueUpdate(testPAN, hostsim.TagECSingleLimit, n12(t, 500_00)))
+	o := c.request(kernel.RequestPurchase, 4_50).withPIN(t, testPIN).withEC(5_00, 1000_00)
+	o.req.TopUp = true
+	resp := authorize(t, h, o)
+	require.Equal(t, "00", resp.ResponseCode)
+	scripts := c.runScripts(o, resp)
+	require.Len(t, scripts, 2, "the queued 9F79 is the balance script, not a second one")
+	assert.Equal(t, script{id: []byte{0, 0, 0, 1}, tag: 0x9F79, value: n12(t, 800_00)}, scripts[0])
+	assert.Equal(t, script{id: []byte{0, 0, 0, 2}, tag: 0x9F78, value: n12(t, 500_00)}, scripts[1])
+	e := lastEntry(t, h)
+	assert.Equal(t, kernel.Amount(795_00), e.Refill)
+	assert.Equal(t, kernel.Amount(4_50+795_00), e.Debit)
+	assert.Equal(t, kernel.Amount(5000_00-4_50-795_00), balanceOf(t, h, testPAN))
+
+	// The target is spent: the next top-up goes to the limit again.
+	o = c.request(kernel.RequestPurchase, 1_00).withPIN(t, testPIN).withEC(799_50, 1000_00)
+	o.req.TopUp = true
+	resp = authorize(t, h, o)
+	require.Equal(t, "00", resp.ResponseCode)
+	assert.Equal(t, kernel.Amount(200_50), lastEntry(t, h).Refill)
+
+	// A target at or below the card's balance refills nothing.
+	require.NoError(t, h.QueueUpdate(testPAN, hostsim.TagECBalance, n12(t, 3_00)))
+	o = c.request(kernel.RequestPurchase, 1_00).withPIN(t, testPIN).withEC(5_00, 1000_00)
+	o.req.TopUp = true
+	resp = authorize(t, h, o)
+	require.Equal(t, "00", resp.ResponseCode)
+	assert.Contains(t, lastEntry(t, h).Note, "refill target 3.00")
+	assert.Zero(t, lastEntry(t, h).Refill)
+}

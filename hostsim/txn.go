@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/crypto/keys"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
@@ -52,7 +53,7 @@ type plan struct {
 // effects. The caller holds t.h.mu.
 func (t *txn) decide(a *account) *kernel.AuthResponse {
 	h := t.h
-	p := t.evaluate(a.Account)
+	p := t.evaluate(a)
 	var scripts []byte
 	var sent []uint16
 	if p.code == CodeApproved {
@@ -80,7 +81,7 @@ func (t *txn) decide(a *account) *kernel.AuthResponse {
 		a.Balance -= p.debit
 		h.nonDesignated += p.nonDesignated
 		h.cash += p.cash
-		a.pending = a.pending[len(sent):]
+		a.pending = nil // all sent, or the balance script superseded them
 		h.scriptSeq += uint32(len(sent))
 		if p.ecBalance != nil {
 			h.scriptSeq++
@@ -100,7 +101,7 @@ func (t *txn) decide(a *account) *kernel.AuthResponse {
 
 // evaluate decides the response code and the effects of the request on an
 // account without changing anything.
-func (t *txn) evaluate(a Account) plan {
+func (t *txn) evaluate(a *account) plan {
 	req, f := t.req, t.f
 	want, ok := txnTypes[req.Kind]
 	if !ok {
@@ -112,13 +113,13 @@ func (t *txn) evaluate(a Account) plan {
 	if f.amount != uint64(req.Amount) {
 		return plan{code: CodeInvalidAmount, note: fmt.Sprintf("9F02 %d differs from the request amount %s", f.amount, req.Amount)}
 	}
-	if p, ok := t.checkPIN(a); !ok {
+	if p, ok := t.checkPIN(a.Account); !ok {
 		return p
 	}
 	if req.Kind == kernel.RequestPurchase {
 		return t.purchase(a)
 	}
-	return t.load(a)
+	return t.load(a.Account)
 }
 
 // checkPIN verifies the PIN block, and its presence where it is required.
@@ -142,8 +143,10 @@ func (t *txn) checkPIN(a Account) (plan, bool) {
 	return plan{}, true
 }
 
-// purchase decides a purchase and its optional top-up.
-func (t *txn) purchase(a Account) plan {
+// purchase decides a purchase and its optional top-up. The top-up refills
+// to the balance limit, or to the value of a queued update of the balance
+// tag: that is the issuer's own choice of refill, and what it debits.
+func (t *txn) purchase(a *account) plan {
 	req := t.req
 	if a.Balance < req.Amount {
 		return plan{code: CodeInsufficientFunds, note: fmt.Sprintf("account balance %s below the amount %s", a.Balance, req.Amount)}
@@ -157,18 +160,48 @@ func (t *txn) purchase(a Account) plan {
 		p.note = "no top-up: EC balance or limit missing from the request"
 	case *req.ECBalance > kernel.MaxAmount || *req.ECLimit > kernel.MaxAmount:
 		p.note = "no top-up: EC balance or limit outside the n12 range"
-	case *req.ECBalance >= *req.ECLimit:
+	}
+	if p.note != "" {
+		return p
+	}
+	target := t.refillTarget(a, *req.ECLimit)
+	switch {
+	case *req.ECBalance >= target && target == *req.ECLimit:
 		p.note = "no top-up: EC balance already at the limit"
-	case a.Balance-req.Amount < *req.ECLimit-*req.ECBalance:
-		p.note = fmt.Sprintf("no top-up: account covers the purchase but not the refill of %s", *req.ECLimit-*req.ECBalance)
+	case *req.ECBalance >= target:
+		p.note = "no top-up: EC balance already at the issuer's refill target " + target.String()
+	case a.Balance-req.Amount < target-*req.ECBalance:
+		p.note = fmt.Sprintf("no top-up: account covers the purchase but not the refill of %s", target-*req.ECBalance)
 	default:
-		p.refill = *req.ECLimit - *req.ECBalance
+		p.refill = target - *req.ECBalance
 		p.debit += p.refill
-		limit := *req.ECLimit
-		p.ecBalance = &limit
+		p.ecBalance = &target
 		p.note = fmt.Sprintf("top-up of %s", p.refill)
 	}
 	return p
+}
+
+// balanceTag is the tag the request's balance script sets: 9F79, or DF79
+// for a sale in the card's second EC currency.
+func (t *txn) balanceTag() uint16 {
+	if t.req.ECBalanceTag == TagSecondECBalance {
+		return TagSecondECBalance
+	}
+	return TagECBalance
+}
+
+// refillTarget is the last queued n12 update of the balance tag, else limit.
+func (t *txn) refillTarget(a *account, limit kernel.Amount) kernel.Amount {
+	target := limit
+	for _, u := range a.pending {
+		if u.tag != t.balanceTag() {
+			continue
+		}
+		if v, err := bcd.Decode(u.value); err == nil && len(u.value) == 6 && v <= uint64(kernel.MaxAmount) {
+			target = kernel.Amount(v)
+		}
+	}
+	return target
 }
 
 // load decides a designated, non-designated or cash load.
@@ -206,7 +239,8 @@ func (t *txn) load(a Account) plan {
 }
 
 // scripts builds the balance script (when ecBalance is set) and the queued
-// parameter updates of a, numbering them after the host's script counter.
+// parameter updates of a (but for those of the balance tag, which the
+// balance script supersedes), numbering them after the host's script counter.
 // It changes nothing; it returns the tags of the updates included.
 func (t *txn) scripts(a *account, ecBalance *kernel.Amount) ([]byte, []uint16, error) {
 	var out []byte
@@ -217,16 +251,15 @@ func (t *txn) scripts(a *account, ecBalance *kernel.Amount) ([]byte, []uint16, e
 			return nil, nil, err
 		}
 		seq++
-		tag := TagECBalance
-		if t.req.ECBalanceTag == TagSecondECBalance {
-			tag = TagSecondECBalance // the sale is in the card's second EC currency
-		}
-		if out, err = t.appendScript(out, seq, tag, v); err != nil {
+		if out, err = t.appendScript(out, seq, t.balanceTag(), v); err != nil {
 			return nil, nil, err
 		}
 	}
 	sent := make([]uint16, 0, len(a.pending))
 	for _, u := range a.pending {
+		if ecBalance != nil && u.tag == t.balanceTag() {
+			continue // the balance script already sets the issuer's value
+		}
 		seq++
 		var err error
 		if out, err = t.appendScript(out, seq, u.tag, u.value); err != nil {
