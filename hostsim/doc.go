@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hostsim is a simulated PBOC issuer host: the online side a
 // terminal kernel talks to through kernel.Host. It keeps back-office card
 // accounts, verifies the ARQC of every request with the card keys it derives
@@ -48,8 +50,10 @@
 //     NonDesignatedTotal; a cash load is paid at the counter and counted
 //     in CashTotal. The script sets 9F79 to the new balance.
 //  7. Parameter updates queued with QueueUpdate ride along, each as its own
-//     script, with the next approved authorisation of that PAN; an update
-//     of the balance tag is superseded by a balance script sent with it.
+//     script, with the next approved authorisation of that PAN; on a
+//     top-up, an update of the balance tag is the refill target (above)
+//     and is not sent again. After a load's balance script it is sent as
+//     queued, and overrides the load (a way to test a lying issuer).
 //
 // # Responses
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package hostsim
 
 import (
@@ -239,8 +241,8 @@ func (t *txn) load(a Account) plan {
 }
 
 // scripts builds the balance script (when ecBalance is set) and the queued
-// parameter updates of a (but for those of the balance tag, which the
-// balance script supersedes), numbering them after the host's script counter.
+// parameter updates of a (but for those of the balance tag on a top-up,
+// whose balance script already sets their value), numbering them after the host's script counter.
 // It changes nothing; it returns the tags of the updates included.
 func (t *txn) scripts(a *account, ecBalance *kernel.Amount) ([]byte, []uint16, error) {
 	var out []byte
@@ -257,8 +259,8 @@ func (t *txn) scripts(a *account, ecBalance *kernel.Amount) ([]byte, []uint16, e
 	}
 	sent := make([]uint16, 0, len(a.pending))
 	for _, u := range a.pending {
-		if ecBalance != nil && u.tag == t.balanceTag() {
-			continue // the balance script already sets the issuer's value
+		if ecBalance != nil && t.req.Kind == kernel.RequestPurchase && u.tag == t.balanceTag() {
+			continue // the top-up's balance script already sets this value
 		}
 		seq++
 		var err error
