@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Prepares PC/SC for the transport/pcsc integration test: installs pcscd, the
 # vsmartcard virtual reader driver (vpcd) and pcsc-tools, starts pcscd in the
 # background when it is not running (containers have no systemd), waits for

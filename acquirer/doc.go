@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acquirer is a terminal's link to its acquirer over UnionPay's
 // POS variant of ISO 8583, on github.com/moov-io/iso8583 (the message spec)
 // and github.com/moov-io/iso8583-connection (the TCP connection). A Link

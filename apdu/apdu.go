@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package apdu encodes and decodes ISO/IEC 7816-4 command and response APDUs
 // for an EMV / PBOC terminal: commands and their builders, status words with
 // their meanings, the Transport interface, Exchange (which follows 61xx with

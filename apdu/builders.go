@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package apdu
 
 // Cryptogram types and the CDA request for the P1 of GENERATE AC.

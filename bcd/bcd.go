@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bcd converts between unsigned integers and packed binary-coded
 // decimal (EMV format "n"), and between decimal amount strings in yuan and
 // minor units (fen).

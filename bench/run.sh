@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh — run the project's benchmarks and summarise them with benchstat.
 #
 #   bench/run.sh               run the benchmarks, print benchstat

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package capk is the terminal's store of certification authority public
 // keys (CAPK): the keys a terminal uses during offline data authentication
 // to recover the issuer public key certificate (EMV Book 2, PBOC 3.0 / JR/T

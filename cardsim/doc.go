@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package cardsim is a virtual PBOC 2.0 contact card with electronic cash
 // (EC). A Card implements apdu.Transport, so the terminal kernel talks to it
 // exactly as to a card in a reader. It is the fixture on which the kernel is

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package hostile lies to a terminal. A Card wraps a real card's transport
 // (the simulated card, or a card in a reader) and, for the commands its
 // Lies match, rewrites what the terminal sends (a relay clearing TTQ bits),

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package journal keeps the terminal's clearing records: every offline
 // electronic-cash approval is money the merchant must still collect, so the
 // kernel writes its record to a Journal before it returns the result. A

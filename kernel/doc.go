@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kernel is the PBOC / EMV terminal transaction engine.
 //
 // A [Kernel] holds the terminal configuration and is safe for concurrent use:

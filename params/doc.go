@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package params reads and writes the terminal parameters a UnionPay POS
 // downloads from its acquirer: the IC (AID) parameter records and the CA
 // public key records, each a flat sequence of BER-TLV objects. Records

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package purse is the terminal side of the PBOC electronic deposit /
 // electronic purse (ED/EP, 电子存折/电子钱包) of fuel, transit and ETC
 // cards, with the terminal's PSAM and the fuel dispenser's grey lock

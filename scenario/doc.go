@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package scenario runs conformance scenarios against the kernel: a card
 // profile, a terminal configuration, an optional issuer host, a transaction
 // and the expected result, in one JSON file. The project's own suite lives

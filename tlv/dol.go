@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package tlv
 
 // DOLEntry is one entry of a Data Object List: a tag and the number of bytes

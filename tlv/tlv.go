@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package tlv is a strict BER-TLV reader and writer for EMV and PBOC card
 // data (EMV Book 3 Annex B).
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acquirersim is a loopback acquirer for tests, examples and the
 // CLI (pboc serve-acquirer): an ISO 8583 server on iso8583-connection's
 // server side, speaking the same UnionPay POS spec as package acquirer, in

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package psam is a simulated PSAM, the terminal's purchase SAM for PBOC
 // ED/EP purses and the fuel grey lock (PURSE-NOTES §4). A PSAM implements
 // apdu.Transport: put it in a second reader slot, or hand it to

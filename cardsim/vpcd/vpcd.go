@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package vpcd puts a simulated card into a PC/SC reader: it serves any
 // apdu.Transport (typically a *cardsim.Card) as a virtual smart card to the
 // "Virtual PCD" reader of vsmartcard (https://frankmorgner.github.io/vsmartcard/),

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command pboc runs PBOC electronic-cash transactions against the built-in
 // simulated card (or a card profile file, or a card in a PC/SC reader) and
 // decodes card data.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package keys implements what PBOC cards and issuers compute with symmetric
 // keys: ICC master key (UDK) derivation, session keys, application
 // cryptograms (ARQC/TC/AAC), ARPC, issuer script MACs, the PUT DATA script used

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package keys
 
 // The data each purse MAC covers. Amounts and balances are 4-byte

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package oda implements the terminal side of EMV offline data
 // authentication (EMV Book 2 §5 SDA, §6 DDA, §6.6 CDA), the qPBOC fast
 // DDA (fDDA), and the PBOC 3.0 variants that use SM2 signatures and SM3

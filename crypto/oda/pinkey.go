@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package oda
 
 // RecoverICCPINKey recovers and checks the ICC PIN encipherment public key

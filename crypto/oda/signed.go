@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package oda
 
 // VerifySSAD verifies signed static application data (tag 93; EMV Book 2

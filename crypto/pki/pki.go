@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package pki is the signing side of EMV / PBOC offline data authentication:
 // it makes deterministic test keys for a certification authority, issuers and
 // cards, issues issuer and ICC public key certificates, and produces the

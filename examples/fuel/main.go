@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command fuel is an unattended fuel dispenser. It serves both card kinds:
 // a fuel card with the PBOC ED/EP purse (the default, fuelcard.go), sold
 // under the grey lock, and, with --ec first, a PBOC bank card paid with

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command kiosk is the self-service 圈存 kiosk (自助圈存机) of the mission's
 // seed: a fuel card with the PBOC ED/EP purse is inserted, the cardholder
 // types the PIN and chooses an amount or all of the card's reserve account

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command pos is a POS purchase with automatic top-up (自动圈存), written
 // as a vendor integrates the kernel: the acquirer link over ISO 8583 (this
 // module's acquirer.Link is the kernel.Host), its own PIN pad (the PED: a

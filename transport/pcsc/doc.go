@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package pcsc is an apdu.Transport for real card readers through PC/SC:
 // it talks to pcscd (pcsc-lite) over its UNIX socket, in pure Go, so the
 // library stays free of cgo and of libpcsclite.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package vpcdtest holds what the tests that serve a simulated card on
 // vsmartcard's vpcd port share: Lock serialises them (the port takes one
 // card at a time and go test runs packages in parallel, so every such test

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package exampletest holds what the examples' tests share: running an
 // example as a user would and reading its receipt. It is for tests only;
 // an example itself depends on nothing here, so that a vendor can copy

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package integration_test holds the PC/SC integration test, apart from
 // package pcsc so that pcsc's own tests do not depend on the kernel. It runs
 // the whole chain a real terminal uses:
