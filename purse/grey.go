@@ -3,6 +3,7 @@
 package purse
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -219,7 +220,14 @@ func (x *txn) fuelFromCard(rec *Record) (bool, error) {
 	return true, x.put(rec)
 }
 
-// readRecords reads EF18, newest first, until the card has no more.
+// emptyEF18 is an unused EF18 slot as some cards answer it.
+var emptyEF18 [lenEF18]byte
+
+// readRecords reads EF18, newest first, until the card has no more: a
+// status other than 9000 (6A83 after the last record) or a record of 23
+// zero bytes, which is how some cards answer the unused slots of the
+// cyclic file (a real T-Union card does; no transaction has serial 0000,
+// type 00 and no terminal).
 func (x *txn) readRecords() ([]CardRecord, error) {
 	var out []CardRecord
 	for n := byte(1); n <= MaxRecords; n++ {
@@ -227,7 +235,7 @@ func (x *txn) readRecords() ([]CardRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !r.SW.OK() {
+		if !r.SW.OK() || bytes.Equal(r.Data, emptyEF18[:]) {
 			break
 		}
 		cr, err := ParseCardRecord(r.Data)
