@@ -62,6 +62,7 @@
 //
 // StaticData builds the input for SDA and for the ICC certificate hash from
 // the records named by the AFL. It includes a tiny private scanner that only
-// understands the record template 70 and its BER length; the project's tlv
-// package is not used so that this package has no project dependencies.
+// understands the record template 70 and its BER length, so that a record
+// is hashed exactly as the card sent it (the project's tlv package is used
+// only to mask the PANs an error names).
 package oda
