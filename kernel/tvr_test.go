@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package kernel_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pboc/pboc/apdu"
+	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/hostile"
+	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/tlv"
+)
+
+// The TVR (95) and TSI (9B) bits a certification lab checks, each rule
+// with a case where its bit must be set and one where it must not (EMV
+// Book 3 §10, Annex C5/C6; HXEMV EmvModul.c). The README's conformance
+// section lists, bit by bit, where each is set and which test asserts it.
+
+// onlineAmount is above the default card's EC balance: the non-EC path,
+// where floor limit, random selection and velocity checking run.
+const onlineAmount kernel.Amount = 60000
+
+// getData answers GET DATA of tag with rsp (data and status word).
+func getData(tag uint16, rsp []byte) hostile.Lie {
+	return hostile.Answer(func(c apdu.Command) bool {
+		return c.INS == hostile.INSGetData && c.P1 == byte(tag>>8) && c.P2 == byte(tag)
+	}, rsp)
+}
+
+// purchaseTVR runs a purchase and returns its result.
+func purchaseTVR(t *testing.T, k *kernel.Kernel, card apdu.Transport, amount kernel.Amount) *kernel.Result {
+	t.Helper()
+	res, err := k.Purchase(context.Background(), card, amount)
+	require.NoError(t, err)
+	return res
+}
+
+// EMV Book 3 §10.4.1: the card's application version (9F08) against the
+// terminal's (9F09), only when the card gives one.
+func TestTVRVersionsDifferWhenTheCardsVersionIsNotTheTerminals(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		differ  bool
+	}{{"0030", false}, {"0020", true}} {
+		cfg := testConfig()
+		for i := range cfg.Applications {
+			cfg.Applications[i].Version = [2]byte{0x00, 0x30}
+		}
+		card := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) { a.ApplicationVersion = tc.version }))
+		res := purchaseTVR(t, kernelFrom(t, cfg), card, 1234)
+		assert.Equal(t, tc.differ, res.TVR.Has(kernel.TVRVersionsDiffer), "card %s: %s", tc.version, res.TVR)
+	}
+}
+
+// EMV Book 3 §10.4.3: expired after 5F24 (the expiry day itself is still
+// valid), not yet effective before 5F25 (the effective day is). The test
+// clock is 30 November 2026.
+func TestTVRExpiredAndNotYetEffectiveByTheDates(t *testing.T) {
+	for _, tc := range []struct {
+		effective, expiry    string
+		notEffective, expire bool
+	}{
+		{effective: "261130", expiry: "261130"},
+		{effective: "240101", expiry: "261129", expire: true},
+		{effective: "261201", expiry: "351231", notEffective: true},
+		{effective: "491231", expiry: "500101", expire: true, notEffective: true}, // 2049, and 1950
+	} {
+		card := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) { a.Effective, a.Expiry = tc.effective, tc.expiry }))
+		res := purchaseTVR(t, newKernel(t), card, 1234)
+		assert.Equal(t, tc.expire, res.TVR.Has(kernel.TVRExpiredApplication), "%s-%s: %s", tc.effective, tc.expiry, res.TVR)
+		assert.Equal(t, tc.notEffective, res.TVR.Has(kernel.TVRNotYetEffective), "%s-%s: %s", tc.effective, tc.expiry, res.TVR)
+	}
+}
+
+// EMV Book 3 §7.2: 5F24, 5A, 8C and 8D are mandatory; without one the
+// transaction ends with "ICC data missing" and no GENERATE AC (so no card
+// risk management in the TSI).
+func TestTVRICCDataMissingWhenAMandatoryObjectIsMissing(t *testing.T) {
+	for _, tag := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
+		t.Run(tag.String(), func(t *testing.T) {
+			drop := hostile.Rewrite(func(c apdu.Command) bool { return c.INS == hostile.INSReadRecord }, func(d []byte) []byte {
+				return withoutTag(d, tag)
+			})
+			res, err := newKernel(t).Purchase(context.Background(), hostile.NewCard(loadCard(t, "default.json"), drop), 1234)
+			require.ErrorIs(t, err, kernel.ErrCardData)
+			assert.Equal(t, kernel.OutcomeTerminated, res.Outcome)
+			assert.True(t, res.TVR.Has(kernel.TVRICCDataMissing), "%s", res.TVR)
+			assert.False(t, res.TSI.Has(kernel.TSICardRiskPerformed))
+			assert.False(t, res.TSI.Has(kernel.TSITerminalRiskPerformed))
+		})
+	}
+	res := purchaseTVR(t, newKernel(t), loadCard(t, "default.json"), 1234)
+	assert.False(t, res.TVR.Has(kernel.TVRICCDataMissing), "%s", res.TVR)
+	assert.True(t, res.TSI.Has(kernel.TSICardRiskPerformed))
+	assert.True(t, res.TSI.Has(kernel.TSITerminalRiskPerformed))
+}
+
+// No path of this kernel lets a merchant force a sale online, so "merchant
+// forced transaction online" is never set; nor is an RFU bit.
+func TestTVRMerchantForcedOnlineIsNeverSet(t *testing.T) {
+	for _, profile := range []string{"default.json", "cda.json", "sda.json", "low-balance.json", "no-oda.json"} {
+		for _, amount := range []kernel.Amount{1234, onlineAmount} {
+			b := newBank(t, profile, 200000)
+			res := purchaseTVR(t, newKernel(t, kernel.WithHost(b.host), kernel.WithPINPad(hostsim.PINPad{PIN: testPIN})), b.card, amount)
+			assert.False(t, res.TVR.Has(kernel.TVRMerchantForcedOnline), "%s %s: %s", profile, amount, res.TVR)
+			rfu := kernel.TVR{0x01, 0x07, 0x03, 0x07, 0x0F}
+			for i := range rfu {
+				assert.Zero(t, res.TVR[i]&rfu[i], "%s %s: RFU bits of TVR byte %d: %s", profile, amount, i+1, res.TVR)
+			}
+			assert.Zero(t, res.TSI[0]&0x03|res.TSI[1], "%s: RFU bits of the TSI: %s", profile, res.TSI)
+		}
+	}
+}
