@@ -108,7 +108,11 @@ func (t *txn) randomlySelected(amount Amount) bool {
 }
 
 // velocity is EMV velocity checking with LCOL (9F14) and UCOL (9F23),
-// using the ATC and last online ATC read with GET DATA.
+// using the ATC and last online ATC read with GET DATA (EMV Book 3
+// §10.6.3; HXEMV EmvModul.c:1309-1335). When either is not returned, or the
+// ATC is not above the last online ATC, both limits count as exceeded (and
+// a register not returned is ICC data missing); "new card" is set only when
+// the last online ATC was returned and is zero.
 func (t *txn) velocity(ctx context.Context) error {
 	lcol, okL := t.data.get(0x9F14)
 	ucol, okU := t.data.get(0x9F23)
@@ -117,21 +121,18 @@ func (t *txn) velocity(ctx context.Context) error {
 	}
 	atc, errA := t.getDataU16(ctx, 0x9F36)
 	last, errL := t.getDataU16(ctx, 0x9F13)
-	if errA != nil || errL != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// EMV Book 3 §10.6.3 (HXEMV EmvModul.c:1309-1322): the card's
-		// data is missing, and both limits count as exceeded.
-		t.res.TVR.Set(TVRICCDataMissing)
-		t.res.TVR.Set(TVRLCOLExceeded)
-		t.res.TVR.Set(TVRUCOLExceeded)
-		return nil
+	if ctx.Err() != nil && (errA != nil || errL != nil) {
+		return ctx.Err()
 	}
-	if last == 0 {
+	if errL == nil && last == 0 {
 		t.res.TVR.Set(TVRNewCard)
 	}
-	if atc <= last {
+	if errA != nil || errL != nil {
+		t.res.TVR.Set(TVRICCDataMissing)
+	}
+	if errA != nil || errL != nil || atc <= last {
+		t.res.TVR.Set(TVRLCOLExceeded)
+		t.res.TVR.Set(TVRUCOLExceeded)
 		return nil
 	}
 	if diff := int(atc - last); diff > int(lcol[0]) {

@@ -41,6 +41,78 @@ func purchaseTVR(t *testing.T, k *kernel.Kernel, card apdu.Transport, amount ker
 	return res
 }
 
+// velocityCard is the default card with LCOL 3 and UCOL 5 and the given
+// counters (the card adds one to its ATC at GPO).
+func velocityCard(t *testing.T, atc, lastOnline int) *cardsim.Card {
+	return newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) {
+		a.ATC, a.LastOnlineATC = atc, lastOnline
+		a.Extra = map[string]string{"9F14": "03", "9F23": "05"}
+	}))
+}
+
+// EMV Book 3 §10.6.3: "new card" when the last online ATC register the
+// card returns is zero, and only then.
+func TestTVRNewCardWhenLastOnlineATCIsZero(t *testing.T) {
+	res := purchaseTVR(t, newKernel(t), velocityCard(t, 0, 0), onlineAmount)
+	assert.True(t, res.TVR.Has(kernel.TVRNewCard), "%s", res.TVR)
+	assert.False(t, res.TVR.Has(kernel.TVRLCOLExceeded), "ATC 1, last online 0: within LCOL 3")
+
+	res = purchaseTVR(t, newKernel(t), velocityCard(t, 4, 2), onlineAmount)
+	assert.False(t, res.TVR.Has(kernel.TVRNewCard), "last online ATC 2: %s", res.TVR)
+
+	// The last online ATC is returned (zero) but the ATC is not: both
+	// limits, ICC data missing, and still a new card.
+	lies := hostile.NewCard(velocityCard(t, 0, 0), getData(0x9F36, []byte{0x6A, 0x88}))
+	res = purchaseTVR(t, newKernel(t), lies, onlineAmount)
+	assert.True(t, res.TVR.Has(kernel.TVRNewCard), "%s", res.TVR)
+	assert.True(t, res.TVR.Has(kernel.TVRICCDataMissing))
+	assert.True(t, res.TVR.Has(kernel.TVRLCOLExceeded))
+	assert.True(t, res.TVR.Has(kernel.TVRUCOLExceeded))
+
+	// Not returned at all: no "new card" (nothing says it is zero).
+	lies = hostile.NewCard(velocityCard(t, 0, 0), getData(0x9F13, []byte{0x6A, 0x88}))
+	res = purchaseTVR(t, newKernel(t), lies, onlineAmount)
+	assert.False(t, res.TVR.Has(kernel.TVRNewCard), "%s", res.TVR)
+	assert.True(t, res.TVR.Has(kernel.TVRICCDataMissing))
+}
+
+// EMV Book 3 §10.6.3 (HXEMV EmvModul.c:1314): an ATC not above the last
+// online ATC sets both consecutive offline limits, without "ICC data
+// missing" (both registers were returned).
+func TestTVRBothOfflineLimitsWhenATCIsNotAboveLastOnlineATC(t *testing.T) {
+	for _, last := range [][]byte{{0x00, 0x01}, {0x00, 0x09}} { // the card's ATC is 1 after GPO
+		lies := hostile.NewCard(velocityCard(t, 0, 0), getData(0x9F13, append([]byte{0x9F, 0x13, 0x02}, append(last, 0x90, 0x00)...)))
+		res := purchaseTVR(t, newKernel(t), lies, onlineAmount)
+		assert.True(t, res.TVR.Has(kernel.TVRLCOLExceeded), "last online ATC %X: %s", last, res.TVR)
+		assert.True(t, res.TVR.Has(kernel.TVRUCOLExceeded), "last online ATC %X", last)
+		assert.False(t, res.TVR.Has(kernel.TVRICCDataMissing))
+		assert.False(t, res.TVR.Has(kernel.TVRNewCard))
+	}
+}
+
+// EMV Book 3 §10.6.3: ATC − last online ATC above LCOL sets LCOL, above
+// UCOL also UCOL; at or under LCOL neither.
+func TestTVRConsecutiveOfflineLimitsByTheATCDifference(t *testing.T) {
+	for _, tc := range []struct {
+		atc, last  int // before GPO, which adds one to the ATC
+		lcol, ucol bool
+	}{
+		{atc: 2, last: 0, lcol: false, ucol: false}, // difference 3 = LCOL
+		{atc: 3, last: 0, lcol: true, ucol: false},  // 4
+		{atc: 4, last: 0, lcol: true, ucol: false},  // 5 = UCOL
+		{atc: 5, last: 0, lcol: true, ucol: true},   // 6
+		{atc: 8, last: 6, lcol: false, ucol: false}, // 3
+	} {
+		res := purchaseTVR(t, newKernel(t), velocityCard(t, tc.atc, tc.last), onlineAmount)
+		assert.Equal(t, tc.lcol, res.TVR.Has(kernel.TVRLCOLExceeded), "ATC %d, last %d: %s", tc.atc+1, tc.last, res.TVR)
+		assert.Equal(t, tc.ucol, res.TVR.Has(kernel.TVRUCOLExceeded), "ATC %d, last %d", tc.atc+1, tc.last)
+		assert.False(t, res.TVR.Has(kernel.TVRICCDataMissing))
+	}
+	// Without LCOL and UCOL the card is not asked: no bit.
+	res := purchaseTVR(t, newKernel(t), loadCard(t, "default.json"), onlineAmount)
+	assert.False(t, res.TVR.Has(kernel.TVRLCOLExceeded) || res.TVR.Has(kernel.TVRUCOLExceeded) || res.TVR.Has(kernel.TVRNewCard), "%s", res.TVR)
+}
+
 // EMV Book 3 §10.4.1: the card's application version (9F08) against the
 // terminal's (9F09), only when the card gives one.
 func TestTVRVersionsDifferWhenTheCardsVersionIsNotTheTerminals(t *testing.T) {
