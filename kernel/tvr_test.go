@@ -113,6 +113,58 @@ func TestTVRConsecutiveOfflineLimitsByTheATCDifference(t *testing.T) {
 	assert.False(t, res.TVR.Has(kernel.TVRLCOLExceeded) || res.TVR.Has(kernel.TVRUCOLExceeded) || res.TVR.Has(kernel.TVRNewCard), "%s", res.TVR)
 }
 
+// EMV Book 3 §10.4.2 (HXEMV iEmvProcRistrictions): the application usage
+// control. "Valid at ATMs" at an ATM, "valid at terminals other than ATMs"
+// elsewhere; the domestic or international goods/services bits only when
+// the card gives its issuer country code (5F28).
+func TestTVRServiceNotAllowedByApplicationUsageControl(t *testing.T) {
+	atm := func(c *kernel.Config) {
+		c.TerminalType = 0x14
+		c.AdditionalCapabilities[0] |= 0x80 // cash
+	}
+	noCountry := hostile.Rewrite(func(c apdu.Command) bool { return c.INS == hostile.INSReadRecord }, func(d []byte) []byte {
+		return withoutTag(d, 0x5F28)
+	})
+	for _, tc := range []struct {
+		name     string
+		auc      string
+		country  int
+		cfg      func(*kernel.Config)
+		lies     []hostile.Lie
+		notAllow bool
+	}{
+		{name: "all uses", auc: "FF00"},
+		{name: "not valid at terminals other than ATMs", auc: "FE00", notAllow: true},
+		{name: "ATM, valid at ATMs", auc: "FF00", cfg: atm},
+		{name: "ATM, not valid at ATMs", auc: "FD00", cfg: atm, notAllow: true},
+		{name: "domestic card, domestic goods only", auc: "2100"},
+		{name: "domestic card, domestic services only", auc: "0900"},
+		{name: "domestic card, international goods and services only", auc: "1500", notAllow: true},
+		{name: "foreign card, international services only", auc: "0500", country: 840},
+		{name: "foreign card, domestic goods and services only", auc: "2900", country: 840, notAllow: true},
+		{name: "no issuer country code: no country check", auc: "2900", lies: []hostile.Lie{noCountry}},
+		{name: "no issuer country code, not valid here", auc: "1400", lies: []hostile.Lie{noCountry}, notAllow: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			card := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) {
+				a.AUC = tc.auc
+				if tc.country != 0 {
+					a.Country = tc.country
+				}
+			}))
+			res := purchaseTVR(t, kernelFrom(t, cfg), hostile.NewCard(card, tc.lies...), 1234)
+			assert.Equal(t, tc.notAllow, res.TVR.Has(kernel.TVRServiceNotAllowed), "%s", res.TVR)
+			if tc.notAllow {
+				assert.Equal(t, kernel.OutcomeDeclined, res.Outcome, "TAC denial has the bit: %s", res.Detail)
+			}
+		})
+	}
+}
+
 // EMV Book 3 §10.4.1: the card's application version (9F08) against the
 // terminal's (9F09), only when the card gives one.
 func TestTVRVersionsDifferWhenTheCardsVersionIsNotTheTerminals(t *testing.T) {
