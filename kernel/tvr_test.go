@@ -225,6 +225,35 @@ func TestTVRICCDataMissingWhenAMandatoryObjectIsMissing(t *testing.T) {
 	assert.True(t, res.TSI.Has(kernel.TSITerminalRiskPerformed))
 }
 
+// EMV Book 2 §6.6 (HXEMV EmvModul.c, first GENERATE AC): CDA is asked for
+// with a TC or an ARQC only. When terminal action analysis asks for an AAC
+// CDA is not performed: "offline data authentication was not performed",
+// and the TSI does not say it was; a GENERATE AC with CDA sets the TSI.
+func TestTVRODANotPerformedWhenCDAIsNotRequestedWithAnAAC(t *testing.T) {
+	declined := newCard(t, profileWith(t, "cda.json", func(a *cardsim.Application) { a.AUC = "FE00" }))
+	res := purchaseTVR(t, tracedKernel(t), declined, 1234)
+	require.Equal(t, kernel.OutcomeDeclined, res.Outcome, res.Detail)
+	assert.Equal(t, kernel.ODACDA, res.ODA)
+	assert.True(t, res.TVR.Has(kernel.TVRODANotPerformed), "%s", res.TVR)
+	assert.False(t, res.TVR.Has(kernel.TVRCDAFailed))
+	assert.False(t, res.TSI.Has(kernel.TSIODAPerformed), "%s", res.TSI)
+	assert.Equal(t, 1, commandsOf(res, 0xAE, 0x00, 0x00), "GENERATE AC for an AAC, without the CDA bit")
+	assert.Equal(t, res.TVR[:], valueOf(res.Field55, 0x95), "the card was sent this TVR")
+
+	res = purchaseTVR(t, tracedKernel(t), loadCard(t, "cda.json"), 1234)
+	require.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
+	assert.False(t, res.TVR.Has(kernel.TVRODANotPerformed), "%s", res.TVR)
+	assert.True(t, res.TSI.Has(kernel.TSIODAPerformed), "%s", res.TSI)
+	assert.Equal(t, 1, commandsOf(res, 0xAE, 0x50, 0x00), "GENERATE AC for a TC with CDA")
+
+	// CDA whose preparation fails (no CA key): performed, and failed.
+	cfg := testConfig()
+	cfg.CAPK = nil
+	res = purchaseTVR(t, kernelFrom(t, cfg), loadCard(t, "cda.json"), 1234)
+	assert.True(t, res.TVR.Has(kernel.TVRCDAFailed), "%s", res.TVR)
+	assert.True(t, res.TSI.Has(kernel.TSIODAPerformed), "%s", res.TSI)
+}
+
 // No path of this kernel lets a merchant force a sale online, so "merchant
 // forced transaction online" is never set; nor is an RFU bit.
 func TestTVRMerchantForcedOnlineIsNeverSet(t *testing.T) {
