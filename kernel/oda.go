@@ -313,7 +313,7 @@ func (t *txn) verifyCDA(template []byte, cid byte, second bool) ([]byte, error) 
 		rest = tlv.Append(rest, o.Tag, o.Value)
 	}
 	if sdad == nil {
-		return nil, odaFail("CDA: GENERATE AC response without signed dynamic data (9F4B)")
+		return nil, odaFail("CDA: %w: GENERATE AC response without signed dynamic data (9F4B)", errICCDataMissing)
 	}
 	in := oda.CDAInput{
 		ICC: t.icc, SDAD: sdad, UnpredictableNumber: t.term.val(0x9F37),

@@ -317,6 +317,9 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		if err != nil {
 			t.cdaFailed = true
 			t.res.TVR.Set(TVRCDAFailed)
+			if errors.Is(err, errICCDataMissing) {
+				t.res.TVR.Set(TVRICCDataMissing) // as odaFailed does
+			}
 			t.res.ODAError, t.res.ODAErr = err.Error(), err
 		}
 	}

@@ -3,6 +3,7 @@
 package kernel_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -223,6 +224,62 @@ func TestTVRICCDataMissingWhenAMandatoryObjectIsMissing(t *testing.T) {
 	assert.False(t, res.TVR.Has(kernel.TVRICCDataMissing), "%s", res.TVR)
 	assert.True(t, res.TSI.Has(kernel.TSICardRiskPerformed))
 	assert.True(t, res.TSI.Has(kernel.TSITerminalRiskPerformed))
+}
+
+// withoutSDAD removes the signed dynamic data (9F4B) from a format 2
+// GENERATE AC answer (data and status word); with plainAC it puts a
+// cryptogram (9F26) in the clear instead, as a card may.
+func withoutSDAD(plainAC bool) func(r []byte) []byte {
+	return func(r []byte) []byte {
+		if len(r) < 2 {
+			return r
+		}
+		o, err := tlv.ParseSingle(r[:len(r)-2])
+		if err != nil || o.Tag != 0x77 {
+			return r
+		}
+		objs, err := tlv.Parse(o.Value)
+		if err != nil {
+			return r
+		}
+		var inner []byte
+		for _, x := range objs {
+			if x.Tag != 0x9F4B {
+				inner = tlv.Append(inner, x.Tag, x.Value)
+			}
+		}
+		if plainAC {
+			inner = tlv.Append(inner, 0x9F26, bytes.Repeat([]byte{0xAC}, 8))
+		}
+		return append(tlv.Append(nil, 0x77, inner), r[len(r)-2:]...)
+	}
+}
+
+// EMV Book 2 §6.6: a CDA answer without its signature (9F4B) fails CDA for
+// want of ICC data; a wrong signature fails it with the data present. An
+// answer whose cryptogram was only in the signature lacks the cryptogram
+// itself: card data error, the transaction ends (HXEMV terminates on
+// missing CDA data too, citing EMV bulletin SU-54).
+func TestTVRICCDataMissingWhenTheCDASignatureIsAbsent(t *testing.T) {
+	res := purchaseTVR(t, newKernel(t), &mangle{card: loadCard(t, "cda.json"), ins: 0xAE, fn: withoutSDAD(true)}, 1234)
+	assert.True(t, res.TVR.Has(kernel.TVRCDAFailed), "%s", res.TVR)
+	assert.True(t, res.TVR.Has(kernel.TVRICCDataMissing), "%s: %s", res.TVR, res.ODAError)
+	assert.Equal(t, kernel.OutcomeDeclined, res.Outcome)
+
+	wrong := &mangle{card: loadCard(t, "cda.json"), ins: 0xAE, fn: func(r []byte) []byte {
+		if i := bytes.Index(r, []byte{0x9F, 0x4B}); i >= 0 {
+			r = bytes.Clone(r)
+			r[i+8] ^= 0x01
+		}
+		return r
+	}}
+	res = purchaseTVR(t, newKernel(t), wrong, 1234)
+	assert.True(t, res.TVR.Has(kernel.TVRCDAFailed))
+	assert.False(t, res.TVR.Has(kernel.TVRICCDataMissing), "%s", res.TVR)
+
+	res, err := newKernel(t).Purchase(context.Background(), &mangle{card: loadCard(t, "cda.json"), ins: 0xAE, fn: withoutSDAD(false)}, 1234)
+	require.ErrorIs(t, err, kernel.ErrCardData)
+	assert.Equal(t, kernel.OutcomeTerminated, res.Outcome)
 }
 
 // EMV Book 2 §6.6 (HXEMV EmvModul.c, first GENERATE AC): CDA is asked for
