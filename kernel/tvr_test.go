@@ -311,6 +311,37 @@ func TestTVRODANotPerformedWhenCDAIsNotRequestedWithAnAAC(t *testing.T) {
 	assert.True(t, res.TSI.Has(kernel.TSIODAPerformed), "%s", res.TSI)
 }
 
+// EMV Book 3 §10.10 (HXEMV EmvModul.c iEmvScriptProc, after EMV cases
+// 2CO.034): issuer scripts the terminal cannot process still count as
+// processed in the TSI, and fail in the TVR; no scripts, neither.
+func TestTSIScriptPerformedWhenTheScriptsAreMalformed(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		scripts []byte
+		tsi     bool
+	}{
+		{name: "no scripts"},
+		{name: "malformed scripts", scripts: []byte{0x72, 0x05, 0x86, 0x09}, tsi: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBank(t, "low-balance.json", 200000)
+			host := kernel.HostFunc(func(ctx context.Context, req *kernel.AuthRequest) (*kernel.AuthResponse, error) {
+				resp, err := b.host.Authorize(ctx, req)
+				if err == nil {
+					resp.Scripts = tc.scripts
+				}
+				return resp, err
+			})
+			res := purchaseTVR(t, b.kernel(t, testPIN, host), b.card, 1234)
+			require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
+			assert.Equal(t, tc.tsi, res.TSI.Has(kernel.TSIScriptPerformed), "%s", res.TSI)
+			assert.Equal(t, tc.tsi, res.TVR.Has(kernel.TVRScriptFailedAfter), "%s", res.TVR)
+			assert.True(t, res.TSI.Has(kernel.TSIIssuerAuthPerformed))
+			assert.False(t, res.TVR.Has(kernel.TVRIssuerAuthFailed))
+		})
+	}
+}
+
 // No path of this kernel lets a merchant force a sale online, so "merchant
 // forced transaction online" is never set; nor is an RFU bit.
 func TestTVRMerchantForcedOnlineIsNeverSet(t *testing.T) {
