@@ -336,9 +336,36 @@ func TestTSIScriptPerformedWhenTheScriptsAreMalformed(t *testing.T) {
 			require.Equal(t, kernel.OutcomeApprovedOnline, res.Outcome, res.Detail)
 			assert.Equal(t, tc.tsi, res.TSI.Has(kernel.TSIScriptPerformed), "%s", res.TSI)
 			assert.Equal(t, tc.tsi, res.TVR.Has(kernel.TVRScriptFailedAfter), "%s", res.TVR)
+			// An unparsable field names no template: it fails before and after.
+			assert.Equal(t, tc.tsi, res.TVR.Has(kernel.TVRScriptFailedBefore), "%s", res.TVR)
 			assert.True(t, res.TSI.Has(kernel.TSIIssuerAuthPerformed))
 			assert.False(t, res.TVR.Has(kernel.TVRIssuerAuthFailed))
 		})
+	}
+}
+
+// EMV Book 3 §9.2.2 and §5.4: "default TDOL used" when the CDOL asks for
+// the TC hash (98), the card has no TDOL (97) and the terminal's default
+// one is used; not when the card has its own or nobody asks for 98.
+func TestTVRDefaultTDOLUsedOnlyWhenTheCardHasNoTDOL(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cdol1 string
+		extra map[string]string
+		set   bool
+	}{
+		{name: "98 asked, no 97", cdol1: cardsim.DefaultCDOL1 + "9814", set: true},
+		{name: "98 asked, the card's 97", cdol1: cardsim.DefaultCDOL1 + "9814", extra: map[string]string{"97": "9F0206"}},
+		{name: "98 not asked", cdol1: cardsim.DefaultCDOL1},
+	} {
+		card := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) { a.CDOL1, a.Extra = tc.cdol1, tc.extra }))
+		cfg := testConfig()
+		for i := range cfg.Applications {
+			cfg.Applications[i].TDOL = []byte{0x9F, 0x02, 0x06}
+		}
+		res := purchaseTVR(t, kernelFrom(t, cfg), card, 1234)
+		assert.Equal(t, tc.set, res.TVR.Has(kernel.TVRDefaultTDOLUsed), "%s: %s", tc.name, res.TVR)
+		assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, "%s: %s", tc.name, res.Detail)
 	}
 }
 
