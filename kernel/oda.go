@@ -91,7 +91,12 @@ func (t *txn) performODA(ctx context.Context) error {
 		t.res.TVR.Set(TVRODANotPerformed)
 		return nil
 	}
-	t.res.TSI.Set(TSIODAPerformed)
+	// CDA is performed with GENERATE AC: the TSI says so when a GENERATE
+	// AC asks for it, or here when its preparation fails (HXEMV
+	// EmvModul.c, the CDA branch of iEmvDataAuth).
+	if m != ODACDA {
+		t.res.TSI.Set(TSIODAPerformed)
+	}
 	if m == ODASDA {
 		t.res.TVR.Set(TVRSDASelected)
 	}
@@ -100,9 +105,30 @@ func (t *txn) performODA(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
+		t.res.TSI.Set(TSIODAPerformed)
 		t.odaFailed(m, err)
 	}
 	return nil
+}
+
+// cdaRequest decides whether a GENERATE AC asks for CDA: only when CDA was
+// selected and prepared (the ICC key recovered) and the cryptogram asked
+// for is not an AAC (EMV Book 2 §6.6). Asking sets the TSI's "offline data
+// authentication was performed"; a first GENERATE AC that asks for an AAC
+// instead leaves CDA undone and sets "offline data authentication was not
+// performed" (HXEMV EmvModul.c, the first GENERATE AC).
+func (t *txn) cdaRequest(p1 byte, first bool) bool {
+	if t.icc == nil {
+		return false
+	}
+	if p1&0xC0 == apdu.ACTypeAAC {
+		if first {
+			t.res.TVR.Set(TVRODANotPerformed)
+		}
+		return false
+	}
+	t.res.TSI.Set(TSIODAPerformed)
+	return true
 }
 
 // odaFailed records an ODA failure: the method's TVR bit, and "ICC data
@@ -287,7 +313,7 @@ func (t *txn) verifyCDA(template []byte, cid byte, second bool) ([]byte, error) 
 		rest = tlv.Append(rest, o.Tag, o.Value)
 	}
 	if sdad == nil {
-		return nil, odaFail("CDA: GENERATE AC response without signed dynamic data (9F4B)")
+		return nil, odaFail("CDA: %w: GENERATE AC response without signed dynamic data (9F4B)", errICCDataMissing)
 	}
 	in := oda.CDAInput{
 		ICC: t.icc, SDAD: sdad, UnpredictableNumber: t.term.val(0x9F37),

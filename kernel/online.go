@@ -477,6 +477,10 @@ func (t *txn) runScripts(ctx context.Context, scripts []byte, template tlv.Tag) 
 	}
 	objs, err := tlv.Parse(scripts)
 	if err != nil || len(scripts) > maxScriptBytes {
+		// Scripts received but not processable were still processed as
+		// far as the TSI goes (HXEMV EmvModul.c, after EMV cases
+		// 2CO.034.02-03): the TVR says how it ended.
+		t.res.TSI.Set(TSIScriptPerformed)
 		t.res.TVR.Set(failBit)
 		t.res.Scripts = append(t.res.Scripts, ScriptResult{Template: byte(template), Err: fmt.Sprintf("malformed scripts: %v", err)})
 		return

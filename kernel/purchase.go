@@ -244,6 +244,7 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	if dol.Len() > 252 {
 		return 0, fmt.Errorf("%w: CDOL %s asks for %d bytes", ErrCardData, cdolTag, dol.Len())
 	}
+	cda := t.cdaRequest(p1, cdolTag == 0x8C)
 	t.term.set(0x95, t.res.TVR[:])
 	t.tcHash(dol)
 	data := t.buildDOL(dol)
@@ -252,7 +253,6 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 	} else {
 		t.term.set(0xDF8113, data)
 	}
-	cda := t.icc != nil && p1&0xC0 != apdu.ACTypeAAC
 	if cda {
 		p1 |= apdu.ACCDA
 	}
@@ -317,6 +317,9 @@ func (t *txn) genAC(ctx context.Context, p1 byte, cdolTag tlv.Tag) (cid byte, er
 		if err != nil {
 			t.cdaFailed = true
 			t.res.TVR.Set(TVRCDAFailed)
+			if errors.Is(err, errICCDataMissing) {
+				t.res.TVR.Set(TVRICCDataMissing) // as odaFailed does
+			}
 			t.res.ODAError, t.res.ODAErr = err.Error(), err
 		}
 	}

@@ -20,22 +20,8 @@ func (t *txn) processingRestrictions() {
 	if v, ok := t.data.get(0x9F08); ok && !bytes.Equal(v, t.app.Version[:]) {
 		tvr.Set(TVRVersionsDiffer)
 	}
-	if auc, ok := t.data.get(0x9F07); ok && len(auc) == 2 {
-		domestic := bytes.Equal(t.data.val(0x5F28), t.term.val(0x9F1A))
-		ok := true
-		switch t.term.val(0x9C)[0] {
-		case TxnGoods:
-			ok = (domestic && auc[0]&0x28 != 0) || (!domestic && auc[0]&0x14 != 0)
-		case TxnLoadDesignated, TxnLoadNonDesignated, TxnLoadCash:
-			// EC loads are not covered by the AUC bits; the card's own
-			// rules apply.
-		}
-		if !t.isATM() && auc[0]&0x01 == 0 {
-			ok = false // not valid at terminals other than ATMs
-		}
-		if !ok {
-			tvr.Set(TVRServiceNotAllowed)
-		}
+	if auc, ok := t.data.get(0x9F07); ok && len(auc) == 2 && !t.usageAllowed(auc) {
+		tvr.Set(TVRServiceNotAllowed)
 	}
 	today3 := bcdDate3(t.now)
 	today := today3[:]
@@ -45,6 +31,36 @@ func (t *txn) processingRestrictions() {
 	if exp, ok := t.data.get(0x5F24); ok && len(exp) == 3 && dateAfter(today, exp) {
 		tvr.Set(TVRExpiredApplication)
 	}
+}
+
+// usageAllowed applies the application usage control (9F07) as EMV Book 3
+// §10.4.2 and HXEMV (EmvModul.c iEmvProcRistrictions) do: "valid at ATMs"
+// at an ATM, "valid at terminals other than ATMs" elsewhere; and, only when
+// the card gives its issuer country code (5F28), the domestic or
+// international bit for the transaction type, a sale needing goods or
+// services (EMV Application Note 27: either will do).
+func (t *txn) usageAllowed(auc []byte) bool {
+	const (
+		validAtATMs      = 0x02
+		validNotAtATMs   = 0x01
+		domesticGoodsSvc = 0x20 | 0x08
+		intlGoodsSvc     = 0x10 | 0x04
+	)
+	atm := t.isATM()
+	if (atm && auc[0]&validAtATMs == 0) || (!atm && auc[0]&validNotAtATMs == 0) {
+		return false
+	}
+	country, ok := t.data.get(0x5F28)
+	if !ok || len(country) != 2 {
+		return true
+	}
+	domestic := bytes.Equal(country, t.term.val(0x9F1A))
+	switch t.term.val(0x9C)[0] {
+	case TxnGoods:
+		return (domestic && auc[0]&domesticGoodsSvc != 0) || (!domestic && auc[0]&intlGoodsSvc != 0)
+	}
+	// EC loads are not covered by the AUC bits; the card's own rules apply.
+	return true
 }
 
 // isATM reports an ATM terminal type (14, 15, 16 with cash capability).
@@ -108,7 +124,11 @@ func (t *txn) randomlySelected(amount Amount) bool {
 }
 
 // velocity is EMV velocity checking with LCOL (9F14) and UCOL (9F23),
-// using the ATC and last online ATC read with GET DATA.
+// using the ATC and last online ATC read with GET DATA (EMV Book 3
+// §10.6.3; HXEMV EmvModul.c:1309-1335). When either is not returned, or the
+// ATC is not above the last online ATC, both limits count as exceeded (and
+// a register not returned is ICC data missing); "new card" is set only when
+// the last online ATC was returned and is zero.
 func (t *txn) velocity(ctx context.Context) error {
 	lcol, okL := t.data.get(0x9F14)
 	ucol, okU := t.data.get(0x9F23)
@@ -117,21 +137,18 @@ func (t *txn) velocity(ctx context.Context) error {
 	}
 	atc, errA := t.getDataU16(ctx, 0x9F36)
 	last, errL := t.getDataU16(ctx, 0x9F13)
-	if errA != nil || errL != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// EMV Book 3 §10.6.3 (HXEMV EmvModul.c:1309-1322): the card's
-		// data is missing, and both limits count as exceeded.
-		t.res.TVR.Set(TVRICCDataMissing)
-		t.res.TVR.Set(TVRLCOLExceeded)
-		t.res.TVR.Set(TVRUCOLExceeded)
-		return nil
+	if ctx.Err() != nil && (errA != nil || errL != nil) {
+		return ctx.Err()
 	}
-	if last == 0 {
+	if errL == nil && last == 0 {
 		t.res.TVR.Set(TVRNewCard)
 	}
-	if atc <= last {
+	if errA != nil || errL != nil {
+		t.res.TVR.Set(TVRICCDataMissing)
+	}
+	if errA != nil || errL != nil || atc <= last {
+		t.res.TVR.Set(TVRLCOLExceeded)
+		t.res.TVR.Set(TVRUCOLExceeded)
 		return nil
 	}
 	if diff := int(atc - last); diff > int(lcol[0]) {
