@@ -209,7 +209,7 @@ func (l *Link) cardFields(pan string, psn byte, pinBlock []byte, contactless boo
 		f[fPINCapture] = "12"
 		f[fPINBlock] = clone(pinBlock)
 		alg := "0" // single-DES PIK
-		if l.cfg.Variant.Keys == KeysTDES {
+		if l.cfg.Variant.Keys.tripleDES() {
 			alg = "6"
 		}
 		f[fSecurity] = "2" + alg + "00000000000000" // format 0 with PAN, no track encryption
