@@ -25,7 +25,7 @@
 //
 // # The messages (messages.go: the table of MTI, 3, 25, 60.1, 60.3, MAC)
 //
-//	sign-in          0800 60.3 001|004 → 0810 62 = PIK, MAK(, TDK) under the TMK, check values  signin.go
+//	sign-in          0800 60.3 001|003|004 → 0810 62 = PIK, MAK(, TDK) under the TMK, check values signin.go
 //	sign-off, echo   0820 60.3 002, 301                                                           signin.go
 //	sale             0200 3 000000 60.1 22, 55, 52 (PIN block under the PIK) → 0210 39 38 55    sale.go
 //	EC loads         0200 3 600000|630000|620000 25 91 60.1 45|46|47                              sale.go

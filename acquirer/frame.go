@@ -251,8 +251,11 @@ func (c *codec) parse(frame []byte) (*iso8583.Message, FrameInfo, error) {
 		return nil, in, fmt.Errorf("%w: TPDU % X, want % X", ErrMessage, t[:], c.peer[:])
 	}
 	copy(in.Header[:], frame[tpduLen:])
-	if in.Header[0] != 0x60 {
-		return nil, in, fmt.Errorf("%w: header application type %02X, want 60", ErrMessage, in.Header[0])
+	// The application type is the one this side sends: 60 by default;
+	// some acquirers use 61 and answer in kind (yangyongzhen/Easy8583Ans,
+	// yangyongzhen/go8583), which Variant.Header expresses.
+	if in.Header[0] != c.header[0] {
+		return nil, in, fmt.Errorf("%w: header application type %02X, want %02X", ErrMessage, in.Header[0], c.header[0])
 	}
 	body := frame[tpduLen+headerLen:]
 	msg := iso8583.NewMessage(c.spec)

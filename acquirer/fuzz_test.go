@@ -69,6 +69,7 @@ func FuzzReadFrame(f *testing.F) {
 		_, _ = ParseField60(str(msg, fReserved60))
 		_, _ = ParseWorkingKeys(KeysDES, bin(msg, fPrivate62))
 		_, _ = ParseWorkingKeys(KeysTDES, bin(msg, fPrivate62))
+		_, _ = ParseWorkingKeys(KeysTDESNoTDK, bin(msg, fPrivate62))
 	})
 }
 
@@ -77,8 +78,11 @@ func FuzzReadFrame(f *testing.F) {
 // panics.
 func FuzzWorkingKeys(f *testing.F) {
 	tmk := []byte("0123456789ABCDEF")
-	for _, mode := range []KeyMode{KeysDES, KeysTDES} {
-		pik := bytes.Repeat([]byte{0x21}, 8*(1+int(mode)))
+	for _, mode := range []KeyMode{KeysDES, KeysTDES, KeysTDESNoTDK} {
+		pik := bytes.Repeat([]byte{0x21}, 8)
+		if mode.tripleDES() {
+			pik = bytes.Repeat([]byte{0x21}, 16)
+		}
 		var tdk []byte
 		if mode == KeysTDES {
 			tdk = bytes.Repeat([]byte{0x43}, 16)
@@ -88,7 +92,7 @@ func FuzzWorkingKeys(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, mode byte, f62 []byte) {
 		m, _ := NewSoftModule(tmk)
-		w, err := ParseWorkingKeys(KeyMode(mode%2), f62)
+		w, err := ParseWorkingKeys(KeyMode(mode%3), f62)
 		if err != nil {
 			return
 		}
@@ -109,6 +113,7 @@ func FuzzTrack(f *testing.F) {
 	f.Add([]byte("6222021000123456781D30122011234567890"))
 	f.Add([]byte("123="))
 	f.Add([]byte("12A"))
+	f.Add([]byte("12G"))
 	f.Fuzz(func(t *testing.T, s []byte) {
 		enc, err := trackEncoding.Encode(s)
 		if err != nil {
@@ -118,7 +123,7 @@ func FuzzTrack(f *testing.F) {
 		if err != nil || n != len(enc) {
 			t.Fatalf("decode of an encoding: %v (%d of %d)", err, n, len(enc))
 		}
-		want := bytes.ReplaceAll(bytes.ReplaceAll(s, []byte("="), []byte("D")), []byte("d"), []byte("D"))
+		want := bytes.ToUpper(bytes.ReplaceAll(s, []byte("="), []byte("D")))
 		if !bytes.Equal(dec, want) {
 			t.Fatalf("%q → %q", s, dec)
 		}

@@ -17,8 +17,8 @@ import (
 // the 0800) and carried in field 62 of the reply (ACQUIRER-NOTES §4).
 type KeyMode int
 
-// The key modes this link speaks. 003 (40 bytes, seen only in commented
-// code) and 006 (SM4, one unverified source) are not offered.
+// The key modes this link speaks. 006 (SM4, one unverified source) is not
+// offered.
 const (
 	// KeysDES is 60.3 "001": single-DES PIK and MAK, 24 bytes:
 	// PIK 8 ‖ CV 4 ‖ MAK 8 ‖ CV 4.
@@ -27,19 +27,33 @@ const (
 	// double-length track data key, 60 bytes: PIK 16 ‖ CV 4 ‖ MAK 8 ‖
 	// 00×8 ‖ CV 4 ‖ TDK 16 ‖ CV 4.
 	KeysTDES
+	// KeysTDESNoTDK is 60.3 "003": 004 without the track data key, 40
+	// bytes: PIK 16 ‖ CV 4 ‖ MAK 8 ‖ 00×8 ‖ CV 4. TW asks for it in
+	// triple-DES mode without track encryption; recorded replies of
+	// several acquirers carry it (yangyongzhen/Easy8583Ans, yangyongzhen/go8583).
+	KeysTDESNoTDK
 )
 
 // Code is the field 60.3 network management code of the mode.
 func (m KeyMode) Code() string {
-	if m == KeysTDES {
+	switch m {
+	case KeysTDES:
 		return "004"
+	case KeysTDESNoTDK:
+		return "003"
 	}
 	return "001"
 }
 
+// tripleDES reports whether the mode's PIK is double length.
+func (m KeyMode) tripleDES() bool { return m == KeysTDES || m == KeysTDESNoTDK }
+
 func (m KeyMode) field62Len() int {
-	if m == KeysTDES {
+	switch m {
+	case KeysTDES:
 		return 60
+	case KeysTDESNoTDK:
+		return 40
 	}
 	return 24
 }
@@ -70,8 +84,8 @@ type WorkingKeys struct {
 }
 
 // ParseWorkingKeys reads field 62 of a sign-in reply in the given mode.
-// The length must be exactly the mode's; in KeysTDES the 8 bytes after the
-// MAK must be zero.
+// The length must be exactly the mode's; in KeysTDES and KeysTDESNoTDK the
+// 8 bytes after the MAK must be zero.
 func ParseWorkingKeys(mode KeyMode, f62 []byte) (WorkingKeys, error) {
 	if len(f62) != mode.field62Len() {
 		return WorkingKeys{}, fmt.Errorf("%w: sign-in field 62 is %d bytes, mode %s needs %d", ErrMessage, len(f62), mode.Code(), mode.field62Len())
@@ -93,8 +107,10 @@ func ParseWorkingKeys(mode KeyMode, f62 []byte) (WorkingKeys, error) {
 		}
 	}
 	copy(w.MAKCheck[:], f62[36:40])
-	w.TDK = clone(f62[40:56])
-	copy(w.TDKCheck[:], f62[56:60])
+	if mode == KeysTDES {
+		w.TDK = clone(f62[40:56])
+		copy(w.TDKCheck[:], f62[56:60])
+	}
 	return w, nil
 }
 
@@ -103,7 +119,7 @@ func (w WorkingKeys) Field62() []byte {
 	out := make([]byte, 0, w.Mode.field62Len())
 	out = append(append(out, w.PIK...), w.PIKCheck[:]...)
 	out = append(out, w.MAK...)
-	if w.Mode == KeysTDES {
+	if w.Mode.tripleDES() {
 		out = append(out, make([]byte, 8)...)
 	}
 	out = append(out, w.MAKCheck[:]...)
@@ -129,14 +145,15 @@ func CheckValue(key []byte) ([CheckValueLen]byte, error) {
 
 // SealWorkingKeys is the acquirer's side of sign-in: it enciphers clear
 // working keys under tmk and computes their check values. pik is 8 bytes
-// (KeysDES) or 16 (KeysTDES), mak 8, tdk 16 (KeysTDES only).
+// (KeysDES) or 16 (KeysTDES, KeysTDESNoTDK), mak 8, tdk 16 (KeysTDES
+// only; nil otherwise).
 func SealWorkingKeys(mode KeyMode, tmk, pik, mak, tdk []byte) (WorkingKeys, error) {
 	wantPIK := 8
-	if mode == KeysTDES {
+	if mode.tripleDES() {
 		wantPIK = 16
-		if len(tdk) != 16 {
-			return WorkingKeys{}, fmt.Errorf("%w: TDK of %d bytes (16)", ErrKey, len(tdk))
-		}
+	}
+	if wantTDK := mode == KeysTDES; wantTDK && len(tdk) != 16 || !wantTDK && tdk != nil {
+		return WorkingKeys{}, fmt.Errorf("%w: TDK of %d bytes for mode %s", ErrKey, len(tdk), mode.Code())
 	}
 	if len(pik) != wantPIK || len(mak) != 8 {
 		return WorkingKeys{}, fmt.Errorf("%w: PIK of %d bytes (%d), MAK of %d (8)", ErrKey, len(pik), wantPIK, len(mak))

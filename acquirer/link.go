@@ -32,7 +32,8 @@ type Variant struct {
 	// Header is the 6-byte message header; default 60 31 00 31 13 01.
 	Header Header
 	// Keys is the working-key layout asked for at sign-in: KeysDES (001,
-	// the default, as PB) or KeysTDES (004, as LY in 3DES mode).
+	// the default, as PB), KeysTDES (004, as LY in 3DES mode) or
+	// KeysTDESNoTDK (003, as TW in 3DES mode without track encryption).
 	Keys KeyMode
 	// Field60Max is the longest field 60 accepted: 19 digits (PB, the
 	// default) or 17 (AD).

@@ -52,6 +52,7 @@ type rig struct {
 	variant acquirer.Variant
 	simAddr string // where the simulator listens, kept across its restarts
 	dataKey journal.DataKey
+	tap     *frameTap // between the link and the simulator, when asked for
 }
 
 // rigOptions shape a rig.
@@ -60,7 +61,8 @@ type rigOptions struct {
 	account   kernel.Amount // the back-office account; 0 means 2000.00
 	timeout   time.Duration // the link's reply timeout; 0 means 2s
 	variant   acquirer.Variant
-	page      int // download entries per query reply; 0 means the simulator's default
+	page      int  // download entries per query reply; 0 means the simulator's default
+	tap       bool // record the frames the link sends (rig.tap)
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
@@ -88,6 +90,9 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	require.NoError(t, err)
 	require.NoError(t, r.sim.Start("127.0.0.1:0"))
 	t.Cleanup(r.sim.Close)
+	if o.tap {
+		r.tap = newFrameTap(t, r.sim.Addr())
+	}
 	if o.timeout == 0 {
 		o.timeout = 2 * time.Second
 	}
@@ -108,7 +113,11 @@ func (r *rig) open(timeout time.Duration) {
 	r.state, err = acquirer.OpenState(context.Background(), filepath.Join(r.dir, "acquirer.state"), r.dataKey)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.state.Close() })
-	cfg := acquirer.Config{Addr: r.sim.Addr(), TerminalID: terminalID, MerchantID: merchantID, Timeout: timeout,
+	addr := r.sim.Addr()
+	if r.tap != nil {
+		addr = r.tap.addr
+	}
+	cfg := acquirer.Config{Addr: addr, TerminalID: terminalID, MerchantID: merchantID, Timeout: timeout,
 		ConnectTimeout: time.Second, Variant: r.variant}
 	r.link, err = acquirer.Open(context.Background(), cfg, r.module, r.state,
 		acquirer.WithClearing(acquirer.JournalClearing(r.journal, r.dataKey)),

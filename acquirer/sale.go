@@ -172,6 +172,9 @@ func (l *Link) arm(ctx context.Context, req *kernel.AuthRequest, stood []string)
 		return nil, nil, err
 	}
 	extra[fAmount] = fmt.Sprintf("%012d", uint64(req.Amount))
+	// 49 as PB's sale and every recorded one (recorded_test.go) carry it;
+	// the reversal of this request carries it too.
+	extra[fCurrency] = l.cfg.Currency
 	extra[fICC] = f55
 	msg, err := l.build(k, stan, batch, "", l.rest60(contactless), extra)
 	if err != nil {
@@ -209,7 +212,7 @@ func (l *Link) cardFields(pan string, psn byte, pinBlock []byte, contactless boo
 		f[fPINCapture] = "12"
 		f[fPINBlock] = clone(pinBlock)
 		alg := "0" // single-DES PIK
-		if l.cfg.Variant.Keys == KeysTDES {
+		if l.cfg.Variant.Keys.tripleDES() {
 			alg = "6"
 		}
 		f[fSecurity] = "2" + alg + "00000000000000" // format 0 with PAN, no track encryption

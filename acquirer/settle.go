@@ -52,7 +52,8 @@ func (l *Link) Settle(ctx context.Context) (*Settlement, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply, err := l.manageIn(ctx, msgSettlement, batch, "", fields{fAdditional: f48, fPrivate63: []byte(l.cfg.Operator)})
+	// 49 as the recorded settlement (soloicesky/ISO8583Decoder) carries it.
+	reply, err := l.manageIn(ctx, msgSettlement, batch, "", fields{fAdditional: f48, fCurrency: l.cfg.Currency, fPrivate63: []byte(l.cfg.Operator)})
 	if err != nil {
 		return nil, err
 	}

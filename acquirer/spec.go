@@ -34,13 +34,17 @@ const (
 	fResponseCode   = 39
 	fTerminalID     = 41
 	fMerchantID     = 42
+	fAcceptorName   = 43
 	fAddResponse    = 44
+	fAdditionalISO  = 46
 	fAdditional     = 48
 	fCurrency       = 49
 	fPINBlock       = 52
 	fSecurity       = 53
 	fBalance        = 54
 	fICC            = 55
+	fReserved56     = 56
+	fReserved59     = 59
 	fReserved60     = 60
 	fOriginal       = 61
 	fPrivate62      = 62
@@ -96,16 +100,27 @@ func newSpec(field60Max int) *iso8583.MessageSpec {
 			fResponseCode:   an(2, "Response Code"),
 			fTerminalID:     an(8, "Card Acceptor Terminal Identification"),
 			fMerchantID:     an(15, "Card Acceptor Identification Code"),
-			fAddResponse:    field.NewString(&field.Spec{Length: 25, Description: "Additional Response Data", Enc: encoding.ASCII, Pref: bcdLL}),
-			fAdditional:     nv(322, bcdLLL, "Additional Data - Private"),
-			fCurrency:       an(3, "Currency Code, Transaction"),
-			fPINBlock:       b(8, prefix.Binary.Fixed, "PIN Data"),
-			fSecurity:       n(16, "Security Related Control Information"),
-			fBalance:        field.NewString(&field.Spec{Length: 20, Description: "Balance Amount", Enc: encoding.ASCII, Pref: bcdLLL}),
-			fICC:            b(255, bcdLLL, "ICC System Related Data"),
-			fReserved60:     nv(field60Max, bcdLLL, "Reserved Private (type, batch, network code, ...)"),
-			fOriginal:       nv(29, bcdLLL, "Original Message"),
-			fPrivate62:      b(512, bcdLLL, "Reserved Private"),
+			// 43, 46, 56 and 59 are not in the notes' field table, but real
+			// acquirers send them: 59 carries the QR code of a UnionPay QR
+			// sale and its reply (yangyongzhen/go8583 log.txt, MAC'd),
+			// 43/46/56 an acquirer's merchant name, terminal data and result
+			// text (vfwz/iso8583-parser PosMessageTest.java). ISO 8583:1987
+			// formats with this variant's BCD lengths, read as bytes (the
+			// text is GBK); the link never sends them.
+			fAcceptorName:  b(40, prefix.Binary.Fixed, "Card Acceptor Name/Location"),
+			fAddResponse:   field.NewString(&field.Spec{Length: 25, Description: "Additional Response Data", Enc: encoding.ASCII, Pref: bcdLL}),
+			fAdditionalISO: b(999, bcdLLL, "Additional Data - ISO"),
+			fAdditional:    nv(322, bcdLLL, "Additional Data - Private"),
+			fCurrency:      an(3, "Currency Code, Transaction"),
+			fPINBlock:      b(8, prefix.Binary.Fixed, "PIN Data"),
+			fSecurity:      n(16, "Security Related Control Information"),
+			fBalance:       field.NewString(&field.Spec{Length: 20, Description: "Balance Amount", Enc: encoding.ASCII, Pref: bcdLLL}),
+			fICC:           b(255, bcdLLL, "ICC System Related Data"),
+			fReserved56:    b(999, bcdLLL, "Reserved ISO"),
+			fReserved59:    b(999, bcdLLL, "Reserved National (QR code data, ...)"),
+			fReserved60:    nv(field60Max, bcdLLL, "Reserved Private (type, batch, network code, ...)"),
+			fOriginal:      nv(29, bcdLLL, "Original Message"),
+			fPrivate62:     b(512, bcdLLL, "Reserved Private"),
 			// 63 is "ans" but replies carry GBK text: bytes, not ASCII.
 			fPrivate63: b(163, bcdLLL, "Reserved Private"),
 			fMAC:       b(8, prefix.Binary.Fixed, "Message Authentication Code"),

@@ -7,15 +7,18 @@ import (
 	"fmt"
 )
 
-// trackEncoding packs track 2 and track 3 data (format z) as nibbles:
-// digits 0-9 and the field separator D (written "D" or "="), left-aligned,
-// an odd length padded with a trailing 0 nibble. moov-io's BCD encoders
-// accept only 0-9, so they cannot carry the separator.
+// trackEncoding packs track 2 and track 3 data (format z) as nibbles,
+// left-aligned, an odd length padded with a trailing 0 nibble. In the clear
+// a track holds digits and the field separator D (written "D" or "="); a
+// track enciphered under the TDK (53.3 = 1) holds any nibble, so every hex
+// digit is carried: soloicesky/ISO8583-CUP-FOR-JAVA- src/com/cup/iso8583/Main.java
+// records a sale whose field 35 is 6013822000594988787DB26C2C1903514D89.
+// moov-io's BCD encoders accept only 0-9, so they cannot carry either.
 var trackEncoding = trackEncoder{}
 
 type trackEncoder struct{}
 
-var errTrackChar = errors.New("track data holds a character other than 0-9, D or =")
+var errTrackChar = errors.New("track data holds a character other than 0-9, A-F or =")
 
 // Encode packs the characters of src.
 func (trackEncoder) Encode(src []byte) ([]byte, error) {
@@ -25,8 +28,12 @@ func (trackEncoder) Encode(src []byte) ([]byte, error) {
 		switch {
 		case c >= '0' && c <= '9':
 			v = c - '0'
-		case c == 'D' || c == 'd' || c == '=':
+		case c == '=':
 			v = 0xD
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
 		default:
 			return nil, errTrackChar // the character itself is card data: not in the error
 		}
@@ -39,7 +46,8 @@ func (trackEncoder) Encode(src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Decode unpacks length characters; the separator comes back as "D".
+// Decode unpacks length characters, upper-case hex; the separator comes
+// back as "D".
 func (trackEncoder) Decode(src []byte, length int) ([]byte, int, error) {
 	if length < 0 {
 		return nil, 0, fmt.Errorf("track length %d", length)
@@ -54,14 +62,7 @@ func (trackEncoder) Decode(src []byte, length int) ([]byte, int, error) {
 		if i%2 == 1 {
 			v = src[i/2] & 0x0F
 		}
-		switch {
-		case v <= 9:
-			out[i] = '0' + v
-		case v == 0xD:
-			out[i] = 'D'
-		default:
-			return nil, 0, errTrackChar
-		}
+		out[i] = hexUpper[v]
 	}
 	return out, read, nil
 }

@@ -76,6 +76,7 @@ func reply(code string, kv ...any) *answer {
 // (its 60 is the original's).
 var routes = map[string]handler{
 	"0800/00/001": (*Sim).signIn,
+	"0800/00/003": (*Sim).signIn,
 	"0800/00/004": (*Sim).signIn,
 	"0820/00/002": (*Sim).ok,
 	"0820/00/301": (*Sim).ok,
@@ -198,8 +199,11 @@ func (s *Sim) ok(*request) *answer { return reply("00") }
 // signIn issues new working keys under the TMK.
 func (s *Sim) signIn(r *request) *answer {
 	mode := acquirer.KeysDES
-	if r.f60.Network == "004" {
+	switch r.f60.Network {
+	case "004":
 		mode = acquirer.KeysTDES
+	case "003":
+		mode = acquirer.KeysTDESNoTDK
 	}
 	pik, mak, tdk, err := newKeys(mode)
 	if err != nil {

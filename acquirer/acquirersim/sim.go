@@ -344,11 +344,14 @@ func (s *Sim) header() acquirer.Header {
 // newKeys makes fresh working keys for a sign-in.
 func newKeys(mode acquirer.KeyMode) (pik, mak, tdk []byte, err error) {
 	pik = make([]byte, 8)
-	if mode == acquirer.KeysTDES {
+	switch mode {
+	case acquirer.KeysTDES:
 		pik, tdk = make([]byte, 16), make([]byte, 16)
 		if _, err = rand.Read(tdk); err != nil {
 			return nil, nil, nil, err
 		}
+	case acquirer.KeysTDESNoTDK:
+		pik = make([]byte, 16)
 	}
 	mak = make([]byte, 8)
 	if _, err = rand.Read(pik); err != nil {
