@@ -276,8 +276,12 @@ func TestRuleTheAnswerMustFitTheQuestion(t *testing.T) {
 		})
 	}
 	t.Run("the card asks for a signature the terminal takes: approved, the receipt asks for it", func(t *testing.T) {
-		card := loadCard(t, "default.json")
-		res, err := newKernel(t).PurchaseContactless(context.Background(), hostile.NewCard(cardsim.NewContactless(card), hostile.SetCTQ([2]byte{0x40, 0}, [2]byte{})), 1234)
+		// A card personalised so (CTQ 6000): fDDA 01 signs the CTQ, so a
+		// relay's rewritten CTQ would fail fDDA instead (TestRuleFDDA01SignsTheCTQ).
+		card := newCard(t, profileWith(t, "default.json", func(a *cardsim.Application) {
+			a.QPBOC = &cardsim.QPBOC{CTQ: "6000"}
+		}))
+		res, err := newKernel(t).PurchaseContactless(context.Background(), cardsim.NewContactless(card), 1234)
 		require.NoError(t, err)
 		assert.Equal(t, kernel.OutcomeApprovedOffline, res.Outcome, res.Detail)
 		assert.True(t, res.SignatureRequired)

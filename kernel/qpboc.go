@@ -30,12 +30,13 @@ const (
 	ttqSignature   = 0x02 // byte 1: signature supported
 )
 
-// CTQ (9F6C) byte 1 bits.
+// CTQ (9F6C) bits, byte 1 unless said.
 const (
 	ctqOnlinePIN      = 0x80 // online PIN required
 	ctqSignature      = 0x40 // signature required
 	ctqOnlineIfODA    = 0x20 // go online if offline data authentication fails
 	ctqContactIfODA   = 0x10 // switch interface if offline data authentication fails
+	ctqCDCVM          = 0x80 // byte 2: consumer device CVM performed (a phone wallet)
 	swUseContact      = apdu.SW(0x6984)
 	swNotAllowed      = apdu.SW(0x6986)
 	kernelIDUnionPay  = 0x07 // EMV Entry Point kernel identifier of China UnionPay
@@ -48,6 +49,9 @@ type tap struct {
 	*txn
 	amount Amount
 	ttq    [4]byte
+	// cdcvm: the card says the cardholder was verified on the consumer
+	// device (CTQ byte 2 bit 8), and fDDA 01 signs that CTQ.
+	cdcvm bool
 	// settle are torn taps found in the card's log, to be journaled once
 	// the PAN is known.
 	settle []Settlement
@@ -568,6 +572,9 @@ func (q *tap) offline(ctx context.Context) (*Result, error) {
 	}
 	res.Outcome, res.Reason = OutcomeApprovedOffline, ReasonECApproved
 	res.Detail = fmt.Sprintf("offline EC tap of %s approved by the card (TC, fDDA verified)", q.amount)
+	if q.cdcvm {
+		res.Detail += "; the cardholder was verified on the consumer device (CTQ byte 2 bit 8, signed by fDDA 01)"
+	}
 	if res.BalanceAfter == nil {
 		if after, err := t.balanceAfterTC(ctx); err == nil {
 			res.BalanceAfter = after
@@ -612,10 +619,16 @@ func (q *tap) tcFits() (Reason, string, bool) {
 		// signature (JR/T 0025.12 §7.6/7.8, as HXEMV PbocCtls.c quotes it).
 		ctq = ctqSignature
 	}
+	// Consumer device CVM (a phone wallet verified the cardholder) counts
+	// offline only when fDDA 01 signs the CTQ that says so (9F69, compared
+	// with 9F6C in fdda): an unsigned claim is no verification.
+	cad := t.data.val(0x9F69)
+	q.cdcvm = len(v) >= 2 && v[1]&ctqCDCVM != 0 && len(cad) > 0 && cad[0] == 0x01
 	switch {
 	case ctq&ctqOnlinePIN != 0:
 		res.TVR.Set(TVRCVMFailed)
 		return ReasonCVMNotPerformed, "the card asks for an online PIN on an offline approval", false
+	case q.cdcvm:
 	case ctq&ctqSignature != 0 && q.ttq[0]&ttqSignature != 0:
 		res.SignatureRequired = true
 	case ctq&ctqSignature != 0:
@@ -654,7 +667,10 @@ func (q *tap) fdda() error {
 	}
 	sdad, ok := t.data.get(0x9F4B)
 	if !ok {
-		return odaFail("fDDA: no signed dynamic application data (9F4B)")
+		// A TC without its signature lacks a data object fDDA needs: ICC
+		// data missing beside DDA failed (HXEMV EmvModul.c, fDDA's
+		// EMV_DAUTH_DATA_MISSING; as CDA's 9F4B on contact).
+		return odaFail("fDDA: %w: no signed dynamic application data (9F4B)", errICCDataMissing)
 	}
 	// fDDA version 00 signs neither amount nor currency: a terminal that
 	// supports version 01 (TTQ byte 4 bit 8) refuses it from a card of
@@ -663,6 +679,17 @@ func (q *tap) fdda() error {
 	if cad := t.data.val(0x9F69); (len(cad) == 0 || cad[0] == 0x00) && q.ttq[3]&0x80 != 0 {
 		if v := t.data.val(0x9F08); len(v) == 2 && (uint16(v[0])<<8|uint16(v[1])) >= 0x0030 {
 			return odaFail("fDDA: version 00 from a card of application version %X while the terminal supports version 01", v)
+		}
+	}
+	// Version 01 signs 9F69 = 01 ‖ card unpredictable number ‖ CTQ: the
+	// CTQ the terminal acts on (9F6C, sent in the clear) must be the one
+	// signed, or a relay could clear "online PIN required" or set
+	// "consumer device CVM performed" unseen. 9F69's layout is Visa's
+	// fDDA 01 (VCPS), as cardsim and the PBOC test scripts use it; none
+	// of the reference kernels compares the two: this project's rule.
+	if cad := t.data.val(0x9F69); len(cad) > 0 && cad[0] == 0x01 {
+		if ctq := t.data.val(0x9F6C); len(ctq) > 0 && (len(cad) < 5+len(ctq) || !bytes.Equal(cad[5:5+len(ctq)], ctq)) {
+			return odaFail("fDDA: the CTQ signed in 9F69 (%X) is not the card's 9F6C %X", cad, ctq)
 		}
 	}
 	num, err := oda.VerifyFDDA(oda.FDDAInput{
@@ -733,6 +760,14 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 	var pin []byte
 	ctq := t.data.val(0x9F6C)
 	wantsPIN := len(ctq) >= 1 && ctq[0]&ctqOnlinePIN != 0
+	// The issuer checks a consumer device CVM (9F6C goes in field 55).
+	cdcvm := len(ctq) >= 2 && ctq[1]&ctqCDCVM != 0
+	// A signature when the CTQ asks for one, or, with no CTQ, when the
+	// terminal required CVM and offers a signature (JR/T 0025.12 §7.6 and
+	// §7.8.3 as HXEMV PbocCtls.c quotes them; qpboc-kernel
+	// QCardholderVerification.java): as on the offline path.
+	wantsSig := len(ctq) >= 1 && ctq[0]&ctqSignature != 0 ||
+		len(ctq) == 0 && q.ttq[1]&ttqCVM != 0 && q.ttq[0]&ttqSignature != 0
 	if wantsPIN && (t.k.pinPad == nil || q.ttq[0]&ttqOnlinePIN == 0) {
 		// The card requires an online PIN that this terminal cannot take
 		// (no PIN pad, or none for this application: DF18 = 00): no
@@ -748,7 +783,7 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 		res.Detail = detail + "; the card requires an online PIN and " + why + q.deducted()
 		return res, nil
 	}
-	if !wantsPIN && q.ttq[1]&ttqCVM != 0 && (len(ctq) == 0 || ctq[0]&ctqSignature == 0) && res.CID == apdu.ACTypeARQC {
+	if !wantsPIN && !cdcvm && !wantsSig && q.ttq[1]&ttqCVM != 0 && res.CID == apdu.ACTypeARQC {
 		res.TVR.Set(TVRCVMFailed)
 		res.Outcome, res.Reason = OutcomeDeclined, ReasonCVMNotPerformed
 		res.Detail = detail + "; the terminal required cardholder verification (TTQ " + hexUpper(q.ttq[:]) + ") and the card asks for none"
@@ -788,6 +823,7 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 	switch {
 	case resp.Approved():
 		res.Outcome, res.Reason = OutcomeApprovedOnline, reason
+		res.SignatureRequired = res.SignatureRequired || wantsSig && q.ttq[0]&ttqSignature != 0
 		if reason == ReasonCardRequestedOnline {
 			res.Reason = ReasonOnlineApproved
 		}
