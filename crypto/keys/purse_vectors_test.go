@@ -33,7 +33,8 @@ const (
 // MAC2 against a real card's answers, and settles the load TAC's data,
 // which the notes' own load example does not show: new balance ‖ online
 // serial before the load ‖ amount ‖ type ‖ TID ‖ host date ‖ time, the
-// layout an issuer's HSM interface also documents (JMJDLL.h, "充值indata").
+// layout an issuer's HSM interface also documents (JMJDLL, "充值indata";
+// the index does not name its repo).
 func TestPurseLoadSecondWorkedExample(t *testing.T) {
 	tid := hx(t, "000001000050")
 	when := hx(t, "20140825103100")
