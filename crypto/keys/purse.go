@@ -32,8 +32,10 @@ import (
 // TAC = the same MAC under the 8-byte key DTK[0:8] ⊕ DTK[8:16].
 //
 // Sources: the worked load and purchase examples reproduced in the tests
-// (session keys, MAC1, MAC2 and the TAC key), and the public terminal code
-// listed in PURSE-NOTES.md. What the data of each MAC is lives in
+// (session keys, MAC1, MAC2 and the TAC key), a second example with a
+// card's own answers (load MAC1, MAC2 and TAC, purchase MAC2 and TAC:
+// purse_vectors_test.go), and the public terminal code listed in
+// PURSE-NOTES.md. What the data of each MAC is lives in
 // purse_data.go, with the status of each layout.
 
 // Lengths of the purse values.

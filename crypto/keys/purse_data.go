@@ -51,17 +51,25 @@ func PurchaseMAC1Data(amount uint32, typ byte, tid, datetime []byte) []byte {
 func PurchaseMAC2Data(amount uint32) []byte { return newData().u32(amount) }
 
 // OfflineTACData is what the card's TAC of DEBIT FOR PURCHASE covers:
-// amount ‖ type ‖ TID ‖ TTC ‖ terminal datetime [ClsReload; PP partly]. The
-// TAC of DEBIT FOR UNLOCK (type 93) and the PSAM-TAC of the GMAC command
-// use the same layout (chosen).
+// amount ‖ type ‖ TID ‖ TTC ‖ terminal datetime [ClsReload; PP partly; a
+// card's own TAC in github.com/ConardLKL/ChangSha doc/华大智宝/t7_purchase.py,
+// TestPursePurchaseSecondWorkedExample; the "消费indata" of an HSM
+// interface, JMJDLL, repo not named by the index]. The TAC of DEBIT FOR
+// UNLOCK (type 93) and the PSAM-TAC of the GMAC command use the same
+// layout (chosen).
 func OfflineTACData(amount uint32, typ byte, tid []byte, ttc uint32, datetime []byte) []byte {
 	return newData().u32(amount).b(typ).raw(tid).u32(ttc).raw(datetime)
 }
 
-// OnlineTACData is what the card's TAC of CREDIT FOR LOAD, its MAC3 of DEBIT
-// FOR UNLOAD and its MAC3 of ONLINE UNLOCK cover (chosen: no public source
-// shows these inputs): new balance ‖ online serial before the operation ‖
-// amount ‖ type ‖ TID ‖ host datetime.
+// OnlineTACData is what the card's TAC of CREDIT FOR LOAD covers: new
+// balance ‖ online serial before the operation ‖ amount ‖ type ‖ TID ‖
+// host datetime [a card's own TAC in github.com/ConardLKL/ChangSha
+// doc/华大智宝/CSMetroScriptandLog_20151102/t2_load.py and t2_load.txt,
+// TestPurseLoadSecondWorkedExample; the "充值indata" of an HSM interface,
+// JMJDLL, repo not named by the index; a TAC check in
+// yangdengfeng/EmpSelfService.API]. The card's MAC3 of DEBIT FOR UNLOAD
+// and of ONLINE UNLOCK, and the TAC kept with them, use the same layout
+// (chosen: no public source shows those inputs).
 func OnlineTACData(newBalance uint32, onlineSN uint16, amount uint32, typ byte, tid, datetime []byte) []byte {
 	return newData().u32(newBalance).u16(onlineSN).u32(amount).b(typ).raw(tid).raw(datetime)
 }

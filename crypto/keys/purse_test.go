@@ -55,8 +55,9 @@ func TestPursePurchaseWorkedExample(t *testing.T) {
 	tk, err := PurseTACKey(dtk)
 	require.NoError(t, err)
 	assert.Equal(t, "8888888888888888", upper(tk), "TAC key")
-	// No public source shows this TAC: the notes' own value for the
-	// ClsReload layout, kept here so that the layout cannot drift.
+	// The page's TAC input is cut off, so this value is the notes' own for
+	// the ClsReload layout; a card's own TAC under that layout is in
+	// TestPursePurchaseSecondWorkedExample.
 	tac, err := PurseTAC(dtk, OfflineTACData(0x1000, 0x06, tid, 1, dt))
 	require.NoError(t, err)
 	assert.Equal(t, "B3A0D49C", upper(tac))
