@@ -56,3 +56,6 @@ func (l *Link) Connected() bool {
 		return true
 	}
 }
+
+// ValidYYMM exposes validYYMM to the tests.
+var ValidYYMM = validYYMM

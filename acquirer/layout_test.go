@@ -132,11 +132,11 @@ func TestOurMessagesBesideRecordedOnes(t *testing.T) {
 		{"sign-in", "0800", "00", "003", "sign-in request 0800, 60.3 003, 62 'Sequence No' and terminal serial, header 61",
 			[]int{11, 41, 42, 60, 63}, nil, []int{62}},
 		{"sale (a swiped one recorded)", "0200", "22", "000", "sale 0200 whose track 2 is enciphered under the TDK (hex digits in 35)",
-			[]int{2, 3, 4, 11, 22, 23, 25, 26, 41, 42, 49, 52, 53, 55, 60, 64}, []int{2, 23, 26, 52, 55}, []int{35}},
+			[]int{2, 3, 4, 11, 14, 22, 23, 25, 26, 41, 42, 49, 52, 53, 55, 60, 64}, []int{2, 14, 23, 26, 52, 55}, []int{35}},
 		{"sale with field 55 (an IC one recorded)", "0200", "22", "000", "a third-party acquirer's IC sale: 46 terminal data, 62, 63",
-			[]int{2, 3, 4, 11, 22, 23, 25, 26, 41, 42, 49, 52, 53, 55, 60, 64}, nil, []int{12, 13, 14, 46, 62, 63}},
+			[]int{2, 3, 4, 11, 14, 22, 23, 25, 26, 41, 42, 49, 52, 53, 55, 60, 64}, nil, []int{12, 13, 46, 62, 63}},
 		{"reversal", "0400", "22", "000", "IC reversal 0400, 39 '06', 55 with 95 9F1E 9F10",
-			[]int{2, 3, 4, 11, 22, 23, 25, 39, 41, 42, 49, 55, 60, 64}, nil, []int{14}},
+			[]int{2, 3, 4, 11, 14, 22, 23, 25, 39, 41, 42, 49, 55, 60, 64}, nil, nil},
 		{"settlement", "0500", "00", "201", "settlement 0500, 48 totals, 60.3 201",
 			[]int{11, 41, 42, 48, 49, 60, 63}, nil, nil},
 	} {
@@ -179,5 +179,26 @@ func TestOurMessagesBesideRecordedOnes(t *testing.T) {
 			assert.LessOrEqual(t, len(po.Rest), len(pr.Rest)+1, "60.4 onwards: %q, recorded %q", po.Rest, pr.Rest)
 			t.Logf("| %s | %v | %v | %v | 60 %s, recorded %s |", tc.name, got, onlyOurs, onlyRec, o60, r60)
 		})
+	}
+}
+
+// Field 14: the sale carries the card's expiry (5F24 351231 → 3512), as
+// UnionPay asks when the terminal can read it, and its reversal repeats it.
+func TestSaleAndReversalCarryTheCardsExpiry(t *testing.T) {
+	r := newRig(t, rigOptions{tap: true})
+	r.sim.Inject(acquirersim.Fault{MTI: "0200", Type60: "22", Kind: acquirersim.DropAfterForward})
+	r.purchase(35000)
+	require.NoError(t, r.link.Flush(context.Background()))
+	for _, mti := range []string{"0200", "0400"} {
+		msg := r.tap.sent(t, mti, "22", "000")
+		got, err := msg.GetString(14)
+		require.NoError(t, err)
+		assert.Equal(t, "3512", got, "%s field 14", mti)
+	}
+}
+
+func TestValidYYMM(t *testing.T) {
+	for s, want := range map[string]bool{"3512": true, "2501": true, "2500": false, "2513": false, "25A1": false, "351": false, "": false} {
+		assert.Equal(t, want, acquirer.ValidYYMM(s), "%q", s)
 	}
 }

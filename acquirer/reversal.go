@@ -69,7 +69,7 @@ func (l *Link) sendReversal(ctx context.Context, t *txn) error {
 
 // reversalMessage is the 0400 of t: the original's trace number, fields 3,
 // 4, 22, 23, 25, 60 and authorisation code, the reason in 39 and the
-// card's reversal data in 55. Fields 26, 35, 36, 52 and 53 are dropped
+// card's reversal data in 55, and 14 when the original carried it. Fields 26, 35, 36, 52 and 53 are dropped
 // [LY]: no PIN block is kept after the request.
 func (l *Link) reversalMessage(ctx context.Context, t *txn) (*iso8583.Message, error) {
 	pan, err := l.st.openPAN(ctx, t)
@@ -80,6 +80,9 @@ func (l *Link) reversalMessage(ctx context.Context, t *txn) (*iso8583.Message, e
 		fEntryMode: t.EntryMode, fPANSequence: fmt.Sprintf("%03X", t.PSN), fCondition: t.Condition,
 		fResponseCode: t.Reason, fCurrency: l.cfg.Currency, fReserved60: t.Field60}
 	clear(pan)
+	if t.Expiry != "" {
+		extra[fExpiry] = t.Expiry
+	}
 	if len(t.AuthCode) == 6 {
 		extra[fAuthCode] = t.AuthCode
 	}

@@ -172,6 +172,12 @@ func (l *Link) arm(ctx context.Context, req *kernel.AuthRequest, stood []string)
 		return nil, nil, err
 	}
 	extra[fAmount] = fmt.Sprintf("%012d", uint64(req.Amount))
+	// 14 when the card gave its expiry (UnionPay: present when the
+	// terminal can read it), and the reversal repeats it.
+	if validYYMM(req.Expiry) {
+		extra[fExpiry] = req.Expiry
+		rec.Expiry = req.Expiry
+	}
 	// 49 as PB's sale and every recorded one (recorded_test.go) carry it;
 	// the reversal of this request carries it too.
 	extra[fCurrency] = l.cfg.Currency
@@ -528,4 +534,19 @@ func n12(a kernel.Amount) []byte {
 		v /= 100
 	}
 	return b[:]
+}
+
+// validYYMM reports whether s is a field 14 expiry: four digits, month
+// 01-12. A card's 5F24 that is not is left out rather than sent.
+func validYYMM(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	m := s[2:]
+	return m >= "01" && m <= "12"
 }

@@ -303,6 +303,7 @@ type txnRecord struct {
 	MaskedPAN   string             `json:"masked_pan"`
 	SealedPAN   []byte             `json:"sealed_pan"` // under the data key, bound to the ID
 	PSN         byte               `json:"psn"`
+	Expiry      string             `json:"expiry,omitempty"` // YYMM, field 14, as the request sent it
 	Amount      kernel.Amount      `json:"amount"`
 	Processing  string             `json:"processing"` // field 3
 	Condition   string             `json:"condition"`  // field 25

@@ -228,7 +228,7 @@ func (l *Link) uploadMessage(r *ClearingRecord, k msgKind, stan, batch uint32, n
 	if len(r.EntryMode) == 3 {
 		f[fEntryMode] = r.EntryMode
 	}
-	if len(r.Expiry) == 4 {
+	if validYYMM(r.Expiry) {
 		f[fExpiry] = r.Expiry
 	}
 	for id, v := range extra {

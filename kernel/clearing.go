@@ -125,6 +125,21 @@ func (t *txn) entryMode() string {
 	return mode + "2"
 }
 
+// expiryYYMM is 5F24 (YYMMDD) as the YYMM of field 14, or "" when the
+// card gave none or not in BCD.
+func (t *txn) expiryYYMM() string {
+	v := t.data.val(0x5F24)
+	if len(v) != 3 {
+		return ""
+	}
+	for _, b := range v[:2] {
+		if b>>4 > 9 || b&0x0F > 9 {
+			return ""
+		}
+	}
+	return hexUpper(v[:2])
+}
+
 // fillClearing adds to r what the acquirer's uploads need beyond the sale
 // itself: the card's expiry, the transaction type, the entry mode, the
 // STAN and batch, the terminal's IDs, the issuer's codes and the upload's

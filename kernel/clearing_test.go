@@ -212,6 +212,7 @@ func TestOnlineSaleRecordIsTheTCUpload(t *testing.T) {
 	require.Len(t, host.reqs, 1)
 	assert.Equal(t, res.STAN, host.reqs[0].STAN, "the request carried the transaction's STAN")
 	assert.Equal(t, res.Batch, host.reqs[0].Batch)
+	assert.Equal(t, "3512", host.reqs[0].Expiry, "5F24 351231 as field 14's YYMM")
 	assert.Contains(t, host.reqs[0].String(), fmt.Sprintf("stan=%06d", res.STAN))
 
 	recs := tm.reread(t)

@@ -49,6 +49,9 @@ type AuthRequest struct {
 	PAN string
 	// PANSequence is 5F34 (field 23).
 	PANSequence byte
+	// Expiry is the card's expiry date (5F24) as YYMM, for field 14; ""
+	// when the card gave none or not as four BCD digits.
+	Expiry string
 	// Field55 is the ICC system related data (ISO 8583 field 55): the TLV
 	// set PBOC requires for an online request, including the ARQC (9F26).
 	Field55 []byte

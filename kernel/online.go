@@ -86,7 +86,7 @@ func (t *txn) goOnline(ctx context.Context, r onlineRequest) (*Result, error) {
 		psn = v[0]
 	}
 	req := &AuthRequest{
-		Kind: r.kind, Amount: r.amount, TopUp: r.topUp, PAN: pan, PANSequence: psn,
+		Kind: r.kind, Amount: r.amount, TopUp: r.topUp, PAN: pan, PANSequence: psn, Expiry: t.expiryYYMM(),
 		Field55: t.field55(field55Tags), PINBlock: r.pinBlock,
 		ECBalance: res.BalanceBefore, ECLimit: t.ecLimit, ECBalanceTag: uint16(t.ec.balance),
 	}

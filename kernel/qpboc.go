@@ -803,7 +803,7 @@ func (q *tap) online(ctx context.Context, reason Reason, detail string) (*Result
 		pin = block
 		res.TVR.Set(TVROnlinePINEntered)
 	}
-	req := &AuthRequest{Kind: RequestPurchase, Amount: q.amount, PAN: pan, PANSequence: psn,
+	req := &AuthRequest{Kind: RequestPurchase, Amount: q.amount, PAN: pan, PANSequence: psn, Expiry: t.expiryYYMM(),
 		Field55: res.Field55, PINBlock: pin, ECBalance: res.BalanceBefore}
 	resp, err := t.authorize(ctx, req)
 	if err != nil || resp == nil || len(resp.ResponseCode) != 2 {
