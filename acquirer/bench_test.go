@@ -14,6 +14,7 @@ import (
 	"github.com/go-pboc/pboc/acquirer/acquirersim"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/internal/cputime"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 )
@@ -40,7 +41,7 @@ func BenchmarkSaleRoundTrip(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				resp, err := link.Authorize(ctx, &r)
 				if err != nil || resp.ResponseCode != "00" {
@@ -48,7 +49,7 @@ func BenchmarkSaleRoundTrip(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sales/s")
-			if cpu := processCPU() - cpu0; cpu > 0 {
+			if cpu := cputime.Process() - cpu0; cpu > 0 {
 				b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-sec/op")
 			}
 		})

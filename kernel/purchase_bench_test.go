@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-pboc/pboc/apdu"
 	"github.com/go-pboc/pboc/cardsim"
+	"github.com/go-pboc/pboc/internal/cputime"
 	"github.com/go-pboc/pboc/kernel"
 )
 
@@ -156,7 +157,7 @@ func BenchmarkPurchaseContactEC(b *testing.B) {
 			k := benchKernel(b)
 			card := rt.newReplay(b)
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				res, err := k.Purchase(ctx, card, 1234)
 				if err != nil || res.Outcome != kernel.OutcomeApprovedOffline {
@@ -187,7 +188,7 @@ func BenchmarkPurchaseContactlessFDDA(b *testing.B) {
 			k := benchKernel(b)
 			card := rt.newReplay(b)
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				res, err := k.PurchaseContactless(ctx, card, 1234)
 				if err != nil || res.Outcome != kernel.OutcomeApprovedOffline || res.ODAError != "" {
@@ -224,7 +225,7 @@ func BenchmarkPurchaseContactECParallel(b *testing.B) {
 	// of it the shorter the run: start from a clean heap.
 	runtime.GC()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for _, card := range cards {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
@@ -253,5 +254,5 @@ func reportCPU(b *testing.B, start time.Duration) {
 	if start == 0 || b.N == 0 {
 		return
 	}
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 }

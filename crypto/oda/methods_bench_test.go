@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-pboc/pboc/crypto/oda"
 	"github.com/go-pboc/pboc/crypto/pki"
+	"github.com/go-pboc/pboc/internal/cputime"
 )
 
 // methodChains are the key hierarchies each ODA method is benchmarked with:
@@ -170,14 +171,14 @@ func fddaInput(b *testing.B, c *chain) oda.FDDAInput {
 }
 
 // cpuLoop runs f in the benchmark loop, reporting allocations and the
-// process CPU time per operation (cpu-ns/op, see processCPU).
+// process CPU time per operation (cpu-ns/op, see cputime.Process).
 func cpuLoop(b *testing.B, f func()) {
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		f()
 	}
 	if cpu != 0 && b.N > 0 {
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
