@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-pboc/pboc/bcd"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -132,10 +133,8 @@ func (t *txn) expiryYYMM() string {
 	if len(v) != 3 {
 		return ""
 	}
-	for _, b := range v[:2] {
-		if b>>4 > 9 || b&0x0F > 9 {
-			return ""
-		}
+	if _, err := bcd.Decode(v[:2]); err != nil {
+		return ""
 	}
 	return hexUpper(v[:2])
 }
