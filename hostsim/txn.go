@@ -157,13 +157,12 @@ func (t *txn) purchase(a *account) plan {
 	if !req.TopUp {
 		return p
 	}
-	switch {
-	case req.ECBalance == nil || req.ECLimit == nil:
+	if req.ECBalance == nil || req.ECLimit == nil {
 		p.note = "no top-up: EC balance or limit missing from the request"
-	case *req.ECBalance > kernel.MaxAmount || *req.ECLimit > kernel.MaxAmount:
-		p.note = "no top-up: EC balance or limit outside the n12 range"
+		return p
 	}
-	if p.note != "" {
+	if *req.ECBalance > kernel.MaxAmount || *req.ECLimit > kernel.MaxAmount {
+		p.note = "no top-up: EC balance or limit outside the n12 range"
 		return p
 	}
 	target := t.refillTarget(a, *req.ECLimit)
