@@ -262,10 +262,11 @@ func TestConformance12ICCDataMissing(t *testing.T) {
 	}
 }
 
-// withoutTag removes tag from a 70 record template.
+// withoutTag removes tag from a 70 record template or a 77 format 2
+// answer; anything else is returned as it is.
 func withoutTag(d []byte, tag tlv.Tag) []byte {
 	o, err := tlv.ParseSingle(d)
-	if err != nil || o.Tag != 0x70 {
+	if err != nil || o.Tag != 0x70 && o.Tag != 0x77 {
 		return d
 	}
 	objs, err := tlv.Parse(o.Value)
@@ -278,7 +279,7 @@ func withoutTag(d []byte, tag tlv.Tag) []byte {
 			inner = tlv.Append(inner, x.Tag, x.Value)
 		}
 	}
-	return tlv.Append(nil, 0x70, inner)
+	return tlv.Append(nil, o.Tag, inner)
 }
 
 // Item 14: a terminal supporting SM2/SM3/SM4 sends DF69 = 01 when the PDOL

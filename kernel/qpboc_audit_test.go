@@ -27,27 +27,8 @@ import (
 // stripTag removes tag from the format-2 GPO answer and the records: the
 // card "forgot" it.
 func stripTag(inner apdu.Transport, tag tlv.Tag) apdu.Transport {
-	return apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-		rsp, err := inner.Transmit(ctx, cmd)
-		if err != nil || len(rsp) < 2 || len(cmd) < 2 || (cmd[1] != 0xA8 && cmd[1] != 0xB2) {
-			return rsp, err
-		}
-		o, perr := tlv.ParseSingle(rsp[:len(rsp)-2])
-		if perr != nil || (o.Tag != 0x77 && o.Tag != 0x70) {
-			return rsp, err
-		}
-		objs, perr := tlv.Parse(o.Value)
-		if perr != nil {
-			return rsp, err
-		}
-		var body []byte
-		for _, x := range objs {
-			if x.Tag != tag {
-				body = tlv.Append(body, x.Tag, x.Value)
-			}
-		}
-		return append(tlv.Append(nil, o.Tag, body), rsp[len(rsp)-2:]...), nil
-	})
+	gpoOrRecord := func(c apdu.Command) bool { return c.INS == hostile.INSGPO || c.INS == hostile.INSReadRecord }
+	return hostile.NewCard(inner, hostile.Rewrite(gpoOrRecord, func(d []byte) []byte { return withoutTag(d, tag) }))
 }
 
 // sentPDOL returns what the kernel sent the card in GPO, split by its PDOL.

@@ -234,22 +234,13 @@ func withoutSDAD(plainAC bool) func(r []byte) []byte {
 		if len(r) < 2 {
 			return r
 		}
-		o, err := tlv.ParseSingle(r[:len(r)-2])
+		o, err := tlv.ParseSingle(withoutTag(r[:len(r)-2], 0x9F4B))
 		if err != nil || o.Tag != 0x77 {
 			return r
 		}
-		objs, err := tlv.Parse(o.Value)
-		if err != nil {
-			return r
-		}
-		var inner []byte
-		for _, x := range objs {
-			if x.Tag != 0x9F4B {
-				inner = tlv.Append(inner, x.Tag, x.Value)
-			}
-		}
+		inner := o.Value
 		if plainAC {
-			inner = tlv.Append(inner, 0x9F26, bytes.Repeat([]byte{0xAC}, 8))
+			inner = tlv.Append(bytes.Clone(inner), 0x9F26, bytes.Repeat([]byte{0xAC}, 8))
 		}
 		return append(tlv.Append(nil, 0x77, inner), r[len(r)-2:]...)
 	}
