@@ -5,9 +5,13 @@ package oda_test
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,8 +19,37 @@ import (
 	"github.com/go-pboc/pboc/crypto/pki"
 )
 
+// sentinels is every error the package exports; TestSentinelsListed keeps
+// it complete, so a new sentinel cannot make the fuzzers fail at random.
 var sentinels = []error{oda.ErrFormat, oda.ErrHash, oda.ErrExpired, oda.ErrRevoked, oda.ErrIssuerID,
-	oda.ErrPAN, oda.ErrSignature, oda.ErrKeyLength, oda.ErrStaticData, oda.ErrAlgorithm, oda.ErrCID}
+	oda.ErrPAN, oda.ErrSignature, oda.ErrKeyLength, oda.ErrStaticData, oda.ErrAlgorithm, oda.ErrCID,
+	oda.ErrMissing}
+
+// TestSentinelsListed compares sentinels with the Err variables declared in
+// the package's source.
+func TestSentinelsListed(t *testing.T) {
+	file, err := parser.ParseFile(token.NewFileSet(), "types.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := 0
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			for _, id := range spec.(*ast.ValueSpec).Names {
+				if strings.HasPrefix(id.Name, "Err") {
+					declared++
+				}
+			}
+		}
+	}
+	if declared != len(sentinels) {
+		t.Fatalf("types.go declares %d Err variables, the fuzzers know %d", declared, len(sentinels))
+	}
+}
 
 func checkSentinel(t *testing.T, err error) {
 	t.Helper()
