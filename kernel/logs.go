@@ -134,7 +134,15 @@ func (t *txn) logRecords(ctx context.Context, entryTag, formatTag tlv.Tag, max i
 
 // parseLogEntry splits one log record by the log format; its date and
 // time are read in loc, the terminal's Config.Location.
+//
+// A record longer than its format is read by the format and the rest is
+// ignored (EMV Book 3 Annex D names the fields, not the record's size; a
+// card padding its fixed-size log records must not lose the whole log); a
+// shorter one is ErrCardData.
 func parseLogEntry(format tlv.DOL, rec []byte, loc *time.Location) (LogEntry, error) {
+	if n := format.Len(); len(rec) > n {
+		rec = rec[:n]
+	}
 	fields, err := format.Split(rec)
 	if err != nil {
 		return LogEntry{}, fmt.Errorf("%w: %w", ErrCardData, err)

@@ -319,3 +319,22 @@ func TestRealCardQPBOCOnlineTap(t *testing.T) {
 		}
 	}
 }
+
+// TestLogRecordLongerThanItsFormat reads a record with bytes after the
+// fields 9F4F names: they are ignored, the fields are the real record's; a
+// record shorter than the format is refused.
+func TestLogRecordLongerThanItsFormat(t *testing.T) {
+	padded := recordedAnswer{liandiLogRecord.cmd, strings.TrimSuffix(liandiLogRecord.rsp, "9000") + "FFFF 9000"}
+	card := &recordedCard{t: t, answers: []recordedAnswer{qpbocSelectAID, liandiLogFormat, padded}}
+	log, err := newKernel(t).ReadTransactionLog(context.Background(), card)
+	require.NoError(t, err)
+	require.Len(t, log, 1)
+	assert.Equal(t, uint16(0x3F), log[0].ATC, "the fields are where the format puts them")
+	assert.Equal(t, byte(0x01), log[0].Type)
+	assert.Len(t, log[0].Fields, 9)
+
+	short := recordedAnswer{liandiLogRecord.cmd, strings.TrimSuffix(liandiLogRecord.rsp, "003F 9000") + "00 9000"}
+	card = &recordedCard{t: t, answers: []recordedAnswer{qpbocSelectAID, liandiLogFormat, short}}
+	_, err = newKernel(t).ReadTransactionLog(context.Background(), card)
+	assert.ErrorIs(t, err, kernel.ErrCardData)
+}
