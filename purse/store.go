@@ -86,10 +86,11 @@ const (
 
 // Record is one durable record of a purse operation: the terminal's
 // account of a load, unload, purchase or fuel sale (with the dispenser
-// bill's fields), kept as JSON events in a journal.Log ("record": "purse", so that the
-// file may also hold the clearing journal's entries). The ASN is never in
-// a record in clear: ASN holds it masked, ASNHash its keyed hash (to find
-// a card's records) and ASNSealed it encrypted (for the bill upload).
+// bill's fields), kept as JSON events in a journal.Log ("record":
+// "purse", so that the file may also hold the clearing journal's
+// entries). The ASN is never in a record in clear: ASN holds it masked,
+// ASNHash its keyed hash (to find a card's records) and ASNSealed it
+// encrypted (for the bill upload).
 type Record struct {
 	ID      string    `json:"id"`
 	Kind    Kind      `json:"kind"`
