@@ -80,7 +80,7 @@ func TestJournalListsPurseRecords(t *testing.T) {
 	require.Len(t, lines, 2)
 	var x struct {
 		Record, Kind, Operation, Amount, ASN, TAC, Time string
-		TTC                                            uint32
+		TTC                                             uint32
 	}
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &x))
 	assert.Equal(t, "purse", x.Record)
