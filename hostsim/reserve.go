@@ -44,6 +44,8 @@ type Reserve struct {
 	forced      bool
 	now         func() time.Time
 	ledger      []ReserveEntry
+	ledgerBase  int            // entries written before Restore
+	carried     []AccountState // Restore's accounts of cards this reserve has no account for
 }
 
 // ReserveKeys are the issuer master keys (16 bytes each) the reserve
@@ -181,7 +183,8 @@ func (r *Reserve) Bill(asn purse.ASN, tid purse.TID, ctc uint16) (EscapeBill, bo
 	return *b, true
 }
 
-// Ledger returns a copy of the ledger.
+// Ledger returns a copy of the ledger: the entries written since
+// NewReserve, or since Restore (whose entries Seq goes on numbering).
 func (r *Reserve) Ledger() []ReserveEntry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -189,7 +192,7 @@ func (r *Reserve) Ledger() []ReserveEntry {
 }
 
 func (r *Reserve) log(e ReserveEntry) {
-	e.Seq = len(r.ledger) + 1
+	e.Seq = r.ledgerBase + len(r.ledger) + 1
 	r.ledger = append(r.ledger, e)
 }
 

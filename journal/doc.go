@@ -69,9 +69,14 @@
 //	{"event":"batch","batch":B,"stan":S}             batch B opened by SetBatch after STAN S
 //	{"event":"close","close":{…BatchClose},"stan":S} the open batch closed after STAN S, the next opened
 //
-// An entry of a newer format (a record format above FormatVersion, an
-// unknown event) stops the reader with ErrNewerFormat rather than be
-// dropped. Open replays the entries in order; an entry that does not
+// A payload's "record" member names the flow that wrote it (KindOf): absent
+// (or "clearing") for the entries above; "purse" for a record of package
+// purse's Store, which may share the file (the purse's records and the
+// clearing records in one journal) and which File keeps as written
+// (Payloads) without reading it, as the purse's Store skips the clearing
+// entries. An entry of a newer format (a record format above
+// FormatVersion, an unknown event, a record kind this package does not
+// know) stops the reader with ErrNewerFormat rather than be dropped. Open replays the entries in order; an entry that does not
 // follow from the ones before (an upload event of an unknown record, a
 // reservation going back) is ErrCorrupt.
 //

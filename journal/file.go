@@ -5,7 +5,7 @@ package journal
 import (
 	"context"
 	"errors"
-
+	"fmt"
 	"os"
 )
 
@@ -176,4 +176,26 @@ func (j *File) Batches(ctx context.Context) ([]BatchClose, error) {
 		return nil, err
 	}
 	return st.batches(), nil
+}
+
+// Payloads reads the journal back from disk and returns the payloads of
+// the entries of kind (another flow's, such as RecordPurse), oldest first,
+// as they were written: the journal keeps them without reading them. The
+// clearing entries are read with Records; kind RecordClearing is an
+// error wrapping ErrInvalid.
+func (j *File) Payloads(ctx context.Context, kind RecordKind) ([][]byte, error) {
+	if kind == RecordClearing {
+		return nil, fmt.Errorf("%w: Payloads of clearing entries (Records reads them)", ErrInvalid)
+	}
+	st, err := j.replay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, o := range st.others {
+		if o.kind == kind {
+			out = append(out, o.payload)
+		}
+	}
+	return out, nil
 }

@@ -131,7 +131,20 @@ var ErrNewerFormat = errors.New("journal: entry of a newer format")
 // without "event" is a record: without "format" it is format 1, the
 // records written before format 2 (read the same way, their new fields
 // empty).
+//
+// A payload of another flow (KindOf: RecordPurse) is kept as written; one
+// of a kind this package does not know stops the reader (ErrNewerFormat).
 func decodeEntry(p []byte) (*entry, error) {
+	kind, err := KindOf(p)
+	if errors.Is(err, ErrInvalid) {
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if kind != RecordClearing {
+		return &entry{other: p, kind: kind}, nil
+	}
 	var head struct {
 		Event  string `json:"event"`
 		Format int    `json:"format"`

@@ -33,6 +33,14 @@ type state struct {
 
 	closed []BatchClose
 	closes map[uint32]int // batch → index in closed
+
+	others []otherEntry // the entries of other flows, in order
+}
+
+// otherEntry is a payload another flow wrote into the same file.
+type otherEntry struct {
+	kind    RecordKind
+	payload []byte
 }
 
 // defaultSTANBlock is how many STANs one reservation writes ahead.
@@ -45,10 +53,13 @@ func newState(block uint32) *state {
 	return &state{ids: make(map[string]int), inBatch: make(map[uint32]int), closes: make(map[uint32]int), batch: 1, block: block}
 }
 
-// entry is one change: a record or an event.
+// entry is one change: a record or an event; or, with kind set, a
+// payload of another flow (RecordPurse), kept as written.
 type entry struct {
-	rec *Record
-	ev  *event
+	rec   *Record
+	ev    *event
+	kind  RecordKind
+	other []byte
 }
 
 // event is a durable change other than a record. Event names which, and
@@ -78,6 +89,10 @@ var applyEvent = map[string]func(*state, *event) error{
 // applies; an error means entries read from disk that no producer could
 // have written in that order (corruption).
 func (s *state) apply(e *entry) error {
+	if e.other != nil {
+		s.others = append(s.others, otherEntry{e.kind, e.other})
+		return nil
+	}
 	if e.rec != nil {
 		return s.applyRecord(e.rec)
 	}

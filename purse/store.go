@@ -86,9 +86,11 @@ const (
 
 // Record is one durable record of a purse operation: the terminal's
 // account of a load, unload, purchase or fuel sale (with the dispenser
-// bill's fields), kept as JSON events in a journal.Log. The ASN is never in
-// a record in clear: ASN holds it masked, ASNHash its keyed hash (to find
-// a card's records) and ASNSealed it encrypted (for the bill upload).
+// bill's fields), kept as JSON events in a journal.Log ("record":
+// "purse", so that the file may also hold the clearing journal's
+// entries). The ASN is never in a record in clear: ASN holds it masked,
+// ASNHash its keyed hash (to find a card's records) and ASNSealed it
+// encrypted (for the bill upload).
 type Record struct {
 	ID      string    `json:"id"`
 	Kind    Kind      `json:"kind"`
@@ -197,14 +199,63 @@ func derive(key []byte, label string) []byte {
 
 // replay rebuilds the records from the frames.
 func (s *Store) replay(payloads [][]byte) error {
+	return eachRecord(payloads, s.log.Path(), s.remember)
+}
+
+// storedRecord is a record as Put writes it: with the journal's record
+// kind, so that one file can hold the purse's records beside the EMV
+// kernel's clearing records and each reader tells its own.
+type storedRecord struct {
+	Flow journal.RecordKind `json:"record"`
+	*Record
+}
+
+// eachRecord decodes the purse records among payloads, in order, and
+// hands each to f. The entries of the clearing journal (records and
+// events, journal.RecordClearing) are skipped; a payload of a record kind
+// the journal does not know, or a purse record that does not read, is an
+// error wrapping ErrRecord.
+func eachRecord(payloads [][]byte, path string, f func(*Record)) error {
 	for i, p := range payloads {
+		kind, err := journal.KindOf(p)
+		if err != nil {
+			return fmt.Errorf("%w: frame %d of %s: %w", ErrRecord, i, path, err)
+		}
+		if kind != journal.RecordPurse {
+			continue
+		}
 		var r Record
 		if err := json.Unmarshal(p, &r); err != nil || r.ID == "" {
-			return fmt.Errorf("%w: frame %d of %s: not a record", ErrRecord, i, s.log.Path())
+			return fmt.Errorf("%w: frame %d of %s: not a record", ErrRecord, i, path)
 		}
-		s.remember(&r)
+		f(&r)
 	}
 	return nil
+}
+
+// DecodeRecords returns the purse records held in a journal's payloads
+// (journal.File.Payloads with journal.RecordPurse, or journal.Log.Payloads
+// of a Store's file): the last state of each record, in the order the
+// records were first written, as Store.Records returns them. It is how a
+// reader that is not the terminal (pboc journal list) reads a Store's
+// file without opening it for writing. Errors wrap ErrRecord.
+func DecodeRecords(payloads [][]byte) ([]Record, error) {
+	recs := map[string]*Record{}
+	var order []string
+	err := eachRecord(payloads, "the journal", func(r *Record) {
+		if _, ok := recs[r.ID]; !ok {
+			order = append(order, r.ID)
+		}
+		recs[r.ID] = r
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(order))
+	for _, id := range order {
+		out = append(out, *recs[id])
+	}
+	return out, nil
 }
 
 // remember keeps r as the latest state of its ID; the caller holds mu (or
@@ -247,7 +298,7 @@ func idSeq(id string) int {
 // frame reached the disk anyway, the next open shows the new one: a caller
 // that gets an error must not move money on this state.
 func (s *Store) Put(ctx context.Context, r Record) error {
-	b, err := json.Marshal(&r)
+	b, err := json.Marshal(storedRecord{journal.RecordPurse, &r})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
+	"github.com/go-pboc/pboc/purse"
 )
 
 // defaultJournal is the journal file the journal commands read without
@@ -25,11 +26,15 @@ const defaultJournal = "pboc-journal.dat"
 // cmdJournal implements "pboc journal list|export|batch [--journal FILE]".
 func cmdJournal(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "journal", "list|export|batch [--journal FILE] [--data-key-file FILE] [--batch N]", `
-Reads the clearing journal that purchase and load write with --journal:
-list prints one line per record, for people (STAN, batch, entry mode and
-upload state included); export prints one JSON object per line, for the
-acquirer upload; batch adds up a batch (default: the open one) as the
-settlement's field 48 reports it and lists the batches closed. The PAN is
+Reads the clearing journal that purchase and load write with --journal,
+and the purse records pboc purse writes with --journal (one file may hold
+both): list prints one line per record, for people (STAN, batch, entry
+mode and upload state included; for a purse record its operation, the
+card's serial, the PSAM's TTC, the TAC and its state); export prints one
+JSON object per line, for the acquirer upload ("record" says "clearing"
+or "purse"); batch adds up a batch (default: the open one) as the
+settlement's field 48 reports it (purse records are not in it) and lists
+the batches closed. The ASN of a purse card is always masked; the PAN is
 masked unless --data-key-file names the terminal's data key (hex, 16, 24
 or 32 bytes): then list shows it and export adds it as "pan". The journal
 is opened read-only, so it can be read while a terminal writes it; a
@@ -72,13 +77,21 @@ bad input (exit status 2).`)
 	if err != nil {
 		return journalInputError(path, err)
 	}
+	pp, err := j.Payloads(ctx, journal.RecordPurse)
+	if err != nil {
+		return journalInputError(path, err)
+	}
+	precs, err := purse.DecodeRecords(pp)
+	if err != nil {
+		return journalInputError(path, err)
+	}
 	switch pos[0] {
 	case "export":
-		return exportJournal(ctx, e, recs, key)
+		return exportJournal(ctx, e, recs, precs, key)
 	case "batch":
 		return showBatch(ctx, e, j, recs, uint32(batch))
 	}
-	err = listJournal(ctx, e, path, recs, key)
+	err = listJournal(ctx, e, path, recs, precs, key)
 	if n := j.Recovered(); n > 0 {
 		fmt.Fprintf(e.stdout, "(%d bytes at the end are a record still being written, or torn by a crash; not listed)\n", n)
 	}
@@ -131,15 +144,15 @@ func journalInputError(path string, err error) error {
 // listJournal prints one line per record. With a data key that does not
 // open some records' PANs it lists them masked and then fails, saying how
 // many and why.
-func listJournal(ctx context.Context, e *env, path string, recs []journal.Record, key journal.DataKey) error {
-	if len(recs) == 0 {
+func listJournal(ctx context.Context, e *env, path string, recs []journal.Record, precs []purse.Record, key journal.DataKey) error {
+	if len(recs) == 0 && len(precs) == 0 {
 		fmt.Fprintf(e.stdout, "the journal %s is empty\n", path)
 	}
 	var unopened int
 	var first error
-	for _, r := range recs {
-		x := newExportRecord(r)
-		pan, err := shownPAN(ctx, &r, key)
+	_ = inTimeOrder(recs, precs, func(r *journal.Record) error {
+		x := newExportRecord(*r)
+		pan, err := shownPAN(ctx, r, key)
 		if err != nil {
 			if unopened++; first == nil {
 				first = err
@@ -148,7 +161,11 @@ func listJournal(ctx context.Context, e *env, path string, recs []journal.Record
 		fmt.Fprintf(e.stdout, "%s  %-15s  %10s %-4s  %-19s  %-16s  ATC %5d  CID %-2s  STAN %06d  batch %06d  %-3s  %-12s  %s\n",
 			r.Time.Local().Format("2006-01-02 15:04:05"), r.Kind, x.Amount, r.Currency,
 			pan, x.AID, r.ATC, x.CID, r.STAN, r.Batch, r.EntryMode, r.UploadState(), r.Outcome)
-	}
+		return nil
+	}, func(r *purse.Record) error {
+		listPurseRecord(e.stdout, r)
+		return nil
+	})
 	if first != nil {
 		return fmt.Errorf("list: the data key opened the PAN of %d of %d records (the others are shown masked): %w", len(recs)-unopened, len(recs), first)
 	}
@@ -160,6 +177,8 @@ func listJournal(ctx context.Context, e *env, path string, recs []journal.Record
 // upper-case hex. Fields of the record not named here are written as the
 // journal holds them.
 type exportRecord struct {
+	// Flow is "clearing": the export holds the purse's records too.
+	Flow journal.RecordKind `json:"record"`
 	journal.Record
 	Amount        kernel.Amount  `json:"amount"`
 	BalanceBefore *kernel.Amount `json:"balance_before,omitempty"`
@@ -177,7 +196,7 @@ type exportRecord struct {
 func newExportRecord(r journal.Record) exportRecord {
 	up := strings.ToUpper
 	return exportRecord{
-		Record: r, Amount: kernel.Amount(r.Amount),
+		Flow: journal.RecordClearing, Record: r, Amount: kernel.Amount(r.Amount),
 		BalanceBefore: amountPtr(r.BalanceBefore), BalanceAfter: amountPtr(r.BalanceAfter),
 		PSN: up(r.PSN), AID: up(r.AID), Cryptogram: up(r.Cryptogram), CID: up(r.CID),
 		TVR: up(r.TVR), Field55: up(r.Field55),
@@ -194,10 +213,10 @@ func amountPtr(v *uint64) *kernel.Amount {
 
 // exportJournal writes one JSON object per record: the record as stored
 // (the PAN sealed), with "pan" in clear only when the key was given.
-func exportJournal(ctx context.Context, e *env, recs []journal.Record, key journal.DataKey) error {
+func exportJournal(ctx context.Context, e *env, recs []journal.Record, precs []purse.Record, key journal.DataKey) error {
 	enc := json.NewEncoder(e.stdout)
-	for _, r := range recs {
-		x := newExportRecord(r)
+	return inTimeOrder(recs, precs, func(r *journal.Record) error {
+		x := newExportRecord(*r)
 		if key != nil && r.EncryptedPAN != nil {
 			p, err := r.OpenPAN(ctx, key)
 			if err != nil {
@@ -208,8 +227,13 @@ func exportJournal(ctx context.Context, e *env, recs []journal.Record, key journ
 		if err := enc.Encode(x); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-	}
-	return nil
+		return nil
+	}, func(r *purse.Record) error {
+		if err := enc.Encode(newPurseExport(r)); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return nil
+	})
 }
 
 // showBatch prints a batch's totals as the settlement reports them and

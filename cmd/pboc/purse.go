@@ -125,6 +125,7 @@ type purseFlags struct {
 	save, json, trace        bool
 	offline, pull            bool
 	pin, walletText, journal string
+	state                    string // --state
 	reserveText              string
 	amountText               string
 	presetText, deliverText  string
@@ -135,6 +136,8 @@ type purseFlags struct {
 	reserve                        purse.Amount
 	profile                        *cardsim.PurseProfile
 	sim                            *cardsim.PurseCard
+	simSAM                         *psam.PSAM    // the simulated PSAM, nil with --psam-reader
+	st                             *purseState   // --state, read before the PSAM and the host are made
 	acq                            acquirerFlags // --acquirer: the host is the link (acquirer.go)
 }
 
@@ -150,7 +153,8 @@ func (pf *purseFlags) register(f *flags, amount bool) {
 	fs.StringVar(&pf.pin, "pin", cardholderPIN, "`PIN` the cardholder types on the simulated PIN pad (the seed card's is 123456; empty: cancelled)")
 	fs.StringVar(&pf.walletText, "wallet", "ep", "`WALLET` for loads, purchases and the grey lock: ep or ed (unloads always use the ED)")
 	fs.StringVar(&pf.journal, "journal", "", "keep the terminal's durable purse records in `FILE` (created if missing): every load, unload, purchase and fuel sale, the records of lost answers and the grey lock's escape record, each written before the step it guards; an open record of the card is settled when the card comes back (default: a temporary file, removed afterwards)")
-	fs.StringVar(&pf.reserveText, "reserve", "2000.00", "the card's reserve account (备付金) at the simulated issuer, in yuan (`AMOUNT`)")
+	fs.StringVar(&pf.reserveText, "reserve", "2000.00", "the card's reserve account (备付金) at the simulated issuer, in yuan (`AMOUNT`); with --state, the opening balance of an account the state does not hold yet")
+	fs.StringVar(&pf.state, "state", "", "keep the simulated PSAM's TTC and the simulated reserve's accounts in `FILE` between runs (created if missing, written atomically after each run; needs --journal, so that the terminal's records go on with them)")
 	if amount {
 		fs.StringVar(&pf.amountText, "amount", "", "`AMOUNT` in yuan, e.g. 100.00")
 	}
@@ -171,6 +175,11 @@ func (pf *purseFlags) check(needAmount bool) error {
 		// counters and grey lock gone, an open record could not meet the
 		// card it was made with.
 		return badInput("--journal with the simulated card needs --card FILE --save, so that the card keeps its counters and grey lock between runs")
+	}
+	if pf.state != "" && pf.journal == "" {
+		// The host knows the terminal's requests by their record IDs, which
+		// a temporary store would number from 1 again: duplicates.
+		return badInput("--state needs --journal FILE, so that the terminal's records go on with the PSAM and the reserve")
 	}
 	if pf.pull && pf.reader != "" {
 		return badInput("--pull-card pulls the simulated card: not with --reader")
@@ -298,6 +307,9 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 		return err
 	}
 	defer release()
+	if pf.st, err = loadPurseState(pf.state); err != nil {
+		return err
+	}
 	st, closeStore, err := pf.openStore()
 	if err != nil {
 		return err
@@ -308,7 +320,11 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 		return err
 	}
 	defer closeSAM()
-	ph, host, closeHost, err := pf.acq.purseHost(ctx, pf.offline, pf.host())
+	local, err := pf.host()
+	if err != nil {
+		return err
+	}
+	ph, host, closeHost, err := pf.acq.purseHost(ctx, pf.offline, local)
 	if err != nil {
 		return err
 	}
@@ -320,6 +336,9 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 	reserveBefore := pf.reserveBalance(host)
 	res, q, txErr := op(ctx, pf, t, card)
 	if err := pf.saveCard(); err != nil {
+		return err
+	}
+	if err := pf.saveState(host); err != nil {
 		return err
 	}
 	pf.print(e, tr, res, q, st, host, reserveBefore)
@@ -378,11 +397,14 @@ func (pf *purseFlags) openSAM(ctx context.Context, tr *purseTrace) (*purse.PSAM,
 		if pf.profile != nil {
 			p = psam.ForCard(pf.profile, "")
 		}
+		if err := pf.st.psamProfile(p, pf.state); err != nil {
+			return nil, nil, err
+		}
 		s, err := psam.New(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		t = s
+		t, pf.simSAM = s, s
 	}
 	sam, err := purse.OpenPSAM(ctx, tr.wrap("PSAM", t))
 	if err != nil {
@@ -392,17 +414,35 @@ func (pf *purseFlags) openSAM(ctx context.Context, tr *purseTrace) (*purse.PSAM,
 	return sam, release, nil
 }
 
-// host is the simulated reserve with the card's master keys and account,
-// or nil (--offline, or a card whose keys are unknown).
-func (pf *purseFlags) host() *hostsim.Reserve {
+// host is the simulated reserve with the card's master keys and account
+// (from --state when it holds them), or nil (--offline, or a card whose
+// keys are unknown).
+func (pf *purseFlags) host() (*hostsim.Reserve, error) {
 	if pf.offline || pf.profile == nil {
-		return nil
+		return nil, nil
 	}
 	r, _, err := hostsim.ReserveFor(pf.profile, pf.reserve)
 	if err != nil {
+		return nil, nil
+	}
+	return r, pf.st.restoreReserve(r, pf.state)
+}
+
+// saveState writes --state: the simulated PSAM's TTC and the simulated
+// reserve's state (h, nil when the host was not the simulated one), each
+// part not simulated in this run kept as it was.
+func (pf *purseFlags) saveState(h *hostsim.Reserve) error {
+	if pf.st == nil {
 		return nil
 	}
-	return r
+	if s := pf.simSAM; s != nil {
+		pf.st.PSAM = &psamState{Serial: s.Snapshot().Serial, TTC: s.TTC()}
+	}
+	if h != nil {
+		rs := h.State()
+		pf.st.Reserve = &rs
+	}
+	return pf.st.save(pf.state)
 }
 
 func (pf *purseFlags) reserveBalance(h *hostsim.Reserve) *purse.Amount {

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pursePrinted is what pboc purse --json prints, as far as these tests read it.
+type pursePrinted struct {
+	Outcome       string  `json:"outcome"`
+	TTC           uint32  `json:"ttc"`
+	ReserveBefore *string `json:"reserve_before"`
+	ReserveAfter  *string `json:"reserve_after"`
+}
+
+func pursePrint(t *testing.T, args ...string) pursePrinted {
+	t.Helper()
+	code, out, errOut := runCLI(t, append(append([]string{"purse"}, args...), "--json")...)
+	require.Equal(t, 0, code, "%v: %s", args, errOut)
+	var p pursePrinted
+	require.NoError(t, json.Unmarshal([]byte(out), &p), out)
+	require.Equal(t, "approved", p.Outcome)
+	return p
+}
+
+// With --state the simulated PSAM and reserve go on across runs: each
+// purchase gets the next TTC and each load draws on what the last one
+// left in the reserve. Without it every run starts afresh (TTC 1, the
+// --reserve balance), as before.
+func TestPurseStateCarriesTheTTCAndTheReserve(t *testing.T) {
+	dir := t.TempDir()
+	card := writeFuelCard(t, dir)
+	args := []string{"--card", card, "--save", "--journal", filepath.Join(dir, "purse.log"), "--state", filepath.Join(dir, "state.json")}
+	with := func(op ...string) pursePrinted { return pursePrint(t, append(op, args...)...) }
+
+	first, second := with("purchase", "--amount", "1"), with("purchase", "--amount", "1")
+	assert.Equal(t, uint32(1), first.TTC)
+	assert.Equal(t, uint32(2), second.TTC, "the second run's purchase does not repeat the first's TTC")
+	l1, l2 := with("load", "--amount", "100"), with("load", "--amount", "100")
+	assert.Equal(t, "2000.00", *l1.ReserveBefore)
+	assert.Equal(t, "1900.00", *l1.ReserveAfter)
+	assert.Equal(t, "1900.00", *l2.ReserveBefore, "the reserve balance carries over")
+	assert.Equal(t, "1800.00", *l2.ReserveAfter)
+	assert.Equal(t, uint32(3), with("purchase", "--amount", "1").TTC)
+
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), seedASN, "the card number is not in the state")
+
+	fresh := []string{"purchase", "--amount", "1"}
+	assert.Equal(t, uint32(1), pursePrint(t, fresh...).TTC)
+	assert.Equal(t, uint32(1), pursePrint(t, fresh...).TTC, "without --state each run starts afresh")
+}
+
+// A state file cut short (torn, truncated) is refused with a clear message
+// (bad input, 2) before the card is touched, and left as it is: never
+// taken for a first run, which would hand out the same TTCs again.
+func TestPurseStateTornIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	card := writeFuelCard(t, dir)
+	state := filepath.Join(dir, "state.json")
+	args := []string{"purchase", "--amount", "1", "--card", card, "--save", "--journal", filepath.Join(dir, "purse.log"), "--state", state}
+	pursePrint(t, args...)
+	b, err := os.ReadFile(state)
+	require.NoError(t, err)
+	for _, cut := range []int{len(b) / 2, 0} {
+		require.NoError(t, os.WriteFile(state, b[:cut], 0o644))
+		cardBefore, err := os.ReadFile(card)
+		require.NoError(t, err)
+		code, out, errOut := runCLI(t, append([]string{"purse"}, args...)...)
+		assert.Equal(t, 2, code, "cut at %d: %s", cut, out)
+		assert.Contains(t, errOut, "pboc purse: --state "+state+": not a whole state file (")
+		assert.Contains(t, errOut, "a torn or damaged state is not reset")
+		after, err := os.ReadFile(state)
+		require.NoError(t, err)
+		assert.Equal(t, b[:cut], after, "the state is not rewritten")
+		cardAfter, err := os.ReadFile(card)
+		require.NoError(t, err)
+		assert.Equal(t, cardBefore, cardAfter, "nor the card")
+	}
+
+	code, _, errOut := runCLI(t, "purse", "purchase", "--amount", "1", "--state", state)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "pboc purse: --state needs --journal FILE, so that the terminal's records go on with the PSAM and the reserve\n", errOut)
+}
