@@ -76,9 +76,10 @@
 // (Payloads) without reading it, as the purse's Store skips the clearing
 // entries. An entry of a newer format (a record format above
 // FormatVersion, an unknown event, a record kind this package does not
-// know) stops the reader with ErrNewerFormat rather than be dropped. Open replays the entries in order; an entry that does not
-// follow from the ones before (an upload event of an unknown record, a
-// reservation going back) is ErrCorrupt.
+// know) stops the reader with ErrNewerFormat rather than be dropped. Open
+// replays the entries in order; an entry that does not follow from the
+// ones before (an upload event of an unknown record, a reservation going
+// back) is ErrCorrupt.
 //
 // A frame is written with one write and followed by fsync before the call
 // returns. Open scans the file: a damaged frame at the end, with no valid
