@@ -68,3 +68,20 @@ func TestFileKeepsAnotherFlowsRecords(t *testing.T) {
 	_, err = j.Payloads(ctx, RecordClearing)
 	assert.ErrorIs(t, err, ErrInvalid)
 }
+
+// decodeEntry reads a payload without "record" or "asn_hash" as a clearing
+// entry without asking KindOf, and still refuses one that is not JSON.
+func TestDecodeEntryFastPath(t *testing.T) {
+	for _, p := range []string{`[1,2]`, `{"id":`, `not json`} {
+		_, err := decodeEntry([]byte(p))
+		assert.ErrorIs(t, err, errPayload, p)
+	}
+	e, err := decodeEntry([]byte(`{"record":"purse","id":"P-1"}`))
+	require.NoError(t, err)
+	assert.Equal(t, RecordPurse, e.kind)
+	e, err = decodeEntry([]byte(`{"id":"P-1","state":"applied","asn_hash":"ab"}`))
+	require.NoError(t, err)
+	assert.Equal(t, RecordPurse, e.kind, "a purse record written before the member")
+	_, err = decodeEntry([]byte(`{"record":"ticket","id":"T-1"}`))
+	assert.ErrorIs(t, err, ErrNewerFormat)
+}
