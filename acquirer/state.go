@@ -78,7 +78,7 @@ func OpenState(ctx context.Context, path string, key journal.DataKey) (*State, e
 	if key == nil {
 		return nil, fmt.Errorf("%w: a data key is required (full PANs are stored only sealed)", ErrState)
 	}
-	l, err := journal.OpenLog(path)
+	l, err := journal.OpenLog(path, stateLogOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -489,6 +489,10 @@ func (t *txn) view() Txn {
 		Amount: t.Amount, State: t.State, Reason: t.Reason, Response: t.Response, AuthCode: t.AuthCode,
 		AdviceOwed: t.Advice != nil && !t.AdviceSent}
 }
+
+// stateLogOptions open the state log; only the compaction crash test sets
+// them (journal.WithWriteHook, to kill the process inside a Rewrite).
+var stateLogOptions []journal.Option
 
 // stepHook is called on either side of every state write and after every
 // message sent; only the crash test sets it, to kill the process there.
