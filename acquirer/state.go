@@ -15,9 +15,10 @@ import (
 	"github.com/go-pboc/pboc/kernel"
 )
 
-// State is the link's durable memory: the reversal queue, the script
-// advices still owed, the trace-number and batch counters and the upload
-// marks. Every change is an event appended to a journal.Log (fsync'd before
+// State is the link's durable memory: the financial requests with where
+// each stands — the reversal queue, the script advices still owed — and
+// the trace-number and batch counters (the offline uploads' marks are kept
+// by the Clearing, the journal). Every change is an event appended to a journal.Log (fsync'd before
 // the link acts on it), so a crash at any point leaves a state the next
 // OpenState rebuilds exactly. Full PANs, which a reversal needs for field
 // 2, are stored only sealed under the terminal's data key (the journal's
@@ -32,8 +33,8 @@ import (
 // the acquirer acknowledges (Link.Settle), and at OpenState when the log
 // holds at least 1000 events and more than twice the snapshot's. The
 // finished requests of settled batches are what it drops: Status, Reverse
-// and Complete no longer know them. The offline uploads' marks are the
-// journal's (Clearing), not the State's; compaction never touches them.
+// and Complete no longer know them. The upload marks are not in this log,
+// so compaction never touches them.
 //
 // A State belongs to one Link at a time; it is safe for concurrent use.
 type State struct {
