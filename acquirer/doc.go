@@ -79,7 +79,9 @@
 // advice) are sealed under the terminal's data key (journal.DataKey). Trace
 // numbers come from the Counter the kernel numbers from (the journal's);
 // the State's own, without one, reserves 100 at a time: a crash skips some,
-// never reuses one.
+// never reuses one. The log is compacted (compact.go) after each settlement
+// and, when long, at OpenState: rewritten atomically as the counters and
+// the requests still open or of an unsettled batch.
 //
 // # What the link needs of the terminal (keys.go, upload.go, recover.go)
 //

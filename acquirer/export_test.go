@@ -32,6 +32,16 @@ func (m *memLog) Payloads(context.Context) ([][]byte, error) {
 	return append([][]byte(nil), m.p...), nil
 }
 
+func (m *memLog) Rewrite(_ context.Context, p [][]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.p = nil
+	for _, b := range p {
+		m.p = append(m.p, append([]byte(nil), b...))
+	}
+	return nil
+}
+
 func (m *memLog) Close() error { return nil }
 
 // NewVolatileState is a State in memory, for benchmarks that measure the

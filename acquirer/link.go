@@ -404,7 +404,9 @@ func (l *Link) Requirement() int {
 type Status struct {
 	Batch    uint32
 	SignedIn bool
-	// Txns lists every financial request of the state, oldest first.
+	// Txns lists the financial requests still open and those of the
+	// current batch, oldest first (a settled batch's finished requests are
+	// compacted away).
 	Txns []Txn
 	// Reversals are the requests whose reversal is owed, oldest first.
 	Reversals []Txn

@@ -82,7 +82,29 @@ func (l *Link) Settle(ctx context.Context) (*Settlement, error) {
 		result = "unbalanced, TCs uploaded again"
 	}
 	s.Next, err = l.counter.CloseBatch(ctx, journal.BatchClose{Batch: batch, Time: l.now(), Totals: s.Totals, Result: result})
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	l.compactAfter(ctx, batch)
+	return s, nil
+}
+
+// compactAfter compacts the state once the acquirer has settled batch: its
+// finished requests are dropped from the log (see State). The settlement
+// stands whatever happens here, so a failure is logged, not returned: the
+// log is left as it was (or, when even that is unknown, refuses the next
+// write, which reports it).
+func (l *Link) compactAfter(ctx context.Context, batch uint32) {
+	if _, own := l.counter.(stateCounter); !own {
+		// Another Counter closed the batch: the State learns of it here.
+		if err := l.st.settledBatch(ctx, batch); err != nil {
+			l.log("state: the settlement not recorded; its requests stay in the log", "batch", batch, "err", err)
+			return
+		}
+	}
+	if err := l.st.Compact(ctx); err != nil {
+		l.log("state: not compacted after the settlement", "batch", batch, "err", err)
+	}
 }
 
 // uploadTCs sends the final TC of every online approval not yet

@@ -15,19 +15,34 @@ import (
 	"github.com/go-pboc/pboc/kernel"
 )
 
-// State is the link's durable memory: the reversal queue, the script
-// advices still owed, the trace-number and batch counters and the upload
-// marks. Every change is an event appended to a journal.Log (fsync'd before
+// State is the link's durable memory: the financial requests with where
+// each stands — the reversal queue, the script advices still owed — and
+// the trace-number and batch counters (the offline uploads' marks are kept
+// by the Clearing, the journal). Every change is an event appended to a journal.Log (fsync'd before
 // the link acts on it), so a crash at any point leaves a state the next
 // OpenState rebuilds exactly. Full PANs, which a reversal needs for field
 // 2, are stored only sealed under the terminal's data key (the journal's
 // journal.DataKey, so that one key, wherever the vendor keeps it, protects
 // every PAN at rest).
 //
+// The log is compacted (Compact): its history replaced by the few events
+// that rebuild the live state — the counters, every request still open
+// (sent, approved, a reversal owed, unresolved, an advice owed) and every
+// request of a batch not yet settled — so that it does not grow with every
+// sale for the terminal's life. It runs by itself after each settlement
+// the acquirer acknowledges (Link.Settle), and at OpenState when the log
+// holds at least 1000 events and more than twice the snapshot's. The
+// finished requests of settled batches are what it drops: Status, Reverse
+// and Complete no longer know them. The upload marks are not in this log,
+// so compaction never touches them.
+//
 // A State belongs to one Link at a time; it is safe for concurrent use.
 type State struct {
 	log eventLog
 	key journal.DataKey
+
+	wmu    sync.Mutex // held across a write and its apply, and by Compact
+	events int        // events in the log
 
 	mu      sync.Mutex
 	stan    uint32 // last trace number used
@@ -44,6 +59,7 @@ type State struct {
 type eventLog interface {
 	Append(ctx context.Context, payload []byte) error
 	Payloads(ctx context.Context) ([][]byte, error)
+	Rewrite(ctx context.Context, payloads [][]byte) error
 	Close() error
 }
 
@@ -63,11 +79,14 @@ func OpenState(ctx context.Context, path string, key journal.DataKey) (*State, e
 	if key == nil {
 		return nil, fmt.Errorf("%w: a data key is required (full PANs are stored only sealed)", ErrState)
 	}
-	l, err := journal.OpenLog(path)
+	l, err := journal.OpenLog(path, stateLogOptions...)
 	if err != nil {
 		return nil, err
 	}
 	st, err := newState(ctx, l, key)
+	if err == nil && st.worthCompacting() {
+		err = st.Compact(ctx)
+	}
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -82,17 +101,26 @@ func newState(ctx context.Context, l eventLog, key journal.DataKey) (*State, err
 	if err != nil {
 		return nil, err
 	}
-	for i, p := range payloads {
-		var e event
-		if err := json.Unmarshal(p, &e); err != nil {
-			return nil, fmt.Errorf("%w: event %d: %v", ErrState, i, err)
-		}
-		if err := st.apply(&e); err != nil {
-			return nil, fmt.Errorf("%w: event %d: %w", ErrState, i, err)
-		}
+	if err := st.replay(payloads); err != nil {
+		return nil, err
 	}
 	st.stan = st.upto // whatever was reserved may have been used
 	return st, nil
+}
+
+// replay applies the stored events to a new State.
+func (st *State) replay(payloads [][]byte) error {
+	for i, p := range payloads {
+		var e event
+		if err := json.Unmarshal(p, &e); err != nil {
+			return fmt.Errorf("%w: event %d: %v", ErrState, i, err)
+		}
+		if err := st.apply(&e); err != nil {
+			return fmt.Errorf("%w: event %d: %w", ErrState, i, err)
+		}
+	}
+	st.events = len(payloads)
+	return nil
 }
 
 // Close closes the log.
@@ -115,6 +143,7 @@ type event struct {
 	// cryptogram was an offline EC approval that deducted 9F02.
 	Evidence []byte    `json:"evidence,omitempty"`
 	Y1       bool      `json:"y1,omitempty"`
+	Image    *txnImage `json:"image,omitempty"` // txn: a request as Compact wrote it
 	At       time.Time `json:"at"`
 }
 
@@ -132,7 +161,8 @@ const (
 	evUnresolved   = "unresolv"  // outcome unknown after a crash; kept for the issuer
 	evAdvice       = "advice"    // Data: script results (DF31) owed in a 0620; Evidence
 	evAdviceDone   = "advice_ok" // Code: the acquirer answered the advice (taken or refused, not sent again)
-	evSettled      = "settled"   // N: the batch closed
+	evSettled      = "settled"   // N: the batch closed (its requests settled), the next one opened
+	evImage        = "txn"       // Image: a request and where it stands, written by Compact
 )
 
 // append makes e durable, then applies it. The hook lets the crash test
@@ -143,11 +173,16 @@ func (st *State) append(ctx context.Context, e event) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrState, err)
 	}
+	// wmu keeps a Compact from snapshotting between the write and the
+	// apply, which would leave the event out of the new log.
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
 	stepHook("before:" + e.T)
 	if err := st.log.Append(context.WithoutCancel(ctx), p); err != nil {
 		return fmt.Errorf("acquirer: state: %w", err)
 	}
 	stepHook("after:" + e.T)
+	st.events++
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.apply(&e)
@@ -164,8 +199,16 @@ func (st *State) apply(e *event) error {
 		st.batch = e.N
 		return nil
 	case evSettled:
+		for _, t := range st.batches[e.N] {
+			t.settled = true
+		}
 		st.batch = e.N%999999 + 1
 		return nil
+	case evImage:
+		if e.Image == nil || e.Image.ID == "" {
+			return errors.New("txn event without a transaction")
+		}
+		return st.add(e.Image.txn())
 	case evArmed:
 		if e.Txn == nil || e.Txn.ID == "" {
 			return errors.New("armed event without a transaction")
@@ -175,16 +218,7 @@ func (st *State) apply(e *event) error {
 				return err
 			}
 		}
-		if _, dup := st.txns[e.Txn.ID]; dup {
-			return fmt.Errorf("transaction %s armed twice", e.Txn.ID)
-		}
-		st.seq++
-		t := &txn{txnRecord: *e.Txn, State: TxnSent, seq: st.seq}
-		st.txns[t.ID] = t
-		st.open[t.ID] = t
-		st.batches[t.Batch] = append(st.batches[t.Batch], t)
-		st.cards[t.card().key()] = t
-		return nil
+		return st.add(&txn{txnRecord: *e.Txn, State: TxnSent})
 	}
 	t, ok := st.txns[e.ID]
 	if !ok {
@@ -198,6 +232,22 @@ func (st *State) apply(e *event) error {
 	} else {
 		delete(st.open, t.ID)
 	}
+	return nil
+}
+
+// add indexes a new request, the next in arming order.
+func (st *State) add(t *txn) error {
+	if _, dup := st.txns[t.ID]; dup {
+		return fmt.Errorf("transaction %s armed twice", t.ID)
+	}
+	st.seq++
+	t.seq = st.seq
+	st.txns[t.ID] = t
+	if t.isOpen() {
+		st.open[t.ID] = t
+	}
+	st.batches[t.Batch] = append(st.batches[t.Batch], t)
+	st.cards[t.card().key()] = t
 	return nil
 }
 
@@ -361,6 +411,8 @@ type txn struct {
 	Scripts  []byte
 	Evidence []byte
 	Y1       bool
+	// settled: its batch was settled (evSettled) after it was armed.
+	settled bool
 }
 
 // isOpen reports whether t may still need the link: not in a final state,
@@ -438,6 +490,10 @@ func (t *txn) view() Txn {
 		Amount: t.Amount, State: t.State, Reason: t.Reason, Response: t.Response, AuthCode: t.AuthCode,
 		AdviceOwed: t.Advice != nil && !t.AdviceSent}
 }
+
+// stateLogOptions open the state log; only the compaction crash test sets
+// them (journal.WithWriteHook, to kill the process inside a Rewrite).
+var stateLogOptions []journal.Option
 
 // stepHook is called on either side of every state write and after every
 // message sent; only the crash test sets it, to kill the process there.

@@ -30,7 +30,9 @@
 // Log is the primitive under File: the same frames with opaque payloads.
 // The terminal's other durable stores (torn records, purse records, the
 // acquirer's reversal queue) keep their events in a Log and so share the
-// journal's crash guarantees.
+// journal's crash guarantees. Log.Rewrite replaces a Log's frames with new
+// ones atomically (a copy fsync'd, renamed over the file, the directory
+// fsync'd), so that such a store can compact its history into a snapshot.
 //
 // # Rules every Journal follows
 //

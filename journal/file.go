@@ -34,15 +34,31 @@ const (
 	stepBeforeSync  = "before-sync"  // the whole frame written, not synced
 	stepAfterSync   = "after-sync"   // synced, Append not yet returned
 	stepRecover     = "recover"      // Open: torn tail saved, not yet cut off
+
+	// The steps of a Rewrite, in order.
+	stepRewriteWrite   = "rewrite-write"   // the copy created and locked, empty
+	stepRewriteTorn    = "rewrite-torn"    // half the copy written
+	stepRewriteSync    = "rewrite-sync"    // the whole copy written, not synced
+	stepRewriteRename  = "rewrite-rename"  // the copy synced, not yet renamed over the log
+	stepRewriteDirSync = "rewrite-dirsync" // renamed, the directory not yet synced
+	stepRewriteDone    = "rewrite-done"    // durable, Rewrite not yet returned
 )
 
-// The write steps a WithWriteHook hook sees, in order.
+// The write steps a WithWriteHook hook sees, in order: those of an append
+// (and of Open's repair), then those of a Log.Rewrite.
 const (
 	StepBeforeWrite = stepBeforeWrite
 	StepTornWrite   = stepTornWrite
 	StepBeforeSync  = stepBeforeSync
 	StepAfterSync   = stepAfterSync
 	StepRecover     = stepRecover
+
+	StepRewriteWrite   = stepRewriteWrite
+	StepRewriteTorn    = stepRewriteTorn
+	StepRewriteSync    = stepRewriteSync
+	StepRewriteRename  = stepRewriteRename
+	StepRewriteDirSync = stepRewriteDirSync
+	StepRewriteDone    = stepRewriteDone
 )
 
 func hook(step string) {
@@ -77,7 +93,8 @@ func WithSTANBlock(n uint32) Option {
 
 // WithWriteHook calls hook at each step of every write to this journal or
 // log (before the write, after half a frame is on disk, before the fsync,
-// after it; and on Open between saving and cutting a torn tail): the seam
+// after it; on Open between saving and cutting a torn tail; and each step
+// of a Log.Rewrite): the seam
 // through which a crash test in another package kills its child process at
 // every step. A hook that returns lets the write go on. Never set in
 // production.

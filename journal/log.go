@@ -18,7 +18,8 @@ import (
 // anywhere else is ErrCorrupt. Other durable stores of the terminal (torn
 // records, purse records, a reversal queue, counters) keep their events in
 // a Log with the journal's crash guarantees; File adds clearing records and
-// their idempotence on top.
+// their idempotence on top. Rewrite replaces the whole log atomically, for a
+// store that compacts its events into a snapshot.
 //
 // A Log is safe for concurrent use, and a flock keeps a second writer
 // (process or Log) off the same path.
@@ -84,6 +85,17 @@ func (l *Log) load(check func([]byte) error) error {
 		} else if err != nil {
 			return fmt.Errorf("journal: lock %s: %w", l.path, err)
 		}
+		// A Rewrite may have renamed a new file over the path between the
+		// open and the lock: the lock taken is then the old file's, which
+		// nobody reads any more, and the new one is another writer's.
+		if same, err := isFileAt(l.f, l.path); err != nil {
+			return err
+		} else if !same {
+			return fmt.Errorf("%w: %s was replaced while opening", ErrLocked, l.path)
+		}
+		if err := removeStaleCopy(l.path); err != nil {
+			return err
+		}
 	}
 	data, err := io.ReadAll(l.f)
 	if err != nil {
@@ -137,6 +149,21 @@ func saveTorn(path string, b []byte) error {
 		return fmt.Errorf("journal: save torn tail to %s: %w", path, err)
 	}
 	return nil
+}
+
+// isFileAt reports whether f is the file now at path.
+func isFileAt(f *os.File, path string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("journal: %w", err)
+	}
+	pi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("journal: %w", err)
+	}
+	return os.SameFile(fi, pi), nil
 }
 
 func syncDir(dir string) error {
@@ -265,6 +292,9 @@ func (l *Log) read(ctx context.Context) ([]byte, error) {
 	}
 	size := l.size
 	if l.readOnly {
+		if err := l.follow(); err != nil {
+			return nil, err
+		}
 		st, err := l.f.Stat()
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
@@ -285,6 +315,23 @@ func (l *Log) read(ctx context.Context) ([]byte, error) {
 		return nil, &CorruptError{Path: l.path, Offset: int64(end), Reason: "log changed under its writer"}
 	}
 	return data[:end], nil
+}
+
+// follow makes a ReadOnly Log read the file now at its path, which a
+// writer's Rewrite may have replaced since the last read. The caller holds
+// the lock.
+func (l *Log) follow() error {
+	same, err := isFileAt(l.f, l.path)
+	if err != nil || same {
+		return err
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	l.f.Close()
+	l.f = f
+	return nil
 }
 
 // Close closes the file and releases its lock. Appends in progress finish
