@@ -311,14 +311,15 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 		return err
 	}
 	defer release()
-	if pf.st, err = loadPurseState(pf.state); err != nil {
-		return err
-	}
 	st, closeStore, err := pf.openStore()
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	purseStep("store-open")
+	if pf.st, err = loadPurseState(pf.state); err != nil {
+		return err
+	}
 	sam, closeSAM, err := pf.openSAM(ctx, tr)
 	if err != nil {
 		return err

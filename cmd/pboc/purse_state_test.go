@@ -148,3 +148,41 @@ func TestPurseStateCrashNeverRepeatsATTC(t *testing.T) {
 	}
 	assert.Equal(t, 3, applied, "the crashed run's purchase stands too (the card was saved)")
 }
+
+// A second run started while one runs reads --state only once it holds
+// the journal (whose lock refuses it), never before: a state read before
+// the first run wrote its own would give the second run the first's TTCs
+// and reserve again.
+func TestPurseStateIsReadUnderTheJournalLock(t *testing.T) {
+	dir := t.TempDir()
+	card := writeFuelCard(t, dir)
+	journalPath := filepath.Join(dir, "purse.log")
+	args := []string{"purchase", "--amount", "1", "--card", card, "--save", "--journal", journalPath, "--state", filepath.Join(dir, "state.json")}
+	pursePrint(t, args...)
+	purseStep = func(s string) {
+		if s == "store-open" {
+			purseStep = func(string) {}
+			code, _, errOut := runCLI(t, append([]string{"purse"}, args...)...) // the other terminal process
+			assert.Equal(t, 1, code, "the run started meanwhile is refused by the journal's lock")
+			assert.Contains(t, errOut, "locked by another writer")
+		}
+	}
+	defer func() { purseStep = func(string) {} }()
+	code, _, errOut := runCLI(t, append([]string{"purse"}, args...)...)
+	require.Equal(t, 0, code, errOut)
+
+	code, out, errOut := runCLI(t, "journal", "export", "--journal", journalPath)
+	require.Equal(t, 0, code, errOut)
+	seen := map[uint32]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r struct {
+			State string `json:"state"`
+			TTC   uint32 `json:"ttc"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		if r.State == "applied" {
+			assert.False(t, seen[r.TTC], "TTC %d on two applied purchases", r.TTC)
+			seen[r.TTC] = true
+		}
+	}
+}
