@@ -296,6 +296,10 @@ func (p *pullableCard) Transmit(ctx context.Context, b []byte) ([]byte, error) {
 	return p.card.Transmit(ctx, b)
 }
 
+// purseStep is called between the steps of a run that write files; only
+// the --state crash test sets it, to end a run there as a crash would.
+var purseStep = func(string) {}
+
 // run opens the card, the PSAM, the host and the store, runs the
 // subcommand and prints what it did.
 func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, *purseFlags, *purse.Terminal, apdu.Transport) (*purse.Result, *purse.Inquiry, error)) error {
@@ -307,14 +311,15 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 		return err
 	}
 	defer release()
-	if pf.st, err = loadPurseState(pf.state); err != nil {
-		return err
-	}
 	st, closeStore, err := pf.openStore()
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	purseStep("store-open")
+	if pf.st, err = loadPurseState(pf.state); err != nil {
+		return err
+	}
 	sam, closeSAM, err := pf.openSAM(ctx, tr)
 	if err != nil {
 		return err
@@ -338,6 +343,7 @@ func (pf *purseFlags) run(ctx context.Context, e *env, op func(context.Context, 
 	if err := pf.saveCard(); err != nil {
 		return err
 	}
+	purseStep("card-saved")
 	if err := pf.saveState(host); err != nil {
 		return err
 	}
@@ -405,6 +411,9 @@ func (pf *purseFlags) openSAM(ctx context.Context, tr *purseTrace) (*purse.PSAM,
 			return nil, nil, err
 		}
 		t, pf.simSAM = s, s
+		if pf.st != nil {
+			t = &ttcReserver{sam: s, upto: s.TTC(), save: pf.reserveTTC}
+		}
 	}
 	sam, err := purse.OpenPSAM(ctx, tr.wrap("PSAM", t))
 	if err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,45 @@ func (st *purseState) restoreReserve(r *hostsim.Reserve, path string) error {
 		return badInput("--state %s: %w", path, err)
 	}
 	return nil
+}
+
+// ttcBlock is how many TTCs of the simulated PSAM one write of --state
+// reserves before the PSAM may use them. A run writes its last TTC at the
+// end; one that does not get there (killed, or that write failing after
+// the card's file was written) leaves the reservation, so that the next
+// run skips what is left of the block and never hands out a TTC again:
+// the journal's records, and the acquirer, may already hold it.
+const ttcBlock = 100
+
+// ttcReserver is the simulated PSAM as the terminal sees it with --state:
+// a command reaches the PSAM only once the state file holds a TTC at or
+// above any it may use.
+type ttcReserver struct {
+	sam  *psam.PSAM
+	upto uint32 // the TTC the state file holds
+	save func(upto uint32) error
+}
+
+// Transmit reserves the next block of TTCs when the PSAM has used the
+// last one reserved, then passes the command on. A reservation that
+// cannot be written fails the command: the PSAM is not asked.
+func (r *ttcReserver) Transmit(ctx context.Context, command []byte) ([]byte, error) {
+	if ttc := r.sam.TTC(); ttc >= r.upto {
+		upto := ttc + ttcBlock
+		if err := r.save(upto); err != nil {
+			return nil, fmt.Errorf("reserve the PSAM's TTCs: %w", err)
+		}
+		r.upto = upto
+	}
+	return r.sam.Transmit(ctx, command)
+}
+
+// reserveTTC writes --state as it was read, but for the simulated PSAM's
+// TTC: upto.
+func (pf *purseFlags) reserveTTC(upto uint32) error {
+	st := *pf.st
+	st.PSAM = &psamState{Serial: pf.simSAM.Snapshot().Serial, TTC: upto}
+	return st.save(pf.state)
 }
 
 // save writes the state atomically: a temporary file in the same

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +91,98 @@ func TestPurseStateTornIsRefused(t *testing.T) {
 	code, _, errOut := runCLI(t, "purse", "purchase", "--amount", "1", "--state", state)
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "pboc purse: --state needs --journal FILE, so that the terminal's records go on with the PSAM and the reserve\n", errOut)
+}
+
+// crashAt runs pboc purse with args in a goroutine that ends at step, as
+// a killed process would: nothing after it runs (the deferred closes do,
+// and write nothing).
+func crashAt(t *testing.T, step string, args ...string) {
+	t.Helper()
+	purseStep = func(s string) {
+		if s == step {
+			runtime.Goexit()
+		}
+	}
+	defer func() { purseStep = func(string) {} }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runCLI(t, append([]string{"purse"}, args...)...)
+		t.Errorf("the run went past %s", step)
+	}()
+	<-done
+}
+
+// A run that ends after its purchase but before --state is written (killed
+// between the card's file and the state's, or the state's write failing)
+// does not make the next run use its TTC again: the journal's purse
+// records, applied, keep distinct TTCs, which the acquirer needs (a TTC
+// seen twice is a duplicate, refused).
+func TestPurseStateCrashNeverRepeatsATTC(t *testing.T) {
+	dir := t.TempDir()
+	card := writeFuelCard(t, dir)
+	journalPath := filepath.Join(dir, "purse.log")
+	args := []string{"purchase", "--amount", "1", "--card", card, "--save", "--journal", journalPath, "--state", filepath.Join(dir, "state.json")}
+	first := pursePrint(t, args...)
+	crashAt(t, "card-saved", args...)
+	third := pursePrint(t, args...)
+	assert.Greater(t, third.TTC, first.TTC)
+
+	code, out, errOut := runCLI(t, "journal", "export", "--journal", journalPath)
+	require.Equal(t, 0, code, errOut)
+	seen := map[uint32]int{}
+	applied := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r struct {
+			Flow  string `json:"record"`
+			State string `json:"state"`
+			TTC   uint32 `json:"ttc"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		if r.Flow != "purse" || r.State != "applied" {
+			continue
+		}
+		applied++
+		seen[r.TTC]++
+		assert.Equal(t, 1, seen[r.TTC], "TTC %d on two applied purchases", r.TTC)
+	}
+	assert.Equal(t, 3, applied, "the crashed run's purchase stands too (the card was saved)")
+}
+
+// A second run started while one runs reads --state only once it holds
+// the journal (whose lock refuses it), never before: a state read before
+// the first run wrote its own would give the second run the first's TTCs
+// and reserve again.
+func TestPurseStateIsReadUnderTheJournalLock(t *testing.T) {
+	dir := t.TempDir()
+	card := writeFuelCard(t, dir)
+	journalPath := filepath.Join(dir, "purse.log")
+	args := []string{"purchase", "--amount", "1", "--card", card, "--save", "--journal", journalPath, "--state", filepath.Join(dir, "state.json")}
+	pursePrint(t, args...)
+	purseStep = func(s string) {
+		if s == "store-open" {
+			purseStep = func(string) {}
+			code, _, errOut := runCLI(t, append([]string{"purse"}, args...)...) // the other terminal process
+			assert.Equal(t, 1, code, "the run started meanwhile is refused by the journal's lock")
+			assert.Contains(t, errOut, "locked by another writer")
+		}
+	}
+	defer func() { purseStep = func(string) {} }()
+	code, _, errOut := runCLI(t, append([]string{"purse"}, args...)...)
+	require.Equal(t, 0, code, errOut)
+
+	code, out, errOut := runCLI(t, "journal", "export", "--journal", journalPath)
+	require.Equal(t, 0, code, errOut)
+	seen := map[uint32]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r struct {
+			State string `json:"state"`
+			TTC   uint32 `json:"ttc"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		if r.State == "applied" {
+			assert.False(t, seen[r.TTC], "TTC %d on two applied purchases", r.TTC)
+			seen[r.TTC] = true
+		}
+	}
 }
