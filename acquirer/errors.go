@@ -38,6 +38,13 @@ var (
 	// the block is enciphered under, and did not send the request (the
 	// PIN is to be entered again). Nothing needs reversing.
 	ErrKeysChanged = errors.New("acquirer: the working keys changed under the PIN block")
+	// ErrTraceNumberUsed reports a financial request whose trace number
+	// (field 11) and batch an earlier request of this terminal already
+	// used, as when a caller retries an AuthRequest with the kernel's
+	// STAN: it is not sent, nothing is written, and nothing needs
+	// reversing (the earlier request keeps its own reversal, if it owes
+	// one).
+	ErrTraceNumberUsed = errors.New("acquirer: trace number already used")
 	// ErrClosed reports a link used after Close.
 	ErrClosed = errors.New("acquirer: link closed")
 )

@@ -251,3 +251,30 @@ func (r *rig) advicesReceived() []acquirersim.Received {
 	}
 	return out
 }
+
+// TestARepeatedTraceNumberIsNotSent retries an AuthRequest with the
+// kernel's trace number: the retry is refused before it is written or
+// sent, and the state still opens (a second armed event of one ID would
+// have made the log unreadable, with the reversals it holds).
+func TestARepeatedTraceNumberIsNotSent(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	req := captureSale(t, nil).Req
+	req.STAN, req.Batch = 4242, 1
+	first := req
+	_, err := r.link.Authorize(ctx, &first)
+	require.NoError(t, err, "the first request gets the acquirer's answer")
+	sent := len(r.sim.Received())
+
+	again := req
+	_, err = r.link.Authorize(ctx, &again)
+	require.ErrorIs(t, err, acquirer.ErrTraceNumberUsed)
+	assert.Len(t, r.sim.Received(), sent, "the retry never reached the acquirer")
+
+	r.restart() // requires OpenState to succeed
+	next := req
+	next.STAN = 4243
+	_, err = r.link.Authorize(ctx, &next)
+	require.NoError(t, err, "the next trace number goes out")
+	assert.Greater(t, len(r.sim.Received()), sent)
+}

@@ -177,6 +177,9 @@ func (st *State) append(ctx context.Context, e event) error {
 	// apply, which would leave the event out of the new log.
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
+	if err := st.fits(&e); err != nil {
+		return err
+	}
 	stepHook("before:" + e.T)
 	if err := st.log.Append(context.WithoutCancel(ctx), p); err != nil {
 		return fmt.Errorf("acquirer: state: %w", err)
@@ -186,6 +189,23 @@ func (st *State) append(ctx context.Context, e event) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.apply(&e)
+}
+
+// fits checks, before an event is written, what its apply would refuse
+// and a caller can cause: a request armed with the ID (batch and trace
+// number) of an earlier one, which would leave the log unreadable at the
+// next open. The caller holds st.wmu.
+func (st *State) fits(e *event) error {
+	if e.T != evArmed || e.Txn == nil {
+		return nil
+	}
+	st.mu.Lock()
+	_, used := st.txns[e.Txn.ID]
+	st.mu.Unlock()
+	if used {
+		return fmt.Errorf("%w: %06d in batch %06d", ErrTraceNumberUsed, e.Txn.STAN, e.Txn.Batch)
+	}
+	return nil
 }
 
 // apply changes the in-memory state for one event; the caller holds st.mu
