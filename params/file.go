@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-pboc/pboc/capk"
+	"github.com/go-pboc/pboc/internal/atomicfile"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -257,13 +258,10 @@ func SaveConfig(cfg kernel.Config, aidPath, caKeyPath string, f Format, enc Enco
 	return nil
 }
 
-// writeFile writes data to path through a temporary file renamed over it.
+// writeFile replaces path's content with data atomically (a crash leaves
+// the old file or the new one, whole).
 func writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("params: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("params: %w", err)
 	}
 	return nil

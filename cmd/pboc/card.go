@@ -13,6 +13,7 @@ import (
 	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/internal/atomicfile"
 	"github.com/go-pboc/pboc/journal"
 	"github.com/go-pboc/pboc/kernel"
 	"github.com/go-pboc/pboc/transport/pcsc"
@@ -310,11 +311,7 @@ func (s *saleFlags) saveCard() error {
 	if err != nil {
 		return err
 	}
-	tmp := s.card + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.card)
+	return atomicfile.Write(s.card, b, 0o644)
 }
 
 // openJournal opens (or creates) the journal at path for appending. One

@@ -14,6 +14,7 @@ import (
 	"github.com/go-pboc/pboc/cardsim"
 	"github.com/go-pboc/pboc/cardsim/psam"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/internal/atomicfile"
 	"github.com/go-pboc/pboc/purse"
 	"github.com/go-pboc/pboc/transport/pcsc"
 )
@@ -507,11 +508,7 @@ func (pf *purseFlags) saveCard() error {
 	if err != nil {
 		return err
 	}
-	tmp := pf.card + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, pf.card)
+	return atomicfile.Write(pf.card, b, 0o644)
 }
 
 // purseTrace records the card's and the PSAM's commands in order.

@@ -11,10 +11,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/go-pboc/pboc/cardsim/psam"
 	"github.com/go-pboc/pboc/hostsim"
+	"github.com/go-pboc/pboc/internal/atomicfile"
 )
 
 // purseStateFormat names the format of a pboc purse --state file.
@@ -141,33 +141,8 @@ func (st *purseState) save(path string) error {
 	if err != nil {
 		return fmt.Errorf("--state: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("--state: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("--state %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err == nil {
-		err = d.Sync()
-		d.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("--state %s: fsync directory: %w", path, err)
 	}
 	return nil
 }
