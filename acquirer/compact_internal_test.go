@@ -336,3 +336,30 @@ func writeLongLog(t testing.TB, path string, n int) {
 	defer l.Close()
 	require.NoError(t, l.Rewrite(ctx, mem.p))
 }
+
+// An event for a request a compaction dropped (a caller that looked the
+// request up before a concurrent Compact) is refused before it is written:
+// the log still opens, and the requests it keeps are as they were.
+func TestNoEventForADroppedRequest(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "acquirer.state")
+	st := openCompactState(t, path)
+	_, dropped := pendingOfEachKind(t, st)
+	require.NotEmpty(t, dropped)
+	require.NoError(t, st.Compact(ctx))
+	_, held := st.txnByID(dropped[0])
+	require.False(t, held)
+	err := st.append(ctx, event{T: evAdvice, ID: dropped[0], Data: []byte{0x10, 0, 0, 0, 1}})
+	require.ErrorIs(t, err, ErrState)
+	err = st.append(ctx, event{T: evArmed})
+	require.ErrorIs(t, err, ErrState, "an armed event without its request is not written either")
+	want := dumpState(st)
+	require.NoError(t, st.Close())
+
+	again := openCompactState(t, path) // fails the test if the log no longer opens
+	defer again.Close()
+	got := dumpState(again)
+	assert.Equal(t, want.Upto, got.STAN, "a reopen goes on after the reservation")
+	want.STAN, got.STAN = 0, 0
+	assert.Equal(t, want, got)
+}

@@ -192,18 +192,28 @@ func (st *State) append(ctx context.Context, e event) error {
 }
 
 // fits checks, before an event is written, what its apply would refuse
-// and a caller can cause: a request armed with the ID (batch and trace
-// number) of an earlier one, which would leave the log unreadable at the
-// next open. The caller holds st.wmu.
+// and a caller can cause, either of which would leave the log unreadable
+// at the next open: a request armed with the ID (batch and trace number)
+// of an earlier one, and an event for a request the state no longer holds
+// (one a concurrent Compact dropped between the caller's lookup and this
+// write). The caller holds st.wmu, which Compact holds throughout.
 func (st *State) fits(e *event) error {
-	if e.T != evArmed || e.Txn == nil {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch e.T {
+	case evReserve, evBatch, evSettled, evImage:
+		return nil
+	case evArmed:
+		if e.Txn == nil || e.Txn.ID == "" {
+			return fmt.Errorf("%w: armed event without a request", ErrState)
+		}
+		if _, used := st.txns[e.Txn.ID]; used {
+			return fmt.Errorf("%w: %06d in batch %06d", ErrTraceNumberUsed, e.Txn.STAN, e.Txn.Batch)
+		}
 		return nil
 	}
-	st.mu.Lock()
-	_, used := st.txns[e.Txn.ID]
-	st.mu.Unlock()
-	if used {
-		return fmt.Errorf("%w: %06d in batch %06d", ErrTraceNumberUsed, e.Txn.STAN, e.Txn.Batch)
+	if _, ok := st.txns[e.ID]; !ok {
+		return fmt.Errorf("%w: %s event for request %s, which the state no longer holds (compacted after its batch settled)", ErrState, e.T, e.ID)
 	}
 	return nil
 }
