@@ -256,7 +256,7 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 	if s.journal != "" {
 		j, err := openJournal(s.journal)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, journalOpenError(s.journal, err)
 		}
 		closers = append(closers, j.Close)
 		opts = append(opts, kernel.WithJournal(j), kernel.WithCounter(j))

@@ -132,11 +132,30 @@ func shownPAN(ctx context.Context, r *journal.Record, key journal.DataKey) (stri
 	return p, nil
 }
 
+// journalOpenError says once why a card command could not open its
+// --journal: a damaged file, or one of a newer format, is bad input (exit 2),
+// as for pboc journal; anything else (held by another process, the disk) is
+// an I/O failure.
+func journalOpenError(path string, err error) error {
+	if errors.Is(err, journal.ErrCorrupt) || errors.Is(err, journal.ErrNewerFormat) {
+		return journalInputError(path, err)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("--journal %s: %w", path, pe.Err)
+	}
+	return fmt.Errorf("--journal %s: %w", path, err)
+}
+
 // journalInputError says once what is wrong with the journal to read.
 func journalInputError(path string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return badInput("--journal %s: %w", path, pe.Err)
+	}
+	var ce *journal.CorruptError
+	if errors.As(err, &ce) { // it names the path too, and says "journal:"
+		return badInput("--journal %s: corrupt at offset %d: %s", path, ce.Offset, strings.TrimPrefix(ce.Reason, "journal: "))
 	}
 	return badInput("--journal %s: %w", path, err)
 }

@@ -127,10 +127,40 @@ func TestJournalRefusesAnUnknownRecordKind(t *testing.T) {
 	for _, sub := range []string{"list", "export", "batch"} {
 		code, out, errOut := runCLI(t, "journal", sub, "--journal", jpath)
 		assert.Equal(t, 2, code, "%s: %s", sub, out)
-		assert.Equal(t, "pboc journal: --journal "+jpath+": journal: "+jpath+` corrupt at offset 0: journal: entry of a newer format: record kind "ticket" (this reader knows "clearing" and "purse")`+"\n", errOut, sub)
+		assert.Equal(t, "pboc journal: --journal "+jpath+`: corrupt at offset 0: entry of a newer format: record kind "ticket" (this reader knows "clearing" and "purse")`+"\n", errOut, sub)
 	}
 	key := make([]byte, 32)
 	_, err = purse.OpenStore(jpath, key)
 	assert.ErrorIs(t, err, purse.ErrRecord)
 	assert.ErrorIs(t, err, journal.ErrNewerFormat)
+}
+
+// A card command given a damaged --journal stops before the card is
+// touched, says so once (the path named once, no "journal:" repeated) and
+// exits 2 (bad input), as pboc journal does; the card file is not rewritten.
+func TestCardCommandsRefuseADamagedJournal(t *testing.T) {
+	dir := t.TempDir()
+	jpath := filepath.Join(dir, "j.dat")
+	require.NoError(t, os.WriteFile(jpath, []byte("garbage"), 0o644))
+	want := ": --journal " + jpath + ": corrupt at offset 0: bad frame magic or version; 7 bytes to the end are not an unfinished frame\n"
+	for _, c := range []struct{ card, cmd string }{
+		{"../../testdata/cards/default.json", "purchase"},
+		{"../../testdata/fuelcards/fuel.json", "purse"},
+	} {
+		card := filepath.Join(dir, filepath.Base(c.card))
+		orig, err := os.ReadFile(c.card)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(card, orig, 0o644))
+		args := []string{c.cmd}
+		if c.cmd == "purse" {
+			args = append(args, "purchase")
+		}
+		args = append(args, "--amount", "1", "--journal", jpath, "--card", card, "--save")
+		code, _, errOut := runCLI(t, args...)
+		assert.Equal(t, 2, code, errOut)
+		assert.Equal(t, "pboc "+c.cmd+want, errOut)
+		now, err := os.ReadFile(card)
+		require.NoError(t, err)
+		assert.Equal(t, orig, now, "the card is not rewritten")
+	}
 }
