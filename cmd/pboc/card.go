@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 
@@ -256,7 +255,7 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 	if s.journal != "" {
 		j, err := openJournal(s.journal)
 		if err != nil {
-			return nil, nil, journalOpenError(s.journal, err)
+			return nil, nil, openError("--journal", s.journal, err)
 		}
 		closers = append(closers, j.Close)
 		opts = append(opts, kernel.WithJournal(j), kernel.WithCounter(j))
@@ -274,7 +273,7 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 		tl, err := kernel.OpenTornLog(s.tornLog)
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("--torn-log: %w", err)
+			return nil, nil, openError("--torn-log", s.tornLog, err)
 		}
 		closers = append(closers, tl.Close)
 		opts = append(opts, kernel.WithTornLog(tl))

@@ -132,19 +132,19 @@ func shownPAN(ctx context.Context, r *journal.Record, key journal.DataKey) (stri
 	return p, nil
 }
 
-// journalOpenError says once why a card command could not open its
-// --journal: a damaged file, or one of a newer format, is bad input (exit 2),
-// as for pboc journal; anything else (held by another process, the disk) is
-// an I/O failure.
-func journalOpenError(path string, err error) error {
+// openError says once why a card command could not open the file of a
+// flag (--journal, --torn-log): a damaged file, or one of a newer format,
+// is bad input (exit 2), as for pboc journal; anything else (held by
+// another process, the disk) is an I/O failure.
+func openError(flag, path string, err error) error {
 	if errors.Is(err, journal.ErrCorrupt) || errors.Is(err, journal.ErrNewerFormat) {
-		return journalInputError(path, err)
+		return damaged(flag, path, err)
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("--journal %s: %w", path, pe.Err)
+		return fmt.Errorf("%s %s: %w", flag, path, pe.Err)
 	}
-	return fmt.Errorf("--journal %s: %w", path, err)
+	return fmt.Errorf("%s %s: %w", flag, path, err)
 }
 
 // journalInputError says once what is wrong with the journal to read.
@@ -153,11 +153,17 @@ func journalInputError(path string, err error) error {
 	if errors.As(err, &pe) {
 		return badInput("--journal %s: %w", path, pe.Err)
 	}
+	return damaged("--journal", path, err)
+}
+
+// damaged is bad input naming the flag's file once: a *journal.CorruptError
+// names the path too, and says "journal:", which the message leaves out.
+func damaged(flag, path string, err error) error {
 	var ce *journal.CorruptError
-	if errors.As(err, &ce) { // it names the path too, and says "journal:"
-		return badInput("--journal %s: corrupt at offset %d: %s", path, ce.Offset, strings.TrimPrefix(ce.Reason, "journal: "))
+	if errors.As(err, &ce) {
+		return badInput("%s %s: corrupt at offset %d: %s", flag, path, ce.Offset, strings.TrimPrefix(ce.Reason, "journal: "))
 	}
-	return badInput("--journal %s: %w", path, err)
+	return badInput("%s %s: %w", flag, path, err)
 }
 
 // listJournal prints one line per record. With a data key that does not
@@ -314,12 +320,12 @@ func panHashKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {
 		if len(key) != panHashKeyLen {
-			return nil, fmt.Errorf("--journal key %s: %d bytes, want %d", path, len(key), panHashKeyLen)
+			return nil, fmt.Errorf("PAN hash key %s: %d bytes, want %d", path, len(key), panHashKeyLen)
 		}
 		return key, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("--journal key: %w", err)
+		return nil, fmt.Errorf("PAN hash key: %w", err)
 	}
 	key = make([]byte, panHashKeyLen)
 	if _, err := rand.Read(key); err != nil {
@@ -330,15 +336,15 @@ func panHashKey(path string) ([]byte, error) {
 		return panHashKey(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--journal key: %w", err)
+		return nil, fmt.Errorf("PAN hash key: %w", err)
 	}
 	if _, err := f.Write(key); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("--journal key: %w", err)
+		return nil, fmt.Errorf("PAN hash key: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("--journal key: %w", err)
+		return nil, fmt.Errorf("PAN hash key: %w", err)
 	}
 	return key, f.Close()
 }

@@ -135,17 +135,18 @@ func TestJournalRefusesAnUnknownRecordKind(t *testing.T) {
 	assert.ErrorIs(t, err, journal.ErrNewerFormat)
 }
 
-// A card command given a damaged --journal stops before the card is
-// touched, says so once (the path named once, no "journal:" repeated) and
-// exits 2 (bad input), as pboc journal does; the card file is not rewritten.
+// A card command given a damaged --journal or --torn-log stops before the
+// card is touched, says so once (the path named once, no "journal:"
+// repeated) and exits 2 (bad input), as pboc journal does; the card file is
+// not rewritten.
 func TestCardCommandsRefuseADamagedJournal(t *testing.T) {
 	dir := t.TempDir()
-	jpath := filepath.Join(dir, "j.dat")
-	require.NoError(t, os.WriteFile(jpath, []byte("garbage"), 0o644))
-	want := ": --journal " + jpath + ": corrupt at offset 0: bad frame magic or version; 7 bytes to the end are not an unfinished frame\n"
-	for _, c := range []struct{ card, cmd string }{
-		{"../../testdata/cards/default.json", "purchase"},
-		{"../../testdata/fuelcards/fuel.json", "purse"},
+	damaged := filepath.Join(dir, "j.dat")
+	require.NoError(t, os.WriteFile(damaged, []byte("garbage"), 0o644))
+	for _, c := range []struct{ card, cmd, flag string }{
+		{"../../testdata/cards/default.json", "purchase", "--journal"},
+		{"../../testdata/cards/default.json", "purchase", "--torn-log"},
+		{"../../testdata/fuelcards/fuel.json", "purse", "--journal"},
 	} {
 		card := filepath.Join(dir, filepath.Base(c.card))
 		orig, err := os.ReadFile(c.card)
@@ -155,10 +156,10 @@ func TestCardCommandsRefuseADamagedJournal(t *testing.T) {
 		if c.cmd == "purse" {
 			args = append(args, "purchase")
 		}
-		args = append(args, "--amount", "1", "--journal", jpath, "--card", card, "--save")
+		args = append(args, "--amount", "1", c.flag, damaged, "--card", card, "--save")
 		code, _, errOut := runCLI(t, args...)
 		assert.Equal(t, 2, code, errOut)
-		assert.Equal(t, "pboc "+c.cmd+want, errOut)
+		assert.Equal(t, "pboc "+c.cmd+": "+c.flag+" "+damaged+": corrupt at offset 0: bad frame magic or version; 7 bytes to the end are not an unfinished frame\n", errOut)
 		now, err := os.ReadFile(card)
 		require.NoError(t, err)
 		assert.Equal(t, orig, now, "the card is not rewritten")

@@ -487,7 +487,7 @@ func (pf *purseFlags) openStore() (*purse.Store, func(), error) {
 	st, err := purse.OpenStore(path, key)
 	if err != nil {
 		cleanup()
-		return nil, nil, journalOpenError(path, err)
+		return nil, nil, openError("--journal", path, err)
 	}
 	return st, func() { st.Close(); cleanup() }, nil
 }
