@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -104,4 +105,22 @@ func parsePIN(typed string) (string, error) {
 		return "", badInput("--pin: %d digits, want %d to %d", n, minPIN, maxPIN)
 	}
 	return s, nil
+}
+
+// parseHex reads hex the user typed or named (white space and colons
+// ignored). Its error shows the first character that is not a hex digit,
+// with its code point and position, or says the digits are odd in number:
+// plainer than encoding/hex's "invalid byte: U+007A 'z'", which names
+// neither where nor the input.
+func parseHex(s string) ([]byte, error) {
+	s = strings.NewReplacer(" ", "", ":", "", "\n", "", "\r", "", "\t", "").Replace(s)
+	for i, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return nil, fmt.Errorf("not hex: %q (U+%04X) at character %d", r, r, utf8.RuneCountInString(s[:i])+1)
+		}
+	}
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("not hex: an odd number of digits (%d)", len(s))
+	}
+	return hex.DecodeString(s)
 }

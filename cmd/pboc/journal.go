@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,9 +106,12 @@ func loadDataKey(path string) (journal.DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	raw, err := parseHex(string(b))
 	if err != nil {
-		return nil, badInput("--data-key-file %s: not hex: %v", path, err)
+		return nil, badInput("--data-key-file %s: %w", path, err)
+	}
+	if n := len(raw); n != 16 && n != 24 && n != 32 {
+		return nil, badInput("--data-key-file %s: %d bytes, want an AES key of 16, 24 or 32 bytes in hex", path, n)
 	}
 	key, err := journal.NewAESGCMKey(raw)
 	if err != nil {
