@@ -27,7 +27,7 @@ func errorDir(t *testing.T) string {
 		"badhex.key":    "00112233zz\n",
 		"short.key":     "0011\n",
 		"data.key":      "00112233445566778899AABBCCDDEEFF\n",
-		"scenario.json": "",
+		"short.dat.key": "12345",
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
 	}
@@ -56,6 +56,32 @@ func TestErrorLines(t *testing.T) {
 			"pboc journal: --data-key-file {dir}/short.key: 2 bytes, want an AES key of 16, 24 or 32 bytes in hex", 2},
 		{"an ATR in bad hex", "serve-card --atr 3BZZ", `pboc serve-card: --atr "3BZZ": not hex: 'Z' (U+005A) at character 3`, 2},
 		{"an ATR of odd length", "serve-card --atr 3B0", `pboc serve-card: --atr "3B0": not hex: an odd number of digits (3)`, 2},
+
+		// The files a sale writes: a directory or a damaged file named is bad
+		// input, a file that cannot be created an I/O failure; nothing is
+		// made beside a file refused (no FILE.key).
+		{"a directory as the journal", "purchase --amount 1 --card {dir}/card.json --save --journal {dir}/dir",
+			"pboc purchase: --journal {dir}/dir: is a directory", 2},
+		{"a directory as the torn log", "purchase --amount 1 --card {dir}/card.json --save --torn-log {dir}/dir",
+			"pboc purchase: --torn-log {dir}/dir: is a directory", 2},
+		{"a damaged torn log", "purchase --amount 1 --card {dir}/card.json --save --torn-log {dir}/garbage",
+			"pboc purchase: --torn-log {dir}/garbage: corrupt at offset 0: bad frame magic or version; 7 bytes to the end are not an unfinished frame", 2},
+		{"a journal of sales as the torn log", "purchase --amount 1 --card {dir}/card.json --save --torn-log {dir}/j.dat",
+			`pboc purchase: --torn-log {dir}/j.dat: corrupt at offset 0: event 0 is not a torn-log event (op "")`, 2},
+		{"a journal in a directory that does not exist", "purchase --amount 1 --card {dir}/card.json --save --journal {dir}/none/j.dat",
+			"pboc purchase: --journal {dir}/none/j.dat: cannot be created: its directory does not exist", 1},
+		{"a torn log in a directory that does not exist", "load --amount 1 --card {dir}/card.json --save --torn-log {dir}/none/t.dat",
+			"pboc load: --torn-log {dir}/none/t.dat: cannot be created: its directory does not exist", 1},
+		{"the journal and the torn log in one file", "purchase --amount 1 --card {dir}/card.json --save --journal {dir}/t.dat --torn-log {dir}/./t.dat",
+			"pboc purchase: --journal and --torn-log name the same file {dir}/t.dat: each needs its own", 2},
+		{"a data key without a journal", "purchase --amount 1 --card {dir}/card.json --data-key-file {dir}/data.key",
+			"pboc purchase: --data-key-file needs --journal FILE: the key seals the PAN of the journal's records", 2},
+		{"a PAN hash key of the wrong size", "purchase --amount 1 --card {dir}/card.json --save --journal {dir}/short.dat",
+			"pboc purchase: --journal {dir}/short.dat: PAN hash key {dir}/short.dat.key: 5 bytes, want 32", 2},
+		{"a purse journal in a directory that does not exist", "purse balance --card {dir}/fuel.json --save --journal {dir}/none/p.dat",
+			"pboc purse: --journal {dir}/none/p.dat: cannot be created: its directory does not exist", 1},
+		{"the purse journal and its state in one file", "purse purchase --amount 1 --card {dir}/fuel.json --save --journal {dir}/p.dat --state {dir}/p.dat",
+			"pboc purse: --journal and --state name the same file {dir}/p.dat: each needs its own", 2},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
 			args := strings.Fields(strings.ReplaceAll(c.args, "{dir}", dir))
@@ -64,4 +90,11 @@ func TestErrorLines(t *testing.T) {
 			assert.Equal(t, c.code, code)
 		})
 	}
+	keys, err := filepath.Glob(filepath.Join(dir, "*.key"))
+	require.NoError(t, err)
+	for _, k := range keys {
+		assert.Contains(t, []string{"badhex.key", "short.key", "data.key", "j.dat.key", "short.dat.key"}, filepath.Base(k), "a key made beside a file refused")
+	}
+	_, err = os.Stat(filepath.Join(dir, "t.dat"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the refused journal not created")
 }

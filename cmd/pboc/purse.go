@@ -182,6 +182,9 @@ func (pf *purseFlags) check(needAmount bool) error {
 		// a temporary store would number from 1 again: duplicates.
 		return badInput("--state needs --journal FILE, so that the terminal's records go on with the PSAM and the reserve")
 	}
+	if pf.state != "" && sameFile(pf.state, pf.journal) {
+		return badInput("--journal and --state name the same file %s: each needs its own", pf.state)
+	}
 	if pf.pull && pf.reader != "" {
 		return badInput("--pull-card pulls the simulated card: not with --reader")
 	}
@@ -479,7 +482,11 @@ func (pf *purseFlags) openStore() (*purse.Store, func(), error) {
 		}
 		path, cleanup = filepath.Join(dir, "purse.log"), func() { os.RemoveAll(dir) }
 	}
-	key, err := panHashKey(path + ".key")
+	if err := checkStoreFile("--journal", path); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	key, err := panHashKey("--journal", path)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
