@@ -158,7 +158,7 @@ func simulatedReserve(path, balance string) (*hostsim.Reserve, error) {
 			return nil, err
 		}
 		if prof, err = cardsim.ParsePurseProfile(b); err != nil {
-			return nil, badInput("--fuel-card %s: %v", path, err)
+			return nil, profileError("fuel-card", path, err)
 		}
 	}
 	r, _, err := hostsim.ReserveFor(prof, amount)

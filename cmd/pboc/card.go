@@ -105,16 +105,24 @@ func loadProfile(name, path string) (*cardsim.Profile, error) {
 		return nil, err
 	}
 	p, err := cardsim.ParseProfile(b)
+	if err != nil {
+		return nil, profileError(name, path, err)
+	}
+	return p, nil
+}
+
+// profileError is bad input saying once what is wrong with the card
+// profile (EMV or fuel card) of the flag name, without cardsim's own
+// "cardsim: invalid profile:" said before it.
+func profileError(name, path string, err error) error {
 	var pe *cardsim.ProfileError
 	switch {
 	case errors.As(err, &pe) && pe.Field != "":
-		return nil, badInput("--%s %s: invalid profile: %s: %s", name, path, pe.Field, pe.Msg)
+		return badInput("--%s %s: invalid profile: %s: %s", name, path, pe.Field, pe.Msg)
 	case errors.As(err, &pe) && pe.Err != nil:
-		return nil, badInput("--%s %s: %s: %v", name, path, pe.Msg, pe.Err)
-	case err != nil:
-		return nil, badInput("--%s %s: %v", name, path, err)
+		return badInput("--%s %s: %s: %w", name, path, pe.Msg, pe.Err)
 	}
-	return p, nil
+	return badInput("--%s %s: %w", name, path, err)
 }
 
 // readInput reads a file the user named (flag name, or "" for a positional

@@ -80,6 +80,20 @@ func TestErrorLines(t *testing.T) {
 			"pboc purchase: --journal {dir}/short.dat: PAN hash key {dir}/short.dat.key: 5 bytes, want 32", 2},
 		{"a purse journal in a directory that does not exist", "purse balance --card {dir}/fuel.json --save --journal {dir}/none/p.dat",
 			"pboc purse: --journal {dir}/none/p.dat: cannot be created: its directory does not exist", 1},
+		{"a directory as the purse state", "purse purchase --amount 1 --card {dir}/fuel.json --save --journal {dir}/p.dat --state {dir}/dir",
+			"pboc purse: --state {dir}/dir: is a directory", 2},
+		{"an empty purse state", "purse purchase --amount 1 --card {dir}/fuel.json --save --journal {dir}/p.dat --state {dir}/empty",
+			"pboc purse: --state {dir}/empty: empty file: a torn or damaged state is not reset; restore it, or remove it to start afresh", 2},
+		{"a purse state that cannot be created is said before the PSAM", "purse purchase --amount 1 --card {dir}/fuel.json --save --journal {dir}/p.dat --state {dir}/none/s.json",
+			"pboc purse: --state {dir}/none/s.json: cannot be created: its directory does not exist", 1},
+
+		// Card profiles: the fuel card's errors as the EMV card's, without
+		// cardsim's own words again.
+		{"garbage as a fuel card", "purse balance --card {dir}/garbage",
+			"pboc purse: --card {dir}/garbage: not a fuel-card profile: invalid character 'g' looking for beginning of value", 2},
+		{"an EMV card as the acquirer's fuel card", "serve-acquirer --fuel-card {dir}/card.json",
+			`pboc serve-acquirer: --fuel-card {dir}/card.json: not a fuel-card profile: json: unknown field "language"`, 2},
+		{"purse without a subcommand says purse once", "purse", "pboc purse: balance, records, load, unload, purchase or dispense needed (pboc purse -h)", 2},
 		{"the purse journal and its state in one file", "purse purchase --amount 1 --card {dir}/fuel.json --save --journal {dir}/p.dat --state {dir}/p.dat",
 			"pboc purse: --journal and --state name the same file {dir}/p.dat: each needs its own", 2},
 	} {
@@ -93,7 +107,7 @@ func TestErrorLines(t *testing.T) {
 	keys, err := filepath.Glob(filepath.Join(dir, "*.key"))
 	require.NoError(t, err)
 	for _, k := range keys {
-		assert.Contains(t, []string{"badhex.key", "short.key", "data.key", "j.dat.key", "short.dat.key"}, filepath.Base(k), "a key made beside a file refused")
+		assert.Contains(t, []string{"badhex.key", "short.key", "data.key", "j.dat.key", "short.dat.key", "p.dat.key"}, filepath.Base(k), "a key made beside a file refused")
 	}
 	_, err = os.Stat(filepath.Join(dir, "t.dat"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the refused journal not created")

@@ -39,7 +39,7 @@ func cmdPurse(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if p.run == nil {
-		return badInput("purse needs one of balance, records, load, unload, purchase, dispense (pboc purse -h)")
+		return badInput("balance, records, load, unload, purchase or dispense needed (pboc purse -h)")
 	}
 	if err := pf.check(p.amount); err != nil {
 		return err
@@ -370,7 +370,7 @@ func (pf *purseFlags) openCard(ctx context.Context, tr *purseTrace) (apdu.Transp
 			return nil, nil, err
 		}
 		if pf.profile, err = cardsim.ParsePurseProfile(b); err != nil {
-			return nil, nil, badInput("--card %s: %v", pf.card, err)
+			return nil, nil, profileError("card", pf.card, err)
 		}
 	}
 	if pf.reader != "" {
@@ -385,7 +385,7 @@ func (pf *purseFlags) openCard(ctx context.Context, tr *purseTrace) (apdu.Transp
 	}
 	c, err := cardsim.NewPurseCard(pf.profile)
 	if err != nil {
-		return nil, nil, badInput("--card %s: %v", pf.card, err)
+		return nil, nil, profileError("card", pf.card, err)
 	}
 	pf.sim = c
 	return tr.wrap("card", &pullableCard{card: c}), func() {}, nil
