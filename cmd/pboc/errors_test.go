@@ -55,6 +55,13 @@ func TestErrorLines(t *testing.T) {
 		{"a key of the wrong size says the sizes", "journal list --journal {dir}/j.dat --data-key-file {dir}/short.key",
 			"pboc journal: --data-key-file {dir}/short.key: 2 bytes, want an AES key of 16, 24 or 32 bytes in hex", 2},
 		{"an ATR in bad hex", "serve-card --atr 3BZZ", `pboc serve-card: --atr "3BZZ": not hex: 'Z' (U+005A) at character 3`, 2},
+		{"a line of parameter records in bad hex names the file once, params: not said", "capk import {dir}/garbage --out {dir}/keys.json",
+			"pboc capk: {dir}/garbage: CA key record 1: malformed: line 1: not hex: 'g' (U+0067) at character 1", 2},
+		{"a CA key file that is not JSON, capk: said once", "capk check {dir}/garbage",
+			"pboc capk: {dir}/garbage: not a CA key file: bad format: invalid character 'g' looking for beginning of value", 2},
+		{"an --out that is a directory names it once", "params export --out {dir}/dir", "pboc params: --out {dir}/dir: is a directory", 1},
+		{"an --out in a directory that does not exist", "capk export --out {dir}/none/k.txt",
+			"pboc capk: --out {dir}/none/k.txt: no such file or directory", 1},
 		{"an ATR of odd length", "serve-card --atr 3B0", `pboc serve-card: --atr "3B0": not hex: an odd number of digits (3)`, 2},
 
 		// The files a sale writes: a directory or a damaged file named is bad

@@ -125,6 +125,16 @@ type inputError struct{ err error }
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
 
+// reworded is err said in other words (a package's prefix left out),
+// still wrapping it.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }
+
 // badInput is an inputError with a formatted message (%w allowed).
 func badInput(format string, args ...any) error {
 	return &inputError{fmt.Errorf(format, args...)}
