@@ -199,6 +199,9 @@ func (s *saleFlags) check() error {
 	if s.dataKey != "" && s.journal == "" {
 		return badInput("--data-key-file needs --journal FILE: the key seals the PAN of the journal's records")
 	}
+	if err := s.acq.check(); err != nil {
+		return err
+	}
 	pin, err := parsePIN(s.pin)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 
 // errorDir is a directory of inputs a user gets wrong: a copy of the
 // default card and of the seed fuel card (for --save), an empty file, a
-// directory, a file of garbage, key files in bad hex and of a bad length,
+// directory, files of garbage, key files in bad hex and of a bad length,
 // and a clearing journal one sale wrote.
 func errorDir(t *testing.T) string {
 	t.Helper()
@@ -24,6 +24,7 @@ func errorDir(t *testing.T) string {
 	for name, data := range map[string]string{
 		"empty":         "",
 		"garbage":       "garbage",
+		"damaged.state": "garbage", // its key is made before it is read: acquirer.OpenState needs it
 		"badhex.key":    "00112233zz\n",
 		"short.key":     "0011\n",
 		"data.key":      "00112233445566778899AABBCCDDEEFF\n",
@@ -94,6 +95,24 @@ func TestErrorLines(t *testing.T) {
 		{"a purse state that cannot be created is said before the PSAM", "purse purchase --amount 1 --card {dir}/fuel.json --save --journal {dir}/p.dat --state {dir}/none/s.json",
 			"pboc purse: --state {dir}/none/s.json: cannot be created: its directory does not exist", 1},
 
+		// Addresses are checked before anything dials or listens.
+		{"an acquirer without a port", "purchase --amount 1 --acquirer bogus", `pboc purchase: --acquirer "bogus": want HOST:PORT`, 2},
+		{"a purse acquirer port out of range", "purse load --amount 1 --acquirer 127.0.0.1:99999",
+			`pboc purse: --acquirer "127.0.0.1:99999": port "99999", want 1 to 65535`, 2},
+		{"vpcd's address without a port (retried forever before)", "serve-card --addr bogus", `pboc serve-card: --addr "bogus": want HOST:PORT`, 2},
+		{"an acquirer to serve on no port", "serve-acquirer --addr 127.0.0.1:x", `pboc serve-acquirer: --addr "127.0.0.1:x": port "x", want 0 to 65535`, 2},
+
+		// The acquirer link's state file is refused as the journal is,
+		// before the acquirer is dialled (nothing listens at port 1).
+		{"a directory as the acquirer state", "purchase --amount 1 --acquirer 127.0.0.1:1 --acquirer-state {dir}/dir",
+			"pboc purchase: --acquirer-state {dir}/dir: is a directory", 2},
+		{"a damaged acquirer state", "purchase --amount 1 --acquirer 127.0.0.1:1 --acquirer-state {dir}/damaged.state",
+			"pboc purchase: --acquirer-state {dir}/damaged.state: corrupt at offset 0: bad frame magic or version; 7 bytes to the end are not an unfinished frame", 2},
+		{"a journal of sales as the acquirer state", "purchase --amount 1 --acquirer 127.0.0.1:1 --acquirer-state {dir}/j.dat",
+			`pboc purchase: --acquirer-state {dir}/j.dat: state log: event 0: event "" for unknown transaction ""`, 2},
+		{"an acquirer state in a directory that does not exist", "purchase --amount 1 --acquirer 127.0.0.1:1 --acquirer-state {dir}/none/a.state",
+			"pboc purchase: --acquirer-state {dir}/none/a.state: cannot be created: its directory does not exist", 1},
+
 		// Card profiles: the fuel card's errors as the EMV card's, without
 		// cardsim's own words again.
 		{"garbage as a fuel card", "purse balance --card {dir}/garbage",
@@ -114,7 +133,7 @@ func TestErrorLines(t *testing.T) {
 	keys, err := filepath.Glob(filepath.Join(dir, "*.key"))
 	require.NoError(t, err)
 	for _, k := range keys {
-		assert.Contains(t, []string{"badhex.key", "short.key", "data.key", "j.dat.key", "short.dat.key", "p.dat.key"}, filepath.Base(k), "a key made beside a file refused")
+		assert.Contains(t, []string{"badhex.key", "short.key", "data.key", "j.dat.key", "short.dat.key", "p.dat.key", "damaged.state.key"}, filepath.Base(k), "a key made beside a file refused")
 	}
 	_, err = os.Stat(filepath.Join(dir, "t.dat"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the refused journal not created")

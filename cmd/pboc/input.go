@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -123,4 +125,25 @@ func parseHex(s string) ([]byte, error) {
 		return nil, fmt.Errorf("not hex: an odd number of digits (%d)", len(s))
 	}
 	return hex.DecodeString(s)
+}
+
+// checkAddr refuses, as bad input and before anything dials or listens,
+// an address of the flag name that cannot be one: not HOST:PORT, or a
+// port that is not a number from 1 (0 too when listen: any free port) to
+// 65535. The net package would say it later, the address three times
+// ("connecting to server x: dial tcp: address x: missing port in
+// address"), or, for vpcd, retry it forever.
+func checkAddr(name, addr string, listen bool) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return badInput("--%s %q: want HOST:PORT", name, addr)
+	}
+	low := 1
+	if listen {
+		low = 0
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < low || n > 65535 {
+		return badInput("--%s %q: port %q, want %d to 65535", name, addr, port, low)
+	}
+	return nil
 }

@@ -321,18 +321,25 @@ const panHashKeyLen = 32
 // instead.) A key file of the wrong size is bad input, as a damaged
 // journal; a key that cannot be read or written is an I/O failure.
 func panHashKey(flag, file string) ([]byte, error) {
+	return keyBeside(flag, file, "PAN hash key")
+}
+
+// keyBeside reads the 32-byte key (what it is for: what) kept beside the
+// file of the flag in FILE.key, creating it when it does not exist yet
+// (see panHashKey; --acquirer-state keeps its data key so too).
+func keyBeside(flag, file, what string) ([]byte, error) {
 	path := file + ".key"
 	fail := func(err error) error {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("%s %s: PAN hash key %s: %w", flag, file, path, err)
+		return fmt.Errorf("%s %s: %s %s: %w", flag, file, what, path, err)
 	}
 	key, err := os.ReadFile(path)
 	if err == nil {
 		if len(key) != panHashKeyLen {
-			return nil, badInput("%s %s: PAN hash key %s: %d bytes, want %d", flag, file, path, len(key), panHashKeyLen)
+			return nil, badInput("%s %s: %s %s: %d bytes, want %d", flag, file, what, path, len(key), panHashKeyLen)
 		}
 		return key, nil
 	}
@@ -345,7 +352,7 @@ func panHashKey(flag, file string) ([]byte, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) { // another terminal process made it just now
-		return panHashKey(flag, file)
+		return keyBeside(flag, file, what)
 	}
 	if err != nil {
 		return nil, fail(err)

@@ -188,6 +188,9 @@ func (pf *purseFlags) check(needAmount bool) error {
 	if pf.pull && pf.reader != "" {
 		return badInput("--pull-card pulls the simulated card: not with --reader")
 	}
+	if err := pf.acq.check(); err != nil {
+		return err
+	}
 	pin, err := parsePIN(pf.pin)
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ trusts it only with its test keys (pboc --reader NAME --test-ca).`)
 	if err := f.parseNoArgs(args); err != nil {
 		return err
 	}
+	if err := checkAddr("addr", *addr, false); err != nil {
+		return err
+	}
 	w := e.stdout
 	atr := vpcd.DefaultATR()
 	switch {
