@@ -130,6 +130,16 @@ func TestErrorLines(t *testing.T) {
 			assert.Equal(t, c.code, code)
 		})
 	}
+	// A scenario run reports each file on its ERROR line, once, and what
+	// is wrong in words (not encoding/json's "EOF").
+	code, out, errOut := runCLI(t, "scenario", "run", filepath.Join(dir, "empty"), filepath.Join(dir, "dir"))
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "ERROR "+dir+"/empty: empty file\nERROR "+dir+"/dir: no *.json scenario files\n0 scenarios: 0 passed, 0 failed; 2 invalid file(s) not run\n", out)
+	assert.Equal(t, "pboc scenario: 2 file(s) could not be run (ERROR lines above)\n", errOut)
+	code, _, errOut = runCLI(t, "scenario", "list")
+	assert.Equal(t, 2, code)
+	assert.Equal(t, `pboc scenario: unknown scenario subcommand "list" (want run DIR|FILE...)`+"\n", errOut)
+
 	keys, err := filepath.Glob(filepath.Join(dir, "*.key"))
 	require.NoError(t, err)
 	for _, k := range keys {
