@@ -130,9 +130,14 @@ func TestErrorLines(t *testing.T) {
 			assert.Equal(t, c.code, code)
 		})
 	}
+	// Full-width digits are the digits they show in a batch number too.
+	code, out, errOut := runCLI(t, "journal", "batch", "--journal", filepath.Join(dir, "j.dat"), "--batch", "１")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(out, "batch 000001 (open)\n"), out)
+
 	// A scenario run reports each file on its ERROR line, once, and what
 	// is wrong in words (not encoding/json's "EOF").
-	code, out, errOut := runCLI(t, "scenario", "run", filepath.Join(dir, "empty"), filepath.Join(dir, "dir"))
+	code, out, errOut = runCLI(t, "scenario", "run", filepath.Join(dir, "empty"), filepath.Join(dir, "dir"))
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "ERROR "+dir+"/empty: empty file\nERROR "+dir+"/dir: no *.json scenario files\n0 scenarios: 0 passed, 0 failed; 2 invalid file(s) not run\n", out)
 	assert.Equal(t, "pboc scenario: 2 file(s) could not be run (ERROR lines above)\n", errOut)

@@ -17,9 +17,9 @@ import (
 
 // Full-width input. A Chinese input method in full-width mode (全角) types
 // the digits as U+FF10..U+FF19 and the point as U+FF0E ("１２．３４").
-// They mean what they show, so amounts and PINs accept them as the ASCII
-// digits and point. Anything else that is not ASCII — the ideographic full
-// stop 。 (U+3002), a full-width comma or minus — is refused with a
+// They mean what they show, so amounts, PINs and batch numbers accept
+// them as the ASCII digits and point. Anything else that is not ASCII —
+// the ideographic full stop 。 (U+3002), a full-width comma or minus — is refused with a
 // message that shows the character and its code point: a
 // separator that might be a thousands mark or a decimal point is not
 // guessed at.

@@ -57,7 +57,7 @@ bad input (exit status 2).`)
 	case pos[0] != "list" && pos[0] != "export" && pos[0] != "batch":
 		return badInput("unknown journal subcommand %q (want list, export or batch)", pos[0])
 	}
-	batch, err := strconv.ParseUint(batchArg, 10, 32)
+	batch, err := strconv.ParseUint(halfWidth(batchArg), 10, 32) // full-width digits are the digits they show
 	if batchArg == "" {
 		batch, err = 0, nil
 	}
