@@ -19,8 +19,8 @@ import (
 // the digits as U+FF10..U+FF19 and the point as U+FF0E ("１２．３４").
 // They mean what they show, so amounts, PINs and batch numbers accept
 // them as the ASCII digits and point. Anything else that is not ASCII —
-// the ideographic full stop 。 (U+3002), a full-width comma or minus — is refused with a
-// message that shows the character and its code point: a
+// the ideographic full stop 。 (U+3002), a full-width comma or minus — is
+// refused with a message that shows the character and its code point: a
 // separator that might be a thousands mark or a decimal point is not
 // guessed at.
 
