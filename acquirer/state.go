@@ -252,7 +252,7 @@ func (st *State) apply(e *event) error {
 	}
 	t, ok := st.txns[e.ID]
 	if !ok {
-		return fmt.Errorf("%s event for unknown transaction %q", e.T, e.ID)
+		return fmt.Errorf("event %q for unknown transaction %q", e.T, e.ID)
 	}
 	if err := t.apply(e); err != nil {
 		return err

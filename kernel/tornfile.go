@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -62,10 +63,13 @@ func (f *FileTornLog) replay() error {
 	if err != nil {
 		return err
 	}
+	// off is the frame's offset: the frames lie end to end, each 12 bytes
+	// more than its payload (journal's doc: an 8-byte header, a 4-byte CRC).
+	var off int64
 	for i, p := range payloads {
 		var e tornEvent
 		if err := json.Unmarshal(p, &e); err != nil {
-			return fmt.Errorf("%w: %s: event %d: %w", journal.ErrCorrupt, f.log.Path(), i, err)
+			return &journal.CorruptError{Path: f.log.Path(), Offset: off, Reason: notTornEvent(i, err)}
 		}
 		switch {
 		case e.Op == "add" && e.Record != nil && e.Record.ID != "":
@@ -77,10 +81,22 @@ func (f *FileTornLog) replay() error {
 				f.recs = append(f.recs[:j], f.recs[j+1:]...)
 			}
 		default:
-			return fmt.Errorf("%w: %s: event %d: %q", journal.ErrCorrupt, f.log.Path(), i, e.Op)
+			return &journal.CorruptError{Path: f.log.Path(), Offset: off, Reason: fmt.Sprintf("event %d is not a torn-log event (op %q)", i, e.Op)}
 		}
+		off += int64(len(p)) + 12
 	}
 	return nil
+}
+
+// notTornEvent says why payload i, a sound frame, is not an event of a
+// torn log (another store's file named as one): which field is of the
+// wrong kind, or not JSON at all.
+func notTornEvent(i int, err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("event %d is not a torn-log event (%q is a %s)", i, te.Field, te.Value)
+	}
+	return fmt.Sprintf("event %d is not a torn-log event (not JSON)", i)
 }
 
 func (f *FileTornLog) index(id string) int {

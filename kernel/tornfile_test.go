@@ -236,3 +236,24 @@ func TestFileTornLogAcrossARestart(t *testing.T) {
 	assert.True(t, res.Settled[0].Reversed, "the refill came back on the card's evidence")
 	assert.Zero(t, f.Len())
 }
+
+// A log whose frames are sound but hold something other than torn-log
+// events (another store's file, named by mistake) is corrupt, said with
+// the offset of the frame at fault, as the journal says its own damage.
+func TestFileTornLogOfOtherEventsIsCorrupt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "torn.log")
+	l, err := journal.OpenLog(path)
+	require.NoError(t, err)
+	first := []byte(`{"op":"remove","id":"nothing pending"}`)
+	require.NoError(t, l.Append(context.Background(), first))
+	require.NoError(t, l.Append(context.Background(), []byte(`{"event":"stan","stan":7}`)))
+	require.NoError(t, l.Close())
+
+	_, err = kernel.OpenTornLog(path)
+	require.ErrorIs(t, err, journal.ErrCorrupt)
+	var ce *journal.CorruptError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, int64(len(first)+12), ce.Offset, "the second frame's offset")
+	assert.Equal(t, `event 1 is not a torn-log event (op "")`, ce.Reason)
+	assert.Equal(t, path, ce.Path)
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-pboc/pboc/capk"
 	"github.com/go-pboc/pboc/internal/atomicfile"
@@ -59,6 +60,7 @@ func splitHex(data []byte) ([][]byte, error) {
 		if c := strings.IndexByte(line, '#'); c >= 0 {
 			line = line[:c]
 		}
+		typed := line
 		line = strings.Map(func(r rune) rune {
 			if r == ' ' || r == '\t' || r == '\r' {
 				return -1
@@ -73,11 +75,23 @@ func splitHex(data []byte) ([][]byte, error) {
 		}
 		rec, err := hex.DecodeString(line)
 		if err != nil {
-			return nil, &RecordError{Kind: "parameter", Record: len(recs) + 1, Err: fmt.Errorf("%w: line %d: %w", ErrFormat, i+1, err)}
+			return nil, &RecordError{Kind: "parameter", Record: len(recs) + 1, Err: fmt.Errorf("%w: line %d: %s", ErrFormat, i+1, hexProblem(typed, len(line)))}
 		}
 		recs = append(recs, rec)
 	}
 	return recs, nil
+}
+
+// hexProblem says what is wrong with a line of hex as typed: the first
+// character that is not a hex digit, white space, with its position in the
+// line, or else an odd number of digits.
+func hexProblem(line string, digits int) string {
+	for i, r := range line {
+		if !strings.ContainsRune("0123456789abcdefABCDEF \t\r", r) {
+			return fmt.Sprintf("not hex: %q (U+%04X) at character %d", r, r, utf8.RuneCountInString(line[:i])+1)
+		}
+	}
+	return fmt.Sprintf("not hex: an odd number of digits (%d)", digits)
 }
 
 // splitBinary starts a record at each top-level 9F06 (each record is

@@ -64,6 +64,21 @@ func TestSplitHexAndBinary(t *testing.T) {
 	}
 }
 
+// A line that is not hex says which character, where in the line as
+// typed (spaces counted), or that its digits are odd in number; not
+// encoding/hex's "invalid byte".
+func TestSplitSaysWhatIsNotHex(t *testing.T) {
+	for text, want := range map[string]string{
+		"# a comment\n9F06 05A0 0000 0333 XX\n": `params: parameter record 1: malformed: line 2: not hex: 'X' (U+0058) at character 21`,
+		"9F06０５\n":                              `params: parameter record 1: malformed: line 1: not hex: '０' (U+FF10) at character 5`,
+		"9F0605A\n":                             `params: parameter record 1: malformed: line 1: not hex: an odd number of digits (7)`,
+	} {
+		_, _, err := params.Split([]byte(text))
+		require.ErrorIs(t, err, params.ErrFormat, text)
+		assert.EqualError(t, err, want)
+	}
+}
+
 func TestReadFiles(t *testing.T) {
 	cfg := kernel.DefaultConfig()
 	var hexFile, binFile bytes.Buffer

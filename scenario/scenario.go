@@ -516,6 +516,9 @@ func Parse(data []byte, dir string) (*Scenario, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{Err: fmt.Errorf("larger than %d bytes", MaxFileSize)}
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{Err: errors.New("empty file")} // not encoding/json's "EOF"
+	}
 	var s Scenario
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

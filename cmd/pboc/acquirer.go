@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -61,6 +59,9 @@ prints each message it receives. Ctrl-C stops it.`)
 	fuelCard := f.fs.String("fuel-card", "", "fuel-card profile JSON `FILE` whose reserve account (备付金) the issuer holds for pboc purse --acquirer (default: the built-in seed fuel card)")
 	reserveText := f.fs.String("reserve", "2000.00", "balance of the fuel card's reserve account, in yuan (`AMOUNT`)")
 	if err := f.parseNoArgs(args); err != nil {
+		return err
+	}
+	if err := checkAddr("addr", *addr, true); err != nil {
 		return err
 	}
 	reserve, err := simulatedReserve(*fuelCard, *reserveText)
@@ -158,7 +159,7 @@ func simulatedReserve(path, balance string) (*hostsim.Reserve, error) {
 			return nil, err
 		}
 		if prof, err = cardsim.ParsePurseProfile(b); err != nil {
-			return nil, badInput("--fuel-card %s: %v", path, err)
+			return nil, profileError("fuel-card", path, err)
 		}
 	}
 	r, _, err := hostsim.ReserveFor(prof, amount)
@@ -187,6 +188,15 @@ func (a *acquirerFlags) register(f *flags) {
 	f.fs.StringVar(&a.tmk, "tmk", testTMK, "with --acquirer, the terminal master key, 16 bytes `HEX` (the default is the simulator's test key)")
 }
 
+// check refuses an --acquirer that is not an address, before the card
+// is touched.
+func (a *acquirerFlags) check() error {
+	if a.addr == "" {
+		return nil
+	}
+	return checkAddr("acquirer", a.addr, false)
+}
+
 // open signs the terminal in with the acquirer. j is the --journal (nil
 // without one): the link numbers its messages from it, as the kernel does,
 // settles approvals after a crash from it and, with the data key dk that
@@ -200,7 +210,12 @@ func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j *journal.
 	if a.state == "" {
 		a.state = filepath.Join(os.TempDir(), "pboc-acquirer-"+cfg.TerminalID+".state")
 	}
-	raw, err := stateKey(a.state + ".key")
+	if err := checkStoreFile("--acquirer-state", a.state); err != nil {
+		return nil, err
+	}
+	// Full PANs in the state are sealed under this key, kept beside it (a
+	// terminal keeps such a key in its secure storage instead).
+	raw, err := keyBeside("--acquirer-state", a.state, "key")
 	if err != nil {
 		return nil, err
 	}
@@ -209,8 +224,12 @@ func (a *acquirerFlags) open(ctx context.Context, cfg kernel.Config, j *journal.
 		return nil, err
 	}
 	st, err := acquirer.OpenState(ctx, a.state, key)
+	if errors.Is(err, acquirer.ErrState) {
+		// Events this version does not know: refused as a newer journal is.
+		return nil, badInput("--acquirer-state %s: %w", a.state, &reworded{strings.TrimPrefix(err.Error(), "acquirer: "), err})
+	}
 	if err != nil {
-		return nil, fmt.Errorf("--acquirer-state %s: %w", a.state, err)
+		return nil, openError("--acquirer-state", a.state, err)
 	}
 	if a.module, err = acquirer.NewSoftModule(tmk); err != nil {
 		st.Close()
@@ -272,43 +291,6 @@ func parseTMK(s string) ([]byte, error) {
 		return nil, badInput("--tmk: want 16 bytes of hex (32 digits)")
 	}
 	return b, nil
-}
-
-// stateKey reads the state's data key at path, creating it (32 random
-// bytes, mode 0600) when missing: full PANs in the state are sealed under
-// it. A terminal keeps such a key in its secure storage instead.
-func stateKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	switch {
-	case err == nil && len(key) == 32:
-		return key, nil
-	case err == nil:
-		return nil, fmt.Errorf("--acquirer-state key %s: %d bytes, want 32", path, len(key))
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("--acquirer-state key: %w", err)
-	}
-	key = make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another terminal process made it just now
-		return stateKey(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--acquirer-state key: %w", err)
-	}
-	_, err = f.Write(key)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--acquirer-state key: %w", err)
-	}
-	return key, nil
 }
 
 // multiFlag is a repeatable string flag.

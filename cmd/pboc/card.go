@@ -105,16 +105,24 @@ func loadProfile(name, path string) (*cardsim.Profile, error) {
 		return nil, err
 	}
 	p, err := cardsim.ParseProfile(b)
+	if err != nil {
+		return nil, profileError(name, path, err)
+	}
+	return p, nil
+}
+
+// profileError is bad input saying once what is wrong with the card
+// profile (EMV or fuel card) of the flag name, without cardsim's own
+// "cardsim: invalid profile:" said before it.
+func profileError(name, path string, err error) error {
 	var pe *cardsim.ProfileError
 	switch {
 	case errors.As(err, &pe) && pe.Field != "":
-		return nil, badInput("--%s %s: invalid profile: %s: %s", name, path, pe.Field, pe.Msg)
+		return badInput("--%s %s: invalid profile: %s: %s", name, path, pe.Field, pe.Msg)
 	case errors.As(err, &pe) && pe.Err != nil:
-		return nil, badInput("--%s %s: %s: %v", name, path, pe.Msg, pe.Err)
-	case err != nil:
-		return nil, badInput("--%s %s: %v", name, path, err)
+		return badInput("--%s %s: %s: %w", name, path, pe.Msg, pe.Err)
 	}
-	return p, nil
+	return badInput("--%s %s: %w", name, path, err)
 }
 
 // readInput reads a file the user named (flag name, or "" for a positional
@@ -185,6 +193,15 @@ func (s *saleFlags) check() error {
 		// ATC; a torn record would meet a card whose log was wiped.
 		return badInput("--journal and --torn-log with the simulated card need --card FILE --save, so that the card keeps its ATC and log between runs")
 	}
+	if s.journal != "" && s.tornLog != "" && sameFile(s.journal, s.tornLog) {
+		return badInput("--journal and --torn-log name the same file %s: each needs its own", s.journal)
+	}
+	if s.dataKey != "" && s.journal == "" {
+		return badInput("--data-key-file needs --journal FILE: the key seals the PAN of the journal's records")
+	}
+	if err := s.acq.check(); err != nil {
+		return err
+	}
 	pin, err := parsePIN(s.pin)
 	if err != nil {
 		return err
@@ -229,9 +246,9 @@ func (s *saleFlags) kernel(ctx context.Context) (*kernel.Kernel, func(), error) 
 	return k, closeAll, nil
 }
 
-// stores opens the --journal and the --torn-log, with the key of their
-// PAN hashes (see panHashKey), and returns the kernel options for them and
-// the function that closes them.
+// stores opens the --journal and the --torn-log, then the key of their
+// PAN hashes (see panHashKey: made beside them only once they opened), and
+// returns the kernel options for them and the function that closes them.
 func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) {
 	var opts []kernel.Option
 	var closers []func() error
@@ -243,26 +260,27 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 	if s.journal == "" && s.tornLog == "" {
 		return nil, closeAll, nil
 	}
-	keyFile := s.journal + ".key"
-	if s.journal == "" {
-		keyFile = s.tornLog + ".key"
+	for _, c := range []struct{ flag, path string }{{"--journal", s.journal}, {"--torn-log", s.tornLog}} {
+		if c.path != "" {
+			if err := checkStoreFile(c.flag, c.path); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
-	key, err := panHashKey(keyFile)
-	if err != nil {
+	fail := func(err error) ([]kernel.Option, func(), error) {
+		closeAll()
 		return nil, nil, err
 	}
-	cfg.PANHashKey = key
 	if s.journal != "" {
 		j, err := openJournal(s.journal)
 		if err != nil {
-			return nil, nil, openError("--journal", s.journal, err)
+			return fail(openError("--journal", s.journal, err))
 		}
 		closers = append(closers, j.Close)
 		opts = append(opts, kernel.WithJournal(j), kernel.WithCounter(j))
 		dk, err := loadDataKey(s.dataKey) // journal.go
 		if err != nil {
-			closeAll()
-			return nil, nil, err
+			return fail(err)
 		}
 		if dk != nil {
 			opts = append(opts, kernel.WithDataKey(dk))
@@ -272,12 +290,20 @@ func (s *saleFlags) stores(cfg *kernel.Config) ([]kernel.Option, func(), error) 
 	if s.tornLog != "" {
 		tl, err := kernel.OpenTornLog(s.tornLog)
 		if err != nil {
-			closeAll()
-			return nil, nil, openError("--torn-log", s.tornLog, err)
+			return fail(openError("--torn-log", s.tornLog, err))
 		}
 		closers = append(closers, tl.Close)
 		opts = append(opts, kernel.WithTornLog(tl))
 	}
+	keyFlag, keyBeside := "--journal", s.journal
+	if s.journal == "" {
+		keyFlag, keyBeside = "--torn-log", s.tornLog
+	}
+	key, err := panHashKey(keyFlag, keyBeside)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.PANHashKey = key
 	return opts, closeAll, nil
 }
 

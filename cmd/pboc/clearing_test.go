@@ -91,6 +91,8 @@ func TestJournalClearingFields(t *testing.T) {
 		assert.Equal(t, 1, code, "%s: %s", sub, errOut)
 		assert.NotContains(t, out, "6234561234567890")
 		assert.Contains(t, errOut, "sealed under another data key", sub)
+		assert.Equal(t, 1, strings.Count(errOut, "journal:"), "the command's name once, not journal's own again: %s", errOut)
+		assert.NotContains(t, errOut, "6234561234567890")
 	}
 	_, out, errOut = runCLI(t, "journal", "list", "--journal", path, "--data-key-file", other)
 	assert.Equal(t, 2, strings.Count(out, "623456******7890"), "still listed, masked")

@@ -131,8 +131,23 @@ func TestREADMEBadInputTable(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.input, func(t *testing.T) {
 			args := shellWords(t, strings.TrimSpace(strings.TrimPrefix(row.input, "pboc")))
+			before := map[string][]byte{} // the files a row names are left as they were
+			for _, a := range args {
+				if b, err := os.ReadFile(a); err == nil {
+					before[a] = b
+				}
+			}
 			var out, errOut bytes.Buffer
 			code := runEnv(context.Background(), &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}, args)
+			for a, b := range before {
+				now, err := os.ReadFile(a)
+				require.NoError(t, err, "%s still there", a)
+				assert.Equal(t, b, now, "%s not rewritten", a)
+			}
+			for _, a := range args {
+				_, err := os.Stat(a + ".key")
+				assert.True(t, strings.HasPrefix(a, "/tmp/") || os.IsNotExist(err), "no key made beside %s", a)
+			}
 			assert.Equal(t, row.code, code, errOut.String())
 			if row.message == "" {
 				for _, line := range strings.Split(errOut.String(), "\n") {

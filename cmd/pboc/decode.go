@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-pboc/pboc/tlv"
 )
@@ -46,14 +44,9 @@ malformed TLV are bad input (exit status 2).`)
 	if text == "" {
 		return badInput("empty input")
 	}
-	for i, r := range text {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-			return badInput("not hex: %q (U+%04X) at character %d", r, r, utf8.RuneCountInString(text[:i])+1)
-		}
-	}
-	b, err := hex.DecodeString(text)
+	b, err := parseHex(text)
 	if err != nil {
-		return badInput("not hex: an odd number of digits (%d)", len(text))
+		return badInput("%w", err)
 	}
 	err = tlv.Dump(e.stdout, b)
 	var te *tlv.Error

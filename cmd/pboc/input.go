@@ -3,8 +3,11 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -14,10 +17,10 @@ import (
 
 // Full-width input. A Chinese input method in full-width mode (全角) types
 // the digits as U+FF10..U+FF19 and the point as U+FF0E ("１２．３４").
-// They mean what they show, so amounts and PINs accept them as the ASCII
-// digits and point. Anything else that is not ASCII — the ideographic full
-// stop 。 (U+3002), a full-width comma or minus — is refused with a
-// message that shows the character and its code point: a
+// They mean what they show, so amounts, PINs and batch numbers accept
+// them as the ASCII digits and point. Anything else that is not ASCII —
+// the ideographic full stop 。 (U+3002), a full-width comma or minus — is
+// refused with a message that shows the character and its code point: a
 // separator that might be a thousands mark or a decimal point is not
 // guessed at.
 
@@ -104,4 +107,43 @@ func parsePIN(typed string) (string, error) {
 		return "", badInput("--pin: %d digits, want %d to %d", n, minPIN, maxPIN)
 	}
 	return s, nil
+}
+
+// parseHex reads hex the user typed or named (white space and colons
+// ignored). Its error shows the first character that is not a hex digit,
+// with its code point and position, or says the digits are odd in number:
+// plainer than encoding/hex's "invalid byte: U+007A 'z'", which names
+// neither where nor the input.
+func parseHex(s string) ([]byte, error) {
+	s = strings.NewReplacer(" ", "", ":", "", "\n", "", "\r", "", "\t", "").Replace(s)
+	for i, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return nil, fmt.Errorf("not hex: %q (U+%04X) at character %d", r, r, utf8.RuneCountInString(s[:i])+1)
+		}
+	}
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("not hex: an odd number of digits (%d)", len(s))
+	}
+	return hex.DecodeString(s)
+}
+
+// checkAddr refuses, as bad input and before anything dials or listens,
+// an address of the flag name that cannot be one: not HOST:PORT, or a
+// port that is not a number from 1 (0 too when listen: any free port) to
+// 65535. The net package would say it later, the address three times
+// ("connecting to server x: dial tcp: address x: missing port in
+// address"), or, for vpcd, retry it forever.
+func checkAddr(name, addr string, listen bool) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return badInput("--%s %q: want HOST:PORT", name, addr)
+	}
+	low := 1
+	if listen {
+		low = 0
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < low || n > 65535 {
+		return badInput("--%s %q: port %q, want %d to 65535", name, addr, port, low)
+	}
+	return nil
 }

@@ -5,12 +5,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -57,7 +57,7 @@ bad input (exit status 2).`)
 	case pos[0] != "list" && pos[0] != "export" && pos[0] != "batch":
 		return badInput("unknown journal subcommand %q (want list, export or batch)", pos[0])
 	}
-	batch, err := strconv.ParseUint(batchArg, 10, 32)
+	batch, err := strconv.ParseUint(halfWidth(batchArg), 10, 32) // full-width digits are the digits they show
 	if batchArg == "" {
 		batch, err = 0, nil
 	}
@@ -107,9 +107,12 @@ func loadDataKey(path string) (journal.DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	raw, err := parseHex(string(b))
 	if err != nil {
-		return nil, badInput("--data-key-file %s: not hex: %v", path, err)
+		return nil, badInput("--data-key-file %s: %w", path, err)
+	}
+	if n := len(raw); n != 16 && n != 24 && n != 32 {
+		return nil, badInput("--data-key-file %s: %d bytes, want an AES key of 16, 24 or 32 bytes in hex", path, n)
 	}
 	key, err := journal.NewAESGCMKey(raw)
 	if err != nil {
@@ -308,24 +311,40 @@ func showBatch(ctx context.Context, e *env, j *journal.File, recs []journal.Reco
 // panHashKeyLen is the size of the key of the journal's PAN hashes.
 const panHashKeyLen = 32
 
-// panHashKey reads the key of the PAN hashes (Config.PANHashKey) at path,
-// creating it (32 random bytes, mode 0600) when it does not exist yet. The
-// key must stay the same for the life of the journal and the torn log
-// (their records are matched to a card by it), so the CLI keeps it beside
-// them: FILE.key of the --journal, or of the --torn-log when there is no
-// journal; use the two flags together. (A vendor's terminal keeps such a
-// key in its secure storage instead.) Failures are I/O failures: these
-// files are the terminal's output.
-func panHashKey(path string) ([]byte, error) {
+// panHashKey reads the key of the PAN hashes (Config.PANHashKey) kept
+// beside the file of the flag (--journal FILE, or --torn-log FILE when
+// there is no journal) in FILE.key, creating it (32 random bytes, mode
+// 0600) when it does not exist yet. The key must stay the same for the
+// life of the journal and the torn log (their records are matched to a
+// card by it), so the CLI keeps it beside them; use the two flags
+// together. (A vendor's terminal keeps such a key in its secure storage
+// instead.) A key file of the wrong size is bad input, as a damaged
+// journal; a key that cannot be read or written is an I/O failure.
+func panHashKey(flag, file string) ([]byte, error) {
+	return keyBeside(flag, file, "PAN hash key")
+}
+
+// keyBeside reads the 32-byte key (what it is for: what) kept beside the
+// file of the flag in FILE.key, creating it when it does not exist yet
+// (see panHashKey; --acquirer-state keeps its data key so too).
+func keyBeside(flag, file, what string) ([]byte, error) {
+	path := file + ".key"
+	fail := func(err error) error {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s %s: %s %s: %w", flag, file, what, path, err)
+	}
 	key, err := os.ReadFile(path)
 	if err == nil {
 		if len(key) != panHashKeyLen {
-			return nil, fmt.Errorf("PAN hash key %s: %d bytes, want %d", path, len(key), panHashKeyLen)
+			return nil, badInput("%s %s: %s %s: %d bytes, want %d", flag, file, what, path, len(key), panHashKeyLen)
 		}
 		return key, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("PAN hash key: %w", err)
+		return nil, fail(err)
 	}
 	key = make([]byte, panHashKeyLen)
 	if _, err := rand.Read(key); err != nil {
@@ -333,18 +352,52 @@ func panHashKey(path string) ([]byte, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) { // another terminal process made it just now
-		return panHashKey(path)
+		return keyBeside(flag, file, what)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("PAN hash key: %w", err)
+		return nil, fail(err)
 	}
 	if _, err := f.Write(key); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("PAN hash key: %w", err)
+		return nil, fail(err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("PAN hash key: %w", err)
+		return nil, fail(err)
 	}
 	return key, f.Close()
+}
+
+// checkStoreFile checks the file of a flag that the command creates when
+// it is missing (--journal, --torn-log) before anything is made beside it
+// (its PAN hash key): a directory named in its place is bad input, as for
+// a file to read; a file whose directory does not exist cannot be
+// created, an I/O failure as for any file to write.
+func checkStoreFile(flag, path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return badInput("%s %s: is a directory", flag, path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return openError(flag, path, err)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s %s: cannot be created: its directory does not exist", flag, path)
+	}
+	return nil
+}
+
+// sameFile reports whether the paths a and b name one file: the same
+// path, or (both existing) links to one file.
+func sameFile(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

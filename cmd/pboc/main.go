@@ -37,8 +37,9 @@
 //	   scenario or a CA key check failed)
 //	2  bad input: an unknown command or flag, an invalid amount or PIN,
 //	   bad hex, truncated or malformed TLV, empty input, a file to read
-//	   that is missing or malformed (card profile, CA key file, scenario,
-//	   journal)
+//	   that is missing, a directory or malformed (card profile, CA key
+//	   file, scenario, journal, torn log, --state, a key file), flags that
+//	   do not go together
 package main
 
 import (
@@ -107,12 +108,14 @@ func exit(w io.Writer, prefix string, err error) int {
 	}
 }
 
-// message is err's text without a leading "NAME: " that repeats the
-// command's last word ("pboc params" and an error of package params), so
-// that each part is said once.
+// message is err's text without the "NAME: " of a package named as the
+// command's last word ("pboc params" and an error of package params, "pboc
+// journal" and one of package journal wrapped in the command's words), at
+// the start or after a ": ", so that each part is said once.
 func message(prefix string, err error) string {
 	name := prefix[strings.LastIndexByte(prefix, ' ')+1:]
-	return strings.TrimPrefix(err.Error(), name+": ")
+	msg := strings.TrimPrefix(err.Error(), name+": ")
+	return strings.ReplaceAll(msg, ": "+name+": ", ": ")
 }
 
 // inputError is bad input (exit status 2): what the user typed or named is
@@ -121,6 +124,16 @@ type inputError struct{ err error }
 
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
+
+// reworded is err said in other words (a package's prefix left out),
+// still wrapping it.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }
 
 // badInput is an inputError with a formatted message (%w allowed).
 func badInput(format string, args ...any) error {

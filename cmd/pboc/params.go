@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-pboc/pboc/capk"
@@ -53,9 +55,9 @@ names the record and the tag) is bad input (exit status 2).`)
 			return err
 		}
 		if pos[0] == "show" {
-			return paramsError(showParams(e, data, pf.format(e)))
+			return paramsError(pos[1], showParams(e, data, pf.format(e)))
 		}
-		return paramsError(importAIDs(e, data, pf.format(e), *out))
+		return paramsError(pos[1], importAIDs(e, data, pf.format(e), *out))
 	case len(pos) == 1 && pos[0] == "export":
 		apps := kernel.DefaultConfig().Applications
 		return writeRecordFile(e, *out, *binary, len(apps), "AID parameter", func(w io.Writer, enc params.Encoding) error {
@@ -104,17 +106,23 @@ func (pf *formatFlags) format(e *env) params.Format {
 
 // paramsError sorts a reader's error into the exit-status table: a CA key
 // that fails its checksum or its checks is a failed check (1), like pboc
-// capk check; a file that does not read is bad input (2).
-func paramsError(err error) error {
-	switch {
-	case err == nil, errors.Is(err, params.ErrChecksum), errors.Is(err, params.ErrInvalid):
-		return err
-	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
-		return err // writing the output failed
+// capk check; a file that does not read is bad input (2), said as "FILE:
+// AID record N, tag T: …" without the package's "params:" (pboc capk import
+// said "pboc capk: params: …").
+func paramsError(path string, err error) error {
+	said := func() error {
+		return fmt.Errorf("%s: %w", path, &reworded{strings.TrimPrefix(err.Error(), "params: "), err})
 	}
 	var re *params.RecordError
-	if errors.As(err, &re) || isParamsSentinel(err) {
-		return badInput("%w", err)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, params.ErrChecksum), errors.Is(err, params.ErrInvalid):
+		return said()
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+		return err // writing the output failed
+	case errors.As(err, &re) || isParamsSentinel(err):
+		return &inputError{said()}
 	}
 	return err
 }
@@ -216,8 +224,8 @@ func importAIDs(e *env, data []byte, f params.Format, out string) error {
 	if err := params.WriteAIDs(&b, apps, f, params.Hex); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := writeOut(out, b.Bytes()); err != nil {
+		return err
 	}
 	for _, a := range apps {
 		fmt.Fprintf(e.stdout, "AID %X ok\n", a.AID)
@@ -257,14 +265,14 @@ func capkRecords(e *env, pos []string, pf *formatFlags, out string, testCA, bina
 	}
 	store, err := params.ReadCAKeys(data, pf.format(e))
 	if err != nil {
-		return paramsError(err)
+		return paramsError(pos[1], err)
 	}
 	var b bytes.Buffer
 	if err := store.Save(&b); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := writeOut(out, b.Bytes()); err != nil {
+		return err
 	}
 	for _, fd := range capk.Check(store, time.Now()) {
 		fmt.Fprintln(e.stdout, fd.String())
@@ -284,9 +292,23 @@ func writeRecordFile(e *env, out string, binary bool, n int, kind string, write 
 	if err := write(&b, enc); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := writeOut(out, b.Bytes()); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %d %s records (%s) to %s\n", n, kind, enc, out)
+	return nil
+}
+
+// writeOut writes the --out file; a failure is an I/O failure naming the
+// file once ("--out F: is a directory", not "--out: open F: …").
+func writeOut(path string, b []byte) error {
+	err := os.WriteFile(path, b, 0o644)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
 	return nil
 }

@@ -64,7 +64,7 @@ func TestParamsRefusals(t *testing.T) {
 	unknown := writeTemp(t, "aid.txt", []byte(sampleAID+"DF690101\n"))
 	code, _, errOut := runCLI(t, "params", "show", unknown)
 	assert.Equal(t, 2, code, "a file that does not read is bad input")
-	assert.Equal(t, "pboc params: AID record 1, tag DF69: unknown tag: not one this terminal knows in AID records\n", errOut)
+	assert.Equal(t, "pboc params: "+unknown+": AID record 1, tag DF69: unknown tag: not one this terminal knows in AID records\n", errOut)
 	code, out, errOut := runCLI(t, "params", "show", "--allow-unknown", unknown)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, "AID record 1: tag DF69 skipped (unknown)")
@@ -73,7 +73,7 @@ func TestParamsRefusals(t *testing.T) {
 	truncated := writeTemp(t, "aid.txt", []byte(sampleAID[:len(sampleAID)-4]+"\n"))
 	code, _, errOut = runCLI(t, "params", "import", truncated, "--out", filepath.Join(t.TempDir(), "x"))
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "params: AID record 1")
+	assert.Equal(t, "pboc params: "+truncated+": AID record 1: malformed: tlv: truncated at offset 106\n", errOut)
 
 	for _, args := range [][]string{{"params"}, {"params", "bogus"}, {"params", "show"}, {"params", "show", unknown, "--asi", "01"},
 		{"params", "export", "extra"}, {"capk", "import"}} {
@@ -109,7 +109,7 @@ func TestCAPKImportAndExport(t *testing.T) {
 	bad := writeTemp(t, "bad.txt", []byte(strings.Join(lines, "\n")))
 	code, _, errOut = runCLI(t, "capk", "import", bad, "--out", filepath.Join(dir, "bad.json"))
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "params: CA key record 3, tag DF03")
+	assert.True(t, strings.HasPrefix(errOut, "pboc capk: "+bad+": CA key record 3, tag DF03: CA key checksum mismatch: "), "the file once, params: not said: %s", errOut)
 	_, err = os.Stat(filepath.Join(dir, "bad.json"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "nothing written")
 

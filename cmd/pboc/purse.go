@@ -39,7 +39,7 @@ func cmdPurse(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if p.run == nil {
-		return badInput("purse needs one of balance, records, load, unload, purchase, dispense (pboc purse -h)")
+		return badInput("balance, records, load, unload, purchase or dispense needed (pboc purse -h)")
 	}
 	if err := pf.check(p.amount); err != nil {
 		return err
@@ -182,8 +182,14 @@ func (pf *purseFlags) check(needAmount bool) error {
 		// a temporary store would number from 1 again: duplicates.
 		return badInput("--state needs --journal FILE, so that the terminal's records go on with the PSAM and the reserve")
 	}
+	if pf.state != "" && sameFile(pf.state, pf.journal) {
+		return badInput("--journal and --state name the same file %s: each needs its own", pf.state)
+	}
 	if pf.pull && pf.reader != "" {
 		return badInput("--pull-card pulls the simulated card: not with --reader")
+	}
+	if err := pf.acq.check(); err != nil {
+		return err
 	}
 	pin, err := parsePIN(pf.pin)
 	if err != nil {
@@ -367,7 +373,7 @@ func (pf *purseFlags) openCard(ctx context.Context, tr *purseTrace) (apdu.Transp
 			return nil, nil, err
 		}
 		if pf.profile, err = cardsim.ParsePurseProfile(b); err != nil {
-			return nil, nil, badInput("--card %s: %v", pf.card, err)
+			return nil, nil, profileError("card", pf.card, err)
 		}
 	}
 	if pf.reader != "" {
@@ -382,7 +388,7 @@ func (pf *purseFlags) openCard(ctx context.Context, tr *purseTrace) (apdu.Transp
 	}
 	c, err := cardsim.NewPurseCard(pf.profile)
 	if err != nil {
-		return nil, nil, badInput("--card %s: %v", pf.card, err)
+		return nil, nil, profileError("card", pf.card, err)
 	}
 	pf.sim = c
 	return tr.wrap("card", &pullableCard{card: c}), func() {}, nil
@@ -479,7 +485,11 @@ func (pf *purseFlags) openStore() (*purse.Store, func(), error) {
 		}
 		path, cleanup = filepath.Join(dir, "purse.log"), func() { os.RemoveAll(dir) }
 	}
-	key, err := panHashKey(path + ".key")
+	if err := checkStoreFile("--journal", path); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	key, err := panHashKey("--journal", path)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -51,10 +51,21 @@ func loadPurseState(path string) (*purseState, error) {
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		// A first run, unless the file could never be written: said now,
+		// not when the first TTC reservation fails under the PSAM's SELECT.
+		if err := checkStoreFile("--state", path); err != nil {
+			return nil, err
+		}
 		return &purseState{Format: purseStateFormat}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("--state: %w", err)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return nil, badInput("--state %s: %w", path, pe.Err)
+	case err != nil:
+		return nil, badInput("--state %s: %w", path, err)
+	case len(b) == 0:
+		return nil, badInput("--state %s: empty file: a torn or damaged state is not reset; restore it, or remove it to start afresh", path)
 	}
 	var st purseState
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -34,8 +34,11 @@ Format: scenario/doc.go (go doc ./scenario).`)
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 || pos[0] != "run" {
+	switch {
+	case len(pos) == 0:
 		return badInput("run DIR|FILE... needed")
+	case pos[0] != "run":
+		return badInput("unknown scenario subcommand %q (want run DIR|FILE...)", pos[0])
 	}
 	if len(pos) == 1 {
 		return badInput("run needs at least one DIR or FILE")

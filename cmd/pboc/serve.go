@@ -4,13 +4,11 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/go-pboc/pboc/apdu"
@@ -41,6 +39,9 @@ trusts it only with its test keys (pboc --reader NAME --test-ca).`)
 	if err := f.parseNoArgs(args); err != nil {
 		return err
 	}
+	if err := checkAddr("addr", *addr, false); err != nil {
+		return err
+	}
 	w := e.stdout
 	atr := vpcd.DefaultATR()
 	switch {
@@ -50,7 +51,7 @@ trusts it only with its test keys (pboc --reader NAME --test-ca).`)
 		atr = vpcd.T1ATR()
 	case *atrHex != "":
 		var err error
-		if atr, err = hex.DecodeString(strings.ReplaceAll(*atrHex, " ", "")); err != nil {
+		if atr, err = parseHex(*atrHex); err != nil {
 			return badInput("--atr %q: %v", *atrHex, err)
 		}
 		if err := vpcd.CheckATR(atr); err != nil {
