@@ -14,6 +14,10 @@ import (
 const (
 	// MaxPayload is the largest record payload a frame may hold, in bytes.
 	MaxPayload = 64 << 10
+	// FrameOverhead is what a frame adds to its payload (an 8-byte header,
+	// a 4-byte CRC): the frames of a Log lie end to end, so a payload's
+	// frame starts at the sum of the earlier payloads and their overheads.
+	FrameOverhead = frameOver
 
 	headerLen  = 8
 	trailerLen = 4

@@ -63,8 +63,8 @@ func (f *FileTornLog) replay() error {
 	if err != nil {
 		return err
 	}
-	// off is the frame's offset: the frames lie end to end, each 12 bytes
-	// more than its payload (journal's doc: an 8-byte header, a 4-byte CRC).
+	// off is the frame's offset: the frames lie end to end, each
+	// journal.FrameOverhead bytes more than its payload.
 	var off int64
 	for i, p := range payloads {
 		var e tornEvent
@@ -83,7 +83,7 @@ func (f *FileTornLog) replay() error {
 		default:
 			return &journal.CorruptError{Path: f.log.Path(), Offset: off, Reason: fmt.Sprintf("event %d is not a torn-log event (op %q)", i, e.Op)}
 		}
-		off += int64(len(p)) + 12
+		off += int64(len(p) + journal.FrameOverhead)
 	}
 	return nil
 }

@@ -253,7 +253,7 @@ func TestFileTornLogOfOtherEventsIsCorrupt(t *testing.T) {
 	require.ErrorIs(t, err, journal.ErrCorrupt)
 	var ce *journal.CorruptError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, int64(len(first)+12), ce.Offset, "the second frame's offset")
+	assert.Equal(t, int64(len(first)+journal.FrameOverhead), ce.Offset, "the second frame's offset")
 	assert.Equal(t, `event 1 is not a torn-log event (op "")`, ce.Reason)
 	assert.Equal(t, path, ce.Path)
 }
