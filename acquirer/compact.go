@@ -28,34 +28,16 @@ const (
 // later events set, in one event ("txn"), which rebuilds the same request.
 type txnImage struct {
 	txnRecord
-	State       TxnState `json:"state"`
-	Reason      string   `json:"reason,omitempty"`
-	Response    string   `json:"response,omitempty"`
-	AuthCode    string   `json:"auth,omitempty"`
-	RRN         string   `json:"rrn,omitempty"`
-	ScriptIDs   []byte   `json:"script_ids,omitempty"`
-	ReversalTry int      `json:"reversal_try,omitempty"`
-	Advice      []byte   `json:"advice,omitempty"`
-	AdviceSent  bool     `json:"advice_sent,omitempty"`
-	AdviceCode  string   `json:"advice_code,omitempty"`
-	Scripts     []byte   `json:"scripts,omitempty"`
-	Evidence    []byte   `json:"evidence,omitempty"`
-	Y1          bool     `json:"y1,omitempty"`
-	Settled     bool     `json:"settled,omitempty"`
+	txnProgress
+	Settled bool `json:"settled,omitempty"`
 }
 
 func (t *txn) image() *txnImage {
-	return &txnImage{txnRecord: t.txnRecord, State: t.State, Reason: t.Reason, Response: t.Response,
-		AuthCode: t.AuthCode, RRN: t.RRN, ScriptIDs: t.ScriptIDs, ReversalTry: t.ReversalTry, Advice: t.Advice,
-		AdviceSent: t.AdviceSent, AdviceCode: t.AdviceCode, Scripts: t.Scripts, Evidence: t.Evidence, Y1: t.Y1,
-		Settled: t.settled}
+	return &txnImage{txnRecord: t.txnRecord, txnProgress: t.txnProgress, Settled: t.settled}
 }
 
 func (m *txnImage) txn() *txn {
-	return &txn{txnRecord: m.txnRecord, State: m.State, Reason: m.Reason, Response: m.Response,
-		AuthCode: m.AuthCode, RRN: m.RRN, ScriptIDs: m.ScriptIDs, ReversalTry: m.ReversalTry, Advice: m.Advice,
-		AdviceSent: m.AdviceSent, AdviceCode: m.AdviceCode, Scripts: m.Scripts, Evidence: m.Evidence, Y1: m.Y1,
-		settled: m.Settled}
+	return &txn{txnRecord: m.txnRecord, txnProgress: m.txnProgress, settled: m.Settled}
 }
 
 // droppable reports whether nothing can be owed for t any more.

@@ -248,7 +248,7 @@ func (st *State) apply(e *event) error {
 				return err
 			}
 		}
-		return st.add(&txn{txnRecord: *e.Txn, State: TxnSent})
+		return st.add(&txn{txnRecord: *e.Txn, txnProgress: txnProgress{State: TxnSent}})
 	}
 	t, ok := st.txns[e.ID]
 	if !ok {
@@ -423,26 +423,32 @@ const (
 // txn is a financial request with its life so far.
 type txn struct {
 	txnRecord
-	seq         int
-	State       TxnState
-	Reason      string // reversal reason (field 39 of the 0400)
-	Response    string // field 39 of the reply
-	AuthCode    string
-	RRN         string
-	ScriptIDs   []byte // 9F18 of each script in the reply, 4 bytes each
-	ReversalTry int    // reversals the acquirer refused so far
-	Advice      []byte // DF31 owed in a 0620 (nil: none)
-	AdviceSent  bool
-	AdviceCode  string // the acquirer's answer to the advice
+	txnProgress
+	seq int
+	// settled: its batch was settled (evSettled) after it was armed.
+	settled bool
+}
+
+// txnProgress is where a request stands: what its events set after it
+// was armed. Compact's image (txnImage) carries it whole.
+type txnProgress struct {
+	State       TxnState `json:"state"`
+	Reason      string   `json:"reason,omitempty"`   // reversal reason (field 39 of the 0400)
+	Response    string   `json:"response,omitempty"` // field 39 of the reply
+	AuthCode    string   `json:"auth,omitempty"`
+	RRN         string   `json:"rrn,omitempty"`
+	ScriptIDs   []byte   `json:"script_ids,omitempty"`   // 9F18 of each script in the reply, 4 bytes each
+	ReversalTry int      `json:"reversal_try,omitempty"` // reversals the acquirer refused so far
+	Advice      []byte   `json:"advice,omitempty"`       // DF31 owed in a 0620 (nil: none)
+	AdviceSent  bool     `json:"advice_sent,omitempty"`
+	AdviceCode  string   `json:"advice_code,omitempty"` // the acquirer's answer to the advice
 	// Scripts is DF31 of a load's script reversal (nil for a plain one);
 	// Evidence and Y1 the card's authenticated state behind a script
 	// reversal or advice (kernel.Evidence), nil when none of the
 	// request's scripts reached the card.
-	Scripts  []byte
-	Evidence []byte
-	Y1       bool
-	// settled: its batch was settled (evSettled) after it was armed.
-	settled bool
+	Scripts  []byte `json:"scripts,omitempty"`
+	Evidence []byte `json:"evidence,omitempty"`
+	Y1       bool   `json:"y1,omitempty"`
 }
 
 // isOpen reports whether t may still need the link: not in a final state,
