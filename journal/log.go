@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/go-pboc/pboc/internal/atomicfile"
 )
 
 // Log is the durable primitive under File: an append-only file of
@@ -167,16 +169,8 @@ func isFileAt(f *os.File, path string) (bool, error) {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("journal: open directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("journal: fsync directory %s: %w", dir, err)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
 }
