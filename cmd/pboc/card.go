@@ -134,18 +134,26 @@ func readInput(name, path string, limit int) ([]byte, error) {
 		what = "--" + name + " " + path
 	}
 	b, err := os.ReadFile(path)
-	var pe *fs.PathError
 	switch {
-	case errors.As(err, &pe):
-		return nil, badInput("%s: %w", what, pe.Err)
 	case err != nil:
-		return nil, badInput("%s: %w", what, err)
+		return nil, badInput("%s: %w", what, pathless(err))
 	case len(b) == 0:
 		return nil, badInput("%s: empty file", what)
 	case len(b) > limit:
 		return nil, badInput("%s: %d bytes, more than %d", what, len(b), limit)
 	}
 	return b, nil
+}
+
+// pathless is err without the operation and path of an *fs.PathError in
+// it ("is a directory", not "open F: is a directory"): the messages name
+// the file once, as the flag's value.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // saleFlags are the flags of the commands that move money: purchase and

@@ -70,20 +70,20 @@ bad input (exit status 2).`)
 	}
 	j, err := journal.Open(path, journal.ReadOnly())
 	if err != nil {
-		return journalInputError(path, err)
+		return damaged("--journal", path, err)
 	}
 	defer j.Close()
 	recs, err := j.Records(ctx)
 	if err != nil {
-		return journalInputError(path, err)
+		return damaged("--journal", path, err)
 	}
 	pp, err := j.Payloads(ctx, journal.RecordPurse)
 	if err != nil {
-		return journalInputError(path, err)
+		return damaged("--journal", path, err)
 	}
 	precs, err := purse.DecodeRecords(pp)
 	if err != nil {
-		return journalInputError(path, err)
+		return damaged("--journal", path, err)
 	}
 	switch pos[0] {
 	case "export":
@@ -143,30 +143,18 @@ func openError(flag, path string, err error) error {
 	if errors.Is(err, journal.ErrCorrupt) || errors.Is(err, journal.ErrNewerFormat) {
 		return damaged(flag, path, err)
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s %s: %w", flag, path, pe.Err)
-	}
-	return fmt.Errorf("%s %s: %w", flag, path, err)
-}
-
-// journalInputError says once what is wrong with the journal to read.
-func journalInputError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return badInput("--journal %s: %w", path, pe.Err)
-	}
-	return damaged("--journal", path, err)
+	return fmt.Errorf("%s %s: %w", flag, path, pathless(err))
 }
 
 // damaged is bad input naming the flag's file once: a *journal.CorruptError
-// names the path too, and says "journal:", which the message leaves out.
+// names the path too, and says "journal:", which the message leaves out;
+// an *fs.PathError's operation and path are left out too.
 func damaged(flag, path string, err error) error {
 	var ce *journal.CorruptError
 	if errors.As(err, &ce) {
 		return badInput("%s %s: corrupt at offset %d: %s", flag, path, ce.Offset, strings.TrimPrefix(ce.Reason, "journal: "))
 	}
-	return badInput("%s %s: %w", flag, path, err)
+	return badInput("%s %s: %w", flag, path, pathless(err))
 }
 
 // listJournal prints one line per record. With a data key that does not
@@ -330,11 +318,7 @@ func panHashKey(flag, file string) ([]byte, error) {
 func keyBeside(flag, file, what string) ([]byte, error) {
 	path := file + ".key"
 	fail := func(err error) error {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s %s: %s %s: %w", flag, file, what, path, err)
+		return fmt.Errorf("%s %s: %s %s: %w", flag, file, what, path, pathless(err))
 	}
 	key, err := os.ReadFile(path)
 	if err == nil {

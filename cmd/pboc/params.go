@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -302,13 +301,8 @@ func writeRecordFile(e *env, out string, binary bool, n int, kind string, write 
 // writeOut writes the --out file; a failure is an I/O failure naming the
 // file once ("--out F: is a directory", not "--out: open F: …").
 func writeOut(path string, b []byte) error {
-	err := os.WriteFile(path, b, 0o644)
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if err != nil {
-		return fmt.Errorf("--out %s: %w", path, err)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("--out %s: %w", path, pathless(err))
 	}
 	return nil
 }

@@ -58,12 +58,9 @@ func loadPurseState(path string) (*purseState, error) {
 		}
 		return &purseState{Format: purseStateFormat}, nil
 	}
-	var pe *fs.PathError
 	switch {
-	case errors.As(err, &pe):
-		return nil, badInput("--state %s: %w", path, pe.Err)
 	case err != nil:
-		return nil, badInput("--state %s: %w", path, err)
+		return nil, badInput("--state %s: %w", path, pathless(err))
 	case len(b) == 0:
 		return nil, badInput("--state %s: empty file: a torn or damaged state is not reset; restore it, or remove it to start afresh", path)
 	}
